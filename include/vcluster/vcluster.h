@@ -1,0 +1,7 @@
+/* libvcluster: every public module. */
+#ifndef VCLUSTER_VCLUSTER_H
+#define VCLUSTER_VCLUSTER_H
+#include "common.h"
+#include "version.h"
+#include "kube.h"
+#endif

@@ -1,0 +1,162 @@
+/* Internal Kubernetes client: kubeconfig, verbs, discovery, watches. */
+#ifndef VC_KUBE_KUBE_H
+#define VC_KUBE_KUBE_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "util/util.h"
+#include "vcluster/kube.h"
+
+/* ---- connection config (what a kubeconfig context resolves to) ---- */
+typedef struct vc__exec_cfg {
+    char *command;
+    char **args;          /* NULL-terminated */
+    char **env;           /* "NAME=value", NULL-terminated */
+    char *api_version;
+    char *install_hint;
+    bool provide_cluster_info;
+} vc__exec_cfg;
+
+typedef struct vc__kube_cfg {
+    char *server;                 /* https://host:port (no trailing slash) */
+    char *context, *cluster_name, *user_name;
+    char *namespace_;
+    unsigned char *ca_data; size_t ca_len;       /* PEM */
+    unsigned char *cert_data; size_t cert_len;   /* PEM */
+    unsigned char *key_data; size_t key_len;     /* PEM */
+    char *token;
+    char *token_file;
+    char *username, *password;
+    char *proxy_url;
+    char *tls_server_name;
+    bool insecure;
+    vc__exec_cfg *exec;
+    char *source;                 /* where it came from, for messages */
+} vc__kube_cfg;
+
+void vc__kube_cfg_clear(vc__kube_cfg *c);
+
+/* Load a kubeconfig as kubectl does. `paths` is an explicit ':'-separated list
+ * (NULL: $KUBECONFIG, else ~/.kube/config); `data` inline YAML overrides all.
+ * `context` NULL: current-context. Errors: VC_ECONFIG naming file:line:col and field. */
+int vc__kubeconfig_load(vc__kube_cfg *out, const char *paths, const char *data,
+                        const char *context);
+/* In-cluster config from `dir` (NULL: the standard SA dir) and the
+ * KUBERNETES_SERVICE_HOST/PORT environment. */
+int vc__kube_incluster(vc__kube_cfg *out, const char *dir);
+
+/* Run an exec credential plugin; fills token or client cert/key. */
+typedef struct vc__exec_cred {
+    char *token;
+    unsigned char *cert; size_t cert_len;
+    unsigned char *key; size_t key_len;
+    int64_t expires_ms;  /* wall clock, 0 = never */
+} vc__exec_cred;
+int vc__exec_run(const vc__exec_cfg *e, const vc__kube_cfg *cfg, vc__exec_cred *out);
+void vc__exec_cred_clear(vc__exec_cred *c);
+
+/* ---- the client ---- */
+typedef struct vc__gvk_cache vc__gvk_cache;
+
+struct vc_kube {
+    int refcount;
+    vc__kube_cfg cfg;
+    CURL *easy;                 /* reused for blocking calls: keeps the connection */
+    struct curl_slist *auth_headers;
+    int32_t timeout_ms;
+    int32_t max_retries;
+    uint32_t flags;
+    /* token bucket */
+    double qps;
+    double burst;
+    double tokens;
+    int64_t tokens_at_ms;
+    /* exec plugin credential cache */
+    vc__exec_cred exec_cred;
+    char *bearer;               /* current bearer token (token, tokenFile, exec) */
+    int64_t bearer_read_ms;
+    vc__gvk_cache *discovery;
+};
+
+vc_kube *vc__kube_ref(vc_kube *k);
+void vc__kube_unref(vc_kube *k);
+
+/* Apply TLS/auth/proxy options of `k` to an easy handle (for watches too). */
+int vc__kube_setup_easy(vc_kube *k, CURL *easy, struct curl_slist **headers);
+
+/* Map an HTTP error status + body to a vc_status, setting vc_error_last with
+ * the server's Status message. `what` prefixes the message ("GET /api/v1/..."). */
+int vc__kube_map_error(long http, const char *body, size_t body_len, const char *what);
+
+/* Blocking request with rate limit, retries, timeout. body may be NULL. */
+int vc__kube_do(vc_kube *k, const char *method, const char *path,
+                const char *content_type, const char *body, size_t body_len,
+                long *out_http, vc_buf *out);
+
+/* Rate limiter: how long (ms) until a token is available; takes it if 0. */
+int64_t vc__kube_ratelimit_take(vc_kube *k);
+
+/* ---- resource paths ---- */
+typedef struct vc__kres {
+    const char *api_version;   /* "v1", "apps/v1" */
+    const char *resource;      /* plural, "pods" */
+    const char *ns;            /* NULL/"" for cluster-scoped or all namespaces */
+    const char *name;          /* NULL for collections */
+    const char *sub;           /* subresource or NULL */
+} vc__kres;
+
+typedef struct vc__list_opts {
+    const char *label_selector;
+    const char *field_selector;
+    const char *resource_version;
+    const char *resource_version_match;
+    const char *continue_token;
+    int64_t limit;
+    bool watch;
+    bool allow_bookmarks;
+    bool send_initial_events;
+    int32_t timeout_seconds;
+} vc__list_opts;
+
+/* Build "/api/v1/namespaces/NS/pods/NAME/status?..." into b. */
+int vc__kube_path(vc_buf *b, const vc__kres *r, const vc__list_opts *o);
+
+/* ---- verbs (JSON in/out). out may be NULL. ---- */
+int vc__kube_get(vc_kube *k, const vc__kres *r, json_t **out);
+/* One page; use o->limit / o->continue_token. */
+int vc__kube_list(vc_kube *k, const vc__kres *r, const vc__list_opts *o, json_t **out);
+/* All pages merged into one list (items appended), page size o->limit (0: 500). */
+int vc__kube_list_all(vc_kube *k, const vc__kres *r, const vc__list_opts *o, json_t **out);
+int vc__kube_create(vc_kube *k, const vc__kres *r, json_t *obj, json_t **out);
+int vc__kube_update(vc_kube *k, const vc__kres *r, json_t *obj, json_t **out);
+
+typedef enum vc__patch_type {
+    VC__PATCH_MERGE = 0,
+    VC__PATCH_STRATEGIC = 1,
+    VC__PATCH_JSON = 2,
+    VC__PATCH_APPLY = 3,
+} vc__patch_type;
+int vc__kube_patch(vc_kube *k, const vc__kres *r, vc__patch_type type, const char *patch,
+                   const char *field_manager, bool force, json_t **out);
+
+typedef struct vc__delete_opts {
+    const char *propagation;      /* "Foreground", "Background", "Orphan" or NULL */
+    int64_t grace_seconds;        /* < 0: server default */
+    const char *precondition_uid;
+    const char *precondition_rv;
+} vc__delete_opts;
+int vc__kube_delete(vc_kube *k, const vc__kres *r, const vc__delete_opts *o, json_t **out);
+
+/* ---- discovery: kind -> resource, cached per client ---- */
+typedef struct vc__gvr {
+    char *api_version;
+    char *resource;
+    char *kind;
+    bool namespaced;
+} vc__gvr;
+int vc__kube_discover(vc_kube *k, const char *api_version, const char *kind, vc__gvr *out);
+void vc__gvr_clear(vc__gvr *g);
+void vc__discovery_free(vc__gvk_cache *c);
+
+#endif

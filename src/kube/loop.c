@@ -1,0 +1,624 @@
+/* curl multi (socket_action) + epoll + timerfd + eventfd; async requests and
+ * watch streams on top. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "kube/loop.h"
+
+#define MAX_WATCH_LINE (64u << 20)
+
+typedef enum { XF_REQ, XF_WATCH } xf_kind;
+
+typedef struct xfer {
+    xf_kind kind;
+    vc__kloop *loop;
+    CURL *easy;
+    struct curl_slist *headers;
+    vc_kube *kube;
+    char *what;       /* "GET https://..." for messages */
+    char *body;       /* request body copy */
+    vc_buf resp;      /* response (req) or partial line (watch) */
+    char errbuf[CURL_ERROR_SIZE];
+    struct xfer *next, *prev;
+    /* req */
+    vc__kreq_cb cb;
+    void *ud;
+    /* watch */
+    vc__watch *watch;
+} xfer;
+
+struct vc__kloop {
+    CURLM *multi;
+    int epfd, tfd, efd;
+    int64_t timer_deadline; /* monotonic ms, -1 none */
+    xfer *xfers;
+    size_t active;
+    bool woken;
+};
+
+typedef struct wev {
+    char *type;
+    json_t *obj;
+} wev;
+
+struct vc__watch {
+    xfer *xf;          /* NULL once ended */
+    wev *q;
+    size_t head, n, cap;
+    bool ended;
+    int end_rc;
+    char *last_rv;
+    char *cur_type;    /* type returned by the last next() */
+    long http;
+    bool status_checked;
+};
+
+static void link_xf(vc__kloop *l, xfer *x)
+{
+    x->next = l->xfers;
+    x->prev = NULL;
+    if (l->xfers)
+        l->xfers->prev = x;
+    l->xfers = x;
+    l->active++;
+}
+
+static void unlink_xf(vc__kloop *l, xfer *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        l->xfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->next = x->prev = NULL;
+    l->active--;
+}
+
+static void xfer_free(xfer *x)
+{
+    if (!x)
+        return;
+    if (x->easy) {
+        if (x->loop)
+            curl_multi_remove_handle(x->loop->multi, x->easy);
+        curl_easy_cleanup(x->easy);
+    }
+    curl_slist_free_all(x->headers);
+    vc__kube_unref(x->kube);
+    vc__free(x->what);
+    vc__free(x->body);
+    vc_buf_dispose(&x->resp);
+    vc__free(x);
+}
+
+static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)e;
+    vc__kloop *l = userp;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.fd = s;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, s, NULL);
+        return 0;
+    }
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    if (!socketp) {
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, s, &ev) < 0 && errno == EEXIST)
+            epoll_ctl(l->epfd, EPOLL_CTL_MOD, s, &ev);
+        curl_multi_assign(l->multi, s, (void *)1);
+    } else if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, s, &ev) < 0 && errno == ENOENT) {
+        epoll_ctl(l->epfd, EPOLL_CTL_ADD, s, &ev);
+    }
+    return 0;
+}
+
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+    (void)m;
+    vc__kloop *l = userp;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (timeout_ms < 0) {
+        l->timer_deadline = -1;
+    } else {
+        l->timer_deadline = vc__now_ms() + timeout_ms;
+        if (timeout_ms == 0)
+            its.it_value.tv_nsec = 1000; /* fire at once (0 would disarm) */
+        else {
+            its.it_value.tv_sec = timeout_ms / 1000;
+            its.it_value.tv_nsec = (timeout_ms % 1000) * 1000000L;
+        }
+    }
+    timerfd_settime(l->tfd, 0, &its, NULL);
+    return 0;
+}
+
+int vc__kloop_new(vc__kloop **out)
+{
+    *out = NULL;
+    vc__kloop *l = vc__calloc(1, sizeof(*l));
+    if (!l)
+        return vc__error_oom();
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    l->timer_deadline = -1;
+    l->multi = curl_multi_init();
+    if (l->epfd < 0 || l->tfd < 0 || l->efd < 0 || !l->multi) {
+        int e = errno;
+        vc__kloop_free(l);
+        return vc__error(VC_EIO, VC_ERRCLASS_OS, "event loop setup failed: %s", strerror(e));
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = l->tfd;
+    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->tfd, &ev);
+    ev.data.fd = l->efd;
+    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->efd, &ev);
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+    curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+    *out = l;
+    return VC_OK;
+}
+
+void vc__kloop_free(vc__kloop *l)
+{
+    if (!l)
+        return;
+    while (l->xfers) {
+        xfer *x = l->xfers;
+        unlink_xf(l, x);
+        if (x->watch) {
+            x->watch->xf = NULL;
+            x->watch->ended = true;
+            x->watch->end_rc = VC_ECANCELED;
+        }
+        xfer_free(x);
+    }
+    if (l->multi)
+        curl_multi_cleanup(l->multi);
+    if (l->epfd >= 0)
+        close(l->epfd);
+    if (l->tfd >= 0)
+        close(l->tfd);
+    if (l->efd >= 0)
+        close(l->efd);
+    vc__free(l);
+}
+
+int vc__kloop_fd(vc__kloop *l)
+{
+    return l->epfd;
+}
+
+size_t vc__kloop_active(vc__kloop *l)
+{
+    return l->active;
+}
+
+int64_t vc__kloop_timeout(vc__kloop *l)
+{
+    if (l->timer_deadline < 0)
+        return -1;
+    int64_t d = l->timer_deadline - vc__now_ms();
+    return d < 0 ? 0 : d;
+}
+
+int vc__kloop_wakeup(vc__kloop *l)
+{
+    uint64_t one = 1;
+    if (write(l->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+        return vc__error(VC_EIO, VC_ERRCLASS_OS, "wakeup: %s", strerror(errno));
+    return VC_OK;
+}
+
+/* ---- watch event framing ---- */
+
+static int wq_push(vc__watch *w, const char *type, json_t *obj)
+{
+    if (w->head > 0 && w->head == w->n) {
+        w->head = w->n = 0;
+    }
+    if (w->n == w->cap) {
+        if (w->head > 0) {
+            memmove(w->q, w->q + w->head, (w->n - w->head) * sizeof(wev));
+            w->n -= w->head;
+            w->head = 0;
+        }
+        if (w->n == w->cap) {
+            size_t nc = w->cap ? w->cap * 2 : 16;
+            wev *q = vc__realloc(w->q, nc * sizeof(wev));
+            if (!q)
+                return vc__error_oom();
+            w->q = q;
+            w->cap = nc;
+        }
+    }
+    char *t = vc__strdup(type);
+    if (!t)
+        return vc__error_oom();
+    w->q[w->n].type = t;
+    w->q[w->n].obj = obj;
+    w->n++;
+    return VC_OK;
+}
+
+static void watch_end(vc__watch *w, int rc)
+{
+    if (!w->ended) {
+        w->ended = true;
+        w->end_rc = rc;
+    }
+}
+
+/* One line of a watch stream: {"type": ..., "object": {...}}. */
+static void watch_line(vc__watch *w, const char *line, size_t len, const char *what)
+{
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+        len--;
+    if (len == 0)
+        return;
+    json_error_t je;
+    json_t *ev = json_loadb(line, len, 0, &je);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    json_t *obj = json_object_get(ev, "object");
+    if (!ev || !type || !json_is_object(obj)) {
+        vc__error(VC_EAPI, VC_ERRCLASS_API, "%s: malformed watch event (%s)", what, ev ? "no type/object" : je.text);
+        watch_end(w, VC_EAPI);
+        json_decref(ev);
+        return;
+    }
+    if (!strcmp(type, "ERROR")) {
+        long code = (long)json_integer_value(json_object_get(obj, "code"));
+        char *body = json_dumps(obj, JSON_COMPACT);
+        int rc = vc__kube_map_error(code ? code : 500, body, body ? strlen(body) : 0, what);
+        free(body);
+        if (code == 410)
+            rc = VC_EGONE;
+        watch_end(w, rc);
+        json_decref(ev);
+        return;
+    }
+    const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+    if (rv) {
+        char *c = vc__strdup(rv);
+        if (c) {
+            vc__free(w->last_rv);
+            w->last_rv = c;
+        }
+    }
+    json_incref(obj);
+    json_decref(ev);
+    if (wq_push(w, type, obj) < 0) {
+        json_decref(obj);
+        watch_end(w, VC_ENOMEM);
+    }
+}
+
+static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    xfer *x = ud;
+    vc__watch *w = x->watch;
+    size_t n = size * nmemb;
+    if (!w->status_checked) {
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &w->http);
+        w->status_checked = true;
+    }
+    if (w->http != 200) { /* error body: keep it for the message */
+        if (x->resp.size < 65536)
+            vc__buf_put(&x->resp, ptr, n);
+        return n;
+    }
+    if (vc__buf_put(&x->resp, ptr, n) < 0)
+        return 0;
+    /* split complete lines */
+    size_t start = 0;
+    for (size_t i = x->resp.size - n; i < x->resp.size; i++) {
+        if (x->resp.ptr[i] == '\n') {
+            watch_line(w, x->resp.ptr + start, i - start, x->what);
+            start = i + 1;
+        }
+    }
+    if (start > 0) {
+        memmove(x->resp.ptr, x->resp.ptr + start, x->resp.size - start);
+        x->resp.size -= start;
+        x->resp.ptr[x->resp.size] = '\0';
+    }
+    if (x->resp.size > MAX_WATCH_LINE) {
+        vc__error(VC_EAPI, VC_ERRCLASS_API, "%s: watch event larger than %u bytes", x->what, MAX_WATCH_LINE);
+        watch_end(w, VC_EAPI);
+        return 0;
+    }
+    return n;
+}
+
+static size_t req_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    xfer *x = ud;
+    size_t n = size * nmemb;
+    return vc__buf_put(&x->resp, ptr, n) < 0 ? 0 : n;
+}
+
+static int map_curl_async(CURLcode c, const char *what, const char *detail)
+{
+    int code = c == CURLE_OPERATION_TIMEDOUT ? VC_ETIMEDOUT
+               : (c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CONNECT_ERROR || c == CURLE_SSL_CERTPROBLEM)
+                   ? VC_ETLS
+                   : VC_ECONNECT;
+    return vc__error_http(code, 0, NULL, "%s: %s", what, detail && *detail ? detail : curl_easy_strerror(c));
+}
+
+static void finish(vc__kloop *l, xfer *x, CURLcode res)
+{
+    unlink_xf(l, x);
+    long http = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &http);
+    if (x->kind == XF_REQ) {
+        int rc = VC_OK;
+        if (res != CURLE_OK)
+            rc = map_curl_async(res, x->what, x->errbuf);
+        else if (http < 200 || http >= 300)
+            rc = vc__kube_map_error(http, x->resp.ptr, x->resp.size, x->what);
+        else
+            vc_error_clear();
+        vc__kreq_cb cb = x->cb;
+        void *ud = x->ud;
+        /* the callback may start new transfers: detach ours first */
+        vc_buf body = x->resp;
+        memset(&x->resp, 0, sizeof x->resp);
+        xfer_free(x);
+        if (cb)
+            cb(ud, rc, http, body.ptr ? body.ptr : "", body.size);
+        vc_buf_dispose(&body);
+        return;
+    }
+    vc__watch *w = x->watch;
+    if (!w->ended) {
+        if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && w->ended)) {
+            watch_end(w, map_curl_async(res, x->what, x->errbuf));
+        } else if (http != 200) {
+            int rc = vc__kube_map_error(http, x->resp.ptr, x->resp.size, x->what);
+            watch_end(w, http == 410 ? VC_EGONE : rc);
+        } else {
+            if (x->resp.size)
+                watch_line(w, x->resp.ptr, x->resp.size, x->what);
+            watch_end(w, VC_OK);
+        }
+    }
+    w->xf = NULL;
+    xfer_free(x);
+}
+
+int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
+{
+    if (out_woken)
+        *out_woken = false;
+    struct epoll_event evs[64];
+    int n = epoll_wait(l->epfd, evs, 64, timeout_ms < 0 ? -1 : timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return vc__error(VC_EIO, VC_ERRCLASS_OS, "epoll_wait: %s", strerror(errno));
+    int running = 0;
+    bool timer = false;
+    for (int i = 0; i < n; i++) {
+        int fd = evs[i].data.fd;
+        if (fd == l->tfd) {
+            uint64_t v;
+            while (read(l->tfd, &v, sizeof v) > 0) {
+            }
+            timer = true;
+        } else if (fd == l->efd) {
+            uint64_t v;
+            while (read(l->efd, &v, sizeof v) > 0) {
+            }
+            l->woken = true;
+        } else {
+            int mask = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                       (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                       (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(l->multi, fd, mask, &running);
+        }
+    }
+    if (timer || (l->timer_deadline >= 0 && vc__now_ms() >= l->timer_deadline)) {
+        l->timer_deadline = -1;
+        curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(l->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        xfer *x = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        CURLcode res = m->data.result;
+        if (x)
+            finish(l, x, res);
+    }
+    if (out_woken)
+        *out_woken = l->woken;
+    l->woken = false;
+    return VC_OK;
+}
+
+static int xfer_setup(xfer *x, vc__kloop *l, vc_kube *k, const char *method, const char *path,
+                      const char *ctype, const char *body, size_t body_len, int32_t timeout_ms)
+{
+    x->loop = l;
+    x->kube = vc__kube_ref(k);
+    x->easy = curl_easy_init();
+    char *url = vc__sprintf("%s%s", k->cfg.server, path);
+    x->what = vc__sprintf("%s %s", method, url ? url : path);
+    if (!x->easy || !url || !x->what) {
+        vc__free(url);
+        return vc__error_oom();
+    }
+    int r = vc__kube_setup_easy(k, x->easy, &x->headers);
+    if (r < 0) {
+        vc__free(url);
+        vc__error_prefix("%s", x->what);
+        return r;
+    }
+    curl_easy_setopt(x->easy, CURLOPT_URL, url);
+    vc__free(url);
+    curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        x->body = vc__strndup(body, body_len);
+        char *ct = vc__sprintf("Content-Type: %s", ctype ? ctype : "application/json");
+        struct curl_slist *t = ct ? curl_slist_append(x->headers, ct) : NULL;
+        vc__free(ct);
+        if (!x->body || !t)
+            return vc__error_oom();
+        x->headers = t;
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
+    curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    if (timeout_ms > 0)
+        curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    return VC_OK;
+}
+
+int vc__kreq_start(vc__kloop *l, vc_kube *k, const char *method, const char *path, const char *content_type,
+                   const char *body, size_t body_len, int32_t timeout_ms, vc__kreq_cb cb, void *user_data)
+{
+    xfer *x = vc__calloc(1, sizeof(*x));
+    if (!x)
+        return vc__error_oom();
+    x->kind = XF_REQ;
+    x->cb = cb;
+    x->ud = user_data;
+    int r = xfer_setup(x, l, k, method, path, content_type, body, body_len,
+                       timeout_ms > 0 ? timeout_ms : k->timeout_ms);
+    if (r < 0) {
+        x->loop = NULL;
+        xfer_free(x);
+        return r;
+    }
+    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, req_write);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+    if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
+        x->loop = NULL;
+        xfer_free(x);
+        return vc__error(VC_EGENERIC, VC_ERRCLASS_HTTP, "cannot add a transfer");
+    }
+    link_xf(l, x);
+    return VC_OK;
+}
+
+int vc__watch_start(vc__watch **out, vc__kloop *l, vc_kube *k, const vc__kres *r, const vc__list_opts *o)
+{
+    *out = NULL;
+    vc__list_opts wo = { 0 };
+    if (o)
+        wo = *o;
+    wo.watch = true;
+    wo.limit = 0;
+    wo.continue_token = NULL;
+    vc__kres rr = *r;
+    rr.name = NULL;
+    vc_buf path = VC_BUF_INIT;
+    int rc = vc__kube_path(&path, &rr, &wo);
+    if (rc < 0) {
+        vc_buf_dispose(&path);
+        return rc;
+    }
+    vc__watch *w = vc__calloc(1, sizeof(*w));
+    xfer *x = vc__calloc(1, sizeof(*x));
+    if (!w || !x) {
+        vc__free(w);
+        vc__free(x);
+        vc_buf_dispose(&path);
+        return vc__error_oom();
+    }
+    x->kind = XF_WATCH;
+    x->watch = w;
+    w->xf = x;
+    rc = xfer_setup(x, l, k, "GET", path.ptr, NULL, NULL, 0, 0);
+    vc_buf_dispose(&path);
+    if (rc < 0) {
+        x->loop = NULL;
+        xfer_free(x);
+        vc__free(w);
+        return rc;
+    }
+    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, watch_write);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+    /* detect dead connections on long-lived streams */
+    curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPINTVL, 10L);
+    if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
+        x->loop = NULL;
+        xfer_free(x);
+        vc__free(w);
+        return vc__error(VC_EGENERIC, VC_ERRCLASS_HTTP, "cannot add a watch transfer");
+    }
+    link_xf(l, x);
+    *out = w;
+    return VC_OK;
+}
+
+int vc__watch_next(vc__watch *w, const char **type, json_t **obj)
+{
+    vc__free(w->cur_type);
+    w->cur_type = NULL;
+    if (w->head >= w->n)
+        return VC_ITEROVER;
+    wev *e = &w->q[w->head++];
+    w->cur_type = e->type;
+    *type = e->type;
+    *obj = e->obj;
+    return VC_OK;
+}
+
+size_t vc__watch_queued(vc__watch *w)
+{
+    return w->n - w->head;
+}
+
+bool vc__watch_ended(vc__watch *w, int *out_rc)
+{
+    if (!w->ended || w->head < w->n)
+        return false;
+    if (out_rc)
+        *out_rc = w->end_rc;
+    return true;
+}
+
+const char *vc__watch_last_rv(vc__watch *w)
+{
+    return w->last_rv;
+}
+
+void vc__watch_free(vc__watch *w)
+{
+    if (!w)
+        return;
+    if (w->xf) {
+        xfer *x = w->xf;
+        if (x->loop)
+            unlink_xf(x->loop, x);
+        xfer_free(x);
+    }
+    for (size_t i = w->head; i < w->n; i++) {
+        vc__free(w->q[i].type);
+        json_decref(w->q[i].obj);
+    }
+    vc__free(w->q);
+    vc__free(w->last_rv);
+    vc__free(w->cur_type);
+    vc__free(w);
+}

@@ -1,0 +1,51 @@
+/* Non-blocking transfers: one curl multi in socket_action mode feeding one
+ * epoll set (with a timerfd for curl's timer and an eventfd for wakeups).
+ * The epoll fd is what vc_syncer_get_fd() exports. */
+#ifndef VC_KUBE_LOOP_H
+#define VC_KUBE_LOOP_H
+
+#include "kube/kube.h"
+
+typedef struct vc__kloop vc__kloop;
+typedef struct vc__kreq vc__kreq;
+typedef struct vc__watch vc__watch;
+
+int vc__kloop_new(vc__kloop **out);
+/* Frees the loop; every request and watch still attached is cancelled
+ * (their callbacks are not called) but watches must still be freed. */
+void vc__kloop_free(vc__kloop *l);
+int vc__kloop_fd(vc__kloop *l);
+/* ms until the loop needs to run again for timers (-1: none). */
+int64_t vc__kloop_timeout(vc__kloop *l);
+/* Wait up to timeout_ms (0: never blocks) for I/O, then process it.
+ * Returns VC_OK or an error; `*out_woken` (may be NULL) tells whether
+ * vc__kloop_wakeup() was called. */
+int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken);
+/* Thread-safe. */
+int vc__kloop_wakeup(vc__kloop *l);
+/* Number of transfers in flight. */
+size_t vc__kloop_active(vc__kloop *l);
+
+/* One-shot async request. `rc` is VC_OK for 2xx, else the mapped error (and
+ * vc_error_last() is set during the callback). `body` is borrowed. */
+typedef void (*vc__kreq_cb)(void *user_data, int rc, long http, const char *body, size_t body_len);
+int vc__kreq_start(vc__kloop *l, vc_kube *k, const char *method, const char *path,
+                   const char *content_type, const char *body, size_t body_len,
+                   int32_t timeout_ms, vc__kreq_cb cb, void *user_data);
+
+/* A watch stream. Events are queued as they arrive; drain with next(). */
+int vc__watch_start(vc__watch **out, vc__kloop *l, vc_kube *k, const vc__kres *r,
+                    const vc__list_opts *o);
+/* VC_OK with an event (caller owns *obj, *type is borrowed until the next
+ * call) or VC_ITEROVER when the queue is empty. */
+int vc__watch_next(vc__watch *w, const char **type, json_t **obj);
+/* True when the stream has ended and its queue is drained; `*out_rc` gets
+ * VC_OK (server closed it: re-watch from the last resourceVersion),
+ * VC_EGONE (relist) or another error (backoff and re-watch or relist). */
+bool vc__watch_ended(vc__watch *w, int *out_rc);
+/* resourceVersion of the newest event seen (incl. bookmarks), or NULL. */
+const char *vc__watch_last_rv(vc__watch *w);
+size_t vc__watch_queued(vc__watch *w);
+void vc__watch_free(vc__watch *w);
+
+#endif
