@@ -17,6 +17,7 @@ typedef struct frame {
     int key_line, key_col;
     size_t ptr_len;     /* length of this container's pointer in `ptr` */
     bool merge_pending; /* key was "<<" */
+    json_t *merges;     /* "<<" values, applied at mapping end (explicit keys win) */
 } frame;
 
 typedef struct anchor {
@@ -252,8 +253,9 @@ static int attach(pstate *st, json_t *v, const yaml_mark_t *mk)
         return VC_OK;
     }
     if (f->merge_pending) {
-        merge_into(f->value, v);
-        json_decref(v);
+        if (!f->merges)
+            f->merges = json_array();
+        json_array_append_new(f->merges, v);
     } else {
         if (json_object_get(f->value, f->key)) {
             char msg[300];
@@ -330,6 +332,7 @@ static void unwind(pstate *st)
     while (st->depth > 0) {
         frame *f = &st->stack[--st->depth];
         json_decref(f->value);
+        json_decref(f->merges);
         vc__free(f->key);
     }
     json_decref(st->doc_root);
@@ -377,13 +380,14 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
                 st.marks = json_object();
             break;
         case YAML_DOCUMENT_END_EVENT:
-            if (st.doc_root) {
+            if (st.doc_root && !json_is_null(st.doc_root)) {
                 json_array_append_new(docs, st.doc_root);
                 if (all_marks)
                     json_array_append_new(all_marks, st.marks);
                 else
                     json_decref(st.marks);
             } else {
+                json_decref(st.doc_root);
                 json_decref(st.marks);
             }
             st.doc_root = NULL;
@@ -393,7 +397,8 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
         case YAML_SCALAR_EVENT: {
             if ((rc = value_begin(&st, mk, &is_key)) < 0)
                 break;
-            json_t *v = scalar_value(&ev);
+            json_t *v = is_key ? json_stringn((const char *)ev.data.scalar.value, ev.data.scalar.length)
+                               : scalar_value(&ev);
             if (!v) {
                 rc = vc__error_oom();
                 break;
@@ -472,6 +477,11 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
             json_t *v = f->value;
             vc__free(f->key);
             f->key = NULL;
+            if (f->merges) {
+                merge_into(v, f->merges);
+                json_decref(f->merges);
+                f->merges = NULL;
+            }
             ptr_truncate(&st, f->ptr_len);
             rc = attach(&st, v, mk);
             break;

@@ -1,0 +1,135 @@
+/* Global init refcount, allocator hook, errors, logging, version, options init. */
+#include <pthread.h>
+
+#include <vcluster.h>
+
+#include "util/util.h"
+#include "test.h"
+
+static long n_alloc, n_free;
+static void *my_malloc(size_t n, void *ud) { (void)ud; __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED); return malloc(n); }
+static void *my_realloc(void *p, size_t n, void *ud) { (void)ud; if (!p) __atomic_add_fetch(&n_alloc, 1, __ATOMIC_RELAXED); return realloc(p, n); }
+static void my_free(void *p, void *ud) { (void)ud; if (p) __atomic_add_fetch(&n_free, 1, __ATOMIC_RELAXED); free(p); }
+
+static void t_global_refcount_and_allocator(void)
+{
+    CHECK_INT(vc_global_shutdown(), VC_ESTATE);
+    vc_allocator bad = { 9, my_malloc, my_realloc, my_free, NULL };
+    CHECK_INT(vc_global_init(&bad), VC_EVERSION);
+    vc_allocator a = { VC_ALLOCATOR_VERSION, my_malloc, my_realloc, my_free, NULL };
+    CHECK_INT(vc_global_init(&a), VC_OK);
+    CHECK_INT(vc_global_init(NULL), VC_OK);
+    vc_kube_options o;
+    vc_kube_options_init(&o, VC_KUBE_OPTIONS_VERSION);
+    o.kubeconfig_data = "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+                        "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n";
+    vc_kube *k = NULL;
+    CHECK_INT(vc_kube_new(&k, &o), VC_OK);
+    vc_kube_free(k);
+    CHECK(n_alloc > 0);
+    CHECK_INT(vc_global_shutdown(), 1);
+    CHECK_INT(vc_global_shutdown(), 0);
+    CHECK_INT(n_alloc, n_free);
+    CHECK_INT(vc_global_shutdown(), VC_ESTATE);
+}
+
+static void t_errors(void)
+{
+    vc_global_init(NULL);
+    vc_error_clear();
+    const vc_error *e = vc_error_last();
+    CHECK(e != NULL);
+    CHECK_INT(e->code, VC_OK);
+    CHECK_STR(e->message, "");
+    CHECK_STR(e->reason, "");
+    for (int c = -21; c <= 1; c++)
+        CHECK(vc_strerror(c) != NULL && strcmp(vc_strerror(c), "unknown status") != 0);
+    CHECK_STR(vc_strerror(-1000), "unknown status");
+    vc_kube *k = NULL;
+    CHECK_INT(vc_kube_new(NULL, NULL), VC_EINVAL);
+    CHECK_INT(vc_error_last()->code, VC_EINVAL);
+    CHECK_INT(vc_kube_request(k, NULL, NULL, "GET", "/", NULL, NULL), VC_EINVAL);
+    vc_buf b = VC_BUF_INIT;
+    vc_buf_dispose(&b);
+    vc_buf_dispose(NULL);
+    vc_free(NULL);
+    vc_global_shutdown();
+}
+
+static void *thread_err(void *arg)
+{
+    (void)arg;
+    /* a fresh thread sees no error */
+    return (void *)(long)vc_error_last()->code;
+}
+
+static void t_error_thread_local(void)
+{
+    vc_global_init(NULL);
+    vc_kube_new(NULL, NULL);
+    pthread_t t;
+    void *r = NULL;
+    pthread_create(&t, NULL, thread_err, NULL);
+    pthread_join(t, &r);
+    CHECK_INT((long)r, VC_OK);
+    CHECK_INT(vc_error_last()->code, VC_EINVAL);
+    vc_global_shutdown();
+}
+
+static int log_count;
+static char log_last[256];
+static void log_fn(int level, const char *sub, const char *msg, void *ud)
+{
+    (void)level;
+    log_count++;
+    snprintf(log_last, sizeof log_last, "%s|%s|%s", sub, msg, (const char *)ud);
+}
+
+static void t_logging(void)
+{
+    vc_log_set(VC_LOG_INFO, log_fn, "ud");
+    vc__log(VC_LOG_DEBUG, "kube", "hidden %d", 1);
+    CHECK_INT(log_count, 0);
+    vc__log(VC_LOG_WARN, "kube", "shown %d", 2);
+    CHECK_INT(log_count, 1);
+    CHECK_STR(log_last, "kube|shown 2|ud");
+    vc_log_set(VC_LOG_TRACE, NULL, NULL);
+    vc__log(VC_LOG_ERROR, "kube", "gone");
+    CHECK_INT(log_count, 1);
+}
+
+static void t_version(void)
+{
+    const char *s = NULL;
+    CHECK_INT(vc_version(&s), VC_VERSION_NUMBER);
+    CHECK_STR(s, VC_VERSION_STRING);
+    CHECK_STR(s, EXPECTED_VERSION);
+    CHECK(VC_VERSION_CHECK(0, 1, 0));
+    CHECK(!VC_VERSION_CHECK(99, 0, 0));
+    CHECK_INT(VC_VERSION_NUMBER, (VC_VERSION_MAJOR << 16) | (VC_VERSION_MINOR << 8) | VC_VERSION_PATCH);
+}
+
+static void t_options_init(void)
+{
+    /* structinit: INIT macro == _init() for every options struct */
+    vc_kube_options a = VC_KUBE_OPTIONS_INIT, b;
+    memset(&b, 0xab, sizeof b);
+    CHECK_INT(vc_kube_options_init(&b, VC_KUBE_OPTIONS_VERSION), VC_OK);
+    CHECK(a.version == b.version && a.flags == b.flags && a.kubeconfig == b.kubeconfig &&
+          a.kubeconfig_data == b.kubeconfig_data && a.context == b.context &&
+          a.default_namespace == b.default_namespace && a.timeout_ms == b.timeout_ms && a.qps == b.qps &&
+          a.burst == b.burst && a.max_retries == b.max_retries && a.in_cluster_dir == b.in_cluster_dir);
+    CHECK_INT(vc_kube_options_init(&b, 0), VC_EVERSION);
+    CHECK_INT(vc_kube_options_init(NULL, 1), VC_EINVAL);
+}
+
+int main(void)
+{
+    RUN(t_global_refcount_and_allocator);
+    RUN(t_errors);
+    RUN(t_error_thread_local);
+    RUN(t_logging);
+    RUN(t_version);
+    RUN(t_options_init);
+    TEST_DONE();
+}
