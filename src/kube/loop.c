@@ -300,11 +300,11 @@ static void watch_line(vc__watch *w, const char *line, size_t len, const char *w
         }
     }
     json_incref(obj);
-    json_decref(ev);
     if (wq_push(w, type, obj) < 0) {
         json_decref(obj);
         watch_end(w, VC_ENOMEM);
     }
+    json_decref(ev);
 }
 
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
