@@ -1,4 +1,84 @@
-/* placeholder replaced below */
+/* vcluster: the command-line front end of libvcluster.
+ *
+ *   vcluster <command> [flags]     run a command
+ *   vcluster <command> --help      help for one command
+ *   vcluster --help                list the commands
+ *
+ * New commands (create, connect, list, pause, resume, delete) are one file
+ * each, cmd_<name>.c, plus one line in k_commands below. */
 #include <stdio.h>
+#include <string.h>
+
 #include <vcluster.h>
-int main(void) { const char *s; vc_version(&s); printf("%s\n", s); return 0; }
+
+#include "cmd.h"
+
+static const cli_command k_commands[] = {
+    { "translate", "show what the host cluster receives for virtual manifests", cmd_translate, cmd_translate_help },
+    { "version", "print the vcluster and libvcluster versions", cmd_version, cmd_version_help },
+};
+
+#define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
+
+static void usage(FILE *to)
+{
+    fprintf(to, "vcluster: virtual Kubernetes clusters\n\n"
+                "Usage:\n  vcluster <command> [flags]\n\nCommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(to, "  %-10s %s\n", k_commands[i].name, k_commands[i].summary);
+    fprintf(to, "\nRun 'vcluster <command> --help' for a command's flags.\n");
+}
+
+int cli_is_help(const char *arg)
+{
+    return !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
+void cli_report(const char *what)
+{
+    const vc_error *e = vc_error_last();
+    if (what && *what)
+        fprintf(stderr, "vcluster: %s: %s\n", what, e->message[0] ? e->message : vc_strerror(e->code));
+    else
+        fprintf(stderr, "%s\n", e->message[0] ? e->message : vc_strerror(e->code));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (cli_is_help(argv[1]) || !strcmp(argv[1], "help")) {
+        if (argc > 2) {
+            for (size_t i = 0; i < N_COMMANDS; i++)
+                if (!strcmp(argv[2], k_commands[i].name)) {
+                    k_commands[i].help(stdout);
+                    return CLI_OK;
+                }
+        }
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version"))
+        return cmd_version(1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(argv[1], k_commands[i].name) != 0)
+            continue;
+        for (int a = 2; a < argc; a++)
+            if (cli_is_help(argv[a])) {
+                k_commands[i].help(stdout);
+                return CLI_OK;
+            }
+        if (vc_global_init(NULL) < 0) {
+            cli_report("init");
+            return CLI_FAILED;
+        }
+        int rc = k_commands[i].run(argc - 1, argv + 1);
+        vc_global_shutdown();
+        return rc;
+    }
+    fprintf(stderr, "vcluster: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}

@@ -4,4 +4,7 @@
 #include "common.h"
 #include "version.h"
 #include "kube.h"
+#include "config.h"
+#include "syncer.h"
+#include "translate.h"
 #endif

@@ -556,6 +556,9 @@ int vc__watch_start(vc__watch **out, vc__kloop *l, vc_kube *k, const vc__kres *r
         return rc;
     }
     curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, watch_write);
+    /* no compression on streams: libcurl's gzip writer fails on the
+     * apiserver's flushed watch chunks ("Failed writing received data") */
+    curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, NULL);
     curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
     /* detect dead connections on long-lived streams */
     curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPIDLE, 30L);

@@ -186,7 +186,8 @@ int vc__kube_list_all(vc_kube *k, const vc__kres *r, const vc__list_opts *o, jso
 int vc__kube_create(vc_kube *k, const vc__kres *r, json_t *obj, json_t **out)
 {
     vc__kres c = *r;
-    c.name = NULL;
+    if (vc__str_empty(c.sub))
+        c.name = NULL; /* POST to the collection; subresources (binding, token) keep it */
     return verb(k, "POST", &c, NULL, NULL, NULL, obj, NULL, out);
 }
 

@@ -1,0 +1,206 @@
+/*
+ * syncer.h: the syncer, driven one step at a time by its host program.
+ *
+ * The syncer watches the virtual cluster and the host namespace, makes the
+ * host hold the translated virtual objects, and brings status home. It owns
+ * no thread and no loop: the caller polls vc_syncer_get_fd() (optional) for
+ * at most vc_syncer_get_timeout() and calls vc_syncer_step(). Every network
+ * exchange is non-blocking (libcurl multi).
+ */
+#ifndef VCLUSTER_SYNCER_H
+#define VCLUSTER_SYNCER_H
+
+#include "common.h"
+#include "kube.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A running syncer. @since 0.1 */
+typedef struct vc_syncer vc_syncer;
+
+/** Do not deploy CoreDNS into the virtual kube-system namespace. */
+#define VC_SYNCER_NO_COREDNS 0x1u
+/** Do not create fake Nodes in the virtual cluster. */
+#define VC_SYNCER_NO_FAKE_NODES 0x2u
+/** Do not copy host Events into the virtual cluster. */
+#define VC_SYNCER_NO_EVENTS 0x4u
+/** Keep SA tokens in a host Secret instead of pod annotations. */
+#define VC_SYNCER_SECRETS_FOR_SA_TOKENS 0x8u
+
+/**
+ * Options for vc_syncer_new(). Initialise with vc_syncer_options_init().
+ * Strings are copied.
+ * @since 0.1
+ */
+typedef struct vc_syncer_options {
+    uint32_t version;           /**< VC_SYNCER_OPTIONS_VERSION */
+    uint32_t flags;             /**< VC_SYNCER_* */
+    /** Virtual cluster name (required). */
+    const char *name;
+    /** Host namespace; NULL: "vcluster-<name>". */
+    const char *host_namespace;
+    /** Host Service fronting the virtual API server; NULL: <name>. Its
+     *  ClusterIP is what pods see as KUBERNETES_SERVICE_HOST. */
+    const char *service_name;
+    /** Cluster domain of the virtual cluster; NULL: "cluster.local". */
+    const char *cluster_domain;
+    /** vcluster.yaml text (may be NULL): sync.toHost/fromHost options. */
+    const char *config_yaml;
+    /** CoreDNS image for the virtual kube-system (NULL: a default). */
+    const char *coredns_image;
+    /** Writes per second toward the host and burst (0: 200 / 400). */
+    double host_qps;
+    int32_t host_burst;
+    /** Reconciles per step at most (0: 256), so a step stays short. */
+    int32_t max_reconciles_per_step;
+    /** Periodic full resync in seconds (0: 300; < 0: never). */
+    int32_t resync_seconds;
+} vc_syncer_options;
+
+#define VC_SYNCER_OPTIONS_VERSION 1
+#define VC_SYNCER_OPTIONS_INIT { VC_SYNCER_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0 }
+
+/** @return VC_OK, VC_EINVAL or VC_EVERSION. @since 0.1 */
+VC_API int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
+
+/**
+ * Create a syncer between `host` (the host cluster, namespace-scoped access
+ * to the host namespace suffices) and `virt` (the virtual cluster, admin).
+ * The syncer takes its own references on both connections. No request is
+ * made until the first vc_syncer_step().
+ * @return VC_OK; VC_EINVAL (missing name or connection); VC_EVERSION;
+ *   VC_ECONFIG (config_yaml is invalid: the message names line and key);
+ *   VC_EIO (the event loop could not be set up).
+ * @since 0.1
+ */
+VC_API int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts);
+
+/** Release the syncer: in-flight requests are abandoned. NULL-safe. @since 0.1 */
+VC_API void vc_syncer_free(vc_syncer *syncer);
+
+/**
+ * A file descriptor that becomes readable (POLLIN) when the syncer has I/O
+ * to process. Valid while the syncer lives; do not read or close it.
+ * @return the fd (>= 0), or VC_ENOTSUPPORTED.
+ * @since 0.1
+ */
+VC_API int vc_syncer_get_fd(vc_syncer *syncer);
+
+/**
+ * How long the caller may wait (poll on the fd) before the next step:
+ * 0 when work is ready, -1 when only I/O can wake it.
+ * @return VC_OK or VC_EINVAL.
+ * @since 0.1
+ */
+VC_API int vc_syncer_get_timeout(vc_syncer *syncer, int64_t *out_ms);
+
+/** What a step did. @since 0.1 */
+typedef enum vc_step_state {
+    VC_STEP_IDLE = 0,     /**< nothing to do right now */
+    VC_STEP_PROGRESS = 1, /**< work was done or is in flight */
+    VC_STEP_SYNCED = 2,   /**< caches synced, queue empty, nothing in flight */
+    VC_STEP_STOPPED = 3   /**< vc_syncer_stop() completed */
+} vc_step_state;
+
+/**
+ * Run one step: wait at most `timeout_ms` for I/O (0: never blocks), process
+ * what arrived, run due reconciles, and return. `out` (may be NULL) tells
+ * what happened. Errors of individual objects are not returned here: they
+ * are reported as events and retried with backoff.
+ * @return VC_OK; VC_EINVAL; VC_EIO (the event loop failed).
+ * @since 0.1
+ */
+VC_API int vc_syncer_step(vc_syncer *syncer, int32_t timeout_ms, vc_step_state *out);
+
+/** Event types. @since 0.1 */
+typedef enum vc_sync_event_type {
+    VC_SYNC_CREATED_HOST = 1,     /**< a host object was created */
+    VC_SYNC_UPDATED_HOST = 2,     /**< a host object was updated */
+    VC_SYNC_DELETED_HOST = 3,     /**< a host object was deleted */
+    VC_SYNC_UPDATED_VIRTUAL = 4,  /**< a virtual object got status or a new value */
+    VC_SYNC_DELETED_VIRTUAL = 5,  /**< a virtual object was deleted (host side gone) */
+    VC_SYNC_CREATED_VIRTUAL = 6,  /**< a virtual object was created (node, event, CoreDNS) */
+    VC_SYNC_BOUND = 7,            /**< a virtual pod was bound to a node */
+    VC_SYNC_ERROR = 8,            /**< a step failed; it will be retried */
+    VC_SYNC_READY = 9             /**< all caches synced for the first time */
+} vc_sync_event_type;
+
+/**
+ * One thing the syncer did or failed to do. Strings are owned by the event.
+ * @since 0.1
+ */
+typedef struct vc_sync_event {
+    int32_t type;                 /**< vc_sync_event_type */
+    const char *kind;             /**< "Pod", "Service", ... ("" for READY) */
+    const char *virtual_namespace;/**< "" for cluster-scoped */
+    const char *virtual_name;
+    const char *host_name;        /**< "" when not applicable */
+    vc_error error;               /**< code VC_OK unless type is VC_SYNC_ERROR */
+} vc_sync_event;
+
+/**
+ * Take the next event. On VC_OK `*out` is owned by the caller (free it with
+ * vc_sync_event_free()); VC_ITEROVER when none is queued. Events are kept
+ * up to a bound (oldest dropped first, counted in the stats).
+ * @since 0.1
+ */
+VC_API int vc_syncer_next_event(vc_sync_event **out, vc_syncer *syncer);
+
+/** Free an event. NULL-safe. @since 0.1 */
+VC_API void vc_sync_event_free(vc_sync_event *event);
+
+/**
+ * Make a vc_syncer_step() blocked in its wait return early. The only call
+ * that may be made from another thread (or a signal handler).
+ * @return VC_OK or VC_EIO.
+ * @since 0.1
+ */
+VC_API int vc_syncer_wakeup(vc_syncer *syncer);
+
+/**
+ * Ask the syncer to stop: watches are closed, queued work is dropped, and
+ * once in-flight writes have finished a step reports VC_STEP_STOPPED.
+ * @since 0.1
+ */
+VC_API int vc_syncer_stop(vc_syncer *syncer);
+
+/** Counters of a syncer. @since 0.1 */
+typedef struct vc_syncer_stats {
+    uint32_t version;             /**< VC_SYNCER_STATS_VERSION */
+    uint32_t informers_synced;    /**< informers that completed their first list */
+    uint32_t informers;           /**< informers in all */
+    uint32_t queue_depth;         /**< keys waiting (ready or delayed) */
+    uint32_t in_flight;           /**< requests on the wire */
+    uint32_t events_dropped;
+    uint64_t host_writes;         /**< creates/updates/deletes sent to the host */
+    uint64_t virtual_writes;      /**< status updates, bindings, ... to the virtual cluster */
+    uint64_t errors;              /**< failed reconciles and writes */
+    uint64_t relists;             /**< lists after 410 Gone or errors */
+    uint64_t reconciles;
+    uint64_t virtual_objects;     /**< objects in the virtual caches */
+    uint64_t host_objects;        /**< objects in the host caches */
+} vc_syncer_stats;
+
+#define VC_SYNCER_STATS_VERSION 1
+
+/**
+ * Fill `out` (set out->version first; older versions get their fields only).
+ * @return VC_OK, VC_EINVAL or VC_EVERSION.
+ * @since 0.1
+ */
+VC_API int vc_syncer_stats_get(vc_syncer *syncer, vc_syncer_stats *out);
+
+/**
+ * Per-kind detail as JSON into `out`:
+ * {"Pod": {"virtual": N, "host": N, "synced": true}, ...}.
+ * @return VC_OK or VC_ENOMEM.
+ * @since 0.1
+ */
+VC_API int vc_syncer_stats_json(vc_syncer *syncer, vc_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,87 @@
+/* Events from the host namespace about synced pods (scheduling, image pulls,
+ * kwok's stages...) are copied into the virtual cluster, pointed at the
+ * virtual pod. */
+#include <string.h>
+
+#include "sync/sync.h"
+
+static void slim(json_t *obj)
+{
+    vc__slim_meta(obj);
+}
+
+/* Events are handled as they arrive; the queue key is the host event key. */
+static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)old;
+    if (!nobj)
+        return;
+    json_t *io = json_object_get(nobj, "involvedObject");
+    if (!vc__streq(vc__jstr(io, "kind"), "Pod"))
+        return;
+    vc__sync_enqueue(inf->s, ud, key, 0);
+}
+
+static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hkey)
+{
+    const json_t *ev = vc__informer_get(c->host, hkey);
+    if (!ev)
+        return VC_OK;
+    json_t *io = json_object_get(ev, "involvedObject");
+    const char *pod = vc__jstr(io, "name");
+    vc__ctl *pods = vc__sync_ctl(s, "pods");
+    if (!pod || !pods)
+        return VC_OK;
+    char pkey[512];
+    snprintf(pkey, sizeof pkey, "%s/%s", s->host_ns, pod);
+    const json_t *hp = vc__informer_get(pods->host, pkey);
+    if (!hp)
+        return VC_OK; /* not one of ours (or gone) */
+    char *vns = NULL, *vname = NULL;
+    if (vc__translate_virtual_name(&vns, &vname, s->tr, hp) < 0)
+        return VC_OK;
+    char vpkey[512];
+    snprintf(vpkey, sizeof vpkey, "%s/%s", vns, vname);
+    const json_t *vp = vc__informer_get(pods->virt, vpkey);
+    const char *hname = vc__jpath_str(ev, "metadata", "name");
+    const char *dot = hname ? strrchr(hname, '.') : NULL;
+    char *name = vc__sprintf("%s%s", vname, dot ? dot : ".event");
+    json_t *vev = json_deep_copy(ev);
+    int rc = VC_OK;
+    if (!vev || !name) {
+        rc = vc__error_oom();
+        goto out;
+    }
+    json_t *md = json_pack("{s:s,s:s}", "name", name, "namespace", vns);
+    json_object_set_new(vev, "metadata", md);
+    json_t *nio = json_object_get(vev, "involvedObject");
+    json_object_set_new(nio, "name", json_string(vname));
+    json_object_set_new(nio, "namespace", json_string(vns));
+    if (vp && vc__jpath_str(vp, "metadata", "uid"))
+        json_object_set_new(nio, "uid", json_string(vc__jpath_str(vp, "metadata", "uid")));
+    else
+        json_object_del(nio, "uid");
+    json_object_del(nio, "resourceVersion");
+    char *path = vc__obj_path("v1", "events", vns, NULL, NULL);
+    char *body = json_dumps(vev, JSON_COMPACT);
+    rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, it, "Event", vns, name, hname, VC_SYNC_CREATED_VIRTUAL, "POST",
+                                       path, NULL, body, NULL, NULL)
+                      : vc__error_oom();
+    vc__free(path);
+    free(body);
+out:
+    json_decref(vev);
+    vc__free(name);
+    vc__free(vns);
+    vc__free(vname);
+    return rc;
+}
+
+int vc__ctl_events_init(vc_syncer *s, vc__ctl *c)
+{
+    c->name = "events";
+    c->kind = "Event";
+    c->reconcile = reconcile;
+    int rc = vc__informer_new(&c->host, s, s->host, "host events", "v1", "events", s->host_ns, NULL, slim, on_host, c);
+    return rc == VC_OK ? vc__informer_set_kind(c->host, "Event") : rc;
+}

@@ -1,0 +1,565 @@
+/* Namespaced kinds synced virtual -> host with the same shape of reconcile:
+ * Services (ClusterIP and LoadBalancer status back), ConfigMaps and Secrets
+ * (only when a pod uses them, or force-sync), Endpoints (of selector-less
+ * Services: the host computes the others), PersistentVolumeClaims (status
+ * back). Virtual wins: host edits to synced fields are overwritten. */
+#include <string.h>
+
+#include "sync/sync.h"
+
+#define FORCE_SYNC "vcluster.loft.sh/force-sync"
+
+typedef struct gen_state {
+    vc__map recreate; /* Service vkey -> "validating" | "ok" | "fail" (static strings) */
+} gen_state;
+
+static const char RC_VALIDATING[] = "validating", RC_OK[] = "ok", RC_FAIL[] = "fail";
+
+static void gen_state_free(void *p)
+{
+    gen_state *g = p;
+    if (!g)
+        return;
+    vc__map_clear(&g->recreate, NULL);
+    vc__free(g);
+}
+
+static const char *ref_kind(vc__kind_id id)
+{
+    switch (id) {
+    case VC__K_CONFIGMAP: return "configMaps";
+    case VC__K_SECRET: return "secrets";
+    case VC__K_PVC: return "persistentVolumeClaims";
+    default: return NULL;
+    }
+}
+
+/* ---- pod references: "configMaps|ns/name" -> count ---- */
+
+static void refs_apply(vc_syncer *s, const json_t *pod, int delta)
+{
+    if (!pod)
+        return;
+    json_t *refs = NULL;
+    if (vc__translate_pod_references(&refs, s->tr, pod) < 0)
+        return;
+    const char *ns = vc__jpath_str(pod, "metadata", "namespace");
+    static const char *const kinds[] = { "configMaps", "secrets", "persistentVolumeClaims" };
+    static const char *const ctls[] = { "configmaps", "secrets", "persistentvolumeclaims" };
+    for (int k = 0; k < 3; k++) {
+        json_t *arr = json_object_get(refs, kinds[k]);
+        size_t i;
+        json_t *e;
+        json_array_foreach(arr, i, e) {
+            const char *name = vc__jstr(e, "name");
+            if (!name || !ns)
+                continue;
+            char *key = vc__sprintf("%s|%s/%s", kinds[k], ns, name);
+            if (!key)
+                continue;
+            intptr_t n = (intptr_t)vc__map_get(&s->refs, key) + delta;
+            if (n <= 0)
+                vc__map_del(&s->refs, key);
+            else
+                vc__map_put(&s->refs, key, (void *)n, NULL);
+            vc__free(key);
+            vc__ctl *c = vc__sync_ctl(s, ctls[k]);
+            if (c) {
+                char *vkey = vc__sprintf("%s/%s", ns, name);
+                if (vkey)
+                    vc__sync_enqueue(s, c, vkey, 0);
+                vc__free(vkey);
+            }
+        }
+    }
+    json_decref(refs);
+}
+
+void vc__refs_update(vc_syncer *s, const json_t *old_pod, const json_t *new_pod)
+{
+    if (old_pod && new_pod && json_equal(json_object_get(old_pod, "spec"), json_object_get(new_pod, "spec")))
+        return;
+    refs_apply(s, new_pod, +1);
+    refs_apply(s, old_pod, -1);
+}
+
+bool vc__refs_used(vc_syncer *s, const char *kind, const char *ns, const char *name)
+{
+    char *key = vc__sprintf("%s|%s/%s", kind, ns, name);
+    bool used = key && vc__map_get(&s->refs, key) != NULL;
+    vc__free(key);
+    return used;
+}
+
+/* ---- informer handlers ---- */
+
+static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)old;
+    (void)nobj;
+    vc__ctl *c = ud;
+    vc__sync_enqueue(inf->s, c, key, 0);
+    /* a Service's selector decides whether its Endpoints sync */
+    if (c->tk->id == VC__K_SERVICE) {
+        vc__ctl *ep = vc__sync_ctl(inf->s, "endpoints");
+        if (ep)
+            vc__sync_enqueue(inf->s, ep, key, 0);
+    }
+}
+
+static void set_dns_ip(vc_syncer *s, const char *ip)
+{
+    if (!ip || !*ip || vc__streq(ip, "None") || vc__streq(ip, s->dns_ip))
+        return;
+    vc__free(s->dns_ip);
+    s->dns_ip = vc__strdup(ip);
+    vc_translator_set_service_ips(s->tr, s->kube_ip, s->dns_ip);
+    VC__LOGI("sync", "virtual DNS reachable in the host at %s", ip);
+    vc__ctl *pods = vc__sync_ctl(s, "pods");
+    if (pods && pods->virt) {
+        size_t it = 0;
+        const char *k;
+        while (vc__map_next(&pods->virt->cache, &it, &k, NULL))
+            vc__sync_enqueue(s, pods, k, 0);
+    }
+}
+
+static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)key;
+    vc__ctl *c = ud;
+    vc_syncer *s = inf->s;
+    const json_t *o = nobj ? nobj : old;
+    char *vns = NULL, *vname = NULL;
+    if (vc__translate_virtual_name(&vns, &vname, s->tr, o) == VC_OK) {
+        char *vkey = vc__sprintf("%s/%s", vns, vname);
+        if (vkey)
+            vc__sync_enqueue(s, c, vkey, 0);
+        if (c->tk->id == VC__K_SERVICE && nobj && vc__streq(vns, "kube-system") && vc__streq(vname, "kube-dns"))
+            set_dns_ip(s, vc__jpath_str(nobj, "spec", "clusterIP"));
+        vc__free(vkey);
+    }
+    vc__free(vns);
+    vc__free(vname);
+}
+
+static void slim(json_t *obj)
+{
+    vc__slim_meta(obj);
+}
+
+/* ---- reconcile ---- */
+
+static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *vname, const json_t *v)
+{
+    switch (c->tk->id) {
+    case VC__K_CONFIGMAP:
+    case VC__K_SECRET: {
+        json_t *ann = json_object_get(json_object_get(v, "metadata"), "annotations");
+        if (vc__streq(json_string_value(json_object_get(ann, FORCE_SYNC)), "true"))
+            return true;
+        if (c->tk->id == VC__K_SECRET && vc__streq(vc__jstr(v, "type"), "kubernetes.io/service-account-token"))
+            return false;
+        return vc__refs_used(s, ref_kind(c->tk->id), vns, vname);
+    }
+    case VC__K_ENDPOINTS: {
+        if (vc__streq(vns, "default") && vc__streq(vname, "kubernetes"))
+            return false;
+        vc__ctl *svc = vc__sync_ctl(s, "services");
+        char key[512];
+        snprintf(key, sizeof key, "%s/%s", vns, vname);
+        const json_t *sv = svc ? vc__informer_get(svc->virt, key) : NULL;
+        if (!sv)
+            return false;
+        json_t *sel = json_object_get(json_object_get(sv, "spec"), "selector");
+        return !json_is_object(sel) || json_object_size(sel) == 0;
+    }
+    default:
+        return true;
+    }
+}
+
+static const char *uid_of(const json_t *o)
+{
+    return vc__jpath_str(o, "metadata", "uid");
+}
+
+static bool deleting(const json_t *o)
+{
+    return json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
+}
+
+static int del_host(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hname, const json_t *h, const char *vns,
+                    const char *vname)
+{
+    if (deleting(h))
+        return VC_OK;
+    int64_t wait;
+    if (!vc__host_token(s, &wait))
+        return VC_ITEROVER;
+    char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, hname, NULL);
+    char *body = vc__sprintf("{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\",\"preconditions\":{\"uid\":\"%s\"}}",
+                             uid_of(h) ? uid_of(h) : "");
+    int rc = path && body ? vc__sync_write(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname, VC_SYNC_DELETED_HOST,
+                                           "DELETE", path, NULL, body, NULL, NULL)
+                          : vc__error_oom();
+    vc__free(path);
+    vc__free(body);
+    return rc;
+}
+
+/* Host-assigned Service fields kept from the host object when updating. */
+static void keep_host_service_fields(json_t *dspec, const json_t *hspec)
+{
+    static const char *const keep[] = { "clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
+                                        "healthCheckNodePort", "internalTrafficPolicy", "sessionAffinity" };
+    for (size_t i = 0; i < VC__ARRAY_LEN(keep); i++) {
+        json_t *hv = json_object_get(hspec, keep[i]);
+        if (hv && !json_object_get(dspec, keep[i]))
+            json_object_set(dspec, keep[i], hv);
+        else if (hv && (!strcmp(keep[i], "clusterIP") || !strcmp(keep[i], "clusterIPs")))
+            json_object_set(dspec, keep[i], hv); /* immutable on the host */
+    }
+    /* ports: keep host-assigned nodePorts and defaulted fields */
+    json_t *dp = json_object_get(dspec, "ports"), *hp = json_object_get(hspec, "ports");
+    size_t i;
+    json_t *p;
+    json_array_foreach(dp, i, p) {
+        json_t *h = json_array_get(hp, i);
+        if (!h)
+            continue;
+        static const char *const pk[] = { "nodePort", "protocol", "targetPort" };
+        for (size_t k = 0; k < VC__ARRAY_LEN(pk); k++)
+            if (!json_object_get(p, pk[k]) && json_object_get(h, pk[k]))
+                json_object_set(p, pk[k], json_object_get(h, pk[k]));
+    }
+}
+
+/* The host object to PUT, or NULL when the host already matches. */
+static json_t *desired_update(vc__ctl *c, const json_t *desired, const json_t *h)
+{
+    json_t *upd = json_deep_copy(h);
+    if (!upd)
+        return NULL;
+    json_t *umd = json_object_get(upd, "metadata"), *dmd = json_object_get(desired, "metadata");
+    static const char *const mdk[] = { "labels", "annotations" };
+    for (size_t i = 0; i < 2; i++) {
+        json_t *dv = json_object_get(dmd, mdk[i]);
+        if (dv)
+            json_object_set(umd, mdk[i], dv);
+        else
+            json_object_del(umd, mdk[i]);
+    }
+    switch (c->tk->id) {
+    case VC__K_SERVICE: {
+        json_t *dspec = json_deep_copy(json_object_get(desired, "spec"));
+        if (dspec) {
+            keep_host_service_fields(dspec, json_object_get(h, "spec"));
+            json_object_set_new(upd, "spec", dspec);
+        }
+        break;
+    }
+    case VC__K_PVC: {
+        /* only requests may change after creation */
+        json_t *dres = json_object_get(json_object_get(desired, "spec"), "resources");
+        json_t *uspec = json_object_get(upd, "spec");
+        if (dres && uspec)
+            json_object_set(uspec, "resources", dres);
+        break;
+    }
+    default: {
+        static const char *const top[] = { "data", "binaryData", "type", "immutable", "subsets" };
+        for (size_t i = 0; i < VC__ARRAY_LEN(top); i++) {
+            json_t *dv = json_object_get(desired, top[i]);
+            if (dv)
+                json_object_set(upd, top[i], dv);
+            else
+                json_object_del(upd, top[i]);
+        }
+        break;
+    }
+    }
+    if (json_equal(upd, h)) {
+        json_decref(upd);
+        return NULL;
+    }
+    return upd;
+}
+
+/* ---- Service ClusterIP back: the virtual Service is re-created with the
+ * host's IP (so virtual DNS answers addresses that work on the host), after a
+ * dry-run proved the virtual API server accepts that IP. ---- */
+
+typedef struct recreate_ctx {
+    char *vkey;
+    char *body;   /* the Service to create */
+    char *path;   /* collection path */
+} recreate_ctx;
+
+static void rc_free(recreate_ctx *r)
+{
+    vc__free(r->vkey);
+    vc__free(r->body);
+    vc__free(r->path);
+    vc__free(r);
+}
+
+static void recreate_created(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    recreate_ctx *r = ud;
+    vc__ctl *c = vc__sync_ctl(s, "services");
+    if (c) {
+        gen_state *g = c->state;
+        vc__map_del(&g->recreate, r->vkey);
+        vc__sync_enqueue(s, c, r->vkey, rc < 0 ? 1000 : 0);
+    }
+    rc_free(r);
+}
+
+static void recreate_deleted(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    recreate_ctx *r = ud;
+    if (rc < 0) {
+        recreate_created(s, r, rc, NULL, 0);
+        return;
+    }
+    char buf[512];
+    const char *ns, *name;
+    vc__split_key(r->vkey, buf, sizeof buf, &ns, &name);
+    if (vc__sync_write(s, VC__SIDE_VIRT, NULL, "Service", ns, name, "", VC_SYNC_UPDATED_VIRTUAL, "POST", r->path, NULL,
+                       r->body, recreate_created, r) < 0)
+        recreate_created(s, r, VC_EAPI, NULL, 0);
+}
+
+static void dryrun_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    char *vkey = ud;
+    vc__ctl *c = vc__sync_ctl(s, "services");
+    if (c) {
+        gen_state *g = c->state;
+        bool ok = rc == VC_OK || rc == VC_EEXISTS;
+        vc__map_put(&g->recreate, vkey, (void *)(ok ? RC_OK : RC_FAIL), NULL);
+        if (!ok)
+            VC__LOGW("sync", "Service %s keeps its virtual ClusterIP: the virtual API server refuses the host's (%s)",
+                     vkey, vc_error_last()->message);
+        vc__sync_enqueue(s, c, vkey, 0);
+    }
+    vc__free(vkey);
+}
+
+static int service_ip_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                           const char *vname, const json_t *v, json_t *nv)
+{
+    gen_state *g = c->state;
+    const char *st = vc__map_get(&g->recreate, vkey);
+    if (st == RC_VALIDATING)
+        return VC_OK;
+    if (st == RC_FAIL)
+        return VC_OK; /* keep the virtual IP; status still flows */
+    json_t *fresh = json_deep_copy(nv);
+    if (!fresh)
+        return vc__error_oom();
+    json_t *md = json_object_get(fresh, "metadata");
+    static const char *const drop[] = { "uid", "resourceVersion", "creationTimestamp", "managedFields", "generation" };
+    for (size_t i = 0; i < VC__ARRAY_LEN(drop); i++)
+        json_object_del(md, drop[i]);
+    json_object_del(fresh, "status");
+    char *body = json_dumps(fresh, JSON_COMPACT);
+    json_decref(fresh);
+    char *coll = vc__obj_path("v1", "services", vns, NULL, NULL);
+    int rc = VC_OK;
+    if (!body || !coll) {
+        free(body);
+        vc__free(coll);
+        return vc__error_oom();
+    }
+    if (!st) {
+        char *dpath = vc__sprintf("%s?dryRun=All", coll);
+        char *k = vc__strdup(vkey);
+        vc__map_put(&g->recreate, vkey, (void *)RC_VALIDATING, NULL);
+        rc = dpath && k ? vc__sync_write(s, VC__SIDE_VIRT, NULL, "Service", vns, vname, "", 0, "POST", dpath, NULL, body,
+                                         dryrun_done, k)
+                        : vc__error_oom();
+        if (rc < 0) {
+            vc__free(k);
+            vc__map_del(&g->recreate, vkey);
+        }
+        vc__free(dpath);
+    } else { /* RC_OK: delete then create */
+        recreate_ctx *r = vc__calloc(1, sizeof(*r));
+        char *path = vc__obj_path("v1", "services", vns, vname, NULL);
+        char *db = vc__sprintf("{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\",\"preconditions\":{\"uid\":\"%s\"}}",
+                               uid_of(v) ? uid_of(v) : "");
+        if (r && path && db) {
+            r->vkey = vc__strdup(vkey);
+            r->body = vc__strdup(body);
+            r->path = vc__strdup(coll);
+            vc__map_put(&g->recreate, vkey, (void *)RC_VALIDATING, NULL);
+            rc = vc__sync_write(s, VC__SIDE_VIRT, it, "Service", vns, vname, "", 0, "DELETE", path, NULL, db,
+                                recreate_deleted, r);
+            if (rc < 0) {
+                rc_free(r);
+                vc__map_del(&g->recreate, vkey);
+            }
+        } else {
+            vc__free(r);
+            rc = vc__error_oom();
+        }
+        vc__free(path);
+        vc__free(db);
+    }
+    free(body);
+    vc__free(coll);
+    return rc;
+}
+
+static int status_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns, const char *vname,
+                       const char *hname, const json_t *v, const json_t *h)
+{
+    if (c->tk->id != VC__K_SERVICE && c->tk->id != VC__K_PVC)
+        return VC_OK;
+    json_t *nv = NULL;
+    int rc = vc__translate_status_to_virtual(&nv, s->tr, h, v);
+    if (rc < 0)
+        return rc == VC_ENOTSUPPORTED ? VC_OK : rc;
+    if (c->tk->id == VC__K_SERVICE) {
+        const char *vip = vc__jpath_str(v, "spec", "clusterIP");
+        const char *nip = vc__jpath_str(nv, "spec", "clusterIP");
+        if (nip && vip && strcmp(nip, vip) != 0 && strcmp(vip, "None") != 0) {
+            rc = service_ip_back(s, c, it, vkey, vns, vname, v, nv);
+            json_decref(nv);
+            return rc;
+        }
+    }
+    if (!json_equal(json_object_get(nv, "status"), json_object_get(v, "status"))) {
+        char *path = vc__obj_path(c->tk->api_version, c->tk->plural, vns, vname, "status");
+        char *body = json_dumps(nv, JSON_COMPACT);
+        rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, it, c->kind, vns, vname, hname, VC_SYNC_UPDATED_VIRTUAL,
+                                           "PUT", path, NULL, body, NULL, NULL)
+                          : vc__error_oom();
+        vc__free(path);
+        free(body);
+    }
+    json_decref(nv);
+    return rc;
+}
+
+static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
+{
+    char buf[512];
+    const char *vns, *vname;
+    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
+    const json_t *v = vc__informer_get(c->virt, vkey);
+    char hname[VC__NAME_MAX];
+    vc__host_name(s->tr, c->tk, vns, vname, hname);
+    char hkey[VC__NAME_MAX + 256];
+    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+    const json_t *h = vc__informer_get(c->host, hkey);
+    gen_state *g = c->state;
+    if (g && vc__map_get(&g->recreate, vkey) && !v)
+        return VC_OK; /* the virtual Service is being re-created: keep the host one */
+    bool want = v && !deleting(v) && should_sync(s, c, vns, vname, v);
+    json_t *desired = NULL;
+    if (want) {
+        json_t *copy = json_deep_copy(v);
+        if (!copy)
+            return vc__error_oom();
+        int rc = vc__translate_to_host(&desired, NULL, s->tr, copy, NULL, VC_TRANSLATE_APPLY_DEFAULTS, NULL);
+        if (rc == VC_ENOTSUPPORTED)
+            want = false;
+        else if (rc == VC_ESTATE)
+            return VC_ITEROVER;
+        else if (rc < 0)
+            return rc;
+    }
+    if (!want) {
+        json_decref(desired);
+        if (h) {
+            /* only ours: the informer selects managed-by; check the owner uid too */
+            return del_host(s, c, it, hname, h, vns, vname);
+        }
+        return VC_OK;
+    }
+    int rc = VC_OK;
+    if (!h) {
+        int64_t wait;
+        if (!vc__host_token(s, &wait)) {
+            json_decref(desired);
+            return VC_ITEROVER;
+        }
+        char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, NULL, NULL);
+        char *body = json_dumps(desired, JSON_COMPACT);
+        rc = path && body ? vc__sync_write(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname, VC_SYNC_CREATED_HOST,
+                                           "POST", path, NULL, body, NULL, NULL)
+                          : vc__error_oom();
+        vc__free(path);
+        free(body);
+        json_decref(desired);
+        return rc;
+    }
+    json_t *hann = json_object_get(json_object_get(h, "metadata"), "annotations");
+    const char *owner = json_string_value(json_object_get(hann, VC__A_OBJ_UID));
+    if (owner && uid_of(v) && strcmp(owner, uid_of(v)) != 0) {
+        json_decref(desired);
+        return del_host(s, c, it, hname, h, vns, vname); /* replaced when gone */
+    }
+    json_t *upd = desired_update(c, desired, h);
+    json_decref(desired);
+    if (upd) {
+        int64_t wait;
+        if (!vc__host_token(s, &wait)) {
+            json_decref(upd);
+            return VC_ITEROVER;
+        }
+        char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, hname, NULL);
+        char *body = json_dumps(upd, JSON_COMPACT);
+        rc = path && body ? vc__sync_write(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname, VC_SYNC_UPDATED_HOST,
+                                           "PUT", path, NULL, body, NULL, NULL)
+                          : vc__error_oom();
+        vc__free(path);
+        free(body);
+        json_decref(upd);
+        if (rc < 0)
+            return rc;
+    }
+    return status_back(s, c, it, vkey, vns, vname, hname, v, h);
+}
+
+int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id)
+{
+    c->tk = vc__kind_get(id);
+    c->kind = c->tk->kind;
+    c->name = c->tk->plural;
+    c->reconcile = reconcile;
+    if (id == VC__K_SERVICE) {
+        gen_state *g = vc__calloc(1, sizeof(*g));
+        if (!g)
+            return vc__error_oom();
+        vc__map_init(&g->recreate);
+        c->state = g;
+        c->free_state = gen_state_free;
+    }
+    char what[64], hwhat[64];
+    snprintf(what, sizeof what, "virtual %s", c->tk->plural);
+    snprintf(hwhat, sizeof hwhat, "host %s", c->tk->plural);
+    char *sel = vc__sprintf("%s=%s", VC__L_MARKER, s->name);
+    if (!sel)
+        return vc__error_oom();
+    int rc = vc__informer_new(&c->virt, s, s->virt, what, c->tk->api_version, c->tk->plural, NULL, NULL, slim,
+                              on_virtual, c);
+    if (rc == VC_OK)
+        rc = vc__informer_new(&c->host, s, s->host, hwhat, c->tk->api_version, c->tk->plural, s->host_ns, sel, slim,
+                              on_host, c);
+    vc__free(sel);
+    if (rc == VC_OK)
+        rc = vc__informer_set_kind(c->virt, c->kind);
+    if (rc == VC_OK)
+        rc = vc__informer_set_kind(c->host, c->kind);
+    return rc;
+}

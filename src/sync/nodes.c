@@ -1,0 +1,194 @@
+/* Fake nodes: a virtual Node for every host node that runs a synced pod,
+ * removed when unused, kept Ready with a Lease heartbeat (the virtual
+ * node-lifecycle controller would otherwise mark it NotReady and evict). */
+#include <string.h>
+#include <time.h>
+
+#include "sync/sync.h"
+
+#define FAKE_LABEL "vcluster.loft.sh/fake-node"
+#define LEASE_PERIOD_MS 10000
+
+void vc__nodes_use(vc_syncer *s, const char *old_node, const char *new_node)
+{
+    vc__ctl *c = vc__sync_ctl(s, "nodes");
+    if (old_node && *old_node) {
+        intptr_t n = (intptr_t)vc__map_get(&s->node_use, old_node) - 1;
+        if (n <= 0)
+            vc__map_del(&s->node_use, old_node);
+        else
+            vc__map_put(&s->node_use, old_node, (void *)n, NULL);
+        if (c && n <= 0)
+            vc__sync_enqueue(s, c, old_node, 2000); /* a pod moving on may come back */
+    }
+    if (new_node && *new_node) {
+        intptr_t n = (intptr_t)vc__map_get(&s->node_use, new_node) + 1;
+        vc__map_put(&s->node_use, new_node, (void *)n, NULL);
+        if (c && n == 1)
+            vc__sync_enqueue(s, c, new_node, 0);
+    }
+}
+
+static void iso_now(char *out, size_t cap, bool micro)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (micro)
+        snprintf(out, cap, "%.20s.%06dZ", base, (int)(ts.tv_nsec / 1000 % 1000000));
+    else
+        snprintf(out, cap, "%.20sZ", base);
+}
+
+static char *node_status_json(const char *node)
+{
+    char now[40];
+    iso_now(now, sizeof now, false);
+    json_t *st = json_pack(
+        "{s:{s:s,s:s,s:s},s:{s:s,s:s,s:s},s:[{s:s,s:s,s:s,s:s,s:s,s:s}],s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s},"
+        "s:[{s:s,s:s}]}",
+        "capacity", "cpu", "16", "memory", "32Gi", "pods", "110",
+        "allocatable", "cpu", "16", "memory", "32Gi", "pods", "110",
+        "conditions", "type", "Ready", "status", "True", "reason", "KubeletReady", "message",
+        "kubelet is posting ready status", "lastHeartbeatTime", now, "lastTransitionTime", now,
+        "nodeInfo", "architecture", "amd64", "bootID", "", "containerRuntimeVersion", "docker://19.3.12",
+        "kernelVersion", "4.19.76-fakelinux", "kubeProxyVersion", "v1.19.1", "kubeletVersion", "v1.19.1",
+        "operatingSystem", "linux", "osImage", "Fake Kubernetes Image",
+        "addresses", "type", "Hostname", "address", node);
+    json_t *doc = json_pack("{s:o}", "status", st);
+    char *t = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    char *r = t ? vc__strdup(t) : NULL;
+    free(t);
+    return r;
+}
+
+static void node_created(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    char *node = ud;
+    if (rc == VC_OK || rc == VC_EEXISTS) {
+        char *path = vc__obj_path("v1", "nodes", NULL, node, "status");
+        char *st = node_status_json(node);
+        if (path && st)
+            vc__sync_write(s, VC__SIDE_VIRT, NULL, "Node", "", node, node, 0, "PATCH", path,
+                           "application/merge-patch+json", st, NULL, NULL);
+        vc__free(path);
+        vc__free(st);
+    }
+    vc__free(node);
+}
+
+static bool node_ready(const json_t *n)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(n, "status"), "conditions"), i, c) {
+        if (vc__streq(vc__jstr(c, "type"), "Ready"))
+            return vc__streq(vc__jstr(c, "status"), "True");
+    }
+    return false;
+}
+
+static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
+{
+    bool used = vc__map_get(&s->node_use, node) != NULL;
+    const json_t *v = vc__informer_get(c->virt, node);
+    if (used && !v) {
+        json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s}},s:{}}", "apiVersion", "v1", "kind", "Node",
+                                "metadata", "name", node, "labels", FAKE_LABEL, "true", "kubernetes.io/hostname",
+                                node, "kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64", "beta.kubernetes.io/os",
+                                "linux", "spec");
+        /* upstream labels kubernetes.io/hostname=fake-<node> */
+        char fake[300];
+        snprintf(fake, sizeof fake, "fake-%s", node);
+        json_object_set_new(json_object_get(json_object_get(obj, "metadata"), "labels"), "kubernetes.io/hostname",
+                            json_string(fake));
+        char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+        json_decref(obj);
+        char *path = vc__obj_path("v1", "nodes", NULL, NULL, NULL);
+        char *ud = vc__strdup(node);
+        int rc = body && path && ud ? vc__sync_write(s, VC__SIDE_VIRT, it, "Node", "", node, node,
+                                                     VC_SYNC_CREATED_VIRTUAL, "POST", path, NULL, body, node_created, ud)
+                                    : vc__error_oom();
+        if (rc < 0)
+            vc__free(ud);
+        free(body);
+        vc__free(path);
+        s->next_lease_ms = vc__now_ms(); /* heartbeat at once */
+        return rc;
+    }
+    if (used && v && !node_ready(v)) {
+        char *path = vc__obj_path("v1", "nodes", NULL, node, "status");
+        char *st = node_status_json(node);
+        int rc = path && st ? vc__sync_write(s, VC__SIDE_VIRT, it, "Node", "", node, node, VC_SYNC_UPDATED_VIRTUAL,
+                                             "PATCH", path, "application/merge-patch+json", st, NULL, NULL)
+                            : vc__error_oom();
+        vc__free(path);
+        vc__free(st);
+        return rc;
+    }
+    if (!used && v) {
+        char *path = vc__obj_path("v1", "nodes", NULL, node, NULL);
+        int rc = path ? vc__sync_write(s, VC__SIDE_VIRT, it, "Node", "", node, node, VC_SYNC_DELETED_VIRTUAL, "DELETE",
+                                       path, NULL, NULL, NULL, NULL)
+                      : vc__error_oom();
+        vc__free(path);
+        return rc;
+    }
+    return VC_OK;
+}
+
+void vc__nodes_tick(vc_syncer *s, int64_t now)
+{
+    vc__ctl *c = vc__sync_ctl(s, "nodes");
+    if (!c || now < s->next_lease_ms)
+        return;
+    s->next_lease_ms = now + LEASE_PERIOD_MS;
+    char ts[40];
+    iso_now(ts, sizeof ts, true);
+    size_t it = 0;
+    const char *node;
+    void *v;
+    while (vc__map_next(&c->virt->cache, &it, &node, &v)) {
+        if (!vc__map_get(&s->node_use, node))
+            continue;
+        char *path = vc__sprintf("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/%s"
+                                 "?fieldManager=vcluster-syncer&force=true", node);
+        char *body = vc__sprintf("{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":"
+                                 "\"%s\",\"namespace\":\"kube-node-lease\"},\"spec\":{\"holderIdentity\":\"%s\","
+                                 "\"leaseDurationSeconds\":40,\"renewTime\":\"%s\"}}",
+                                 node, node, ts);
+        if (path && body)
+            vc__sync_write(s, VC__SIDE_VIRT, NULL, "Lease", "kube-node-lease", node, "", 0, "PATCH", path,
+                           "application/apply-patch+yaml", body, NULL, NULL);
+        vc__free(path);
+        vc__free(body);
+    }
+}
+
+static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)old;
+    (void)nobj;
+    vc__sync_enqueue(inf->s, ud, key, 0);
+}
+
+static void slim(json_t *obj)
+{
+    vc__slim_meta(obj);
+}
+
+int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c)
+{
+    c->name = "nodes";
+    c->kind = "Node";
+    c->reconcile = reconcile;
+    int rc = vc__informer_new(&c->virt, s, s->virt, "virtual fake nodes", "v1", "nodes", NULL, FAKE_LABEL "=true",
+                              slim, on_virtual, c);
+    return rc == VC_OK ? vc__informer_set_kind(c->virt, "Node") : rc;
+}

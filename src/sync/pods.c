@@ -1,0 +1,497 @@
+/* Pods: virtual -> host with service-account tokens from the virtual API,
+ * status back, binding to the node the host chose, deletion both ways. */
+#include <string.h>
+
+#include "sync/sync.h"
+
+typedef struct pods_state {
+    vc__map tokens;   /* vkey -> json_t* array of serviceAccountTokens inputs (complete) */
+    vc__map pending;  /* vkey -> pending token fetch (struct tok_fetch*) */
+} pods_state;
+
+typedef struct tok_fetch {
+    vc_syncer *s;
+    char *vkey;
+    char *uid;
+    json_t *reqs;     /* the requests */
+    json_t *got;      /* inputs collected */
+    int outstanding;
+    int failed;
+    bool orphaned;    /* the state went away (syncer freed): just clean up */
+} tok_fetch;
+
+static void tf_free(tok_fetch *tf)
+{
+    vc__free(tf->vkey);
+    vc__free(tf->uid);
+    json_decref(tf->reqs);
+    json_decref(tf->got);
+    vc__free(tf);
+}
+
+static void free_json(void *p)
+{
+    json_decref(p);
+}
+
+static void free_pending(void *p)
+{
+    tok_fetch *tf = p;
+    /* requests may still be on the wire when the syncer is freed; the loop
+     * is freed before controllers, so no callback can arrive afterwards */
+    tf_free(tf);
+}
+
+static void pods_state_free(void *p)
+{
+    pods_state *ps = p;
+    if (!ps)
+        return;
+    vc__map_clear(&ps->tokens, free_json);
+    vc__map_clear(&ps->pending, free_pending);
+    vc__free(ps);
+}
+
+/* Host pods: keep what reconciling needs. */
+static void slim_host_pod(json_t *obj)
+{
+    json_t *spec = json_object_get(obj, "spec");
+    const char *node = json_string_value(json_object_get(spec, "nodeName"));
+    json_t *keep = json_object();
+    if (node)
+        json_object_set_new(keep, "nodeName", json_string(node));
+    json_object_set_new(obj, "spec", keep);
+    vc__slim_meta(obj);
+}
+
+static void slim_virtual_pod(json_t *obj)
+{
+    vc__slim_meta(obj);
+}
+
+static const char *node_of(const json_t *pod)
+{
+    return pod ? vc__jpath_str(pod, "spec", "nodeName") : NULL;
+}
+
+static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)inf;
+    vc__ctl *c = ud;
+    vc_syncer *s = c->virt->s;
+    vc__refs_update(s, old, nobj);
+    if (!nobj) {
+        pods_state *ps = c->state;
+        json_decref(vc__map_del(&ps->tokens, key));
+    }
+    vc__sync_enqueue(s, c, key, 0);
+}
+
+static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)key;
+    vc__ctl *c = ud;
+    vc_syncer *s = inf->s;
+    const char *on = node_of(old), *nn = node_of(nobj);
+    if (!vc__streq(on, nn))
+        vc__nodes_use(s, on, nn);
+    const json_t *o = nobj ? nobj : old;
+    char *vns = NULL, *vname = NULL;
+    if (vc__translate_virtual_name(&vns, &vname, s->tr, o) == VC_OK) {
+        char *vkey = vc__sprintf("%s/%s", vns, vname);
+        if (vkey)
+            vc__sync_enqueue(s, c, vkey, 0);
+        vc__free(vkey);
+    }
+    vc__free(vns);
+    vc__free(vname);
+}
+
+static const char *uid_of(const json_t *o)
+{
+    return vc__jpath_str(o, "metadata", "uid");
+}
+
+static bool deleting(const json_t *o)
+{
+    return json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
+}
+
+static char *delete_body(const char *uid, json_int_t grace)
+{
+    json_t *b = json_pack("{s:s,s:s}", "apiVersion", "v1", "kind", "DeleteOptions");
+    if (!b)
+        return NULL;
+    if (grace >= 0)
+        json_object_set_new(b, "gracePeriodSeconds", json_integer(grace));
+    if (uid)
+        json_object_set_new(b, "preconditions", json_pack("{s:s}", "uid", uid));
+    char *t = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    char *r = t ? vc__strdup(t) : NULL;
+    free(t);
+    return r;
+}
+
+static int delete_obj(vc_syncer *s, vc__side side, vc__qitem *it, const char *ns, const char *name, const char *uid,
+                      json_int_t grace, const char *vns, const char *vname, const char *hname)
+{
+    char *path = vc__obj_path("v1", "pods", ns, name, NULL);
+    char *body = delete_body(uid, grace);
+    int rc = path && body ? vc__sync_write(s, side, it, "Pod", vns, vname, hname,
+                                           side == VC__SIDE_HOST ? VC_SYNC_DELETED_HOST : VC_SYNC_DELETED_VIRTUAL,
+                                           "DELETE", path, NULL, body, NULL, NULL)
+                          : vc__error_oom();
+    vc__free(path);
+    vc__free(body);
+    return rc;
+}
+
+/* ---- service-account tokens, fetched from the virtual API ---- */
+
+static void token_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    tok_fetch *tf = ud;
+    tf->outstanding--;
+    if (rc == VC_OK) {
+        json_t *resp = json_loadb(body, len, 0, NULL);
+        const char *tok = vc__jpath_str(resp, "status", "token");
+        if (tok) {
+            /* find the matching request by order: each response carries its index in ud list */
+        }
+        json_decref(resp);
+    } else {
+        tf->failed++;
+    }
+    (void)s;
+}
+
+typedef struct tok_one {
+    tok_fetch *tf;
+    size_t index;
+} tok_one;
+
+static void token_one_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    tok_one *one = ud;
+    tok_fetch *tf = one->tf;
+    size_t idx = one->index;
+    vc__free(one);
+    if (rc == VC_OK) {
+        json_t *resp = json_loadb(body, len, 0, NULL);
+        const char *tok = vc__jpath_str(resp, "status", "token");
+        json_t *req = json_array_get(tf->reqs, idx);
+        if (tok && req) {
+            json_t *in = json_pack("{s:O?,s:O?,s:s}", "volume", json_object_get(req, "volume"), "source",
+                                   json_object_get(req, "source"), "token", tok);
+            if (in)
+                json_array_append_new(tf->got, in);
+        } else {
+            tf->failed++;
+        }
+        json_decref(resp);
+        tf->outstanding--;
+    } else {
+        token_done(s, tf, rc, body, len);
+    }
+    if (tf->outstanding > 0)
+        return;
+    vc__ctl *c = vc__sync_ctl(s, "pods");
+    pods_state *ps = c ? c->state : NULL;
+    if (ps && vc__map_get(&ps->pending, tf->vkey) == tf) {
+        vc__map_del(&ps->pending, tf->vkey);
+        if (!tf->failed) {
+            void *old = NULL;
+            json_t *got = json_incref(tf->got);
+            if (vc__map_put(&ps->tokens, tf->vkey, got, &old) < 0)
+                json_decref(got);
+            json_decref(old);
+        }
+        vc__sync_enqueue(s, c, tf->vkey, tf->failed ? 1000 : 0);
+        tf_free(tf);
+    }
+}
+
+/* VC_OK with *out (borrowed) when tokens are ready, VC_ITEROVER while fetching. */
+static int ensure_tokens(vc_syncer *s, vc__ctl *c, const char *vkey, const json_t *v, json_t **out)
+{
+    pods_state *ps = c->state;
+    *out = NULL;
+    json_t *have = vc__map_get(&ps->tokens, vkey);
+    if (have) {
+        *out = have;
+        return VC_OK;
+    }
+    if (vc__map_get(&ps->pending, vkey))
+        return VC_ITEROVER;
+    json_t *reqs = NULL;
+    int rc = vc__translate_pod_token_requests(&reqs, s->tr, v);
+    if (rc < 0)
+        return rc;
+    if (json_array_size(reqs) == 0) {
+        json_t *empty = json_array();
+        if (vc__map_put(&ps->tokens, vkey, empty, NULL) < 0) {
+            json_decref(empty);
+            json_decref(reqs);
+            return VC_ENOMEM;
+        }
+        json_decref(reqs);
+        *out = empty;
+        return VC_OK;
+    }
+    tok_fetch *tf = vc__calloc(1, sizeof(*tf));
+    if (!tf) {
+        json_decref(reqs);
+        return vc__error_oom();
+    }
+    tf->s = s;
+    tf->vkey = vc__strdup(vkey);
+    tf->reqs = reqs;
+    tf->got = json_array();
+    if (!tf->vkey || !tf->got || vc__map_put(&ps->pending, vkey, tf, NULL) < 0) {
+        tf_free(tf);
+        return vc__error_oom();
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(reqs, i, r) {
+        const char *ns = json_string_value(json_object_get(r, "namespace"));
+        const char *sa = json_string_value(json_object_get(r, "serviceAccountName"));
+        char *body = json_dumps(json_object_get(r, "request"), JSON_COMPACT);
+        char *path = vc__obj_path("v1", "serviceaccounts", ns, sa ? sa : "default", "token");
+        tok_one *one = vc__calloc(1, sizeof(*one));
+        int wr = VC_ENOMEM;
+        if (body && path && one) {
+            one->tf = tf;
+            one->index = i;
+            tf->outstanding++;
+            wr = vc__sync_write(s, VC__SIDE_VIRT, NULL, "Pod", ns, vc__jpath_str(v, "metadata", "name"), "", 0,
+                                "POST", path, NULL, body, token_one_done, one);
+            if (wr < 0) {
+                tf->outstanding--;
+                vc__free(one);
+            }
+        } else {
+            vc__free(one);
+        }
+        free(body);
+        vc__free(path);
+        if (wr < 0)
+            tf->failed++;
+    }
+    if (tf->outstanding == 0) { /* nothing went out */
+        vc__map_del(&ps->pending, vkey);
+        tf_free(tf);
+        return vc__error(VC_EAPI, VC_ERRCLASS_SYNC, "cannot request service-account tokens");
+    }
+    return VC_ITEROVER;
+}
+
+/* Inputs: the virtual Services of the pod's namespace (service links). */
+static json_t *pod_inputs(vc_syncer *s, const char *vns, json_t *tokens)
+{
+    json_t *in = json_object();
+    if (!in)
+        return NULL;
+    json_object_set(in, "serviceAccountTokens", tokens);
+    vc__ctl *svc = vc__sync_ctl(s, "services");
+    if (svc && svc->virt) {
+        json_t *arr = json_array();
+        size_t it = 0;
+        const char *k;
+        void *v;
+        size_t nl = strlen(vns);
+        while (vc__map_next(&svc->virt->cache, &it, &k, &v))
+            if (!strncmp(k, vns, nl) && k[nl] == '/')
+                json_array_append(arr, v);
+        json_object_set_new(in, "services", arr);
+    }
+    return in;
+}
+
+static void status_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)s;
+    (void)ud;
+    (void)rc;
+    (void)body;
+    (void)len;
+}
+
+static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
+{
+    char buf[512];
+    const char *vns, *vname;
+    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
+    const json_t *v = vc__informer_get(c->virt, vkey);
+    char hname[VC__NAME_MAX];
+    vc__host_name(s->tr, c->tk, vns, vname, hname);
+    char hkey[VC__NAME_MAX + 256];
+    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+    const json_t *h = vc__informer_get(c->host, hkey);
+    int64_t wait;
+
+    if (h && !v) {
+        if (deleting(h))
+            return VC_OK;
+        if (!vc__host_token(s, &wait))
+            return VC_ITEROVER;
+        return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, uid_of(h), -1, vns, vname, hname);
+    }
+    if (!v)
+        return VC_OK;
+    const char *vuid = uid_of(v);
+    if (deleting(v)) {
+        if (h) {
+            if (deleting(h))
+                return VC_OK;
+            json_t *g = json_object_get(json_object_get(v, "metadata"), "deletionGracePeriodSeconds");
+            return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, uid_of(h), g ? json_integer_value(g) : -1, vns,
+                              vname, hname);
+        }
+        /* host side gone: nothing runs it any more, finish the virtual deletion */
+        return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, 0, vns, vname, hname);
+    }
+    if (h) {
+        json_t *hann = json_object_get(json_object_get(h, "metadata"), "annotations");
+        const char *owner_uid = json_string_value(json_object_get(hann, VC__A_POD_UID));
+        if (!owner_uid)
+            owner_uid = json_string_value(json_object_get(hann, VC__A_OBJ_UID));
+        if (owner_uid && vuid && strcmp(owner_uid, vuid) != 0) {
+            /* a host pod of an earlier virtual pod with the same name: replace */
+            if (deleting(h))
+                return VC_ITEROVER;
+            return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, uid_of(h), 0, vns, vname, hname);
+        }
+        if (deleting(h)) {
+            json_t *g = json_object_get(json_object_get(h, "metadata"), "deletionGracePeriodSeconds");
+            return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, g ? json_integer_value(g) : -1, vns, vname, hname);
+        }
+        /* binding */
+        json_t *binding = NULL;
+        int rc = vc__translate_pod_binding(&binding, s->tr, h, v);
+        if (rc == VC_ECONFLICT)
+            return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, 0, vns, vname, hname);
+        if (rc < 0)
+            return rc;
+        if (binding) {
+            const char *node = node_of(h);
+            vc__ctl *nodes = vc__sync_ctl(s, "nodes");
+            if (nodes && node && !vc__informer_get(nodes->virt, node)) {
+                json_decref(binding);
+                vc__sync_enqueue(s, nodes, node, 0);
+                return VC_ITEROVER; /* the fake node first */
+            }
+            char *path = vc__obj_path("v1", "pods", vns, vname, "binding");
+            char *body = json_dumps(binding, JSON_COMPACT);
+            json_decref(binding);
+            rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, it, "Pod", vns, vname, hname, VC_SYNC_BOUND, "POST",
+                                               path, NULL, body, NULL, NULL)
+                              : vc__error_oom();
+            vc__free(path);
+            free(body);
+            return rc;
+        }
+        /* status back */
+        json_t *nv = NULL;
+        rc = vc__translate_status_to_virtual(&nv, s->tr, h, v);
+        if (rc < 0)
+            return rc;
+        if (!json_equal(json_object_get(nv, "status"), json_object_get(v, "status"))) {
+            char *path = vc__obj_path("v1", "pods", vns, vname, "status");
+            char *body = json_dumps(nv, JSON_COMPACT);
+            rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, it, "Pod", vns, vname, hname, VC_SYNC_UPDATED_VIRTUAL,
+                                               "PUT", path, NULL, body, status_done, NULL)
+                              : vc__error_oom();
+            vc__free(path);
+            free(body);
+        }
+        json_decref(nv);
+        return rc;
+    }
+    /* no host pod */
+    if (node_of(v) && json_object_get(json_object_get(v, "status"), "startTime")) {
+        /* it ran on the host and is gone there: let its controller replace it */
+        return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, 0, vns, vname, hname);
+    }
+    if (!s->kube_ip)
+        return VC_ITEROVER;
+    json_t *tokens = NULL;
+    int rc = ensure_tokens(s, c, vkey, v, &tokens);
+    if (rc != VC_OK)
+        return rc;
+    if (!vc__host_token(s, &wait))
+        return VC_ITEROVER;
+    json_t *inputs = pod_inputs(s, vns, tokens);
+    json_t *hobj = NULL, *extra = NULL;
+    json_t *copy = json_deep_copy(v);
+    if (!copy || !inputs) {
+        json_decref(copy);
+        json_decref(inputs);
+        return vc__error_oom();
+    }
+    rc = vc__translate_to_host(&hobj, &extra, s->tr, copy, inputs, VC_TRANSLATE_APPLY_DEFAULTS, NULL);
+    json_decref(inputs);
+    if (rc == VC_ESTATE) {
+        /* waiting for the DNS service IP (or another runtime fact) */
+        return VC_ITEROVER;
+    }
+    if (rc < 0)
+        return rc;
+    size_t i;
+    json_t *x;
+    json_array_foreach(extra, i, x) {
+        const char *xk = vc__jstr(x, "kind");
+        if (!vc__streq(xk, "Secret"))
+            continue;
+        char *p = vc__obj_path("v1", "secrets", s->host_ns, NULL, NULL);
+        char *b = json_dumps(x, JSON_COMPACT);
+        if (p && b)
+            vc__sync_write(s, VC__SIDE_HOST, NULL, "Secret", vns, vname, vc__jpath_str(x, "metadata", "name"), 0,
+                           "POST", p, NULL, b, NULL, NULL);
+        vc__free(p);
+        free(b);
+    }
+    json_decref(extra);
+    char *path = vc__obj_path("v1", "pods", s->host_ns, NULL, NULL);
+    char *body = json_dumps(hobj, JSON_COMPACT);
+    json_decref(hobj);
+    rc = path && body ? vc__sync_write(s, VC__SIDE_HOST, it, "Pod", vns, vname, hname, VC_SYNC_CREATED_HOST, "POST",
+                                       path, NULL, body, NULL, NULL)
+                      : vc__error_oom();
+    vc__free(path);
+    free(body);
+    /* tokens are single-use per creation */
+    pods_state *ps = c->state;
+    json_decref(vc__map_del(&ps->tokens, vkey));
+    return rc;
+}
+
+int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c)
+{
+    c->name = "pods";
+    c->kind = "Pod";
+    c->tk = vc__kind_get(VC__K_POD);
+    c->reconcile = reconcile;
+    pods_state *ps = vc__calloc(1, sizeof(*ps));
+    if (!ps)
+        return vc__error_oom();
+    vc__map_init(&ps->tokens);
+    vc__map_init(&ps->pending);
+    c->state = ps;
+    c->free_state = pods_state_free;
+    char *sel = vc__sprintf("%s=%s", VC__L_MARKER, s->name);
+    if (!sel)
+        return vc__error_oom();
+    int rc = vc__informer_new(&c->virt, s, s->virt, "virtual pods", "v1", "pods", NULL, NULL, slim_virtual_pod,
+                              on_virtual, c);
+    if (rc == VC_OK)
+        rc = vc__informer_new(&c->host, s, s->host, "host pods", "v1", "pods", s->host_ns, sel, slim_host_pod, on_host,
+                              c);
+    vc__free(sel);
+    if (rc == VC_OK)
+        rc = vc__informer_set_kind(c->virt, "Pod");
+    if (rc == VC_OK)
+        rc = vc__informer_set_kind(c->host, "Pod");
+    return rc;
+}

@@ -1,0 +1,191 @@
+/* Internal syncer: informers, the work queue, the controllers per kind. */
+#ifndef VC_SYNC_SYNC_H
+#define VC_SYNC_SYNC_H
+
+#include <jansson.h>
+
+#include "kube/loop.h"
+#include "translate/translate.h"
+#include "util/map.h"
+#include "vcluster/syncer.h"
+
+typedef struct vc__informer vc__informer;
+typedef struct vc__ctl vc__ctl;
+
+/* ---- informer: paginated list, then watch from its resourceVersion ---- */
+typedef enum {
+    VC__INF_IDLE = 0,
+    VC__INF_LISTING,
+    VC__INF_WATCHING,
+    VC__INF_BACKOFF,
+    VC__INF_STOPPED
+} vc__inf_state;
+
+/* Called for every change: old/new are the cached (slimmed) objects; new is
+ * NULL on delete, old NULL on add. Both borrowed for the call. */
+typedef void (*vc__inf_fn)(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj);
+/* Reduce an object to what reconciling needs (in place). */
+typedef void (*vc__slim_fn)(json_t *obj);
+
+struct vc__informer {
+    vc_syncer *s;
+    vc_kube *kube;           /* borrowed from the syncer */
+    char *api_version, *resource, *ns, *label_selector, *field_selector;
+    char *what;              /* "virtual pods", for messages */
+    char *kind;              /* set on objects (list items carry none) */
+    vc__map cache;           /* key -> json_t* */
+    vc__map fresh;           /* relist in progress */
+    vc__inf_state state;
+    char *rv;
+    char *cont;
+    vc__watch *w;
+    int failures;
+    int64_t next_ms;         /* backoff deadline */
+    bool synced;
+    bool list_in_flight;
+    vc__inf_fn fn;
+    void *ud;
+    vc__slim_fn slim;
+    uint64_t relists, events;
+};
+
+int vc__informer_new(vc__informer **out, vc_syncer *s, vc_kube *kube, const char *what, const char *api_version,
+                     const char *resource, const char *ns, const char *label_selector, vc__slim_fn slim,
+                     vc__inf_fn fn, void *ud);
+/* Set the Kind stamped on cached objects. */
+int vc__informer_set_kind(vc__informer *inf, const char *kind);
+void vc__informer_free(vc__informer *inf);
+/* Advance: process queued watch events, start lists/watches. Returns number of events handled. */
+int vc__informer_tick(vc__informer *inf, int64_t now);
+/* ms until the informer needs a tick for a timer (-1: none). */
+int64_t vc__informer_timeout(vc__informer *inf, int64_t now);
+const json_t *vc__informer_get(vc__informer *inf, const char *key);
+void vc__informer_stop(vc__informer *inf);
+
+/* ---- the work queue: deduplicated keys with per-key backoff ---- */
+typedef struct vc__qitem {
+    char *key;               /* "<ctl>|ns/name" */
+    int64_t due;             /* when delayed */
+    int failures;
+    int inflight;            /* writes on the wire for this key */
+    bool queued;             /* in ready or delayed */
+    bool dirty;              /* changed while in flight: run again after */
+} vc__qitem;
+
+typedef struct vc__queue {
+    vc__map items;           /* key -> vc__qitem* */
+    vc__qitem **ready;       /* FIFO ring */
+    size_t r_head, r_len, r_cap;
+    vc__qitem **delayed;
+    size_t d_len, d_cap;
+} vc__queue;
+
+void vc__queue_init(vc__queue *q);
+void vc__queue_clear(vc__queue *q);
+/* Enqueue now (dedup) or after delay_ms. */
+int vc__queue_add(vc__queue *q, const char *key, int64_t delay_ms, int64_t now);
+/* Pop a ready item (moves due delayed ones first); NULL when none. */
+vc__qitem *vc__queue_pop(vc__queue *q, int64_t now);
+/* Reconcile finished: forget on success, or requeue with backoff. */
+void vc__queue_done(vc__queue *q, vc__qitem *it, int rc, int64_t now);
+vc__qitem *vc__queue_item(vc__queue *q, const char *key);
+int64_t vc__queue_timeout(vc__queue *q, int64_t now);
+size_t vc__queue_depth(vc__queue *q);
+/* Drop an idle item (no queue, no in-flight). */
+void vc__queue_forget(vc__queue *q, vc__qitem *it);
+
+/* ---- controllers ---- */
+typedef enum { VC__SIDE_VIRT = 0, VC__SIDE_HOST = 1 } vc__side;
+
+struct vc__ctl {
+    const char *name;        /* "pods" */
+    const char *kind;        /* "Pod" */
+    const vc__kind *tk;      /* translate kind, or NULL */
+    vc__informer *virt, *host;
+    /* Reconcile one virtual key "ns/name" (or "name"). Returns VC_OK when done
+     * (writes may be in flight), < 0 to retry with backoff, > 0 (VC_ITEROVER)
+     * to retry after a short wait without counting an error. */
+    int (*reconcile)(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey);
+    void *state;
+    void (*free_state)(void *);
+};
+
+#define VC__MAX_CTLS 16
+#define VC__MAX_EVENTS 4096
+
+struct vc_syncer {
+    vc_kube *host, *virt;
+    vc__kloop *loop;
+    vc_translator *tr;
+    char *name, *host_ns, *service_name, *domain, *coredns_image;
+    uint32_t flags;
+    vc__ctl ctls[VC__MAX_CTLS];
+    int n_ctls;
+    vc__queue q;
+    /* output events */
+    vc_sync_event **events;
+    size_t ev_head, ev_len, ev_cap;
+    uint64_t events_dropped;
+    /* host write rate limit */
+    double host_qps, host_burst, host_tokens;
+    int64_t host_tokens_ms;
+    int32_t max_per_step;
+    int64_t resync_ms, next_resync_ms;
+    /* runtime facts */
+    char *kube_ip, *dns_ip, *owner_uid;
+    bool kube_ip_pending;
+    int64_t kube_ip_next_ms;
+    bool coredns_done, coredns_pending;
+    int64_t coredns_next_ms;
+    bool ready_reported;
+    bool stopping, stopped;
+    size_t in_flight;        /* our async writes */
+    /* references of virtual pods to configmaps/secrets/pvcs: "kind|ns/name" -> count */
+    vc__map refs;
+    /* host nodes used by synced pods: node -> count */
+    vc__map node_use;
+    int64_t next_lease_ms;
+    /* stats */
+    uint64_t host_writes, virtual_writes, errors, reconciles;
+};
+
+/* ---- helpers shared by controllers (syncer.c) ---- */
+void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, const char *vname,
+                    const char *hname, int rc);
+/* Split "ns/name" (cluster-scoped: "name") into parts; returns pointers into buf. */
+void vc__split_key(const char *key, char *buf, size_t cap, const char **ns, const char **name);
+/* Enqueue a controller key. */
+void vc__sync_enqueue(vc_syncer *s, vc__ctl *c, const char *vkey, int64_t delay_ms);
+vc__ctl *vc__sync_ctl(vc_syncer *s, const char *name);
+
+/* An async write; `done` runs with the result (may be NULL). The queue item
+ * (may be NULL) is held in flight until it completes. */
+typedef void (*vc__write_done)(vc_syncer *s, void *ud, int rc, const char *body, size_t len);
+int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind, const char *vns,
+                   const char *vname, const char *hname, int event_type, const char *method, const char *path,
+                   const char *ctype, const char *body, vc__write_done done, void *ud);
+/* Path of an object: /api/v1/namespaces/NS/pods/NAME[/sub] */
+char *vc__obj_path(const char *api_version, const char *resource, const char *ns, const char *name,
+                   const char *sub);
+/* True when the host rate limiter grants a write now; else *wait_ms. */
+bool vc__host_token(vc_syncer *s, int64_t *wait_ms);
+
+/* Common slimming: drop managedFields. */
+void vc__slim_meta(json_t *obj);
+
+/* Controller constructors (one file each). */
+int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c);
+int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id);
+int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c);
+int vc__ctl_events_init(vc_syncer *s, vc__ctl *c);
+/* CoreDNS into the virtual kube-system (coredns.c): issues applies; done when all succeeded. */
+void vc__coredns_tick(vc_syncer *s, int64_t now);
+/* Fake node heartbeats (nodes.c). */
+void vc__nodes_tick(vc_syncer *s, int64_t now);
+/* Called by the pods controller when a host pod's node changes. */
+void vc__nodes_use(vc_syncer *s, const char *old_node, const char *new_node);
+/* Reference counting of pod -> configmap/secret/pvc (generic.c). */
+void vc__refs_update(vc_syncer *s, const json_t *old_pod, const json_t *new_pod);
+bool vc__refs_used(vc_syncer *s, const char *kind, const char *ns, const char *name);
+
+#endif

@@ -1,0 +1,699 @@
+/* The public syncer: construction, the step API, events, writes, stats. */
+#include <string.h>
+
+#include "sync/sync.h"
+
+#define DEFAULT_HOST_QPS 200.0
+#define DEFAULT_HOST_BURST 400
+#define DEFAULT_PER_STEP 256
+#define DEFAULT_RESYNC_S 300
+#define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.12.1"
+
+int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version)
+{
+    if (!opts)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "opts is NULL");
+    if (version < 1 || version > VC_SYNCER_OPTIONS_VERSION)
+        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_syncer_options version %u not supported (1..%d)",
+                         (unsigned)version, VC_SYNCER_OPTIONS_VERSION);
+    vc_syncer_options d = VC_SYNCER_OPTIONS_INIT;
+    *opts = d;
+    opts->version = version;
+    return VC_OK;
+}
+
+/* ---- events ---- */
+
+void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, const char *vname, const char *hname,
+                    int rc)
+{
+    if (type == VC_SYNC_ERROR)
+        s->errors++;
+    vc_sync_event *ev = vc__calloc(1, sizeof(*ev));
+    if (!ev)
+        return;
+    ev->type = type;
+    ev->kind = vc__strdup(kind ? kind : "");
+    ev->virtual_namespace = vc__strdup(vns ? vns : "");
+    ev->virtual_name = vc__strdup(vname ? vname : "");
+    ev->host_name = vc__strdup(hname ? hname : "");
+    ev->error.code = rc;
+    if (rc < 0) {
+        const vc_error *e = vc_error_last();
+        ev->error.klass = e->klass;
+        ev->error.http_status = e->http_status;
+        ev->error.reason = vc__strdup(e->reason);
+        ev->error.message = vc__strdup(e->message);
+    } else {
+        ev->error.reason = vc__strdup("");
+        ev->error.message = vc__strdup("");
+    }
+    if (!ev->kind || !ev->virtual_namespace || !ev->virtual_name || !ev->host_name || !ev->error.reason ||
+        !ev->error.message) {
+        vc_sync_event_free(ev);
+        return;
+    }
+    if (s->ev_len == VC__MAX_EVENTS) {
+        vc_sync_event_free(s->events[s->ev_head]);
+        s->ev_head = (s->ev_head + 1) % s->ev_cap;
+        s->ev_len--;
+        s->events_dropped++;
+    }
+    if (s->ev_len == s->ev_cap) {
+        size_t nc = s->ev_cap ? s->ev_cap * 2 : 64;
+        vc_sync_event **n = vc__malloc(nc * sizeof(*n));
+        if (!n) {
+            vc_sync_event_free(ev);
+            return;
+        }
+        for (size_t i = 0; i < s->ev_len; i++)
+            n[i] = s->events[(s->ev_head + i) % s->ev_cap];
+        vc__free(s->events);
+        s->events = n;
+        s->ev_cap = nc;
+        s->ev_head = 0;
+    }
+    s->events[(s->ev_head + s->ev_len) % s->ev_cap] = ev;
+    s->ev_len++;
+}
+
+void vc_sync_event_free(vc_sync_event *ev)
+{
+    if (!ev)
+        return;
+    vc__free((char *)ev->kind);
+    vc__free((char *)ev->virtual_namespace);
+    vc__free((char *)ev->virtual_name);
+    vc__free((char *)ev->host_name);
+    vc__free((char *)ev->error.reason);
+    vc__free((char *)ev->error.message);
+    vc__free(ev);
+}
+
+int vc_syncer_next_event(vc_sync_event **out, vc_syncer *s)
+{
+    if (!out || !s)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "out and syncer are required");
+    *out = NULL;
+    if (!s->ev_len)
+        return VC_ITEROVER;
+    *out = s->events[s->ev_head];
+    s->ev_head = (s->ev_head + 1) % s->ev_cap;
+    s->ev_len--;
+    return VC_OK;
+}
+
+/* ---- helpers ---- */
+
+void vc__split_key(const char *key, char *buf, size_t cap, const char **ns, const char **name)
+{
+    snprintf(buf, cap, "%s", key);
+    char *slash = strchr(buf, '/');
+    if (slash) {
+        *slash = '\0';
+        *ns = buf;
+        *name = slash + 1;
+    } else {
+        *ns = "";
+        *name = buf;
+    }
+}
+
+vc__ctl *vc__sync_ctl(vc_syncer *s, const char *name)
+{
+    for (int i = 0; i < s->n_ctls; i++)
+        if (!strcmp(s->ctls[i].name, name))
+            return &s->ctls[i];
+    return NULL;
+}
+
+void vc__sync_enqueue(vc_syncer *s, vc__ctl *c, const char *vkey, int64_t delay_ms)
+{
+    if (s->stopping)
+        return;
+    char *k = vc__sprintf("%s|%s", c->name, vkey);
+    if (!k)
+        return;
+    vc__queue_add(&s->q, k, delay_ms, vc__now_ms());
+    vc__free(k);
+}
+
+char *vc__obj_path(const char *api_version, const char *resource, const char *ns, const char *name, const char *sub)
+{
+    vc_buf b = VC_BUF_INIT;
+    vc__kres r = { api_version, resource, ns, name, sub };
+    if (vc__kube_path(&b, &r, NULL) < 0) {
+        vc_buf_dispose(&b);
+        return NULL;
+    }
+    return b.ptr;
+}
+
+bool vc__host_token(vc_syncer *s, int64_t *wait_ms)
+{
+    int64_t now = vc__now_ms();
+    s->host_tokens += (double)(now - s->host_tokens_ms) * s->host_qps / 1000.0;
+    if (s->host_tokens > s->host_burst)
+        s->host_tokens = s->host_burst;
+    s->host_tokens_ms = now;
+    if (s->host_tokens >= 1.0) {
+        s->host_tokens -= 1.0;
+        *wait_ms = 0;
+        return true;
+    }
+    *wait_ms = (int64_t)((1.0 - s->host_tokens) * 1000.0 / s->host_qps) + 1;
+    return false;
+}
+
+void vc__slim_meta(json_t *obj)
+{
+    json_t *md = json_object_get(obj, "metadata");
+    if (json_is_object(md))
+        json_object_del(md, "managedFields");
+}
+
+typedef struct write_ctx {
+    vc_syncer *s;
+    char *qkey;
+    char *kind, *vns, *vname, *hname;
+    int event_type;
+    vc__write_done done;
+    void *ud;
+} write_ctx;
+
+static void write_ctx_free(write_ctx *w)
+{
+    vc__free(w->qkey);
+    vc__free(w->kind);
+    vc__free(w->vns);
+    vc__free(w->vname);
+    vc__free(w->hname);
+    vc__free(w);
+}
+
+static void write_done(void *ud, int rc, long http, const char *body, size_t len)
+{
+    (void)http;
+    write_ctx *w = ud;
+    vc_syncer *s = w->s;
+    s->in_flight--;
+    /* a delete of something already gone is a success */
+    if (rc == VC_ENOTFOUND && w->event_type == VC_SYNC_DELETED_HOST)
+        rc = VC_OK;
+    if (rc == VC_ENOTFOUND && w->event_type == VC_SYNC_DELETED_VIRTUAL)
+        rc = VC_OK;
+    if (rc == VC_OK) {
+        if (w->event_type)
+            vc__sync_event(s, w->event_type, w->kind, w->vns, w->vname, w->hname, VC_OK);
+    } else if (!(rc == VC_EEXISTS && (w->event_type == VC_SYNC_CREATED_VIRTUAL || w->event_type == 0))) {
+        vc__error_prefix("%s %s%s%s", w->kind, w->vns, *w->vns ? "/" : "", w->vname);
+        vc__sync_event(s, VC_SYNC_ERROR, w->kind, w->vns, w->vname, w->hname, rc);
+    }
+    if (w->done)
+        w->done(s, w->ud, rc, body, len);
+    if (w->qkey) {
+        vc__qitem *it = vc__queue_item(&s->q, w->qkey);
+        if (it) {
+            int64_t now = vc__now_ms();
+            if (it->inflight > 0)
+                it->inflight--;
+            if (it->inflight == 0) {
+                bool again = it->dirty || rc < 0;
+                it->dirty = false;
+                if (rc < 0 && rc != VC_ECONFLICT && rc != VC_EEXISTS)
+                    vc__queue_done(&s->q, it, rc, now);
+                else if (again && !s->stopping)
+                    vc__queue_add(&s->q, w->qkey, rc < 0 ? 20 : 0, now);
+                else
+                    vc__queue_done(&s->q, it, VC_OK, now);
+            }
+        }
+    }
+    write_ctx_free(w);
+}
+
+int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind, const char *vns, const char *vname,
+                   const char *hname, int event_type, const char *method, const char *path, const char *ctype,
+                   const char *body, vc__write_done done, void *ud)
+{
+    write_ctx *w = vc__calloc(1, sizeof(*w));
+    if (!w)
+        return vc__error_oom();
+    w->s = s;
+    w->qkey = it ? vc__strdup(it->key) : NULL;
+    w->kind = vc__strdup(kind ? kind : "");
+    w->vns = vc__strdup(vns ? vns : "");
+    w->vname = vc__strdup(vname ? vname : "");
+    w->hname = vc__strdup(hname ? hname : "");
+    w->event_type = event_type;
+    w->done = done;
+    w->ud = ud;
+    if ((it && !w->qkey) || !w->kind || !w->vns || !w->vname || !w->hname) {
+        write_ctx_free(w);
+        return vc__error_oom();
+    }
+    vc_kube *k = side == VC__SIDE_HOST ? s->host : s->virt;
+    int rc = vc__kreq_start(s->loop, k, method, path, ctype, body, body ? strlen(body) : 0, 30000, write_done, w);
+    if (rc < 0) {
+        write_ctx_free(w);
+        return rc;
+    }
+    s->in_flight++;
+    if (it)
+        it->inflight++;
+    if (side == VC__SIDE_HOST)
+        s->host_writes++;
+    else
+        s->virtual_writes++;
+    return VC_OK;
+}
+
+/* ---- construction ---- */
+
+static void free_ctl(vc__ctl *c)
+{
+    vc__informer_free(c->virt);
+    vc__informer_free(c->host);
+    if (c->free_state)
+        c->free_state(c->state);
+    memset(c, 0, sizeof(*c));
+}
+
+void vc_syncer_free(vc_syncer *s)
+{
+    if (!s)
+        return;
+    /* the loop goes first: it owns the write contexts' transfers */
+    for (int i = 0; i < s->n_ctls; i++) {
+        if (s->ctls[i].virt)
+            vc__informer_stop(s->ctls[i].virt);
+        if (s->ctls[i].host)
+            vc__informer_stop(s->ctls[i].host);
+    }
+    vc__kloop_free(s->loop);
+    for (int i = 0; i < s->n_ctls; i++)
+        free_ctl(&s->ctls[i]);
+    vc__queue_clear(&s->q);
+    while (s->ev_len) {
+        vc_sync_event_free(s->events[s->ev_head]);
+        s->ev_head = (s->ev_head + 1) % s->ev_cap;
+        s->ev_len--;
+    }
+    vc__free(s->events);
+    vc__map_clear(&s->refs, NULL);
+    vc__map_clear(&s->node_use, NULL);
+    vc_translator_free(s->tr);
+    vc__kube_unref(s->host);
+    vc__kube_unref(s->virt);
+    vc__free(s->name);
+    vc__free(s->host_ns);
+    vc__free(s->service_name);
+    vc__free(s->domain);
+    vc__free(s->coredns_image);
+    vc__free(s->kube_ip);
+    vc__free(s->dns_ip);
+    vc__free(s->owner_uid);
+    vc__free(s);
+}
+
+int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts)
+{
+    if (!out)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "out is NULL");
+    *out = NULL;
+    if (!host || !virt || !opts)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new needs a host and a virtual connection and options");
+    if (opts->version < 1 || opts->version > VC_SYNCER_OPTIONS_VERSION)
+        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_syncer_options version %u not supported (1..%d)",
+                         (unsigned)opts->version, VC_SYNCER_OPTIONS_VERSION);
+    if (vc__str_empty(opts->name))
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new: the virtual cluster name is required");
+    vc_syncer *s = vc__calloc(1, sizeof(*s));
+    if (!s)
+        return vc__error_oom();
+    s->host = vc__kube_ref(host);
+    s->virt = vc__kube_ref(virt);
+    s->flags = opts->flags;
+    s->name = vc__strdup(opts->name);
+    s->host_ns = opts->host_namespace ? vc__strdup(opts->host_namespace) : vc__sprintf("vcluster-%s", opts->name);
+    s->service_name = vc__strdup(opts->service_name ? opts->service_name : opts->name);
+    s->domain = vc__strdup(opts->cluster_domain ? opts->cluster_domain : "cluster.local");
+    s->coredns_image = vc__strdup(opts->coredns_image ? opts->coredns_image : DEFAULT_COREDNS_IMAGE);
+    s->host_qps = opts->host_qps > 0 ? opts->host_qps : DEFAULT_HOST_QPS;
+    s->host_burst = opts->host_burst > 0 ? opts->host_burst : DEFAULT_HOST_BURST;
+    s->host_tokens = s->host_burst;
+    s->host_tokens_ms = vc__now_ms();
+    s->max_per_step = opts->max_reconciles_per_step > 0 ? opts->max_reconciles_per_step : DEFAULT_PER_STEP;
+    s->resync_ms = opts->resync_seconds < 0 ? -1 : 1000LL * (opts->resync_seconds ? opts->resync_seconds : DEFAULT_RESYNC_S);
+    s->next_resync_ms = s->resync_ms > 0 ? vc__now_ms() + s->resync_ms : -1;
+    s->kube_ip_pending = false;
+    vc__queue_init(&s->q);
+    vc__map_init(&s->refs);
+    vc__map_init(&s->node_use);
+    int rc = VC_OK;
+    if (!s->name || !s->host_ns || !s->service_name || !s->domain || !s->coredns_image) {
+        rc = vc__error_oom();
+        goto fail;
+    }
+    if ((rc = vc__kloop_new(&s->loop)) < 0)
+        goto fail;
+    vc_translate_options to;
+    vc_translate_options_init(&to, VC_TRANSLATE_OPTIONS_VERSION);
+    to.name = s->name;
+    to.host_namespace = s->host_ns;
+    to.cluster_domain = s->domain;
+    if (opts->flags & VC_SYNCER_SECRETS_FOR_SA_TOKENS)
+        to.flags |= VC_TRANSLATE_OPT_SECRETS_FOR_SA_TOKENS;
+    to.flags |= VC_TRANSLATE_OPT_NO_REWRITE_HOSTS; /* no init container on simulated nodes by default */
+    if ((rc = vc_translator_new(&s->tr, &to)) < 0)
+        goto fail;
+    /* controllers: order matters for startup only */
+    if ((rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SERVICE)) < 0 ||
+        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_CONFIGMAP)) < 0 ||
+        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SECRET)) < 0 ||
+        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_ENDPOINTS)) < 0 ||
+        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_PVC)) < 0 ||
+        (rc = vc__ctl_pods_init(s, &s->ctls[s->n_ctls++])) < 0)
+        goto fail;
+    if (!(opts->flags & VC_SYNCER_NO_FAKE_NODES) && (rc = vc__ctl_nodes_init(s, &s->ctls[s->n_ctls++])) < 0)
+        goto fail;
+    if (!(opts->flags & VC_SYNCER_NO_EVENTS) && (rc = vc__ctl_events_init(s, &s->ctls[s->n_ctls++])) < 0)
+        goto fail;
+    if (opts->flags & VC_SYNCER_NO_COREDNS)
+        s->coredns_done = true;
+    vc_error_clear();
+    *out = s;
+    return VC_OK;
+fail: {
+    vc__error_saved sv;
+    vc__error_save(&sv);
+    vc_syncer_free(s);
+    vc__error_restore(&sv);
+}
+    return rc;
+}
+
+int vc_syncer_get_fd(vc_syncer *s)
+{
+    if (!s)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer is NULL");
+    return vc__kloop_fd(s->loop);
+}
+
+int vc_syncer_wakeup(vc_syncer *s)
+{
+    if (!s)
+        return VC_EINVAL;
+    return vc__kloop_wakeup(s->loop);
+}
+
+int vc_syncer_stop(vc_syncer *s)
+{
+    if (!s)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer is NULL");
+    s->stopping = true;
+    for (int i = 0; i < s->n_ctls; i++) {
+        if (s->ctls[i].virt)
+            vc__informer_stop(s->ctls[i].virt);
+        if (s->ctls[i].host)
+            vc__informer_stop(s->ctls[i].host);
+    }
+    return vc__kloop_wakeup(s->loop);
+}
+
+/* ---- the kube IP: ClusterIP of the host Service fronting the API server ---- */
+
+static void kube_ip_done(void *ud, int rc, long http, const char *body, size_t len)
+{
+    (void)http;
+    vc_syncer *s = ud;
+    s->kube_ip_pending = false;
+    if (rc < 0) {
+        vc__error_prefix("host Service %s/%s (the virtual API server)", s->host_ns, s->service_name);
+        vc__sync_event(s, VC_SYNC_ERROR, "Service", "", s->service_name, s->service_name, rc);
+        s->kube_ip_next_ms = vc__now_ms() + 2000;
+        return;
+    }
+    json_t *svc = json_loadb(body, len, 0, NULL);
+    const char *ip = vc__jpath_str(svc, "spec", "clusterIP");
+    const char *uid = vc__jpath_str(svc, "metadata", "uid");
+    if (ip && *ip && strcmp(ip, "None") != 0) {
+        s->kube_ip = vc__strdup(ip);
+        s->owner_uid = uid ? vc__strdup(uid) : NULL;
+        vc_translator_set_service_ips(s->tr, s->kube_ip, s->dns_ip);
+        VC__LOGI("sync", "virtual API server reachable in the host at %s", ip);
+        /* pods waiting for it */
+        vc__ctl *pods = vc__sync_ctl(s, "pods");
+        if (pods && pods->virt) {
+            size_t it = 0;
+            const char *k;
+            while (vc__map_next(&pods->virt->cache, &it, &k, NULL))
+                vc__sync_enqueue(s, pods, k, 0);
+        }
+    } else {
+        vc__error(VC_ESTATE, VC_ERRCLASS_SYNC, "host Service %s/%s has no ClusterIP yet", s->host_ns, s->service_name);
+        s->kube_ip_next_ms = vc__now_ms() + 2000;
+    }
+    json_decref(svc);
+}
+
+static void kube_ip_tick(vc_syncer *s, int64_t now)
+{
+    if (s->kube_ip || s->kube_ip_pending || now < s->kube_ip_next_ms)
+        return;
+    char *path = vc__obj_path("v1", "services", s->host_ns, s->service_name, NULL);
+    if (path && vc__kreq_start(s->loop, s->host, "GET", path, NULL, NULL, 0, 10000, kube_ip_done, s) == VC_OK)
+        s->kube_ip_pending = true;
+    else
+        s->kube_ip_next_ms = now + 2000;
+    vc__free(path);
+}
+
+/* ---- the step ---- */
+
+static bool all_synced(vc_syncer *s)
+{
+    for (int i = 0; i < s->n_ctls; i++) {
+        if (s->ctls[i].virt && !s->ctls[i].virt->synced)
+            return false;
+        if (s->ctls[i].host && !s->ctls[i].host->synced)
+            return false;
+    }
+    return true;
+}
+
+static bool ctl_synced(vc__ctl *c)
+{
+    return (!c->virt || c->virt->synced) && (!c->host || c->host->synced);
+}
+
+static int run_queue(vc_syncer *s, int64_t now)
+{
+    int n = 0;
+    vc__qitem *it;
+    while (n < s->max_per_step && (it = vc__queue_pop(&s->q, now))) {
+        char ctl_name[32];
+        const char *bar = strchr(it->key, '|');
+        if (!bar || (size_t)(bar - it->key) >= sizeof ctl_name) {
+            vc__queue_forget(&s->q, it);
+            continue;
+        }
+        memcpy(ctl_name, it->key, (size_t)(bar - it->key));
+        ctl_name[bar - it->key] = '\0';
+        vc__ctl *c = vc__sync_ctl(s, ctl_name);
+        if (!c) {
+            vc__queue_forget(&s->q, it);
+            continue;
+        }
+        if (!ctl_synced(c)) {
+            vc__queue_done(&s->q, it, VC_ITEROVER, now);
+            continue;
+        }
+        s->reconciles++;
+        int rc = c->reconcile(s, c, it, bar + 1);
+        if (rc < 0) {
+            char buf[512];
+            const char *ns, *name;
+            vc__split_key(bar + 1, buf, sizeof buf, &ns, &name);
+            vc__sync_event(s, VC_SYNC_ERROR, c->kind, ns, name, "", rc);
+        }
+        vc__queue_done(&s->q, it, rc, now);
+        n++;
+    }
+    return n;
+}
+
+static void enqueue_all(vc_syncer *s)
+{
+    for (int i = 0; i < s->n_ctls; i++) {
+        vc__ctl *c = &s->ctls[i];
+        if (!c->virt)
+            continue;
+        size_t it = 0;
+        const char *k;
+        while (vc__map_next(&c->virt->cache, &it, &k, NULL))
+            vc__sync_enqueue(s, c, k, 0);
+    }
+}
+
+int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
+{
+    if (out)
+        *out = VC_STEP_IDLE;
+    if (!s)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer is NULL");
+    if (s->stopped) {
+        if (out)
+            *out = VC_STEP_STOPPED;
+        return VC_OK;
+    }
+    int64_t now = vc__now_ms();
+    int32_t wait = timeout_ms < 0 ? 0 : timeout_ms;
+    if (wait > 0) {
+        int64_t t = 0;
+        vc_syncer_get_timeout(s, &t);
+        if (t >= 0 && t < wait)
+            wait = (int32_t)t;
+    }
+    int rc = vc__kloop_run(s->loop, wait, NULL);
+    if (rc < 0)
+        return rc;
+    now = vc__now_ms();
+    if (s->stopping) {
+        if (s->in_flight == 0) {
+            s->stopped = true;
+            if (out)
+                *out = VC_STEP_STOPPED;
+        } else if (out) {
+            *out = VC_STEP_PROGRESS;
+        }
+        return VC_OK;
+    }
+    int work = 0;
+    kube_ip_tick(s, now);
+    for (int i = 0; i < s->n_ctls; i++) {
+        if (s->ctls[i].virt)
+            work += vc__informer_tick(s->ctls[i].virt, now);
+        if (s->ctls[i].host)
+            work += vc__informer_tick(s->ctls[i].host, now);
+    }
+    bool synced = all_synced(s);
+    if (synced && !s->ready_reported) {
+        s->ready_reported = true;
+        vc__sync_event(s, VC_SYNC_READY, "", "", "", "", VC_OK);
+        /* startup: every key of both sides, so orphans of a previous run go */
+        enqueue_all(s);
+    }
+    if (synced && !s->coredns_done)
+        vc__coredns_tick(s, now);
+    if (synced)
+        vc__nodes_tick(s, now);
+    if (s->resync_ms > 0 && now >= s->next_resync_ms) {
+        s->next_resync_ms = now + s->resync_ms;
+        if (synced)
+            enqueue_all(s);
+    }
+    work += run_queue(s, now);
+    if (out) {
+        if (work > 0 || s->in_flight > 0)
+            *out = VC_STEP_PROGRESS;
+        else if (synced && vc__queue_depth(&s->q) == 0 && s->kube_ip)
+            *out = VC_STEP_SYNCED;
+        else
+            *out = VC_STEP_IDLE;
+    }
+    return VC_OK;
+}
+
+int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
+{
+    if (!s || !out_ms)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer and out_ms are required");
+    int64_t now = vc__now_ms();
+    int64_t best = vc__kloop_timeout(s->loop);
+#define CONSIDER(v)                                                                                                    \
+    do {                                                                                                               \
+        int64_t _v = (v);                                                                                              \
+        if (_v >= 0 && (best < 0 || _v < best))                                                                        \
+            best = _v;                                                                                                 \
+    } while (0)
+    CONSIDER(vc__queue_timeout(&s->q, now));
+    for (int i = 0; i < s->n_ctls; i++) {
+        if (s->ctls[i].virt)
+            CONSIDER(vc__informer_timeout(s->ctls[i].virt, now));
+        if (s->ctls[i].host)
+            CONSIDER(vc__informer_timeout(s->ctls[i].host, now));
+    }
+    if (!s->kube_ip && !s->kube_ip_pending)
+        CONSIDER(s->kube_ip_next_ms > now ? s->kube_ip_next_ms - now : 0);
+    if (s->ready_reported && !s->coredns_done && !s->coredns_pending)
+        CONSIDER(s->coredns_next_ms > now ? s->coredns_next_ms - now : 0);
+    if (s->ready_reported && s->next_lease_ms > 0)
+        CONSIDER(s->next_lease_ms > now ? s->next_lease_ms - now : 0);
+    if (s->resync_ms > 0)
+        CONSIDER(s->next_resync_ms > now ? s->next_resync_ms - now : 0);
+    if (s->stopping)
+        best = s->in_flight ? best : 0;
+#undef CONSIDER
+    *out_ms = best;
+    return VC_OK;
+}
+
+int vc_syncer_stats_get(vc_syncer *s, vc_syncer_stats *out)
+{
+    if (!s || !out)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer and out are required");
+    if (out->version < 1 || out->version > VC_SYNCER_STATS_VERSION)
+        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_syncer_stats version %u not supported", (unsigned)out->version);
+    uint32_t v = out->version;
+    memset(out, 0, sizeof(*out));
+    out->version = v;
+    for (int i = 0; i < s->n_ctls; i++) {
+        vc__informer *infs[2] = { s->ctls[i].virt, s->ctls[i].host };
+        for (int j = 0; j < 2; j++) {
+            if (!infs[j])
+                continue;
+            out->informers++;
+            if (infs[j]->synced)
+                out->informers_synced++;
+            out->relists += infs[j]->relists;
+            if (j == 0)
+                out->virtual_objects += vc__map_count(&infs[j]->cache);
+            else
+                out->host_objects += vc__map_count(&infs[j]->cache);
+        }
+    }
+    out->queue_depth = (uint32_t)vc__queue_depth(&s->q);
+    out->in_flight = (uint32_t)s->in_flight;
+    out->events_dropped = (uint32_t)s->events_dropped;
+    out->host_writes = s->host_writes;
+    out->virtual_writes = s->virtual_writes;
+    out->errors = s->errors;
+    out->reconciles = s->reconciles;
+    return VC_OK;
+}
+
+int vc_syncer_stats_json(vc_syncer *s, vc_buf *out)
+{
+    if (!s || !out)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer and out are required");
+    json_t *o = json_object();
+    if (!o)
+        return vc__error_oom();
+    for (int i = 0; i < s->n_ctls; i++) {
+        vc__ctl *c = &s->ctls[i];
+        json_t *k = json_pack("{s:I,s:I,s:b}", "virtual", (json_int_t)(c->virt ? vc__map_count(&c->virt->cache) : 0),
+                              "host", (json_int_t)(c->host ? vc__map_count(&c->host->cache) : 0), "synced",
+                              ctl_synced(c));
+        if (k)
+            json_object_set_new(o, c->kind, k);
+    }
+    char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    if (!txt)
+        return vc__error_oom();
+    vc_buf_dispose(out);
+    int rc = vc__buf_set(out, txt);
+    free(txt);
+    return rc;
+}

@@ -1,0 +1,308 @@
+/* The syncer against two real control planes: the host (kwok nodes) and a
+ * bare virtual one. A Deployment inside becomes translated host pods that
+ * run and show Running inside, bound to fake nodes that exist inside; a used
+ * ConfigMap syncs and an unused one does not; a Service gets its host twin
+ * with a translated selector; deletions go both ways; step(0) never blocks. */
+#include <poll.h>
+
+#include "vcenv.h"
+#include "translate/translate.h"
+#include "vcluster/syncer.h"
+
+static vc_kube *H, *V;
+static vc_syncer *S;
+static char NAME[32], HNS[64];
+static int64_t max_step_us;
+static long steps;
+
+static void pump(int ms)
+{
+    int64_t end = vc__now_ms() + ms;
+    while (vc__now_ms() < end) {
+        int64_t t = 0;
+        vc_syncer_get_timeout(S, &t);
+        struct pollfd p = { vc_syncer_get_fd(S), POLLIN, 0 };
+        int w = t < 0 || t > 50 ? 50 : (int)t;
+        poll(&p, 1, w);
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        vc_step_state st;
+        vc_syncer_step(S, 0, &st);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        int64_t us = (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
+        if (us > max_step_us)
+            max_step_us = us;
+        steps++;
+        vc_sync_event *ev;
+        while (vc_syncer_next_event(&ev, S) == VC_OK) {
+            if (ev->type == VC_SYNC_ERROR && ev->error.code != VC_ECONFLICT)
+                fprintf(stderr, "  sync error: %s\n", ev->error.message);
+            vc_sync_event_free(ev);
+        }
+    }
+}
+
+/* Pump until cond() is true or the deadline passes. */
+static bool pump_until(bool (*cond)(void), int timeout_ms)
+{
+    int64_t end = vc__now_ms() + timeout_ms;
+    while (vc__now_ms() < end) {
+        pump(200);
+        if (cond())
+            return true;
+    }
+    return cond();
+}
+
+static int count_items(vc_kube *k, const char *path, const char *phase)
+{
+    json_t *l = kget(k, path);
+    int n = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(l, "items"), i, it) {
+        if (phase && !vc__streq(vc__jpath_str(it, "status", "phase"), phase))
+            continue;
+        if (json_object_get(json_object_get(it, "metadata"), "deletionTimestamp"))
+            continue;
+        n++;
+    }
+    json_decref(l);
+    return n;
+}
+
+static char host_pods_path[256];
+static bool host_has_2_running(void)
+{
+    return count_items(H, host_pods_path, "Running") == 2;
+}
+
+static bool virtual_has_2_running_bound(void)
+{
+    json_t *l = kget(V, "/api/v1/namespaces/demo/pods?labelSelector=app%3Dweb");
+    int n = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(l, "items"), i, it) {
+        if (vc__streq(vc__jpath_str(it, "status", "phase"), "Running") && vc__jpath_str(it, "spec", "nodeName") &&
+            vc__jpath_str(it, "status", "podIP"))
+            n++;
+    }
+    json_decref(l);
+    return n == 2;
+}
+
+static void t_setup(void)
+{
+    /* the host side the lifecycle would make: namespace + the API server Service */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", HNS);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces", buf), VC_OK);
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"%s\"},"
+             "\"spec\":{\"ports\":[{\"name\":\"https\",\"port\":443,\"targetPort\":8443}]}}",
+             NAME);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/services", HNS);
+    CHECK_INT(kcreate(H, path, buf), VC_OK);
+    snprintf(buf, sizeof buf, "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"vc-workload-%s\"}}", NAME);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts", HNS);
+    CHECK_INT(kcreate(H, path, buf), VC_OK);
+    /* virtual workload */
+    CHECK_INT(kcreate(V, "/api/v1/namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"demo\"}}"), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/configmaps",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"used\"},\"data\":{\"GREETING\":\"hi\"}}"), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/configmaps",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"unused\"},\"data\":{\"x\":\"y\"}}"), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/services",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"},"
+                      "\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80}]}}"), VC_OK);
+    CHECK_INT(kcreate(V, "/apis/apps/v1/namespaces/demo/deployments",
+                      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},"
+                      "\"spec\":{\"replicas\":2,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},"
+                      "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"nginx\","
+                      "\"image\":\"nginx\",\"envFrom\":[{\"configMapRef\":{\"name\":\"used\"}}]}]}}}}"), VC_OK);
+}
+
+static void t_start_syncer(void)
+{
+    vc_syncer_options o;
+    CHECK_INT(vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION), VC_OK);
+    o.name = NAME;
+    o.host_namespace = HNS;
+    CHECK_INT(vc_syncer_new(&S, H, V, &o), VC_OK);
+    CHECK(vc_syncer_get_fd(S) >= 0);
+}
+
+static void t_pods_run_and_bind(void)
+{
+    snprintf(host_pods_path, sizeof host_pods_path,
+             "/api/v1/namespaces/%s/pods?labelSelector=vcluster.loft.sh%%2Fmanaged-by%%3D%s,app%%3Dweb", HNS, NAME);
+    CHECK(pump_until(host_has_2_running, 90000));
+    CHECK(pump_until(virtual_has_2_running_bound, 60000));
+    /* host pods carry the translated names and annotations */
+    json_t *l = kget(H, host_pods_path);
+    size_t i;
+    json_t *it;
+    int web = 0;
+    json_array_foreach(json_object_get(l, "items"), i, it) {
+        const char *n = vc__jpath_str(it, "metadata", "name");
+        json_t *ann = json_object_get(json_object_get(it, "metadata"), "annotations");
+        if (n && strstr(n, "-x-demo-x-") && vc__streq(json_string_value(json_object_get(ann, "vcluster.loft.sh/namespace")), "demo"))
+            web++;
+        char sa[64];
+        snprintf(sa, sizeof sa, "vc-workload-%s", NAME);
+        CHECK_STR(vc__jpath_str(it, "spec", "serviceAccountName"), sa);
+    }
+    CHECK_INT(web, 2);
+    json_decref(l);
+    /* fake nodes exist inside for the nodes that run them */
+    json_t *nodes = kget(V, "/api/v1/nodes?labelSelector=vcluster.loft.sh%2Ffake-node%3Dtrue");
+    CHECK(json_array_size(json_object_get(nodes, "items")) >= 1);
+    json_decref(nodes);
+}
+
+static bool cm_synced(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/used-x-demo-x-%s", HNS, NAME);
+    json_t *j = kget(H, path);
+    bool ok = j != NULL;
+    json_decref(j);
+    return ok;
+}
+
+static void t_configmaps_and_services(void)
+{
+    CHECK(pump_until(cm_synced, 30000));
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/unused-x-demo-x-%s", HNS, NAME);
+    json_t *j = kget(H, path);
+    CHECK(j == NULL);
+    json_decref(j);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/services/web-x-demo-x-%s", HNS, NAME);
+    json_t *svc = kget(H, path);
+    CHECK(svc != NULL);
+    json_t *sel = json_object_get(json_object_get(svc, "spec"), "selector");
+    CHECK_STR(json_string_value(json_object_get(sel, "app")), "web");
+    CHECK_STR(json_string_value(json_object_get(sel, "vcluster.loft.sh/managed-by")), NAME);
+    CHECK_STR(json_string_value(json_object_get(sel, "vcluster.loft.sh/namespace")), "demo");
+    json_decref(svc);
+}
+
+static bool host_has_1(void)
+{
+    return count_items(H, host_pods_path, NULL) == 1;
+}
+
+static void t_scale_down_deletes_host_pod(void)
+{
+    CHECK_INT(vc_kube_request(V, NULL, NULL, "PATCH", "/apis/apps/v1/namespaces/demo/deployments/web/scale",
+                              "{\"spec\":{\"replicas\":1}}", "application/merge-patch+json"), VC_OK);
+    CHECK(pump_until(host_has_1, 60000));
+}
+
+static char deleted_host_pod[256];
+static bool replaced(void)
+{
+    json_t *l = kget(H, host_pods_path);
+    bool ok = false;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(l, "items"), i, it) {
+        const char *n = vc__jpath_str(it, "metadata", "name");
+        if (n && strcmp(n, deleted_host_pod) != 0 && vc__streq(vc__jpath_str(it, "status", "phase"), "Running"))
+            ok = true;
+    }
+    json_decref(l);
+    return ok;
+}
+
+static void t_host_deletion_goes_back(void)
+{
+    json_t *l = kget(H, host_pods_path);
+    const char *n = vc__jpath_str(json_array_get(json_object_get(l, "items"), 0), "metadata", "name");
+    CHECK(n != NULL);
+    snprintf(deleted_host_pod, sizeof deleted_host_pod, "%s", n ? n : "");
+    json_decref(l);
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", HNS, deleted_host_pod);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", path, "{\"gracePeriodSeconds\":0}", NULL), VC_OK);
+    /* the virtual pod goes, its ReplicaSet makes a new one, which is synced */
+    CHECK(pump_until(replaced, 90000));
+}
+
+static bool no_demo_pods(void)
+{
+    return count_items(H, host_pods_path, NULL) == 0;
+}
+
+static void t_virtual_deletion(void)
+{
+    CHECK_INT(vc_kube_request(V, NULL, NULL, "DELETE", "/apis/apps/v1/namespaces/demo/deployments/web",
+                              "{\"propagationPolicy\":\"Foreground\"}", NULL), VC_OK);
+    CHECK(pump_until(no_demo_pods, 90000));
+}
+
+static void t_step_never_blocks(void)
+{
+    /* measured over every step of this test, with I/O in flight */
+    printf("# steps: %ld, longest step(0): %lld us\n", steps, (long long)max_step_us);
+    CHECK(max_step_us < 2000000);
+    vc_syncer_stats st;
+    memset(&st, 0, sizeof st);
+    st.version = VC_SYNCER_STATS_VERSION;
+    CHECK_INT(vc_syncer_stats_get(S, &st), VC_OK);
+    CHECK(st.informers_synced == st.informers);
+    CHECK(st.host_writes > 0);
+    vc_buf b = VC_BUF_INIT;
+    CHECK_INT(vc_syncer_stats_json(S, &b), VC_OK);
+    CHECK_CONTAINS(b.ptr, "\"Pod\"");
+    vc_buf_dispose(&b);
+}
+
+static void t_stop(void)
+{
+    CHECK_INT(vc_syncer_stop(S), VC_OK);
+    vc_step_state st = VC_STEP_IDLE;
+    int64_t end = vc__now_ms() + 10000;
+    while (st != VC_STEP_STOPPED && vc__now_ms() < end)
+        vc_syncer_step(S, 100, &st);
+    CHECK_INT(st, VC_STEP_STOPPED);
+    vc_syncer_free(S);
+    S = NULL;
+}
+
+int main(void)
+{
+    const char *kc = itest_kubeconfig();
+    vc_global_init(NULL);
+    vcenv e;
+    if (vcenv_up(&e) < 0)
+        return 1;
+    itest_name(NAME, sizeof NAME, "vc");
+    snprintf(HNS, sizeof HNS, "vcluster-%s", NAME);
+    H = kube_for(kc);
+    V = kube_for(e.kubeconfig);
+    if (!H || !V) {
+        vcenv_down(&e);
+        return 1;
+    }
+    RUN(t_setup);
+    RUN(t_start_syncer);
+    RUN(t_pods_run_and_bind);
+    RUN(t_configmaps_and_services);
+    RUN(t_scale_down_deletes_host_pod);
+    RUN(t_host_deletion_goes_back);
+    RUN(t_virtual_deletion);
+    RUN(t_step_never_blocks);
+    RUN(t_stop);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s", HNS);
+    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
+    vc_kube_free(H);
+    vc_kube_free(V);
+    vcenv_down(&e);
+    vc_global_shutdown();
+    TEST_DONE();
+}
