@@ -23,6 +23,23 @@ void cmd_version_help(FILE *to);
 int cmd_translate(int argc, char **argv);
 void cmd_translate_help(FILE *to);
 
+int cmd_create(int argc, char **argv);
+void cmd_create_help(FILE *to);
+int cmd_connect(int argc, char **argv);
+void cmd_connect_help(FILE *to);
+int cmd_disconnect(int argc, char **argv);
+void cmd_disconnect_help(FILE *to);
+int cmd_list(int argc, char **argv);
+void cmd_list_help(FILE *to);
+int cmd_pause(int argc, char **argv);
+void cmd_pause_help(FILE *to);
+int cmd_resume(int argc, char **argv);
+void cmd_resume_help(FILE *to);
+int cmd_delete(int argc, char **argv);
+void cmd_delete_help(FILE *to);
+int cmd_completion(int argc, char **argv);
+void cmd_completion_help(FILE *to);
+
 /* Print "vcluster: <what>: <message of vc_error_last()>" to stderr. */
 void cli_report(const char *what);
 /* True when argv[i] is -h or --help. */

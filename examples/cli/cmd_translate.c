@@ -25,6 +25,7 @@ void cmd_translate_help(FILE *to)
             "      --sync KINDS         also sync these kinds to the host, comma-separated: ingresses,\n"
             "                           priorityclasses, networkpolicies, poddisruptionbudgets,\n"
             "                           serviceaccounts, storageclasses, persistentvolumes, or all\n"
+            "      --inputs FILE        runtime inputs as JSON: namespaceLabels, services, serviceAccountTokens\n"
             "      --strict             fail instead of printing placeholders for unknown IPs and tokens\n"
             "  -h, --help               this help\n\n"
             "Exit status: 0 on success, 1 on bad input (FILE:LINE:COL: field: problem), 2 on bad flags.\n");
@@ -62,6 +63,7 @@ static int parse_sync(const char *list, uint32_t *out)
     return 0;
 }
 
+/* The whole file (or stdin for "-"), NUL-terminated; NULL on error. */
 static char *read_all(const char *path, size_t *len)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
@@ -90,6 +92,16 @@ static char *read_all(const char *path, size_t *len)
     }
     if (f != stdin)
         fclose(f);
+    if (buf) {
+        /* NUL-terminate: inputs are passed on as a C string */
+        char *nb = realloc(buf, n + 1);
+        if (!nb) {
+            free(buf);
+            return NULL;
+        }
+        buf = nb;
+        buf[n] = '\0';
+    }
     *len = n;
     return buf;
 }
@@ -115,7 +127,7 @@ int cmd_translate(int argc, char **argv)
 {
     vc_translate_options opts;
     vc_translate_options_init(&opts, VC_TRANSLATE_OPTIONS_VERSION);
-    const char *file = NULL, *output = "yaml";
+    const char *file = NULL, *output = "yaml", *inputs_file = NULL;
     int strict = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -134,6 +146,7 @@ int cmd_translate(int argc, char **argv)
         FLAG(NULL, "--kube-ip", opts.kube_ip)
         FLAG(NULL, "--dns-ip", opts.dns_ip)
         FLAG(NULL, "--owner-uid", opts.owner_uid)
+        FLAG(NULL, "--inputs", inputs_file)
 #undef FLAG
         if ((v = flag_value(argc, argv, &i, NULL, "--sync"))) {
             if (v == (const char *)-1 || parse_sync(v, &opts.sync_to_host) < 0)
@@ -164,14 +177,24 @@ int cmd_translate(int argc, char **argv)
         fprintf(stderr, "vcluster translate: cannot read %s\n", file);
         return CLI_FAILED;
     }
+    char *inputs = NULL;
+    if (inputs_file) {
+        size_t ilen = 0;
+        if (!(inputs = read_all(inputs_file, &ilen))) {
+            fprintf(stderr, "vcluster translate: cannot read %s\n", inputs_file);
+            free(text);
+            return CLI_FAILED;
+        }
+    }
     vc_translator *t = NULL;
     if (vc_translator_new(&t, &opts) < 0) {
+        free(inputs);
         free(text);
         cli_report("translate");
         return CLI_USAGE;
     }
     vc_buf out = VC_BUF_INIT, notes = VC_BUF_INIT;
-    int rc = vc_translate_manifests(&out, &notes, t, text, len, strcmp(file, "-") ? file : "<stdin>", NULL, flags);
+    int rc = vc_translate_manifests(&out, &notes, t, text, len, strcmp(file, "-") ? file : "<stdin>", inputs, flags);
     int status = CLI_OK;
     if (rc < 0) {
         cli_report(NULL);
@@ -187,6 +210,7 @@ int cmd_translate(int argc, char **argv)
     vc_buf_dispose(&out);
     vc_buf_dispose(&notes);
     vc_translator_free(t);
+    free(inputs);
     free(text);
     return status;
 }

@@ -14,6 +14,14 @@
 #include "cmd.h"
 
 static const cli_command k_commands[] = {
+    { "create", "create a virtual cluster (and connect to it)", cmd_create, cmd_create_help },
+    { "connect", "point kubectl at a virtual cluster", cmd_connect, cmd_connect_help },
+    { "disconnect", "switch kubectl back to the host context", cmd_disconnect, cmd_disconnect_help },
+    { "list", "list virtual clusters", cmd_list, cmd_list_help },
+    { "pause", "stop a virtual cluster and its host workloads, keeping its data", cmd_pause, cmd_pause_help },
+    { "resume", "start a paused virtual cluster again", cmd_resume, cmd_resume_help },
+    { "delete", "delete a virtual cluster and what it created on the host", cmd_delete, cmd_delete_help },
+    { "completion", "print a bash completion script", cmd_completion, cmd_completion_help },
     { "translate", "show what the host cluster receives for virtual manifests", cmd_translate, cmd_translate_help },
     { "version", "print the vcluster and libvcluster versions", cmd_version, cmd_version_help },
 };

@@ -64,6 +64,7 @@ static void usage(FILE *f)
             "  --listen ADDR:PORT          health and metrics endpoint (default 127.0.0.1:8080; \"\" to disable)\n"
             "  --no-coredns                do not deploy CoreDNS into the virtual cluster\n"
             "  --host-qps N                write rate toward the host (default 200)\n"
+            "  --host-burst N              burst of writes toward the host (default 400)\n"
             "  -v, --verbose               debug logging (twice: trace)\n"
             "  -h, --help                  this help\n");
 }
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
     const char *listen_addr = "127.0.0.1:8080", *service_name = NULL;
     uint32_t flags = 0;
     double host_qps = 0;
+    int host_burst = 0;
     static const struct option opts[] = {
         { "name", required_argument, 0, 'n' },
         { "host-namespace", required_argument, 0, 'N' },
@@ -217,6 +219,7 @@ int main(int argc, char **argv)
         { "listen", required_argument, 0, 'l' },
         { "no-coredns", no_argument, 0, 'D' },
         { "host-qps", required_argument, 0, 'q' },
+        { "host-burst", required_argument, 0, 'b' },
         { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -234,6 +237,7 @@ int main(int argc, char **argv)
         case 'l': listen_addr = optarg; break;
         case 'D': flags |= VC_SYNCER_NO_COREDNS; break;
         case 'q': host_qps = atof(optarg); break;
+        case 'b': host_burst = atoi(optarg); break;
         case 'v': g_verbose++; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -281,6 +285,7 @@ int main(int argc, char **argv)
     so.config_yaml = cfg_text;
     so.flags = flags;
     so.host_qps = host_qps;
+    so.host_burst = host_burst;
     if (vc_syncer_new(&s, host, virt, &so) < 0) {
         fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
         goto out;

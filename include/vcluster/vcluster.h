@@ -6,5 +6,6 @@
 #include "kube.h"
 #include "config.h"
 #include "syncer.h"
+#include "lifecycle.h"
 #include "translate.h"
 #endif

@@ -321,35 +321,43 @@ static int merge_user(json_t *dst, json_t *src)
     return VC_OK;
 }
 
-/* Apply the user tree over a copy of the defaults: null deletes. */
-static int merge_effective(json_t *dst, json_t *src)
+/* Apply the user tree over a copy of the defaults. A null on a schema key
+ * or section puts its default back in place (so key order, and with it the
+ * rendering, stays that of the schema); a null inside a map-valued key
+ * deletes that entry. */
+static int merge_effective(json_t *dst, json_t *src, const json_t *def, vc_buf *path)
 {
     const char *k;
     json_t *v;
+    size_t base = path->size;
     json_object_foreach(src, k, v) {
+        ptr_cut(path, base);
+        if ((base && vc__buf_put(path, ".", 1) < 0) || vc__buf_puts(path, k) < 0)
+            return VC_ENOMEM;
         json_t *d = json_object_get(dst, k);
+        const json_t *dd = json_object_get(def, k);
+        bool schema = vc__cfg_schema_find(path->ptr) || vc__cfg_schema_is_section(path->ptr);
         if (json_is_null(v)) {
-            json_object_del(dst, k);
+            if (schema && dd) {
+                json_t *c = json_deep_copy(dd);
+                if (!c || json_object_set_new(dst, k, c) < 0)
+                    return vc__error_oom();
+            } else {
+                json_object_del(dst, k);
+            }
         } else if (json_is_object(v) && json_is_object(d)) {
-            if (merge_effective(d, v) < 0)
+            if (merge_effective(d, v, dd, path) < 0)
                 return VC_ENOMEM;
         } else {
-            json_t *c = json_deep_copy(v);
+            /* a fresh subtree: copy it without its reset markers */
+            json_t *c = json_is_object(v) ? json_object() : json_deep_copy(v);
             if (!c || json_object_set_new(dst, k, c) < 0)
                 return vc__error_oom();
-            if (json_is_object(c)) {
-                /* drop nested reset markers in a fresh subtree */
-                json_t *tmp = json_object();
-                if (!tmp)
-                    return vc__error_oom();
-                json_object_set(dst, k, tmp);
-                int r = merge_effective(tmp, c);
-                json_decref(tmp);
-                if (r < 0)
-                    return r;
-            }
+            if (json_is_object(v) && merge_effective(c, v, NULL, path) < 0)
+                return VC_ENOMEM;
         }
     }
+    ptr_cut(path, base);
     return VC_OK;
 }
 
@@ -760,8 +768,15 @@ static int apply_layer(vc_config *cfg, vc__cfg_layer *L)
         r = merge_user(user, L->tree);
     if (r == VC_OK && json_object_update(origins, L->origins) < 0)
         r = vc__error_oom();
-    if (r == VC_OK)
-        r = merge_effective(eff, user);
+    if (r == VC_OK) {
+        vc_buf path = VC_BUF_INIT;
+        r = vc__buf_grow(&path, 64) < 0 ? VC_ENOMEM : VC_OK;
+        if (r == VC_OK) {
+            ptr_cut(&path, 0);
+            r = merge_effective(eff, user, cfg->defaults, &path);
+        }
+        vc_buf_dispose(&path);
+    }
     if (r == VC_OK)
         r = restore_defaults(eff, cfg->defaults);
     if (r == VC_OK)

@@ -536,3 +536,31 @@ int vc_kube_server_version(vc_kube *kube, vc_buf *out)
     json_decref(v);
     return r;
 }
+
+static size_t discard_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * nmemb;
+}
+
+int vc__http_status(const char *url, int32_t timeout_ms, long *out_status)
+{
+    *out_status = 0;
+    CURL *e = curl_easy_init();
+    if (!e)
+        return vc__error_oom();
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+    CURLcode cr = curl_easy_perform(e);
+    if (cr == CURLE_OK)
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, out_status);
+    curl_easy_cleanup(e);
+    if (cr != CURLE_OK)
+        return vc__error_http(VC_ECONNECT, 0, NULL, "GET %s: %s", url, curl_easy_strerror(cr));
+    return VC_OK;
+}

@@ -94,6 +94,9 @@ int vc__kube_do(vc_kube *k, const char *method, const char *path,
                 const char *content_type, const char *body, size_t body_len,
                 long *out_http, vc_buf *out);
 
+/* A plain-HTTP GET (loopback health endpoints); *out_status gets the code. */
+int vc__http_status(const char *url, int32_t timeout_ms, long *out_status);
+
 /* Rate limiter: how long (ms) until a token is available; takes it if 0. */
 int64_t vc__kube_ratelimit_take(vc_kube *k);
 

@@ -481,7 +481,13 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     if (!want) {
         json_decref(desired);
         if (h) {
-            /* only ours: the informer selects managed-by; check the owner uid too */
+            /* only ours: the informer selects managed-by, but the host's
+             * endpoints controller copies a Service's labels (managed-by
+             * included) onto the Endpoints it makes; what we made carries
+             * the object-name annotation. Deleting the others loops. */
+            json_t *hann = json_object_get(json_object_get(h, "metadata"), "annotations");
+            if (!json_string_value(json_object_get(hann, VC__A_OBJ_NAME)))
+                return VC_OK;
             return del_host(s, c, it, hname, h, vns, vname);
         }
         return VC_OK;
@@ -505,7 +511,14 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     }
     json_t *hann = json_object_get(json_object_get(h, "metadata"), "annotations");
     const char *owner = json_string_value(json_object_get(hann, VC__A_OBJ_UID));
-    if (owner && uid_of(v) && strcmp(owner, uid_of(v)) != 0) {
+    /* A virtual Service that service_ip_back() re-created with the host's
+     * ClusterIP has a new uid but is the same Service: keep (adopt) the host
+     * twin, whose annotations the update below rewrites. Deleting it would
+     * give the new host twin another IP, and loop forever. */
+    const char *vip = vc__jpath_str(v, "spec", "clusterIP");
+    bool same_ip = c->tk->id == VC__K_SERVICE && vip && *vip && strcmp(vip, "None") != 0 &&
+                   vc__streq(vip, vc__jpath_str(h, "spec", "clusterIP"));
+    if (owner && uid_of(v) && strcmp(owner, uid_of(v)) != 0 && !same_ip) {
         json_decref(desired);
         return del_host(s, c, it, hname, h, vns, vname); /* replaced when gone */
     }

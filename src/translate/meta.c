@@ -383,9 +383,14 @@ int vc__host_selector(vc__call *c, const json_t *sel, const char *ptr, bool ns_k
                     break;
                 }
             }
-            if (rc < 0 || !arr || json_object_set_new_nocheck(res, "matchExpressions", arr) < 0) {
+            if (rc < 0 || !arr) {
+                json_decref(arr);
                 if (rc >= 0)
                     rc = vc__error_oom();
+                break;
+            }
+            if (json_object_set_new_nocheck(res, "matchExpressions", arr) < 0) {
+                rc = vc__error_oom();
                 break;
             }
         } else if (json_object_set_nocheck(res, key, v) < 0) {

@@ -385,8 +385,27 @@ static void t_helpers(void)
     vc_config_free(NULL);
 }
 
+/* doc/config.md lists every key of the schema */
+static void t_doc_lists_every_key(void)
+{
+    char *doc = NULL;
+    CHECK_INT(vc__file_read(VC_TEST_RESOURCES "/../../doc/config.md", &doc, NULL), VC_OK);
+    if (!doc)
+        return;
+    for (size_t i = 0; i < vc__cfg_schema_len; i++) {
+        char needle[300];
+        snprintf(needle, sizeof needle, "| `%s` |", vc__cfg_schema[i].path);
+        if (!strstr(doc, needle)) {
+            fprintf(stderr, "doc/config.md does not list %s\n", vc__cfg_schema[i].path);
+            CHECK(0);
+        }
+    }
+    vc__free(doc);
+}
+
 int main(void)
 {
+    RUN(t_doc_lists_every_key);
     RUN(t_defaults);
     RUN(t_article_files);
     RUN(t_legacy_2022);

@@ -1,0 +1,675 @@
+/* create, connect, disconnect, list, pause, resume, delete, completion:
+ * the lifecycle commands, upstream-compatible in names and flags. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vcluster.h>
+
+#include "cmd.h"
+
+/* ---- shared flags and helpers ---- */
+
+typedef struct common {
+    const char *kubeconfig, *context, *ns;
+    const char *bin_dir, *syncer, *state_dir;
+    int timeout_s;
+} common;
+
+enum {
+    O_KUBECONFIG = 1000, O_CONTEXT, O_UPGRADE, O_CONNECT, O_EXPOSE, O_DISTRO, O_STORE, O_DRIVER, O_PRINT, O_BINDIR,
+    O_SYNCER, O_STATE, O_TIMEOUT, O_KEEP_PVC, O_DELETE_NS, O_SERVER, O_OUTPUT, O_UPDATE_CURRENT
+};
+
+#define COMMON_LONG_OPTS                                                                                              \
+    { "kubeconfig", required_argument, 0, O_KUBECONFIG }, { "context", required_argument, 0, O_CONTEXT },           \
+        { "namespace", required_argument, 0, 'n' }, { "timeout", required_argument, 0, O_TIMEOUT },                   \
+        { "bin-dir", required_argument, 0, O_BINDIR }, { "syncer", required_argument, 0, O_SYNCER },                  \
+        { "state-dir", required_argument, 0, O_STATE }
+
+/* Returns 1 when the option was one of the common ones. */
+static int common_opt(common *c, int opt)
+{
+    switch (opt) {
+    case O_KUBECONFIG: c->kubeconfig = optarg; return 1;
+    case O_CONTEXT: c->context = optarg; return 1;
+    case 'n': c->ns = optarg; return 1;
+    case O_TIMEOUT: c->timeout_s = atoi(optarg); return 1;
+    case O_BINDIR: c->bin_dir = optarg; return 1;
+    case O_SYNCER: c->syncer = optarg; return 1;
+    case O_STATE: c->state_dir = optarg; return 1;
+    default: return 0;
+    }
+}
+
+static const char *COMMON_HELP =
+    "  -n, --namespace NS       host namespace (default vcluster-NAME)\n"
+    "      --kubeconfig PATH    host kubeconfig (default: KUBECONFIG, ~/.kube/config)\n"
+    "      --context CTX        context of the host kubeconfig\n"
+    "      --timeout SECONDS    give up after this long (default 120)\n"
+    "      --bin-dir DIR        local driver: kube-apiserver & co. (default VC_K8S_BINDIR, PATH)\n"
+    "      --syncer PATH        local driver: the vcluster-syncer program\n"
+    "      --state-dir DIR      local driver: state root (default $XDG_STATE_HOME/libvcluster/vclusters)\n";
+
+static vc_kube *host_connect(const common *c)
+{
+    vc_kube_options o;
+    vc_kube_options_init(&o, VC_KUBE_OPTIONS_VERSION);
+    o.kubeconfig = c->kubeconfig;
+    o.context = c->context;
+    o.flags = VC_KUBE_IN_CLUSTER_FALLBACK;
+    vc_kube *k = NULL;
+    if (vc_kube_new(&k, &o) < 0) {
+        cli_report("host cluster");
+        fprintf(stderr, "  hint: point --kubeconfig/--context (or KUBECONFIG) at the host cluster\n");
+        return NULL;
+    }
+    /* connected to a virtual cluster (context vcluster_NAME_NS_HOSTCTX)? then
+     * the host is its parent context, as upstream does */
+    const char *cur = vc_kube_context(k);
+    if (!c->context && !strncmp(cur, "vcluster_", 9)) {
+        const char *p = cur + 9;
+        for (int i = 0; i < 2 && p; i++) {
+            p = strchr(p, '_');
+            if (p)
+                p++;
+        }
+        if (p && *p) {
+            char *parent = strdup(p);
+            vc_kube_free(k);
+            k = NULL;
+            o.context = parent;
+            if (vc_kube_new(&k, &o) < 0) {
+                cli_report("host cluster (parent context)");
+                k = NULL;
+            }
+            free(parent);
+        }
+    }
+    return k;
+}
+
+/* ---- progress display: steps with elapsed time on a terminal, plain lines when piped ---- */
+
+typedef struct progress {
+    bool tty;
+    struct timespec t0;
+    char last[256];
+} progress;
+
+static double elapsed(progress *p)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - p->t0.tv_sec) + (double)(t.tv_nsec - p->t0.tv_nsec) / 1e9;
+}
+
+static void on_progress(const char *step, const char *message, int32_t done, void *ud)
+{
+    (void)step;
+    progress *p = ud;
+    if (p->tty) {
+        fprintf(stderr, "\r\033[K%s %s  (%.1fs)%s", done ? "\033[32m✓\033[0m" : "\033[33m•\033[0m", message, elapsed(p),
+                done ? "\n" : "");
+    } else {
+        if (strcmp(p->last, message) != 0)
+            fprintf(stderr, "%s\n", message);
+    }
+    snprintf(p->last, sizeof p->last, "%s", message);
+    fflush(stderr);
+}
+
+static void progress_init(progress *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->tty = isatty(2);
+    clock_gettime(CLOCK_MONOTONIC, &p->t0);
+}
+
+static void progress_end(progress *p)
+{
+    if (p->tty && p->last[0])
+        fprintf(stderr, "\r\033[K");
+}
+
+static char *context_for(vc_kube *host, const char *name, const char *ns)
+{
+    char defns[300];
+    snprintf(defns, sizeof defns, "vcluster-%s", name);
+    const char *hc = vc_kube_context(host);
+    size_t n = strlen(name) + strlen(ns ? ns : defns) + strlen(hc) + 32;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "vcluster_%s_%s_%s", name, ns ? ns : defns, *hc ? hc : "in-cluster");
+    return s;
+}
+
+static int do_connect(vc_kube *host, const char *name, const char *ns, const char *server, bool print, bool switch_ctx)
+{
+    vc_buf kc = VC_BUF_INIT;
+    if (vc_cluster_connect(&kc, host, name, ns, server) < 0) {
+        cli_report("connect");
+        return CLI_FAILED;
+    }
+    int rc = CLI_OK;
+    if (print) {
+        fputs(kc.ptr, stdout);
+    } else {
+        char *ctx = context_for(host, name, ns);
+        if (vc_kubeconfig_merge(NULL, kc.ptr, switch_ctx ? ctx : NULL) < 0) {
+            cli_report("writing the kubeconfig");
+            rc = CLI_FAILED;
+        } else {
+            fprintf(stderr, "Switched to context \"%s\": kubectl now talks to virtual cluster %s.\n"
+                            "Run `vcluster disconnect` to switch back.\n",
+                    ctx, name);
+        }
+        free(ctx);
+    }
+    vc_buf_dispose(&kc);
+    return rc;
+}
+
+/* ---- create ---- */
+
+void cmd_create_help(FILE *to)
+{
+    fprintf(to,
+            "Usage: vcluster create NAME [flags]\n\n"
+            "Create a virtual cluster in host namespace vcluster-NAME and connect to it.\n\n"
+            "Flags:\n"
+            "  -f, --values FILE        vcluster.yaml values (repeatable; later files win)\n"
+            "      --upgrade            apply new values to an existing virtual cluster\n"
+            "      --connect=false      do not switch the kube context to it\n"
+            "      --expose             expose the API server with a LoadBalancer Service\n"
+            "      --distro k8s|k3s|k0s control-plane distro (kubernetes driver; local runs k8s)\n"
+            "      --backing-store sqlite|etcd\n"
+            "      --driver kubernetes|local\n"
+            "                           kubernetes: a StatefulSet in the host (default)\n"
+            "                           local: processes on this machine, workloads in the host\n"
+            "      --print              print the host manifests instead of applying them\n"
+            "%s",
+            COMMON_HELP);
+}
+
+int cmd_create(int argc, char **argv)
+{
+    common c = { 0 };
+    const char *values[16];
+    int n_values = 0;
+    const char *distro = NULL, *store = NULL, *driver = NULL;
+    uint32_t flags = 0;
+    bool connect = true;
+    static const struct option lo[] = {
+        COMMON_LONG_OPTS,
+        { "values", required_argument, 0, 'f' },
+        { "upgrade", no_argument, 0, O_UPGRADE },
+        { "connect", optional_argument, 0, O_CONNECT },
+        { "expose", no_argument, 0, O_EXPOSE },
+        { "distro", required_argument, 0, O_DISTRO },
+        { "backing-store", required_argument, 0, O_STORE },
+        { "driver", required_argument, 0, O_DRIVER },
+        { "print", no_argument, 0, O_PRINT },
+        { 0, 0, 0, 0 },
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "n:f:", lo, NULL)) != -1) {
+        if (common_opt(&c, opt))
+            continue;
+        switch (opt) {
+        case 'f':
+            if (n_values == 16) {
+                fprintf(stderr, "vcluster create: at most 16 values files\n");
+                return CLI_USAGE;
+            }
+            values[n_values++] = optarg;
+            break;
+        case O_UPGRADE: flags |= VC_CREATE_UPGRADE; break;
+        case O_CONNECT: connect = !optarg || strcmp(optarg, "false") != 0; break;
+        case O_EXPOSE: flags |= VC_CREATE_EXPOSE; break;
+        case O_DISTRO: distro = optarg; break;
+        case O_STORE: store = optarg; break;
+        case O_DRIVER: driver = optarg; break;
+        case O_PRINT: flags |= VC_CREATE_PRINT; break;
+        default: cmd_create_help(stderr); return CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "vcluster create: expected exactly one NAME (see vcluster create --help)\n");
+        return CLI_USAGE;
+    }
+    const char *name = argv[optind];
+    /* values first: a broken file fails before anything is created */
+    vc_config *cfg = NULL;
+    if (vc_config_new(&cfg) < 0) {
+        cli_report("config");
+        return CLI_FAILED;
+    }
+    for (int i = 0; i < n_values; i++) {
+        if (vc_config_load_file(cfg, values[i]) < 0) {
+            cli_report(NULL);
+            vc_config_free(cfg);
+            return CLI_FAILED;
+        }
+    }
+    vc_kube *host = host_connect(&c);
+    if (!host) {
+        vc_config_free(cfg);
+        return CLI_FAILED;
+    }
+    vc_create_options o;
+    vc_create_options_init(&o, VC_CREATE_OPTIONS_VERSION);
+    o.flags = flags;
+    o.name = name;
+    o.host_namespace = c.ns;
+    o.driver = driver;
+    o.distro = distro;
+    o.backing_store = store;
+    o.config = cfg;
+    o.bin_dir = c.bin_dir;
+    o.syncer_path = c.syncer;
+    o.state_dir = c.state_dir;
+    o.timeout_ms = c.timeout_s > 0 ? c.timeout_s * 1000 : 0;
+    progress p;
+    progress_init(&p);
+    o.progress = on_progress;
+    o.progress_user_data = &p;
+    vc_buf manifests = VC_BUF_INIT;
+    int rc = CLI_OK;
+    if (vc_cluster_create(host, &o, &manifests) < 0) {
+        progress_end(&p);
+        cli_report("create");
+        const vc_error *e = vc_error_last();
+        if (e->code == VC_EEXISTS)
+            fprintf(stderr, "  hint: vcluster connect %s, or vcluster create %s --upgrade -f values.yaml\n", name, name);
+        rc = CLI_FAILED;
+    } else if (flags & VC_CREATE_PRINT) {
+        fputs(manifests.ptr ? manifests.ptr : "", stdout);
+    } else if (connect) {
+        progress_end(&p);
+        rc = do_connect(host, name, c.ns, NULL, false, true);
+    }
+    vc_buf_dispose(&manifests);
+    vc_kube_free(host);
+    vc_config_free(cfg);
+    return rc;
+}
+
+/* ---- connect / disconnect ---- */
+
+void cmd_connect_help(FILE *to)
+{
+    fprintf(to,
+            "Usage: vcluster connect NAME [flags] [-- COMMAND...]\n\n"
+            "Write the virtual cluster's context into the kubeconfig and switch to it\n"
+            "(context vcluster_NAME_NAMESPACE_HOSTCONTEXT). With -- COMMAND, run the command\n"
+            "with KUBECONFIG pointing at the virtual cluster instead.\n\n"
+            "Flags:\n"
+            "      --print              print the kubeconfig instead of writing it\n"
+            "      --server URL         the API server address to write\n"
+            "      --update-current=false  add the context without switching to it\n"
+            "%s",
+            COMMON_HELP);
+}
+
+static int run_with_kubeconfig(vc_kube *host, const char *name, const char *ns, const char *server, char **cmd)
+{
+    vc_buf kc = VC_BUF_INIT;
+    if (vc_cluster_connect(&kc, host, name, ns, server) < 0) {
+        cli_report("connect");
+        return CLI_FAILED;
+    }
+    char path[] = "/tmp/vcluster-kubeconfig-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || write(fd, kc.ptr, kc.size) != (ssize_t)kc.size) {
+        perror("vcluster connect: temporary kubeconfig");
+        vc_buf_dispose(&kc);
+        return CLI_FAILED;
+    }
+    close(fd);
+    vc_buf_dispose(&kc);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("KUBECONFIG", path, 1);
+        execvp(cmd[0], cmd);
+        fprintf(stderr, "vcluster connect: cannot run %s\n", cmd[0]);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    unlink(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : CLI_FAILED;
+}
+
+int cmd_connect(int argc, char **argv)
+{
+    common c = { 0 };
+    bool print = false, update = true;
+    const char *server = NULL;
+    static const struct option lo[] = {
+        COMMON_LONG_OPTS,
+        { "print", no_argument, 0, O_PRINT },
+        { "server", required_argument, 0, O_SERVER },
+        { "update-current", optional_argument, 0, O_UPDATE_CURRENT },
+        { 0, 0, 0, 0 },
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+n:", lo, NULL)) != -1) {
+        if (common_opt(&c, opt))
+            continue;
+        switch (opt) {
+        case O_PRINT: print = true; break;
+        case O_SERVER: server = optarg; break;
+        case O_UPDATE_CURRENT: update = !optarg || strcmp(optarg, "false") != 0; break;
+        default: cmd_connect_help(stderr); return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "vcluster connect: expected NAME (see vcluster connect --help)\n");
+        return CLI_USAGE;
+    }
+    const char *name = argv[optind++];
+    char **cmd = NULL;
+    if (optind < argc && !strcmp(argv[optind], "--"))
+        optind++;
+    if (optind < argc)
+        cmd = argv + optind;
+    vc_kube *host = host_connect(&c);
+    if (!host)
+        return CLI_FAILED;
+    int rc = cmd ? run_with_kubeconfig(host, name, c.ns, server, cmd) : do_connect(host, name, c.ns, server, print, update);
+    vc_kube_free(host);
+    return rc;
+}
+
+void cmd_disconnect_help(FILE *to)
+{
+    fprintf(to, "Usage: vcluster disconnect\n\nSwitch the kube context back to the one in use before `vcluster connect`.\n");
+}
+
+int cmd_disconnect(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1) {
+        cmd_disconnect_help(stderr);
+        return CLI_USAGE;
+    }
+    vc_buf ctx = VC_BUF_INIT;
+    if (vc_kubeconfig_restore_context(NULL, &ctx) < 0) {
+        cli_report("disconnect");
+        return CLI_FAILED;
+    }
+    fprintf(stderr, "Switched back to context \"%s\".\n", ctx.ptr);
+    vc_buf_dispose(&ctx);
+    return CLI_OK;
+}
+
+/* ---- list ---- */
+
+void cmd_list_help(FILE *to)
+{
+    fprintf(to,
+            "Usage: vcluster list [flags]\n\nList the virtual clusters of the host cluster.\n\nFlags:\n"
+            "  -o, --output table|json  output format (default table)\n%s",
+            COMMON_HELP);
+}
+
+static const char *state_name(int32_t s)
+{
+    switch (s) {
+    case VC_CLUSTER_RUNNING: return "Running";
+    case VC_CLUSTER_PAUSED: return "Paused";
+    case VC_CLUSTER_PENDING: return "Pending";
+    case VC_CLUSTER_FAILED: return "Failed";
+    default: return "Unknown";
+    }
+}
+
+static void age(const char *created, char *out, size_t cap)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!created || !strptime(created, "%Y-%m-%dT%H:%M:%S", &tm)) {
+        snprintf(out, cap, "?");
+        return;
+    }
+    long d = (long)(time(NULL) - timegm(&tm));
+    if (d < 120)
+        snprintf(out, cap, "%lds", d);
+    else if (d < 7200)
+        snprintf(out, cap, "%ldm", d / 60);
+    else if (d < 172800)
+        snprintf(out, cap, "%ldh", d / 3600);
+    else
+        snprintf(out, cap, "%ldd", d / 86400);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int cmd_list(int argc, char **argv)
+{
+    common c = { 0 };
+    const char *output = "table";
+    static const struct option lo[] = { COMMON_LONG_OPTS, { "output", required_argument, 0, 'o' }, { 0, 0, 0, 0 } };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "n:o:", lo, NULL)) != -1) {
+        if (common_opt(&c, opt))
+            continue;
+        if (opt == 'o')
+            output = optarg;
+        else {
+            cmd_list_help(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (strcmp(output, "table") != 0 && strcmp(output, "json") != 0) {
+        fprintf(stderr, "vcluster list: unknown output format \"%s\": use table or json\n", output);
+        return CLI_USAGE;
+    }
+    vc_kube *host = host_connect(&c);
+    if (!host)
+        return CLI_FAILED;
+    vc_cluster_list *l = NULL;
+    if (vc_cluster_list_get(&l, host, c.ns) < 0) {
+        cli_report("list");
+        vc_kube_free(host);
+        return CLI_FAILED;
+    }
+    size_t n = vc_cluster_list_count(l);
+    if (!strcmp(output, "json")) {
+        printf("[");
+        for (size_t i = 0; i < n; i++) {
+            const vc_cluster_info *x = vc_cluster_list_at(l, i);
+            printf("%s\n  {\"Name\": ", i ? "," : "");
+            json_str(stdout, x->name);
+            printf(", \"Namespace\": ");
+            json_str(stdout, x->host_namespace);
+            printf(", \"Status\": \"%s\", \"Version\": ", state_name(x->state));
+            json_str(stdout, x->version);
+            printf(", \"Connected\": %s, \"Created\": ", x->connected ? "true" : "false");
+            json_str(stdout, x->created);
+            printf(", \"Driver\": ");
+            json_str(stdout, x->driver);
+            printf(", \"Server\": ");
+            json_str(stdout, x->server);
+            printf(", \"Message\": ");
+            json_str(stdout, x->message);
+            printf("}");
+        }
+        printf("%s]\n", n ? "\n" : "");
+    } else if (n == 0) {
+        fprintf(stderr, "No virtual clusters found. Create one with `vcluster create NAME`.\n");
+    } else {
+        printf("%-20s %-28s %-9s %-10s %-9s %-10s %s\n", "NAME", "NAMESPACE", "STATUS", "VERSION", "CONNECTED", "DRIVER",
+               "AGE");
+        for (size_t i = 0; i < n; i++) {
+            const vc_cluster_info *x = vc_cluster_list_at(l, i);
+            char a[32];
+            age(x->created, a, sizeof a);
+            printf("%-20s %-28s %-9s %-10s %-9s %-10s %s\n", x->name, x->host_namespace, state_name(x->state),
+                   *x->version ? x->version : "-", x->connected ? "True" : "", x->driver, a);
+            if (*x->message)
+                printf("  %s\n", x->message);
+        }
+    }
+    vc_cluster_list_free(l);
+    vc_kube_free(host);
+    return CLI_OK;
+}
+
+/* ---- pause / resume / delete ---- */
+
+typedef int (*op_fn)(vc_kube *, const char *, const char *, const vc_cluster_op_options *);
+
+static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help)(FILE *))
+{
+    common c = { 0 };
+    uint32_t flags = 0;
+    bool delete_ns = true;
+    static const struct option lo[] = {
+        COMMON_LONG_OPTS,
+        { "keep-pvc", no_argument, 0, O_KEEP_PVC },
+        { "delete-namespace", optional_argument, 0, O_DELETE_NS },
+        { 0, 0, 0, 0 },
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
+        if (common_opt(&c, opt))
+            continue;
+        if (opt == O_KEEP_PVC && fn == vc_cluster_delete)
+            flags |= VC_DELETE_KEEP_PVC;
+        else if (opt == O_DELETE_NS && fn == vc_cluster_delete)
+            delete_ns = !optarg || strcmp(optarg, "false") != 0;
+        else {
+            help(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "vcluster %s: expected exactly one NAME (see vcluster %s --help)\n", verb, verb);
+        return CLI_USAGE;
+    }
+    if (fn == vc_cluster_delete && delete_ns)
+        flags |= VC_DELETE_NAMESPACE;
+    const char *name = argv[optind];
+    vc_kube *host = host_connect(&c);
+    if (!host)
+        return CLI_FAILED;
+    vc_cluster_op_options o;
+    vc_cluster_op_options_init(&o, VC_CLUSTER_OP_OPTIONS_VERSION);
+    o.flags = flags;
+    o.timeout_ms = c.timeout_s > 0 ? c.timeout_s * 1000 : 0;
+    o.bin_dir = c.bin_dir;
+    o.syncer_path = c.syncer;
+    o.state_dir = c.state_dir;
+    progress p;
+    progress_init(&p);
+    o.progress = on_progress;
+    o.progress_user_data = &p;
+    int rc = CLI_OK;
+    if (fn(host, name, c.ns, &o) < 0) {
+        progress_end(&p);
+        cli_report(verb);
+        rc = CLI_FAILED;
+    } else if (fn == vc_cluster_delete) {
+        char *ctx = context_for(host, name, c.ns);
+        if (ctx && vc_kubeconfig_remove_context(NULL, ctx) == VC_OK)
+            fprintf(stderr, "Removed context %s from the kubeconfig.\n", ctx);
+        free(ctx);
+    }
+    vc_kube_free(host);
+    return rc;
+}
+
+void cmd_pause_help(FILE *to)
+{
+    fprintf(to, "Usage: vcluster pause NAME [flags]\n\nStop the virtual cluster's control plane and delete the workloads "
+                "it created on the host. Nothing stored inside is lost.\n\nFlags:\n%s",
+            COMMON_HELP);
+}
+
+void cmd_resume_help(FILE *to)
+{
+    fprintf(to, "Usage: vcluster resume NAME [flags]\n\nStart a paused virtual cluster again; its workloads come back.\n\n"
+                "Flags:\n%s",
+            COMMON_HELP);
+}
+
+void cmd_delete_help(FILE *to)
+{
+    fprintf(to,
+            "Usage: vcluster delete NAME [flags]\n\nDelete a virtual cluster and everything it created on the host.\n\n"
+            "Flags:\n"
+            "      --keep-pvc               keep the PersistentVolumeClaims\n"
+            "      --delete-namespace=false keep the host namespace (it is deleted only if vcluster created it)\n%s",
+            COMMON_HELP);
+}
+
+int cmd_pause(int argc, char **argv)
+{
+    return run_op(argc, argv, "pause", vc_cluster_pause, cmd_pause_help);
+}
+
+int cmd_resume(int argc, char **argv)
+{
+    return run_op(argc, argv, "resume", vc_cluster_resume, cmd_resume_help);
+}
+
+int cmd_delete(int argc, char **argv)
+{
+    return run_op(argc, argv, "delete", vc_cluster_delete, cmd_delete_help);
+}
+
+/* ---- completion ---- */
+
+void cmd_completion_help(FILE *to)
+{
+    fprintf(to, "Usage: vcluster completion bash\n\nPrint a bash completion script:\n"
+                "  source <(vcluster completion bash)\n");
+}
+
+int cmd_completion(int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "bash") != 0) {
+        cmd_completion_help(stderr);
+        return CLI_USAGE;
+    }
+    fputs("# bash completion for vcluster\n"
+          "_vcluster() {\n"
+          "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
+          "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+          "    COMPREPLY=($(compgen -W 'create connect disconnect list pause resume delete translate version completion help' -- \"$cur\"))\n"
+          "    return\n"
+          "  fi\n"
+          "  case \"$cur\" in\n"
+          "    -*) COMPREPLY=($(compgen -W \"$(vcluster \"$cmd\" --help 2>/dev/null | grep -o -- '--[a-z-]*' | sort -u)\" -- \"$cur\")) ;;\n"
+          "    *) case \"$cmd\" in\n"
+          "         connect|pause|resume|delete) COMPREPLY=($(compgen -W \"$(vcluster list -o json 2>/dev/null | grep -o '\"Name\": \"[^\"]*' | cut -d'\"' -f4)\" -- \"$cur\")) ;;\n"
+          "         *) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+          "       esac ;;\n"
+          "  esac\n"
+          "}\n"
+          "complete -F _vcluster vcluster\n",
+          stdout);
+    return CLI_OK;
+}

@@ -1,0 +1,241 @@
+/*
+ * lifecycle.h: create, connect, list, pause, resume and delete virtual
+ * clusters in a host cluster.
+ *
+ * Two drivers place the virtual control plane:
+ *  - "kubernetes": a StatefulSet in the host namespace (what upstream does);
+ *  - "local": kube-apiserver + kube-controller-manager (+ kine or etcd) as
+ *    processes on this machine, with the syncer (`vcluster-syncer`) in the
+ *    background; state under $XDG_STATE_HOME/libvcluster/vclusters.
+ * Either way the host namespace holds the synced workloads, a Service NAME
+ * for the virtual API server and the Secret vc-NAME with its kubeconfig.
+ *
+ * Calls that wait take a timeout and report progress through a callback.
+ */
+#ifndef VCLUSTER_LIFECYCLE_H
+#define VCLUSTER_LIFECYCLE_H
+
+#include "common.h"
+#include "config.h"
+#include "kube.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Progress of a long call: `step` is a short stable id ("namespace",
+ * "certificates", "apiserver", "syncer", ...), `message` a human line,
+ * `done` 0 when the step starts and 1 when it finished. Strings are borrowed
+ * for the call.
+ * @since 0.1
+ */
+typedef void (*vc_progress_fn)(const char *step, const char *message, int32_t done, void *user_data);
+
+/** Upgrade an existing virtual cluster in place instead of failing. */
+#define VC_CREATE_UPGRADE 0x1u
+/** Expose the API server with a LoadBalancer Service. */
+#define VC_CREATE_EXPOSE 0x2u
+/** Only render the host manifests into out_manifests; change nothing. */
+#define VC_CREATE_PRINT 0x4u
+/** Do not wait for the virtual cluster to become ready. */
+#define VC_CREATE_NO_WAIT 0x8u
+
+/**
+ * Options for vc_cluster_create(). Initialise with vc_create_options_init().
+ * Strings are copied.
+ * @since 0.1
+ */
+typedef struct vc_create_options {
+    uint32_t version;             /**< VC_CREATE_OPTIONS_VERSION */
+    uint32_t flags;               /**< VC_CREATE_* */
+    /** Virtual cluster name (required, a DNS-1123 label). */
+    const char *name;
+    /** Host namespace; NULL: "vcluster-<name>". */
+    const char *host_namespace;
+    /** "kubernetes" (default) or "local". */
+    const char *driver;
+    /** "k8s" (default), "k3s" or "k0s"; NULL: from the config. */
+    const char *distro;
+    /** "sqlite" (default) or "etcd"; NULL: from the config. */
+    const char *backing_store;
+    /** Parsed values (vcluster.yaml); NULL: defaults. Borrowed for the call. */
+    vc_config *config;
+    /** local driver: directory with kube-apiserver, kube-controller-manager,
+     *  kine, etcd (NULL: $VC_K8S_BINDIR, else PATH). */
+    const char *bin_dir;
+    /** local driver: the vcluster-syncer executable (NULL: $VC_SYNCER_BIN,
+     *  else next to the running program, else PATH). */
+    const char *syncer_path;
+    /** local driver: state directory root (NULL: XDG state dir). */
+    const char *state_dir;
+    /** Give up after this many ms (0: 120000). */
+    int32_t timeout_ms;
+    vc_progress_fn progress;
+    void *progress_user_data;
+} vc_create_options;
+
+#define VC_CREATE_OPTIONS_VERSION 1
+#define VC_CREATE_OPTIONS_INIT { VC_CREATE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/** @return VC_OK, VC_EINVAL or VC_EVERSION. @since 0.1 */
+VC_API int vc_create_options_init(vc_create_options *opts, uint32_t version);
+
+/**
+ * Create (or with VC_CREATE_UPGRADE, upgrade) a virtual cluster in `host`
+ * and wait until its API server answers and the syncer runs.
+ * With VC_CREATE_PRINT nothing is changed: the host manifests are rendered
+ * as a YAML stream into `out_manifests` (which may otherwise be NULL).
+ * @return VC_OK; VC_EEXISTS (the name or namespace is taken: use
+ *   VC_CREATE_UPGRADE); VC_ECONFIG (invalid values); VC_EINVAL;
+ *   VC_ETIMEDOUT; VC_ENOTFOUND (a binary of the local driver is missing);
+ *   API errors of the host.
+ * @since 0.1
+ */
+VC_API int vc_cluster_create(vc_kube *host, const vc_create_options *opts, vc_buf *out_manifests);
+
+/** Virtual cluster states. @since 0.1 */
+typedef enum vc_cluster_state {
+    VC_CLUSTER_UNKNOWN = 0,
+    VC_CLUSTER_RUNNING = 1,
+    VC_CLUSTER_PAUSED = 2,
+    VC_CLUSTER_PENDING = 3,
+    VC_CLUSTER_FAILED = 4
+} vc_cluster_state;
+
+/**
+ * What list and status report about one virtual cluster. Strings are owned
+ * by the record (or its list).
+ * @since 0.1
+ */
+typedef struct vc_cluster_info {
+    const char *name;
+    const char *host_namespace;
+    const char *driver;           /**< "kubernetes" or "local" */
+    const char *version;          /**< Kubernetes version of the virtual API server, or "" */
+    const char *created;          /**< RFC 3339 */
+    const char *server;           /**< how to reach its API server, or "" */
+    const char *message;          /**< why it is Pending/Failed, or "" */
+    int32_t state;                /**< vc_cluster_state */
+    int32_t connected;            /**< 1 when the current kube context points at it */
+} vc_cluster_info;
+
+/** A list of virtual clusters. @since 0.1 */
+typedef struct vc_cluster_list vc_cluster_list;
+
+/**
+ * The virtual clusters of `host` (all namespaces; `host_namespace` non-NULL
+ * limits it). `*out` is owned by the caller: vc_cluster_list_free().
+ * @return VC_OK or API errors.
+ * @since 0.1
+ */
+VC_API int vc_cluster_list_get(vc_cluster_list **out, vc_kube *host, const char *host_namespace);
+/** Number of entries. @since 0.1 */
+VC_API size_t vc_cluster_list_count(vc_cluster_list *list);
+/** Entry `i` (borrowed from the list), NULL past the end. @since 0.1 */
+VC_API const vc_cluster_info *vc_cluster_list_at(vc_cluster_list *list, size_t i);
+/** NULL-safe. @since 0.1 */
+VC_API void vc_cluster_list_free(vc_cluster_list *list);
+
+/**
+ * Status of one virtual cluster (`host_namespace` NULL: vcluster-<name>).
+ * `*out` is owned by the caller: vc_cluster_info_free().
+ * @return VC_OK, VC_ENOTFOUND, API errors.
+ * @since 0.1
+ */
+VC_API int vc_cluster_status(vc_cluster_info **out, vc_kube *host, const char *name, const char *host_namespace);
+/** NULL-safe. @since 0.1 */
+VC_API void vc_cluster_info_free(vc_cluster_info *info);
+
+/**
+ * A kubeconfig (YAML) for the virtual cluster into `out`, with one context
+ * named vcluster_<name>_<namespace>_<host context> (the host context of
+ * `host`). `server` (may be NULL) overrides the address written into it.
+ * @return VC_OK, VC_ENOTFOUND, VC_ESTATE (paused), API errors.
+ * @since 0.1
+ */
+VC_API int vc_cluster_connect(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace,
+                              const char *server);
+
+/** Options of pause, resume and delete. @since 0.1 */
+typedef struct vc_cluster_op_options {
+    uint32_t version;             /**< VC_CLUSTER_OP_OPTIONS_VERSION */
+    uint32_t flags;               /**< VC_DELETE_* for delete */
+    int32_t timeout_ms;           /**< 0: 120000 */
+    vc_progress_fn progress;
+    void *progress_user_data;
+    /** local driver: as in vc_create_options (NULL: defaults). */
+    const char *bin_dir;
+    const char *syncer_path;
+    const char *state_dir;
+} vc_cluster_op_options;
+
+#define VC_CLUSTER_OP_OPTIONS_VERSION 1
+#define VC_CLUSTER_OP_OPTIONS_INIT { VC_CLUSTER_OP_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
+
+/** Keep PersistentVolumeClaims of the virtual cluster on delete. */
+#define VC_DELETE_KEEP_PVC 0x1u
+/** Delete the host namespace too (only if the virtual cluster created it). */
+#define VC_DELETE_NAMESPACE 0x2u
+
+/** @return VC_OK, VC_EINVAL or VC_EVERSION. @since 0.1 */
+VC_API int vc_cluster_op_options_init(vc_cluster_op_options *opts, uint32_t version);
+
+/**
+ * Pause: stop the control plane (scale to 0 / stop the processes) and
+ * delete every workload it created on the host; all data is kept.
+ * `opts` may be NULL.
+ * @return VC_OK, VC_ENOTFOUND, VC_ESTATE (already paused), API errors.
+ * @since 0.1
+ */
+VC_API int vc_cluster_pause(vc_kube *host, const char *name, const char *host_namespace,
+                            const vc_cluster_op_options *opts);
+
+/**
+ * Resume a paused virtual cluster; the syncer recreates its workloads.
+ * @return VC_OK, VC_ENOTFOUND, VC_ESTATE (not paused), VC_ETIMEDOUT, API errors.
+ * @since 0.1
+ */
+VC_API int vc_cluster_resume(vc_kube *host, const char *name, const char *host_namespace,
+                             const vc_cluster_op_options *opts);
+
+/**
+ * Delete a virtual cluster and everything it created on the host (and, for
+ * the local driver, its processes and state).
+ * @return VC_OK, VC_ENOTFOUND, API errors.
+ * @since 0.1
+ */
+VC_API int vc_cluster_delete(vc_kube *host, const char *name, const char *host_namespace,
+                             const vc_cluster_op_options *opts);
+
+/**
+ * Merge the contexts of `kubeconfig_yaml` into the kubeconfig file `path`
+ * (NULL: the first file of $KUBECONFIG, else ~/.kube/config; created 0600 if
+ * missing), replacing entries of the same names; with `use_context` set,
+ * current-context becomes it. The previous current-context is remembered in
+ * the file's preferences so vc_kubeconfig_restore_context() can go back.
+ * @return VC_OK, VC_ECONFIG (the file is not a kubeconfig), VC_EIO.
+ * @since 0.1
+ */
+VC_API int vc_kubeconfig_merge(const char *path, const char *kubeconfig_yaml, const char *use_context);
+
+/**
+ * Remove a context (and its cluster and user entries when nothing else uses
+ * them) from the kubeconfig file. If it was current, the previous context is
+ * restored. @return VC_OK, VC_ENOTFOUND, VC_ECONFIG, VC_EIO.
+ * @since 0.1
+ */
+VC_API int vc_kubeconfig_remove_context(const char *path, const char *context);
+
+/**
+ * Switch back to the context that was current before the last
+ * vc_kubeconfig_merge() that changed it. @return VC_OK, VC_ENOTFOUND (none
+ * remembered), VC_ECONFIG, VC_EIO.
+ * @since 0.1
+ */
+VC_API int vc_kubeconfig_restore_context(const char *path, vc_buf *out_context);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

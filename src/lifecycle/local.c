@@ -1,0 +1,904 @@
+/*
+ * The local driver: the virtual control plane as processes on this machine
+ * (kine over SQLite or etcd, kube-apiserver, kube-controller-manager) plus
+ * the syncer daemon, with certificates from src/pki. The host side is the
+ * same as with the kubernetes driver: namespace, Service NAME (its ClusterIP
+ * is what pods see as the API server), ServiceAccount vc-workload-NAME and
+ * the kubeconfig Secret vc-NAME. State: <root>/<namespace>/<name>/.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lifecycle/lifecycle.h"
+#include "lifecycle/proc.h"
+#include "pki/pki.h"
+
+#define DRIVER "local"
+
+enum { P_STORE, P_API, P_KCM, P_SYNCER, P_COUNT };
+static const char *const k_comp[P_COUNT] = { "store", "kube-apiserver", "kube-controller-manager", "vcluster-syncer" };
+
+typedef struct lstate {
+    char *dir;            /* <root>/<ns>/<name> */
+    char *store;          /* "sqlite" | "etcd" */
+    char *service_cidr;
+    char *exe[P_COUNT];   /* absolute paths */
+    int port[P_COUNT];
+    int peer_port;        /* etcd */
+    char *host_context;   /* context in host.kubeconfig to use, or NULL */
+    pid_t pid[P_COUNT];
+} lstate;
+
+static void ls_clear(lstate *s)
+{
+    vc__free(s->dir);
+    vc__free(s->store);
+    vc__free(s->service_cidr);
+    vc__free(s->host_context);
+    for (int i = 0; i < P_COUNT; i++)
+        vc__free(s->exe[i]);
+    memset(s, 0, sizeof(*s));
+}
+
+static char *state_root(const vc__lc *lc)
+{
+    if (!vc__str_empty(lc->state_root))
+        return vc__strdup(lc->state_root);
+    const char *env = getenv("VC_STATE_DIR");
+    if (!vc__str_empty(env))
+        return vc__strdup(env);
+    const char *x = getenv("XDG_STATE_HOME");
+    if (!vc__str_empty(x))
+        return vc__sprintf("%s/libvcluster/vclusters", x);
+    const char *home = getenv("HOME");
+    return vc__sprintf("%s/.local/state/libvcluster/vclusters", home ? home : "/tmp");
+}
+
+static char *sub(const lstate *s, const char *rel)
+{
+    return vc__sprintf("%s/%s", s->dir, rel);
+}
+
+static const char *exe_base(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* ---- state file (run.json) ---- */
+
+static int ls_save(const lstate *s)
+{
+    json_t *pids = json_object(), *ports = json_object(), *exes = json_object();
+    for (int i = 0; i < P_COUNT; i++) {
+        json_object_set_new(pids, k_comp[i], json_integer(s->pid[i]));
+        json_object_set_new(ports, k_comp[i], json_integer(s->port[i]));
+        if (s->exe[i])
+            json_object_set_new(exes, k_comp[i], json_string(s->exe[i]));
+    }
+    json_object_set_new(ports, "etcd-peer", json_integer(s->peer_port));
+    json_t *o = json_pack("{s:s,s:s?,s:s?,s:o,s:o,s:o}", "store", s->store, "serviceCIDR", s->service_cidr,
+                          "hostContext", s->host_context, "pids", pids, "ports", ports, "executables", exes);
+    char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+    json_decref(o);
+    char *p = sub(s, "run.json");
+    int rc = txt && p ? vc__file_write(p, txt, strlen(txt), 0600) : vc__error_oom();
+    free(txt);
+    vc__free(p);
+    return rc;
+}
+
+static int ls_load(lstate *s, const char *dir)
+{
+    memset(s, 0, sizeof(*s));
+    s->dir = vc__strdup(dir);
+    char *p = s->dir ? sub(s, "run.json") : NULL;
+    char *txt = NULL;
+    size_t len = 0;
+    int rc = p ? vc__file_read(p, &txt, &len) : vc__error_oom();
+    vc__free(p);
+    if (rc < 0) {
+        if (rc == VC_ENOTFOUND)
+            vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
+                      "no local state in %s: this virtual cluster was created on another machine or its state was removed",
+                      dir);
+        return rc;
+    }
+    json_t *o = json_loadb(txt, len, 0, NULL);
+    vc__free(txt);
+    if (!o)
+        return vc__error(VC_ECONFIG, VC_ERRCLASS_LIFECYCLE, "%s/run.json is corrupt", dir);
+    s->store = vc__strdup(vc__lc_str(o, "store") ? vc__lc_str(o, "store") : "sqlite");
+    s->service_cidr = vc__lc_str(o, "serviceCIDR") ? vc__strdup(vc__lc_str(o, "serviceCIDR")) : NULL;
+    s->host_context = vc__lc_str(o, "hostContext") ? vc__strdup(vc__lc_str(o, "hostContext")) : NULL;
+    for (int i = 0; i < P_COUNT; i++) {
+        s->pid[i] = (pid_t)json_integer_value(json_object_get(json_object_get(o, "pids"), k_comp[i]));
+        s->port[i] = (int)json_integer_value(json_object_get(json_object_get(o, "ports"), k_comp[i]));
+        const char *e = vc__lc_str(json_object_get(o, "executables"), k_comp[i]);
+        s->exe[i] = e ? vc__strdup(e) : NULL;
+    }
+    s->peer_port = (int)json_integer_value(json_object_get(json_object_get(o, "ports"), "etcd-peer"));
+    json_decref(o);
+    return VC_OK;
+}
+
+/* ---- binaries ---- */
+
+static char *default_syncer(void)
+{
+    const char *env = getenv("VC_SYNCER_BIN");
+    if (!vc__str_empty(env) && access(env, X_OK) == 0)
+        return vc__strdup(env);
+    /* next to the running program, or in the build tree's examples/controller */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *dir = vc__path_dirname(self);
+        static const char *const rel[] = { "vcluster-syncer", "../controller/vcluster-syncer",
+                                           "../examples/controller/vcluster-syncer",
+                                           "../../examples/controller/vcluster-syncer" };
+        for (size_t i = 0; dir && i < VC__ARRAY_LEN(rel); i++) {
+            char *p = vc__sprintf("%s/%s", dir, rel[i]);
+            if (p && access(p, X_OK) == 0) {
+                char *real = realpath(p, NULL);
+                vc__free(p);
+                vc__free(dir);
+                char *r = real ? vc__strdup(real) : NULL;
+                free(real);
+                return r;
+            }
+            vc__free(p);
+        }
+        vc__free(dir);
+    }
+    return vc__find_exe(NULL, "vcluster-syncer");
+}
+
+static int resolve_binaries(vc__lc *lc, lstate *s)
+{
+    const char *bin = lc->bin_dir;
+    if (vc__str_empty(bin))
+        bin = getenv("VC_K8S_BINDIR");
+    const char *names[P_COUNT] = { vc__streq(s->store, "etcd") ? "etcd" : "kine", "kube-apiserver",
+                                   "kube-controller-manager", NULL };
+    for (int i = 0; i < P_SYNCER; i++) {
+        s->exe[i] = vc__find_exe(bin, names[i]);
+        if (!s->exe[i])
+            return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
+                             "the local driver needs %s%s%s%s; build them with tests/cluster/hostcluster build and pass "
+                             "their directory (--bin-dir or VC_K8S_BINDIR)",
+                             names[i], bin ? " in " : " on PATH", bin ? bin : "", "");
+    }
+    s->exe[P_SYNCER] = !vc__str_empty(lc->syncer_path) ? vc__strdup(lc->syncer_path) : default_syncer();
+    if (!s->exe[P_SYNCER] || access(s->exe[P_SYNCER], X_OK) != 0)
+        return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
+                         "the local driver needs the vcluster-syncer program (examples/controller); pass --syncer PATH "
+                         "or set VC_SYNCER_BIN");
+    return VC_OK;
+}
+
+/* ---- starting the components ---- */
+
+static int spawn(lstate *s, int which, char **argv)
+{
+    char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[which]);
+    if (!log)
+        return vc__error_oom();
+    int rc = vc__proc_spawn(&s->pid[which], argv, log);
+    vc__free(log);
+    return rc;
+}
+
+static int pick_ports(lstate *s, bool keep)
+{
+    for (int i = 0; i < P_COUNT; i++) {
+        if (keep && s->port[i] > 0 && vc__port_free(s->port[i]))
+            continue;
+        s->port[i] = vc__free_port();
+        if (s->port[i] <= 0)
+            return vc__error(VC_EIO, VC_ERRCLASS_OS, "no free port on 127.0.0.1");
+    }
+    if (!keep || s->peer_port <= 0 || !vc__port_free(s->peer_port))
+        s->peer_port = vc__free_port();
+    return VC_OK;
+}
+
+static int start_store(lstate *s)
+{
+    char url[64], peer[64], ep[4200];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", s->port[P_STORE]);
+    snprintf(peer, sizeof peer, "http://127.0.0.1:%d", s->peer_port);
+    if (vc__streq(s->store, "etcd")) {
+        char *data = sub(s, "data/etcd");
+        char *init = vc__sprintf("vcluster=%s", peer);
+        char *argv[] = { s->exe[P_STORE], "--name", "vcluster", "--data-dir", data, "--listen-client-urls", url,
+                         "--advertise-client-urls", url, "--listen-peer-urls", peer, "--initial-advertise-peer-urls",
+                         peer, "--initial-cluster", init, "--unsafe-no-fsync", "--log-level", "warn", NULL };
+        int rc = data && init ? spawn(s, P_STORE, argv) : vc__error_oom();
+        vc__free(data);
+        vc__free(init);
+        return rc;
+    }
+    snprintf(ep, sizeof ep,
+             "sqlite://%s/data/state.db?_journal_mode=WAL&_busy_timeout=30000&_synchronous=NORMAL&_txlock=immediate",
+             s->dir);
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port[P_STORE]);
+    char *argv[] = { s->exe[P_STORE], "--endpoint", ep, "--listen-address", listen, "--metrics-bind-address", "0",
+                     NULL };
+    return spawn(s, P_STORE, argv);
+}
+
+static int start_apiserver(lstate *s, const char *domain)
+{
+    char etcd[64], port[32], issuer[256], range[128];
+    snprintf(etcd, sizeof etcd, "--etcd-servers=http://127.0.0.1:%d", s->port[P_STORE]);
+    snprintf(port, sizeof port, "--secure-port=%d", s->port[P_API]);
+    snprintf(issuer, sizeof issuer, "--service-account-issuer=https://kubernetes.default.svc.%s", domain);
+    snprintf(range, sizeof range, "--service-cluster-ip-range=%s", s->service_cidr);
+    char *pki = sub(s, "pki");
+    char *a[12];
+    a[0] = vc__sprintf("--tls-cert-file=%s/apiserver.crt", pki);
+    a[1] = vc__sprintf("--tls-private-key-file=%s/apiserver.key", pki);
+    a[2] = vc__sprintf("--client-ca-file=%s/ca.crt", pki);
+    a[3] = vc__sprintf("--requestheader-client-ca-file=%s/front-proxy-ca.crt", pki);
+    a[4] = vc__sprintf("--proxy-client-cert-file=%s/front-proxy-client.crt", pki);
+    a[5] = vc__sprintf("--proxy-client-key-file=%s/front-proxy-client.key", pki);
+    a[6] = vc__sprintf("--service-account-key-file=%s/sa.pub", pki);
+    a[7] = vc__sprintf("--service-account-signing-key-file=%s/sa.key", pki);
+    int rc = VC_OK;
+    for (int i = 0; i < 8; i++)
+        if (!a[i])
+            rc = vc__error_oom();
+    if (rc == VC_OK) {
+        char *argv[] = { s->exe[P_API], etcd, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", port,
+                         /* pods reach it through the host Service, not the kubernetes Endpoints */
+                         "--endpoint-reconciler-type=none", a[0], a[1], a[2], a[3],
+                         "--requestheader-allowed-names=front-proxy-client",
+                         "--requestheader-username-headers=X-Remote-User",
+                         "--requestheader-group-headers=X-Remote-Group",
+                         "--requestheader-extra-headers-prefix=X-Remote-Extra-", a[4], a[5], issuer, a[6], a[7], range,
+                         "--authorization-mode=RBAC", "--allow-privileged=true", "--profiling=false", "--v=1", NULL };
+        rc = spawn(s, P_API, argv);
+    }
+    for (int i = 0; i < 8; i++)
+        vc__free(a[i]);
+    vc__free(pki);
+    return rc;
+}
+
+static int start_kcm(lstate *s)
+{
+    char *pki = sub(s, "pki");
+    char port[32], range[128];
+    snprintf(port, sizeof port, "--secure-port=%d", s->port[P_KCM]);
+    snprintf(range, sizeof range, "--service-cluster-ip-range=%s", s->service_cidr);
+    char *kc = vc__sprintf("--kubeconfig=%s/controller-manager.conf", pki);
+    char *akc = vc__sprintf("--authentication-kubeconfig=%s/controller-manager.conf", pki);
+    char *zkc = vc__sprintf("--authorization-kubeconfig=%s/controller-manager.conf", pki);
+    char *sa = vc__sprintf("--service-account-private-key-file=%s/sa.key", pki);
+    char *root = vc__sprintf("--root-ca-file=%s/ca.crt", pki);
+    char *scert = vc__sprintf("--cluster-signing-cert-file=%s/ca.crt", pki);
+    char *skey = vc__sprintf("--cluster-signing-key-file=%s/ca.key", pki);
+    int rc;
+    if (!kc || !akc || !zkc || !sa || !root || !scert || !skey) {
+        rc = vc__error_oom();
+    } else {
+        /* no node lifecycle taints from missing kubelets: the syncer's fake
+         * nodes renew leases; keep the default controllers */
+        char *argv[] = { s->exe[P_KCM], kc, akc, zkc, "--bind-address=127.0.0.1", port, "--leader-elect=false",
+                         "--controllers=*", sa, root, "--use-service-account-credentials=true", scert, skey, range,
+                         "--kube-api-qps=200", "--kube-api-burst=400", "--profiling=false", "--v=1", NULL };
+        rc = spawn(s, P_KCM, argv);
+    }
+    vc__free(pki);
+    vc__free(kc);
+    vc__free(akc);
+    vc__free(zkc);
+    vc__free(sa);
+    vc__free(root);
+    vc__free(scert);
+    vc__free(skey);
+    return rc;
+}
+
+static int start_syncer(vc__lc *lc, lstate *s)
+{
+    char port[64];
+    snprintf(port, sizeof port, "127.0.0.1:%d", s->port[P_SYNCER]);
+    char *hk = sub(s, "host.kubeconfig");
+    char *vk = sub(s, "pki/admin.conf");
+    char *values = sub(s, "values.yaml");
+    int rc;
+    if (!hk || !vk || !values) {
+        rc = vc__error_oom();
+    } else {
+        char *argv[] = { s->exe[P_SYNCER], "--name", (char *)lc->name, "--host-namespace", lc->ns, "--host-kubeconfig",
+                         hk, "--virtual-kubeconfig", vk, "--listen", port, "-f", values,
+                         s->host_context ? "--host-context" : NULL, s->host_context, NULL };
+        rc = spawn(s, P_SYNCER, argv);
+    }
+    vc__free(hk);
+    vc__free(vk);
+    vc__free(values);
+    return rc;
+}
+
+static int log_tail_error(lstate *s, int which, const char *what)
+{
+    char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[which]);
+    char *txt = NULL;
+    size_t len = 0;
+    char last[512] = "";
+    if (log && vc__file_read(log, &txt, &len) == VC_OK && len) {
+        /* the last non-empty line */
+        while (len > 0 && (txt[len - 1] == '\n' || txt[len - 1] == '\r'))
+            txt[--len] = '\0';
+        char *nl = strrchr(txt, '\n');
+        snprintf(last, sizeof last, "%.500s", nl ? nl + 1 : txt);
+    }
+    vc__free(txt);
+    int rc = vc__error(VC_EIO, VC_ERRCLASS_LIFECYCLE, "%s %s%s%s (log: %s.failed-logs/%s.log if creation is undone)",
+                       k_comp[which], what, last[0] ? ": " : "", last, s->dir, k_comp[which]);
+    vc__free(log);
+    return rc;
+}
+
+static vc_kube *virt_kube(lstate *s, int32_t timeout_ms)
+{
+    char *p = sub(s, "pki/admin.conf");
+    vc_kube_options o;
+    vc_kube_options_init(&o, VC_KUBE_OPTIONS_VERSION);
+    o.kubeconfig = p;
+    o.timeout_ms = timeout_ms;
+    o.max_retries = 1;
+    o.flags = VC_KUBE_NO_RETRY;
+    vc_kube *k = NULL;
+    if (p)
+        vc_kube_new(&k, &o);
+    vc__free(p);
+    return k;
+}
+
+static int wait_apiserver(vc__lc *lc, lstate *s)
+{
+    vc_kube *k = virt_kube(s, 2000);
+    if (!k)
+        return VC_ECONFIG;
+    int rc;
+    for (;;) {
+        long http = 0;
+        rc = vc__kube_do(k, "GET", "/readyz", NULL, NULL, 0, &http, NULL);
+        if (rc == VC_OK)
+            break;
+        if (!vc__proc_alive(s->pid[P_API], exe_base(s->exe[P_API]))) {
+            rc = log_tail_error(s, P_API, "exited");
+            break;
+        }
+        if (!vc__proc_alive(s->pid[P_STORE], exe_base(s->exe[P_STORE]))) {
+            rc = log_tail_error(s, P_STORE, "exited");
+            break;
+        }
+        if (vc__lc_left(lc) == 0) {
+            rc = vc__lc_timeout(lc, "its kube-apiserver");
+            break;
+        }
+        vc__sleep_ms(250);
+    }
+    vc_kube_free(k);
+    return rc;
+}
+
+static int wait_syncer(vc__lc *lc, lstate *s)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", s->port[P_SYNCER]);
+    for (;;) {
+        long st = 0;
+        if (vc__http_status(url, 1000, &st) == VC_OK && st == 200)
+            return VC_OK;
+        if (!vc__proc_alive(s->pid[P_SYNCER], exe_base(s->exe[P_SYNCER])))
+            return log_tail_error(s, P_SYNCER, "exited");
+        if (vc__lc_left(lc) == 0)
+            return vc__lc_timeout(lc, "its syncer to sync");
+        vc__sleep_ms(250);
+    }
+}
+
+static void stop_all(lstate *s)
+{
+    for (int i = P_COUNT - 1; i >= 0; i--) {
+        if (s->pid[i] > 0 && s->exe[i])
+            vc__proc_stop(s->pid[i], exe_base(s->exe[i]), i == P_API ? 15000 : 10000);
+        s->pid[i] = 0;
+    }
+}
+
+/* ---- host side ---- */
+
+/* A kubeconfig for the syncer to reach the host, from the host connection. */
+static int write_host_kubeconfig(vc__lc *lc, lstate *s)
+{
+    const vc__kube_cfg *c = &lc->host->cfg;
+    char *path = sub(s, "host.kubeconfig");
+    if (!path)
+        return vc__error_oom();
+    int rc;
+    if (c->exec || (c->token_file && !c->token)) {
+        /* credentials that must stay live (plugins, rotating files): point at
+         * the user's own kubeconfig and context */
+        if (!c->source || strchr(c->source, ' ') || !c->context) {
+            vc__free(path);
+            return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
+                             "the host credentials (exec plugin or token file) cannot be handed to the syncer");
+        }
+        /* a copy of the user's file; the syncer selects the context */
+        s->host_context = vc__strdup(c->context);
+        char *txt = NULL;
+        size_t len = 0;
+        rc = vc__file_read(c->source, &txt, &len);
+        if (rc == VC_OK) {
+            vc_buf b = VC_BUF_INIT;
+            vc__buf_put(&b, txt, len);
+            vc__buf_printf(&b, "\n");
+            rc = vc__file_write(path, b.ptr, b.size, 0600);
+            vc_buf_dispose(&b);
+        }
+        vc__free(txt);
+    } else {
+        vc__kubeconfig_spec spec;
+        memset(&spec, 0, sizeof spec);
+        spec.server = c->server;
+        spec.ca_pem = (const char *)c->ca_data;
+        spec.insecure = c->insecure;
+        spec.client_cert_pem = (const char *)c->cert_data;
+        spec.client_key_pem = (const char *)c->key_data;
+        spec.token = c->token;
+        spec.context = "host";
+        spec.ns = lc->ns;
+        vc_buf b = VC_BUF_INIT;
+        rc = vc__kubeconfig_render(&b, &spec);
+        if (rc == VC_OK)
+            rc = vc__file_write(path, b.ptr, b.size, 0600);
+        vc_buf_dispose(&b);
+    }
+    vc__free(path);
+    return rc;
+}
+
+static int apply_host_objects(vc__lc *lc, lstate *s, bool paused)
+{
+    char server[64];
+    snprintf(server, sizeof server, "https://127.0.0.1:%d", s->port[P_API]);
+    json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:s,s:o,s:{s:s,s:s}},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}}", "apiVersion", "v1",
+                            "kind", "Service", "metadata", "name", lc->name, "namespace", lc->ns, "labels",
+                            vc__lc_labels(lc->name, DRIVER), "annotations", VC__LC_STATE_ANN, s->dir, VC__LC_SERVER_ANN,
+                            server, "spec", "type", "ClusterIP", "ports", "name", "https", "port", 443, "targetPort",
+                            8443, "protocol", "TCP");
+    if (svc && paused)
+        json_object_set_new(json_object_get(json_object_get(svc, "metadata"), "annotations"), VC__LC_PAUSED_ANN,
+                            json_string("true"));
+    char sa_name[300];
+    snprintf(sa_name, sizeof sa_name, "vc-workload-%s", lc->name);
+    json_t *sa = json_pack("{s:s,s:s,s:{s:s,s:s,s:o}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata", "name",
+                           sa_name, "namespace", lc->ns, "labels", vc__lc_labels(lc->name, DRIVER));
+    int rc = svc && sa ? VC_OK : vc__error_oom();
+    if (rc == VC_OK)
+        rc = vc__lc_apply(lc->host, svc);
+    if (rc == VC_OK)
+        rc = vc__lc_apply(lc->host, sa);
+    json_decref(svc);
+    json_decref(sa);
+    if (rc < 0)
+        return rc;
+    /* the kubeconfig Secret vc-NAME */
+    char *conf = sub(s, "pki/admin.conf"), *ca = sub(s, "pki/ca.crt"), *crt = sub(s, "pki/admin.crt"),
+         *key = sub(s, "pki/admin.key");
+    char *t_conf = NULL, *t_ca = NULL, *t_crt = NULL, *t_key = NULL;
+    size_t l;
+    if (!conf || !ca || !crt || !key)
+        rc = vc__error_oom();
+    if (rc == VC_OK)
+        rc = vc__file_read(conf, &t_conf, &l);
+    if (rc == VC_OK)
+        rc = vc__file_read(ca, &t_ca, &l);
+    if (rc == VC_OK)
+        rc = vc__file_read(crt, &t_crt, &l);
+    if (rc == VC_OK)
+        rc = vc__file_read(key, &t_key, &l);
+    if (rc == VC_OK) {
+        json_t *sec = vc__lc_kubeconfig_secret(lc, DRIVER, t_conf, t_ca, t_crt, t_key);
+        rc = sec ? vc__lc_apply(lc->host, sec) : vc__error_oom();
+        json_decref(sec);
+    }
+    vc__free(conf);
+    vc__free(ca);
+    vc__free(crt);
+    vc__free(key);
+    vc__free(t_conf);
+    vc__free(t_ca);
+    vc__free(t_crt);
+    vc__free(t_key);
+    return rc;
+}
+
+static int write_pki(vc__lc *lc, lstate *s)
+{
+    char server[64];
+    snprintf(server, sizeof server, "https://127.0.0.1:%d", s->port[P_API]);
+    char *dir = sub(s, "pki");
+    const char *ips[] = { "127.0.0.1" };
+    vc__pki_dir_opts po;
+    memset(&po, 0, sizeof po);
+    po.name = lc->name;
+    po.ns = lc->ns;
+    po.ip_addresses = ips;
+    po.n_ip_addresses = 1;
+    po.server = server;
+    int rc = dir ? vc__pki_write_dir(dir, &po) : vc__error_oom();
+    vc__free(dir);
+    return rc;
+}
+
+static int write_values(vc__lc *lc, lstate *s)
+{
+    vc_buf b = VC_BUF_INIT;
+    int rc = vc_config_to_yaml(lc->config, &b);
+    char *p = sub(s, "values.yaml");
+    if (rc == VC_OK)
+        rc = p ? vc__file_write(p, b.ptr ? b.ptr : "", b.size, 0600) : vc__error_oom();
+    vc__free(p);
+    vc_buf_dispose(&b);
+    return rc;
+}
+
+/* Start everything from a prepared state dir. */
+static int start(vc__lc *lc, lstate *s)
+{
+    int rc;
+    vc__lc_step(lc, "store", 0, "starting %s", vc__streq(s->store, "etcd") ? "etcd" : "kine (SQLite)");
+    if ((rc = start_store(s)) < 0)
+        return rc;
+    vc__lc_step(lc, "apiserver", 0, "starting kube-apiserver on 127.0.0.1:%d", s->port[P_API]);
+    if ((rc = start_apiserver(s, "cluster.local")) < 0 || (rc = ls_save(s)) < 0)
+        return rc;
+    if ((rc = wait_apiserver(lc, s)) < 0)
+        return rc;
+    vc__lc_step(lc, "apiserver", 1, "kube-apiserver is ready");
+    vc__lc_step(lc, "controller-manager", 0, "starting kube-controller-manager");
+    if ((rc = start_kcm(s)) < 0 || (rc = ls_save(s)) < 0)
+        return rc;
+    vc__lc_step(lc, "syncer", 0, "starting the syncer");
+    if ((rc = start_syncer(lc, s)) < 0 || (rc = ls_save(s)) < 0)
+        return rc;
+    if (lc->flags & VC_CREATE_NO_WAIT)
+        return VC_OK;
+    if ((rc = wait_syncer(lc, s)) < 0)
+        return rc;
+    if (!vc__proc_alive(s->pid[P_KCM], exe_base(s->exe[P_KCM])))
+        return log_tail_error(s, P_KCM, "exited");
+    vc__lc_step(lc, "syncer", 1, "the syncer is running");
+    return VC_OK;
+}
+
+static char *state_dir_for(vc__lc *lc)
+{
+    char *root = state_root(lc);
+    char *d = root ? vc__sprintf("%s/%s/%s", root, lc->ns, lc->name) : NULL;
+    vc__free(root);
+    return d;
+}
+
+static int restart_syncer(vc__lc *lc, lstate *s)
+{
+    if (s->pid[P_SYNCER] > 0)
+        vc__proc_stop(s->pid[P_SYNCER], exe_base(s->exe[P_SYNCER]), 10000);
+    int rc = start_syncer(lc, s);
+    if (rc == VC_OK)
+        rc = ls_save(s);
+    if (rc == VC_OK && !(lc->flags & VC_CREATE_NO_WAIT))
+        rc = wait_syncer(lc, s);
+    return rc;
+}
+
+static int local_create(vc__lc *lc)
+{
+    if (lc->flags & VC_CREATE_PRINT)
+        return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
+                         "--print renders manifests for the kubernetes driver; the local driver runs processes");
+    if (!vc__streq(lc->distro, "k8s"))
+        return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
+                         "the local driver runs the k8s distro (kube-apiserver); %s needs the kubernetes driver",
+                         lc->distro);
+    lstate s;
+    memset(&s, 0, sizeof s);
+    int rc;
+    char *dir = state_dir_for(lc);
+    if (!dir)
+        return vc__error_oom();
+    struct stat st;
+    bool exists = stat(dir, &st) == 0;
+    if ((lc->flags & VC_CREATE_UPGRADE) && exists) {
+        rc = ls_load(&s, dir);
+        vc__free(dir);
+        if (rc < 0)
+            return rc;
+        vc__lc_step(lc, "upgrade", 0, "applying new values to %s", lc->name);
+        if ((rc = write_values(lc, &s)) == VC_OK)
+            rc = restart_syncer(lc, &s);
+        ls_clear(&s);
+        if (rc == VC_OK)
+            vc__lc_step(lc, "upgrade", 1, "virtual cluster %s upgraded", lc->name);
+        return rc;
+    }
+    if (exists) {
+        vc__error(VC_EEXISTS, VC_ERRCLASS_LIFECYCLE,
+                  "local state %s exists but the host has no virtual cluster %s; remove it (vcluster delete %s) first",
+                  dir, lc->name, lc->name);
+        vc__free(dir);
+        return VC_EEXISTS;
+    }
+    s.dir = dir;
+    s.store = vc__strdup(lc->backing_store);
+    if (!s.store) {
+        ls_clear(&s);
+        return vc__error_oom();
+    }
+    if ((rc = resolve_binaries(lc, &s)) < 0) {
+        ls_clear(&s);
+        return rc;
+    }
+    bool ns_created = false;
+    vc__lc_step(lc, "namespace", 0, "host namespace %s", lc->ns);
+    if ((rc = vc__lc_ensure_namespace(lc, &ns_created)) < 0)
+        goto fail_early;
+    if ((rc = vc__lc_service_cidr(lc->host, lc->ns, &s.service_cidr)) < 0)
+        goto fail_early;
+    vc__lc_step(lc, "certificates", 0, "certificates and state in %s", s.dir);
+    char *logs = sub(&s, "logs"), *data = sub(&s, "data");
+    rc = logs && data ? VC_OK : vc__error_oom();
+    if (rc == VC_OK)
+        rc = vc__mkdir_p(logs, 0700);
+    if (rc == VC_OK)
+        rc = vc__mkdir_p(data, 0700);
+    vc__free(logs);
+    vc__free(data);
+    if (rc == VC_OK)
+        rc = pick_ports(&s, false);
+    if (rc == VC_OK)
+        rc = write_pki(lc, &s);
+    if (rc == VC_OK)
+        rc = write_values(lc, &s);
+    if (rc == VC_OK)
+        rc = write_host_kubeconfig(lc, &s);
+    if (rc == VC_OK)
+        rc = ls_save(&s);
+    if (rc < 0)
+        goto fail;
+    vc__lc_step(lc, "host", 0, "host Service %s/%s and ServiceAccount vc-workload-%s", lc->ns, lc->name, lc->name);
+    if ((rc = apply_host_objects(lc, &s, false)) < 0)
+        goto fail;
+    if ((rc = start(lc, &s)) < 0)
+        goto fail;
+    vc__lc_step(lc, "done", 1, "virtual cluster %s is running (API server https://127.0.0.1:%d)", lc->name,
+                s.port[P_API]);
+    ls_clear(&s);
+    return VC_OK;
+fail: {
+    /* leave nothing half-made: processes, state and our host objects go */
+    vc__error_saved sv;
+    vc__error_save(&sv);
+    stop_all(&s);
+    vc__lc_delete(lc->host, "v1", "services", lc->ns, lc->name);
+    char sec[300];
+    snprintf(sec, sizeof sec, "vc-%s", lc->name);
+    vc__lc_delete(lc->host, "v1", "secrets", lc->ns, sec);
+    snprintf(sec, sizeof sec, "vc-workload-%s", lc->name);
+    vc__lc_delete(lc->host, "v1", "serviceaccounts", lc->ns, sec);
+    /* keep the logs for the user: <dir>.logs-failed */
+    char *logd = sub(&s, "logs"), *keep = vc__sprintf("%s.failed-logs", s.dir);
+    if (logd && keep) {
+        vc__rm_rf(keep);
+        rename(logd, keep);
+    }
+    vc__free(logd);
+    vc__free(keep);
+    vc__rm_rf(s.dir);
+    if (ns_created)
+        vc__lc_delete(lc->host, "v1", "namespaces", NULL, lc->ns);
+    vc__error_restore(&sv);
+}
+    ls_clear(&s);
+    return rc;
+fail_early:
+    if (ns_created) {
+        vc__error_saved sv;
+        vc__error_save(&sv);
+        vc__lc_delete(lc->host, "v1", "namespaces", NULL, lc->ns);
+        vc__error_restore(&sv);
+    }
+    ls_clear(&s);
+    return rc;
+}
+
+static const char *svc_ann(const json_t *svc, const char *key)
+{
+    return vc__lc_str(json_object_get(json_object_get(svc, "metadata"), "annotations"), key);
+}
+
+static int load_for(vc__lc *lc, const json_t *svc, lstate *s)
+{
+    const char *dir = svc_ann(svc, VC__LC_STATE_ANN);
+    if (!dir)
+        return vc__error(VC_ECONFIG, VC_ERRCLASS_LIFECYCLE, "host Service %s/%s has no %s annotation", lc->ns, lc->name,
+                         VC__LC_STATE_ANN);
+    return ls_load(s, dir);
+}
+
+static int set_paused(vc__lc *lc, bool paused)
+{
+    char *patch = vc__sprintf("{\"metadata\":{\"annotations\":{\"%s\":%s}}}", VC__LC_PAUSED_ANN,
+                              paused ? "\"true\"" : "null");
+    vc__kres r = { "v1", "services", lc->ns, lc->name, NULL };
+    int rc = patch ? vc__kube_patch(lc->host, &r, VC__PATCH_MERGE, patch, NULL, false, NULL) : vc__error_oom();
+    vc__free(patch);
+    return rc;
+}
+
+static int local_pause(vc__lc *lc, const json_t *svc)
+{
+    if (vc__streq(svc_ann(svc, VC__LC_PAUSED_ANN), "true"))
+        return vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE, "virtual cluster %s is already paused", lc->name);
+    lstate s;
+    int rc = load_for(lc, svc, &s);
+    if (rc < 0)
+        return rc;
+    vc__lc_step(lc, "stop", 0, "stopping the syncer and the control plane of %s", lc->name);
+    stop_all(&s);
+    rc = ls_save(&s);
+    if (rc == VC_OK)
+        rc = set_paused(lc, true);
+    if (rc == VC_OK)
+        rc = vc__lc_delete_workloads(lc);
+    if (rc == VC_OK)
+        vc__lc_step(lc, "paused", 1, "virtual cluster %s is paused; its data is kept", lc->name);
+    ls_clear(&s);
+    return rc;
+}
+
+static bool all_running(lstate *s)
+{
+    for (int i = 0; i < P_COUNT; i++)
+        if (!s->exe[i] || !vc__proc_alive(s->pid[i], exe_base(s->exe[i])))
+            return false;
+    return true;
+}
+
+static int local_resume(vc__lc *lc, const json_t *svc)
+{
+    lstate s;
+    int rc = load_for(lc, svc, &s);
+    if (rc < 0)
+        return rc;
+    bool paused = vc__streq(svc_ann(svc, VC__LC_PAUSED_ANN), "true");
+    if (!paused && all_running(&s)) {
+        ls_clear(&s);
+        return vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE, "virtual cluster %s is not paused", lc->name);
+    }
+    stop_all(&s); /* whatever is left of a crash */
+    if ((rc = pick_ports(&s, true)) < 0)
+        goto out;
+    /* ports may have changed: the kubeconfigs and host objects carry them */
+    if ((rc = write_pki(lc, &s)) < 0 || (rc = apply_host_objects(lc, &s, true)) < 0)
+        goto out;
+    if ((rc = start(lc, &s)) < 0) {
+        vc__error_saved sv;
+        vc__error_save(&sv);
+        stop_all(&s);
+        ls_save(&s);
+        vc__error_restore(&sv);
+        goto out;
+    }
+    rc = set_paused(lc, false);
+    if (rc == VC_OK)
+        vc__lc_step(lc, "resumed", 1, "virtual cluster %s is running again", lc->name);
+out:
+    ls_clear(&s);
+    return rc;
+}
+
+static int local_remove(vc__lc *lc, const json_t *svc, uint32_t flags)
+{
+    lstate s;
+    int rc = load_for(lc, svc, &s);
+    bool have_state = rc == VC_OK;
+    if (have_state) {
+        vc__lc_step(lc, "stop", 0, "stopping the processes of %s", lc->name);
+        stop_all(&s);
+    } else if (rc != VC_ENOTFOUND) {
+        return rc;
+    }
+    vc__lc_step(lc, "host", 0, "deleting the host objects of %s in %s", lc->name, lc->ns);
+    rc = vc__lc_delete_host_objects(lc, flags);
+    char n[300];
+    if (rc == VC_OK)
+        rc = vc__lc_delete(lc->host, "v1", "services", lc->ns, lc->name);
+    snprintf(n, sizeof n, "vc-%s", lc->name);
+    if (rc == VC_OK)
+        rc = vc__lc_delete(lc->host, "v1", "secrets", lc->ns, n);
+    snprintf(n, sizeof n, "vc-workload-%s", lc->name);
+    if (rc == VC_OK)
+        rc = vc__lc_delete(lc->host, "v1", "serviceaccounts", lc->ns, n);
+    if (rc == VC_OK && (flags & VC_DELETE_NAMESPACE)) {
+        json_t *ns = NULL;
+        if (vc__lc_get(lc->host, "v1", "namespaces", NULL, lc->ns, &ns) == VC_OK) {
+            const char *created = vc__lc_str(json_object_get(json_object_get(ns, "metadata"), "annotations"),
+                                             VC__LC_CREATED_ANN);
+            if (vc__streq(created, "true")) {
+                vc__lc_step(lc, "namespace", 0, "deleting host namespace %s", lc->ns);
+                rc = vc__lc_delete(lc->host, "v1", "namespaces", NULL, lc->ns);
+            }
+        }
+        json_decref(ns);
+    }
+    if (rc == VC_OK && have_state) {
+        rc = vc__rm_rf(s.dir);
+        /* drop empty parents (<root>/<ns>) */
+        char *parent = vc__path_dirname(s.dir);
+        if (parent)
+            rmdir(parent);
+        vc__free(parent);
+    }
+    if (have_state)
+        ls_clear(&s);
+    if (rc == VC_OK)
+        vc__lc_step(lc, "deleted", 1, "virtual cluster %s deleted", lc->name);
+    return rc;
+}
+
+static int local_status(vc__lc *lc, const json_t *svc, vc_cluster_info *info)
+{
+    const char *server = svc_ann(svc, VC__LC_SERVER_ANN);
+    vc__lc_info_set(&info->server, server);
+    if (vc__streq(svc_ann(svc, VC__LC_PAUSED_ANN), "true")) {
+        info->state = VC_CLUSTER_PAUSED;
+        return VC_OK;
+    }
+    lstate s;
+    if (load_for(lc, svc, &s) < 0) {
+        info->state = VC_CLUSTER_FAILED;
+        vc__lc_info_set(&info->message, vc_error_last()->message);
+        vc_error_clear();
+        return VC_OK;
+    }
+    if (all_running(&s)) {
+        info->state = VC_CLUSTER_RUNNING;
+        vc_kube *k = virt_kube(&s, 2000);
+        vc_buf v = VC_BUF_INIT;
+        if (k && vc_kube_server_version(k, &v) == VC_OK)
+            vc__lc_info_set(&info->version, v.ptr);
+        vc_buf_dispose(&v);
+        vc_kube_free(k);
+        vc_error_clear();
+    } else {
+        info->state = VC_CLUSTER_FAILED;
+        for (int i = 0; i < P_COUNT; i++) {
+            if (!s.exe[i] || !vc__proc_alive(s.pid[i], exe_base(s.exe[i]))) {
+                char m[256];
+                snprintf(m, sizeof m, "%s is not running; `vcluster resume %s` starts it again", k_comp[i], lc->name);
+                vc__lc_info_set(&info->message, m);
+                break;
+            }
+        }
+    }
+    ls_clear(&s);
+    return VC_OK;
+}
+
+const vc__driver vc__driver_local = {
+    DRIVER, local_create, local_pause, local_resume, local_remove, local_status,
+};

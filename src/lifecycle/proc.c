@@ -1,0 +1,205 @@
+/* Local processes of the local driver: spawn detached (own session, logs to
+ * files), check, stop by pid; free loopback ports; recursive removal. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lifecycle/proc.h"
+
+extern char **environ;
+
+int vc__proc_spawn(pid_t *out, char *const argv[], const char *log_path)
+{
+    *out = -1;
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logfd < 0)
+        return vc__error(VC_EIO, VC_ERRCLASS_OS, "%s: %s", log_path, strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, logfd, 1);
+    posix_spawn_file_actions_adddup2(&fa, logfd, 2);
+    /* a session of its own: it outlives the program that created it */
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    pid_t pid;
+    int e = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    close(logfd);
+    if (e != 0)
+        return vc__error(VC_EIO, VC_ERRCLASS_OS, "cannot start %s: %s", argv[0], strerror(e));
+    *out = pid;
+    return VC_OK;
+}
+
+/* Reap our own child if it exited (no-op for other processes). */
+static void reap(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, WNOHANG) < 0 && errno == EINTR) {
+    }
+}
+
+bool vc__proc_alive(pid_t pid, const char *exe_name)
+{
+    if (pid <= 0)
+        return false;
+    reap(pid);
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return false;
+    if (!exe_name)
+        return true;
+    /* guard against pid reuse: the command line must name the binary */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* argv[0] is the first NUL-terminated string */
+    const char *base = strrchr(buf, '/');
+    base = base ? base + 1 : buf;
+    /* zombies have an empty cmdline */
+    return n > 0 && strcmp(base, exe_name) == 0;
+}
+
+int vc__proc_stop(pid_t pid, const char *exe_name, int timeout_ms)
+{
+    if (!vc__proc_alive(pid, exe_name))
+        return VC_OK;
+    kill(pid, SIGTERM);
+    int64_t end = vc__now_ms() + timeout_ms;
+    while (vc__now_ms() < end) {
+        if (!vc__proc_alive(pid, exe_name))
+            return VC_OK;
+        vc__sleep_ms(50);
+    }
+    kill(pid, SIGKILL);
+    end = vc__now_ms() + 5000;
+    while (vc__now_ms() < end) {
+        if (!vc__proc_alive(pid, exe_name))
+            return VC_OK;
+        vc__sleep_ms(50);
+    }
+    return vc__error(VC_EIO, VC_ERRCLASS_OS, "%s (pid %ld) does not stop", exe_name, (long)pid);
+}
+
+int vc__free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+bool vc__port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int vc__rm_rf(const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return VC_OK;
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
+        return vc__error(VC_EIO, VC_ERRCLASS_OS, "cannot remove %s: %s", path, strerror(errno));
+    return VC_OK;
+}
+
+int vc__mkdir_p(const char *path, int mode)
+{
+    char *p = vc__strdup(path);
+    if (!p)
+        return vc__error_oom();
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+                int e = errno;
+                vc__free(p);
+                return vc__error(VC_EIO, VC_ERRCLASS_OS, "mkdir %s: %s", path, strerror(e));
+            }
+            *s = '/';
+        }
+    }
+    int rc = VC_OK;
+    if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+        rc = vc__error(VC_EIO, VC_ERRCLASS_OS, "mkdir %s: %s", path, strerror(errno));
+    vc__free(p);
+    return rc;
+}
+
+char *vc__find_exe(const char *dir, const char *name)
+{
+    if (dir && *dir) {
+        char *p = vc__sprintf("%s/%s", dir, name);
+        if (p && access(p, X_OK) == 0)
+            return p;
+        vc__free(p);
+        return NULL;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        return NULL;
+    char *copy = vc__strdup(path), *save = NULL;
+    char *found = NULL;
+    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *p = vc__sprintf("%s/%s", d, name);
+        if (p && access(p, X_OK) == 0)
+            found = p;
+        else
+            vc__free(p);
+    }
+    vc__free(copy);
+    return found;
+}

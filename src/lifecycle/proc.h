@@ -1,0 +1,24 @@
+/* Local processes, ports and files for the local driver. */
+#ifndef VC_LIFECYCLE_PROC_H
+#define VC_LIFECYCLE_PROC_H
+
+#include <sys/types.h>
+
+#include "util/util.h"
+
+/* Start argv[0] detached (own session), stdin /dev/null, stdout+stderr
+ * appended to log_path. */
+int vc__proc_spawn(pid_t *out, char *const argv[], const char *log_path);
+/* True when pid runs and its argv[0] basename is exe_name (NULL: any). */
+bool vc__proc_alive(pid_t pid, const char *exe_name);
+/* SIGTERM, wait up to timeout_ms, then SIGKILL. */
+int vc__proc_stop(pid_t pid, const char *exe_name, int timeout_ms);
+/* A currently free 127.0.0.1 TCP port, or -1. */
+int vc__free_port(void);
+bool vc__port_free(int port);
+int vc__rm_rf(const char *path);
+int vc__mkdir_p(const char *path, int mode);
+/* dir/name if executable; with dir NULL, search PATH. Caller frees. */
+char *vc__find_exe(const char *dir, const char *name);
+
+#endif

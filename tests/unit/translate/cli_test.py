@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""The `vcluster translate` command: output, notes, exit statuses, no partial
+output on bad input. Usage: cli_test.py VCLUSTER_BINARY"""
+import json
+import subprocess
+import sys
+
+BIN = sys.argv[1]
+failures = 0
+
+
+def run(args, stdin=""):
+    p = subprocess.run([BIN] + args, input=stdin, capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, cond, detail=""):
+    global failures
+    if cond:
+        print(f"ok - {name}")
+    else:
+        failures += 1
+        print(f"not ok - {name}\n{detail}")
+
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: app
+    image: nginx
+"""
+
+rc, out, err = run(["translate", "-f", "-", "--name", "my-vcluster", "--kube-ip", "10.96.0.1",
+                    "--dns-ip", "10.96.0.10"], POD)
+check("yaml: exit 0", rc == 0, err)
+check("yaml: host name", "name: web-x-default-x-my-vcluster" in out, out)
+check("yaml: workload SA", "serviceAccountName: vc-workload-my-vcluster" in out, out)
+check("yaml: DNS", "- default.svc.cluster.local" in out, out)
+
+rc, out, err = run(["translate", "-f", "-", "--name", "vc", "-o", "json"], POD + "---\n" + POD.replace("web", "api"))
+check("json list: exit 0", rc == 0, err)
+doc = json.loads(out)
+check("json list: two objects", isinstance(doc, list) and len(doc) == 2, out)
+check("json list: preview placeholders", doc[0]["spec"]["hostAliases"][-1]["ip"] == "<kube-ip>", out)
+
+rc, out, err = run(["translate", "-f", "-", "--name", "vc", "--strict"], POD)
+check("strict: exit 1 without IPs", rc == 1 and out == "", out + err)
+
+rc, out, err = run(["translate", "-f", "-", "--name", "vc"],
+                   "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n")
+check("notes: stderr, empty stdout", rc == 0 and out == "" and "Deployment" in err, out + err)
+
+BAD = POD + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels:\n    n: 3\n"
+rc, out, err = run(["translate", "-f", "-", "--name", "vc"], BAD)
+check("bad input: exit 1", rc == 1, err)
+check("bad input: no partial output", out == "", out)
+check("bad input: file:line:col: field: problem",
+      err.strip() == "<stdin>:15:8: metadata.labels.n: must be a string", repr(err))
+
+rc, out, err = run(["translate", "--name", "vc"])
+check("usage: exit 2", rc == 2, err)
+rc, out, err = run(["translate", "--help"])
+check("help: exit 0", rc == 0 and "--host-namespace" in out, out)
+rc, out, err = run(["--help"])
+check("top help lists translate", rc == 0 and "translate" in out and "version" in out, out)
+rc, out, err = run(["version"])
+check("version", rc == 0 and out.startswith("vcluster "), out)
+rc, out, err = run(["nope"])
+check("unknown command: exit 2", rc == 2, err)
+
+print(f"# cli: {failures} failed")
+sys.exit(1 if failures else 0)
