@@ -50,6 +50,7 @@ typedef struct vc_translator vc_translator;
 #define VC_TRANSLATE_OPT_FROM_HOST_PRIORITY_CLASSES 0x08
 
 /* Per-call flags (vc_translate_to_host(), vc_translate_manifests()). */
+
 /** Apply the API server's defaults first (namespace "default",
  *  dnsPolicy ClusterFirst, enableServiceLinks, serviceAccountName "default"),
  *  as a manifest that never went through an API server needs. */
@@ -105,8 +106,8 @@ typedef struct vc_translate_options {
 #define VC_TRANSLATE_OPTIONS_INIT { VC_TRANSLATE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
- * Initialise `opts` to the defaults of options `version` (all zero but the
- * version: upstream's defaults).
+ * Initialise `opts` (caller-owned) to the defaults of options `version`
+ * (all zero but the version: upstream's defaults).
  * @return VC_OK, VC_EINVAL (opts NULL) or VC_EVERSION.
  * @since 0.1
  */
@@ -121,11 +122,17 @@ VC_API int vc_translate_options_init(vc_translate_options *opts, uint32_t versio
  */
 VC_API int vc_translator_new(vc_translator **out, const vc_translate_options *opts);
 
-/** Release a translator. NULL-safe. Results already returned stay valid. @since 0.1 */
+/**
+ * Release a translator and everything it owns. NULL-safe. Results already
+ * returned (vc_buf contents) stay valid; borrowed strings from it do not.
+ * @since 0.1
+ */
 VC_API void vc_translator_free(vc_translator *translator);
 
 /**
  * Set (or clear, with NULL) the kube and DNS Service IPs once they are known.
+ * The strings are copied. Not thread-safe against concurrent calls on the
+ * same translator (as every call).
  * @return VC_OK, VC_EINVAL (not an IP address), VC_ENOMEM.
  * @since 0.1
  */
@@ -143,6 +150,9 @@ VC_API const char *vc_translator_host_namespace(vc_translator *translator);
  * `kind` is a Kind ("ConfigMap"), a resource ("configmaps") or its singular.
  * `ns` is ignored for cluster-scoped kinds. Cluster-scoped kinds whose sync is
  * off keep their name (they are mirrored from the host).
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK; VC_EINVAL (empty name, namespace missing for a namespaced
  *   kind); VC_ENOTSUPPORTED (not a translated kind); VC_ENOMEM.
  * @since 0.1
@@ -155,6 +165,9 @@ VC_API int vc_translate_host_name(vc_buf *out, vc_translator *translator, const 
  * metadata.name): from its vcluster annotations when they are present and
  * consistent, else from its name. `out_namespace` gets "" for cluster-scoped
  * objects. Either out may be NULL.
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK; VC_ENOTFOUND (not an object of this virtual cluster, or a
  *   hashed name without annotations); VC_EINVAL (malformed JSON);
  *   VC_ENOTSUPPORTED (kind not translated).
@@ -167,6 +180,9 @@ VC_API int vc_translate_virtual_name(vc_buf *out_namespace, vc_buf *out_name,
  * The host label key for a virtual label key: `release` and the
  * vcluster.loft.sh namespace/managed-by/controlled-by keys become
  * vcluster.loft.sh/label-<name>-x-<sha256(key)[0:10]>; others are unchanged.
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK, VC_EINVAL, VC_ENOMEM.
  * @since 0.1
  */
@@ -175,6 +191,9 @@ VC_API int vc_translate_label_key(vc_buf *out, vc_translator *translator, const 
 /**
  * The host label key carrying a virtual *namespace* label on host pods:
  * vcluster.loft.sh/ns-label-<name>-x-<sha256(key)[0:10]>.
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK, VC_EINVAL, VC_ENOMEM.
  * @since 0.1
  */
@@ -199,6 +218,9 @@ VC_API int vc_translate_namespace_label_key(vc_buf *out, vc_translator *translat
  * the result is a JSON *list*: [pod, secret], the Secret being the host
  * "<pod>-sa-token" Secret (translated name) that holds the tokens.
  * `flags`: VC_TRANSLATE_APPLY_DEFAULTS, VC_TRANSLATE_PREVIEW.
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK; VC_EINVAL (malformed object: the message names the field);
  *   VC_ENOTSUPPORTED (the kind is not synced to the host under these
  *   options, or is the special default/kubernetes Service/Endpoints);
@@ -214,6 +236,9 @@ VC_API int vc_translate_to_host(vc_buf *out, vc_translator *translator, const ch
  * status (and what else flows back: a Service's clusterIP and node ports, a
  * PVC's volumeName and binding annotations) taken from `host_json`. A pod keeps
  * its virtual qosClass and loses statuses of containers the host injected.
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK; VC_EINVAL; VC_ENOTSUPPORTED (kinds other than Pod, Service,
  *   PersistentVolumeClaim); VC_ENOMEM.
  * @since 0.1
@@ -225,6 +250,9 @@ VC_API int vc_translate_to_virtual_status(vc_buf *out, vc_translator *translator
  * The v1 Binding to POST to the virtual pod's binding subresource once the
  * host pod is scheduled, or "" in `out` when none is needed (host pod not
  * scheduled yet, or already bound to the same node).
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK; VC_ECONFLICT (the pods name different nodes: delete the
  *   virtual pod); VC_EINVAL; VC_ENOMEM.
  * @since 0.1
@@ -239,6 +267,9 @@ VC_API int vc_translate_pod_binding(vc_buf *out, vc_translator *translator, cons
  * change is applied to the host (virtual wins when both changed); else host
  * changes flow back. Results are the full objects with merged metadata.
  * The *_old arguments may be NULL (= unchanged).
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK, VC_EINVAL, VC_ENOMEM.
  * @since 0.1
  */
@@ -252,6 +283,9 @@ VC_API int vc_translate_merge_metadata(vc_buf *out_virtual, vc_buf *out_host,
  * with projected service-account tokens: a JSON list of {"volume", "source",
  * "namespace", "serviceAccountName", "request": <authentication.k8s.io/v1
  * TokenRequest>}; [] when none.
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK, VC_EINVAL, VC_ENOMEM.
  * @since 0.1
  */
@@ -262,6 +296,9 @@ VC_API int vc_translate_pod_token_requests(vc_buf *out, vc_translator *translato
  * The ConfigMaps, Secrets and PersistentVolumeClaims a virtual pod uses, with
  * their host names: {"configMaps": [{"name", "hostName"}], "secrets": [..],
  * "persistentVolumeClaims": [..]} (what upstream syncs "only when used").
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK, VC_EINVAL, VC_ENOMEM.
  * @since 0.1
  */
@@ -280,6 +317,9 @@ VC_API int vc_translate_pod_references(vc_buf *out, vc_translator *translator,
  * VC_TRANSLATE_PREVIEW.
  * On error nothing is written to `out`, and the message reads
  * "FILE:LINE:COL: field: problem".
+ * Ownership: results replace the content of the caller's vc_buf outputs
+ * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
+ * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK; VC_EINVAL (parse or translation error); VC_ESTATE (a
  *   runtime input is missing and VC_TRANSLATE_PREVIEW is not set); VC_ENOMEM.
  * @since 0.1

@@ -78,7 +78,7 @@ static char **build_env(const vc__exec_cfg *e, const vc__kube_cfg *cfg, char **i
     char *txt = info ? json_dumps(info, JSON_COMPACT) : NULL;
     json_decref(info);
     *info_out = txt ? vc__sprintf("KUBERNETES_EXEC_INFO=%s", txt) : NULL;
-    free(txt);
+    vc__free(txt);
     if (*info_out)
         env[k++] = *info_out;
     env[k] = NULL;

@@ -311,7 +311,7 @@ void vc__kube_cfg_clear(vc__kube_cfg *c)
 static int parse_exec(field_ctx *uc, json_t *exec, vc__kube_cfg *out)
 {
     field_ctx c = { uc->f, "", exec };
-    snprintf(c.base, sizeof c.base, "%s/exec", uc->base);
+    snprintf(c.base, sizeof c.base, "%.100s/exec", uc->base);
     if (!json_is_object(exec))
         return kc_err(uc->f, c.base, "expected a mapping");
     const char *cmd = NULL, *apiv = NULL, *hint = NULL;

@@ -284,7 +284,7 @@ static void watch_line(vc__watch *w, const char *line, size_t len, const char *w
         long code = (long)json_integer_value(json_object_get(obj, "code"));
         char *body = json_dumps(obj, JSON_COMPACT);
         int rc = vc__kube_map_error(code ? code : 500, body, body ? strlen(body) : 0, what);
-        free(body);
+        vc__free(body);
         if (code == 410)
             rc = VC_EGONE;
         watch_end(w, rc);

@@ -115,7 +115,7 @@ static int verb(vc_kube *k, const char *method, const vc__kres *r, const vc__lis
         b = body;
     }
     rc = do_json(k, method, path.ptr, ctype, b, b ? strlen(b) : 0, out);
-    free(body);
+    vc__free(body);
     vc_buf_dispose(&path);
     return rc;
 }

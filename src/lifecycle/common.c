@@ -98,7 +98,7 @@ int vc__lc_apply(vc_kube *k, const json_t *obj)
     vc__kres r = { apiv, res, ns, name, NULL };
     char *body = json_dumps(obj, JSON_COMPACT);
     int rc = body ? vc__kube_patch(k, &r, VC__PATCH_APPLY, body, FIELD_MANAGER, true, NULL) : vc__error_oom();
-    free(body);
+    vc__free(body);
     vc__gvr_clear(&g);
     if (rc < 0)
         vc__error_prefix("apply %s %s%s%s", kind, ns ? ns : "", ns ? "/" : "", name);
@@ -111,12 +111,20 @@ int vc__lc_ensure_namespace(vc__lc *lc, bool *out_created)
         *out_created = false;
     json_t *ns = NULL;
     int rc = vc__lc_get(lc->host, "v1", "namespaces", NULL, lc->ns, &ns);
-    if (rc == VC_OK) {
-        bool terminating = vc__streq(vc__lc_str2(ns, "status", "phase"), "Terminating");
+    /* a namespace still being deleted (a previous cluster of the same
+     * name): wait for it to go, within the deadline */
+    while (rc == VC_OK && vc__streq(vc__lc_str2(ns, "status", "phase"), "Terminating")) {
         json_decref(ns);
-        if (terminating)
-            return vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE,
+        ns = NULL;
+        if (vc__lc_left(lc) == 0)
+            return vc__error(VC_ETIMEDOUT, VC_ERRCLASS_LIFECYCLE,
                              "host namespace %s is still being deleted; wait and try again", lc->ns);
+        vc__lc_step(lc, "namespace", 0, "waiting for the old host namespace %s to be deleted", lc->ns);
+        vc__sleep_ms(500);
+        rc = vc__lc_get(lc->host, "v1", "namespaces", NULL, lc->ns, &ns);
+    }
+    if (rc == VC_OK) {
+        json_decref(ns);
         return VC_OK;
     }
     if (rc != VC_ENOTFOUND)
@@ -147,7 +155,7 @@ int vc__lc_service_cidr(vc_kube *k, const char *ns, char **out)
         vc__buf_puts(&path, "?dryRun=All");
         rc = vc__kube_do(k, "POST", path.ptr, NULL, body, strlen(body), &http, &resp);
     }
-    free(body);
+    vc__free(body);
     vc_buf_dispose(&path);
     /* "... The range of valid IPs is 10.96.0.0/12" */
     const char *m = resp.ptr ? strstr(resp.ptr, "valid IPs is ") : NULL;

@@ -8,6 +8,7 @@
 #include "lifecycle/k8s.h"
 #include "pki/pki.h"
 #include "util/yaml.h"
+#include "vcluster/version.h"
 
 /* ------------------------------------------------------------------ */
 /* the template engine                                                 */
@@ -120,9 +121,9 @@ static int tidy(json_t *v)
     if (json_is_object(v)) {
         json_object_del(v, "$if");
         const char *k;
-        json_t *m, *tmp;
-        void *it;
-        json_object_foreach_safe(v, it, tmp, k, m) {
+        json_t *m;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, m) {
             if (switched_off(m)) {
                 json_object_del(v, k);
                 continue;
@@ -157,14 +158,13 @@ int vc__k8s_render_text(const char *what, const char *text, const json_t *vars, 
     vc_buf b = VC_BUF_INIT;
     int rc = substitute(&b, what, text, vars);
     json_t *docs = NULL;
+    char *file = rc == VC_OK ? vc__sprintf("templates/%s.yaml", what) /* lines survive substitution */ : NULL;
     if (rc == VC_OK)
-        rc = vc__yaml_parse(b.ptr ? b.ptr : "", b.size, what, &docs, NULL);
+        rc = file ? vc__yaml_parse(b.ptr ? b.ptr : "", b.size, file, &docs, NULL) : vc__error_oom();
+    vc__free(file);
     vc_buf_dispose(&b);
-    if (rc < 0) {
-        if (rc == VC_EINVAL)
-            vc__error_prefix("template %s", what);
+    if (rc < 0)
         return rc;
-    }
     json_t *doc = json_array_get(docs, 0);
     if (doc && !switched_off(doc)) {
         rc = tidy(doc);
@@ -308,24 +308,29 @@ static json_t *custom_rules(const json_t *crs, const char *const *verbs, size_t 
     return rules;
 }
 
-/* An image reference: `img` when it names a repository, else `fallback`;
- * `tag` (non-empty) overrides the tag. */
-static char *image_of(const vc_config *cfg, const vc__cfg_image *img, const vc__cfg_image *fallback, const char *tag)
+/* An image reference: `img` when it names a repository, else `fallback`
+ * with `fallback_tag` (non-empty) as its tag (controlPlane.distro.k8s.version). */
+static char *image_of(const vc_config *cfg, const vc__cfg_image *img, const vc__cfg_image *fallback,
+                      const char *fallback_tag)
 {
-    vc__cfg_image i = img && !vc__str_empty(img->repository) ? *img : *fallback;
-    if (!vc__str_empty(tag))
-        i.tag = tag;
+    if (img && !vc__str_empty(img->repository))
+        return vc__config_image_ref(cfg, img);
+    vc__cfg_image i = *fallback;
+    if (!vc__str_empty(fallback_tag))
+        i.tag = fallback_tag;
     return vc__config_image_ref(cfg, &i);
 }
 
-/* Store kind actually deployed (the explicit option wins over the config). */
+/* The store actually deployed. lc->backing_store is the explicit option, or
+ * what api.c derived from the config ("etcd" for embedded/deployed etcd,
+ * else "sqlite"); only a real disagreement overrides the config. */
 static int store_kind(vc__lc *lc, const vc_config *cfg)
 {
     int store = vc_config_backing_store((vc_config *)cfg);
     bool etcd = store == VC_STORE_EMBEDDED_ETCD || store == VC_STORE_DEPLOYED_ETCD || store == VC_STORE_EXTERNAL_ETCD;
     if (vc__streq(lc->backing_store, "etcd") && !etcd)
         return VC_STORE_EMBEDDED_ETCD;
-    if (vc__streq(lc->backing_store, "sqlite") && etcd)
+    if (vc__streq(lc->backing_store, "sqlite") && (store == VC_STORE_EMBEDDED_ETCD || store == VC_STORE_DEPLOYED_ETCD))
         return VC_STORE_EMBEDDED_DATABASE;
     return store;
 }
@@ -491,7 +496,7 @@ static void service_vars(vars_ctx *c, vc__lc *lc, const vc_config *cfg, const js
                                           tree(cfg, "controlPlane.advanced.headlessService.annotations"), NULL));
 }
 
-static void rbac_vars(vars_ctx *c, vc__k8s_plan *p, const vc_config *cfg, const json_t *labels)
+static void rbac_vars(vars_ctx *c, vc__k8s_plan *p, const vc_config *cfg, const json_t *labels, int store)
 {
     const vc__cfg_values *v = vc__config_values(cfg);
     const json_t *glob = v->control_plane.advanced.global_annotations;
@@ -519,7 +524,7 @@ static void rbac_vars(vars_ctx *c, vc__k8s_plan *p, const vc_config *cfg, const 
     setb(c, "ROLE_CREATE", v->rbac.role.enabled);
     setb(c, "SYNC_ENDPOINTS", v->sync.to_host.endpoints);
     setb(c, "SYNC_ENDPOINTSLICES", v->sync.to_host.endpoint_slices);
-    setb(c, "NEED_LEASES", replicas > 1 || v->control_plane.backing_store.etcd.embedded.enabled);
+    setb(c, "NEED_LEASES", replicas > 1 || store == VC_STORE_EMBEDDED_ETCD);
     setb(c, "SYNC_INGRESSES", v->sync.to_host.ingresses);
     setb(c, "SYNC_NETWORKPOLICIES", v->sync.to_host.network_policies);
     setb(c, "SYNC_SERVICEACCOUNTS", v->sync.to_host.service_accounts);
@@ -563,7 +568,6 @@ static void rbac_vars(vars_ctx *c, vc__k8s_plan *p, const vc_config *cfg, const 
     setb(c, "CRDS_READ", ncr_to > 0 || ncr_from > 0);
     set(c, "CLUSTER_ROLE_CUSTOM_RULES", custom_rules(v->sync.from_host.custom_resources, ro, VC__ARRAY_LEN(ro)));
     setj(c, "CLUSTER_ROLE_EXTRA_RULES", v->rbac.cluster_role.extra_rules);
-    (void)labels;
 }
 
 static void policy_vars(vars_ctx *c, const vc_config *cfg, const json_t *labels)
@@ -777,6 +781,8 @@ void vc__k8s_plan_clear(vc__k8s_plan *p)
     vc__free(p->sa);
     vc__free(p->workload_sa);
     vc__free(p->version);
+    vc__free(p->service_ip);
+    vc__free(p->lb_address);
     memset(p, 0, sizeof(*p));
 }
 
@@ -795,10 +801,11 @@ int vc__k8s_plan_vars(vc__k8s_plan *p, vc__lc *lc)
     set(&c, "LABELS", json_deep_copy(labels));
     set(&c, "SELECTOR", json_pack("{s:s,s:s}", VC__LC_APP_LABEL, VC__LC_APP_VALUE, VC__LC_RELEASE_LABEL, lc->name));
     set(&c, "ANNOTATIONS", merged(v->control_plane.advanced.global_annotations, NULL, NULL));
-    rbac_vars(&c, p, cfg, labels);
+    const int store = store_kind(lc, cfg);
+    rbac_vars(&c, p, cfg, labels, store);
     service_vars(&c, lc, cfg, labels);
     policy_vars(&c, cfg, labels);
-    storage_vars(&c, lc, cfg, store_kind(lc, cfg));
+    storage_vars(&c, lc, cfg, store);
     san_vars(&c, lc, cfg);
     container_vars(&c, lc, p, cfg);
     statefulset_vars(&c, lc, cfg, labels);

@@ -125,7 +125,7 @@ static void remember_previous(const char *path, const char *ctx)
     if (out)
         vc__file_write(pf, out, strlen(out), 0600);
     vc__free(dir);
-    free(out);
+    vc__free(out);
     json_decref(o);
     vc__free(pf);
     vc_error_clear();
@@ -146,7 +146,7 @@ static char *take_previous(const char *path)
             char *out = json_dumps(o, JSON_INDENT(2));
             if (out)
                 vc__file_write(pf, out, strlen(out), 0600);
-            free(out);
+            vc__free(out);
         }
         json_decref(o);
     }

@@ -86,7 +86,7 @@ static int ls_save(const lstate *s)
     json_decref(o);
     char *p = sub(s, "run.json");
     int rc = txt && p ? vc__file_write(p, txt, strlen(txt), 0600) : vc__error_oom();
-    free(txt);
+    vc__free(txt);
     vc__free(p);
     return rc;
 }
@@ -560,6 +560,18 @@ static int write_values(vc__lc *lc, lstate *s)
 static int start(vc__lc *lc, lstate *s)
 {
     int rc;
+    static const char *const need[] = { "pki/sa.key", "pki/apiserver.crt", "pki/admin.conf", "data", "logs" };
+    for (size_t i = 0; i < VC__ARRAY_LEN(need); i++) {
+        char *p = sub(s, need[i]);
+        bool ok = p && access(p, F_OK) == 0;
+        if (!ok) {
+            rc = vc__error(VC_EIO, VC_ERRCLASS_LIFECYCLE, "state directory %s is incomplete: %s is missing", s->dir,
+                           p ? p : need[i]);
+            vc__free(p);
+            return rc;
+        }
+        vc__free(p);
+    }
     vc__lc_step(lc, "store", 0, "starting %s", vc__streq(s->store, "etcd") ? "etcd" : "kine (SQLite)");
     if ((rc = start_store(s)) < 0)
         return rc;

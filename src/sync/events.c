@@ -68,7 +68,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hkey)
                                        path, NULL, body, NULL, NULL)
                       : vc__error_oom();
     vc__free(path);
-    free(body);
+    vc__free(body);
 out:
     json_decref(vev);
     vc__free(name);

@@ -160,6 +160,8 @@ static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *v
             return true;
         if (c->tk->id == VC__K_SECRET && vc__streq(vc__jstr(v, "type"), "kubernetes.io/service-account-token"))
             return false;
+        if ((c->tk->id == VC__K_CONFIGMAP && s->all_configmaps) || (c->tk->id == VC__K_SECRET && s->all_secrets))
+            return true;
         return vc__refs_used(s, ref_kind(c->tk->id), vns, vname);
     }
     case VC__K_ENDPOINTS: {
@@ -375,7 +377,7 @@ static int service_ip_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
     char *coll = vc__obj_path("v1", "services", vns, NULL, NULL);
     int rc = VC_OK;
     if (!body || !coll) {
-        free(body);
+        vc__free(body);
         vc__free(coll);
         return vc__error_oom();
     }
@@ -414,7 +416,7 @@ static int service_ip_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
         vc__free(path);
         vc__free(db);
     }
-    free(body);
+    vc__free(body);
     vc__free(coll);
     return rc;
 }
@@ -444,7 +446,7 @@ static int status_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey
                                            "PUT", path, NULL, body, NULL, NULL)
                           : vc__error_oom();
         vc__free(path);
-        free(body);
+        vc__free(body);
     }
     json_decref(nv);
     return rc;
@@ -505,7 +507,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
                                            "POST", path, NULL, body, NULL, NULL)
                           : vc__error_oom();
         vc__free(path);
-        free(body);
+        vc__free(body);
         json_decref(desired);
         return rc;
     }
@@ -536,7 +538,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
                                            "PUT", path, NULL, body, NULL, NULL)
                           : vc__error_oom();
         vc__free(path);
-        free(body);
+        vc__free(body);
         json_decref(upd);
         if (rc < 0)
             return rc;

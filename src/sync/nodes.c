@@ -62,7 +62,7 @@ static char *node_status_json(const char *node)
     char *t = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     char *r = t ? vc__strdup(t) : NULL;
-    free(t);
+    vc__free(t);
     return r;
 }
 
@@ -117,7 +117,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
                                     : vc__error_oom();
         if (rc < 0)
             vc__free(ud);
-        free(body);
+        vc__free(body);
         vc__free(path);
         s->next_lease_ms = vc__now_ms(); /* heartbeat at once */
         return rc;

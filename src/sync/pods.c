@@ -129,7 +129,7 @@ static char *delete_body(const char *uid, json_int_t grace)
     char *t = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     char *r = t ? vc__strdup(t) : NULL;
-    free(t);
+    vc__free(t);
     return r;
 }
 
@@ -274,7 +274,7 @@ static int ensure_tokens(vc_syncer *s, vc__ctl *c, const char *vkey, const json_
         } else {
             vc__free(one);
         }
-        free(body);
+        vc__free(body);
         vc__free(path);
         if (wr < 0)
             tf->failed++;
@@ -389,7 +389,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
                                                path, NULL, body, NULL, NULL)
                               : vc__error_oom();
             vc__free(path);
-            free(body);
+            vc__free(body);
             return rc;
         }
         /* status back */
@@ -404,7 +404,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
                                                "PUT", path, NULL, body, status_done, NULL)
                               : vc__error_oom();
             vc__free(path);
-            free(body);
+            vc__free(body);
         }
         json_decref(nv);
         return rc;
@@ -420,8 +420,6 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     int rc = ensure_tokens(s, c, vkey, v, &tokens);
     if (rc != VC_OK)
         return rc;
-    if (!vc__host_token(s, &wait))
-        return VC_ITEROVER;
     json_t *inputs = pod_inputs(s, vns, tokens);
     json_t *hobj = NULL, *extra = NULL;
     json_t *copy = json_deep_copy(v);
@@ -438,6 +436,14 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     }
     if (rc < 0)
         return rc;
+    /* the host write token is taken only now that a write follows: taken
+     * before translating, pods waiting for the DNS IP spent the whole budget
+     * every second and starved the Service that brings the IP (livelock) */
+    if (!vc__host_token(s, &wait)) {
+        json_decref(hobj);
+        json_decref(extra);
+        return VC_ITEROVER;
+    }
     size_t i;
     json_t *x;
     json_array_foreach(extra, i, x) {
@@ -450,7 +456,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
             vc__sync_write(s, VC__SIDE_HOST, NULL, "Secret", vns, vname, vc__jpath_str(x, "metadata", "name"), 0,
                            "POST", p, NULL, b, NULL, NULL);
         vc__free(p);
-        free(b);
+        vc__free(b);
     }
     json_decref(extra);
     char *path = vc__obj_path("v1", "pods", s->host_ns, NULL, NULL);
@@ -460,7 +466,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
                                        path, NULL, body, NULL, NULL)
                       : vc__error_oom();
     vc__free(path);
-    free(body);
+    vc__free(body);
     /* tokens are single-use per creation */
     pods_state *ps = c->state;
     json_decref(vc__map_del(&ps->tokens, vkey));

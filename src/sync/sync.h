@@ -139,6 +139,7 @@ struct vc_syncer {
     int64_t coredns_next_ms;
     bool ready_reported;
     bool stopping, stopped;
+    bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
     size_t in_flight;        /* our async writes */
     /* references of virtual pods to configmaps/secrets/pvcs: "kind|ns/name" -> count */
     vc__map refs;

@@ -1,6 +1,7 @@
 /* The public syncer: construction, the step API, events, writes, stats. */
 #include <string.h>
 
+#include "config/config.h"
 #include "sync/sync.h"
 
 #define DEFAULT_HOST_QPS 200.0
@@ -364,8 +365,48 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     to.cluster_domain = s->domain;
     if (opts->flags & VC_SYNCER_SECRETS_FOR_SA_TOKENS)
         to.flags |= VC_TRANSLATE_OPT_SECRETS_FOR_SA_TOKENS;
-    to.flags |= VC_TRANSLATE_OPT_NO_REWRITE_HOSTS; /* no init container on simulated nodes by default */
-    if ((rc = vc_translator_new(&s->tr, &to)) < 0)
+    /* vcluster.yaml: what syncs and how pods are rewritten */
+    vc_config *cfg = NULL;
+    if ((rc = vc_config_new(&cfg)) < 0)
+        goto fail;
+    if (!vc__str_empty(opts->config_yaml) && (rc = vc_config_load_string(cfg, opts->config_yaml, "config")) < 0) {
+        vc_config_free(cfg);
+        goto fail;
+    }
+    const vc__cfg_values *cv = vc__config_values(cfg);
+    if (cv) {
+        if (!cv->sync.to_host.pods.rewrite_hosts.enabled)
+            to.flags |= VC_TRANSLATE_OPT_NO_REWRITE_HOSTS;
+        if (cv->sync.to_host.pods.use_secrets_for_sa_tokens)
+            to.flags |= VC_TRANSLATE_OPT_SECRETS_FOR_SA_TOKENS;
+        if (cv->sync.from_host.priority_classes)
+            to.flags |= VC_TRANSLATE_OPT_FROM_HOST_PRIORITY_CLASSES;
+        if (cv->sync.to_host.ingresses)
+            to.sync_to_host |= VC_TRANSLATE_SYNC_INGRESSES;
+        if (cv->sync.to_host.priority_classes)
+            to.sync_to_host |= VC_TRANSLATE_SYNC_PRIORITY_CLASSES;
+        if (cv->sync.to_host.network_policies)
+            to.sync_to_host |= VC_TRANSLATE_SYNC_NETWORK_POLICIES;
+        if (cv->sync.to_host.pod_disruption_budgets)
+            to.sync_to_host |= VC_TRANSLATE_SYNC_POD_DISRUPTION_BUDGETS;
+        if (cv->sync.to_host.service_accounts)
+            to.sync_to_host |= VC_TRANSLATE_SYNC_SERVICE_ACCOUNTS;
+        if (cv->sync.to_host.storage_classes)
+            to.sync_to_host |= VC_TRANSLATE_SYNC_STORAGE_CLASSES;
+        if (cv->sync.to_host.persistent_volumes)
+            to.sync_to_host |= VC_TRANSLATE_SYNC_PERSISTENT_VOLUMES;
+        to.runtime_class = vc__str_empty(cv->sync.to_host.pods.runtime_class_name) ? NULL : cv->sync.to_host.pods.runtime_class_name;
+        to.default_priority_class = vc__str_empty(cv->sync.to_host.pods.priority_class_name) ? NULL : cv->sync.to_host.pods.priority_class_name;
+        s->all_configmaps = cv->sync.to_host.config_maps.all;
+        s->all_secrets = cv->sync.to_host.secrets.all;
+        if (!cv->sync.from_host.events)
+            s->flags |= VC_SYNCER_NO_EVENTS;
+        if (cv->sync.from_host.nodes.enabled)
+            s->flags |= VC_SYNCER_NO_FAKE_NODES; /* real node sync is not implemented: no fake ones either */
+    }
+    rc = vc_translator_new(&s->tr, &to);
+    vc_config_free(cfg);
+    if (rc < 0)
         goto fail;
     /* controllers: order matters for startup only */
     if ((rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SERVICE)) < 0 ||
@@ -375,9 +416,9 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_PVC)) < 0 ||
         (rc = vc__ctl_pods_init(s, &s->ctls[s->n_ctls++])) < 0)
         goto fail;
-    if (!(opts->flags & VC_SYNCER_NO_FAKE_NODES) && (rc = vc__ctl_nodes_init(s, &s->ctls[s->n_ctls++])) < 0)
+    if (!(s->flags & VC_SYNCER_NO_FAKE_NODES) && (rc = vc__ctl_nodes_init(s, &s->ctls[s->n_ctls++])) < 0)
         goto fail;
-    if (!(opts->flags & VC_SYNCER_NO_EVENTS) && (rc = vc__ctl_events_init(s, &s->ctls[s->n_ctls++])) < 0)
+    if (!(s->flags & VC_SYNCER_NO_EVENTS) && (rc = vc__ctl_events_init(s, &s->ctls[s->n_ctls++])) < 0)
         goto fail;
     if (opts->flags & VC_SYNCER_NO_COREDNS)
         s->coredns_done = true;
@@ -694,6 +735,6 @@ int vc_syncer_stats_json(vc_syncer *s, vc_buf *out)
         return vc__error_oom();
     vc_buf_dispose(out);
     int rc = vc__buf_set(out, txt);
-    free(txt);
+    vc__free(txt);
     return rc;
 }

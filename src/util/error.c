@@ -27,7 +27,7 @@ static void set_strings(const char *reason, char *message_owned)
     t_err.pub.message = t_err.message ? t_err.message : "";
 }
 
-static char *format_libc(const char *fmt, va_list ap)
+VC__PRINTF(1, 0) static char *format_libc(const char *fmt, va_list ap)
 {
     va_list cp;
     va_copy(cp, ap);

@@ -239,7 +239,7 @@ static int attach(pstate *st, json_t *v, const yaml_mark_t *mk)
         } else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v) || json_is_null(v)) {
             char *txt = json_dumps(v, JSON_ENCODE_ANY);
             f->key = txt ? vc__strdup(txt) : NULL;
-            free(txt);
+            vc__free(txt);
         } else {
             json_decref(v);
             return perr(st, mk->line, mk->column, "mapping keys must be scalars");
@@ -574,7 +574,7 @@ static int emit_scalar(vc_buf *out, const json_t *v)
     if (!txt)
         return vc__error_oom();
     int r = vc__buf_puts(out, txt);
-    free(txt);
+    vc__free(txt);
     return r;
 }
 

@@ -400,8 +400,9 @@ static bool converged(const snap *o, int app)
            o->vapp == app && o->happ == app;
 }
 
-/* Poll until converged (printing changes) or the deadline; *last gets the last snapshot. */
-static bool wait_converged(site *s, int app, int timeout_ms, snap *last)
+/* Poll until converged with at least min_live virtual pods (printing
+ * changes) or the deadline; *last gets the last snapshot. */
+static bool wait_converged(site *s, int app, int min_live, int timeout_ms, snap *last)
 {
     int64_t t0 = now_ms(), end = t0 + timeout_ms, last_print = 0;
     snap prev;
@@ -411,7 +412,7 @@ static bool wait_converged(site *s, int app, int timeout_ms, snap *last)
         snap o;
         if (take_snap(s, &o) == 0) {
             *last = o;
-            bool done = converged(&o, app);
+            bool done = converged(&o, app) && o.vlive >= min_live;
             if (done || memcmp(&o, &prev, sizeof o) != 0 || now_ms() - last_print > 10000) {
                 char what[64];
                 snprintf(what, sizeof what, "%s%.1f s", done ? "converged after " : "", (now_ms() - t0) / 1000.0);
@@ -604,7 +605,7 @@ static void t_crash_first_run(void)
     static const char *const slow[] = { "--host-qps", "40", "--host-burst", "10", NULL };
     CHECK(spawn_syncer(&A, slow) > 0);
     snap o;
-    CHECK(wait_converged(&A, 0, 180000, &o)); /* CoreDNS: the syncer is up */
+    CHECK(wait_converged(&A, 0, 1, 180000, &o)); /* CoreDNS runs: the syncer is up */
 }
 
 static int killed_at;
@@ -638,7 +639,7 @@ static void t_crash_restart_converges(void)
         return;
     CHECK(spawn_syncer(&A, NULL) > 0);
     snap o;
-    bool ok = wait_converged(&A, BURST, 300000, &o);
+    bool ok = wait_converged(&A, BURST, BURST, 300000, &o);
     CHECK(ok);
     check_converged(&A, &o, BURST);
 }
@@ -681,7 +682,7 @@ static void t_host2_converge_burst(void)
     CHECK(spawn_syncer(&B, NULL) > 0);
     CHECK_INT(create_burst(&B, BURST), VC_OK);
     snap o;
-    bool ok = wait_converged(&B, BURST, 300000, &o);
+    bool ok = wait_converged(&B, BURST, BURST, 300000, &o);
     CHECK(ok);
     check_converged(&B, &o, BURST);
 }
@@ -735,7 +736,7 @@ static void t_host2_apiserver_restart(void)
     }
     free(cmd);
     snap o;
-    bool ok = wait_converged(&B, SCALED, 300000, &o);
+    bool ok = wait_converged(&B, SCALED, SCALED, 300000, &o);
     CHECK(ok);
     check_converged(&B, &o, SCALED);
     char sc[600];

@@ -50,7 +50,7 @@ static const char *hostcluster_path(void)
 
 /* Start the virtual control plane (same service CIDR as the host, so Service
  * IPs can be mirrored). Returns 0 or fails the test with the reason. */
-static int vcenv_up(vcenv *e)
+VC__UNUSED static int vcenv_up(vcenv *e)
 {
     snprintf(e->state, sizeof e->state, "/tmp/vc-virt-XXXXXX");
     if (!mkdtemp(e->state))
@@ -69,7 +69,7 @@ static int vcenv_up(vcenv *e)
     return 0;
 }
 
-static void vcenv_down(vcenv *e)
+VC__UNUSED static void vcenv_down(vcenv *e)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' down --state '%s' --purge >&2", hostcluster_path(), e->state);

@@ -6,6 +6,7 @@
  *  - two different virtual objects never share a host name;
  *  - label keys: host keys are valid label keys, and translated keys go back. */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <vcluster.h>
@@ -262,12 +263,59 @@ static void prop_objects(void)
     vc_translator_free(t2);
 }
 
+/* Separate translators on separate threads: same results as one thread. */
+typedef struct thread_job {
+    const char *pod;
+    char *first;
+    int mismatches;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *job = arg;
+    vc_translator *t = mk("threads", 0);
+    for (int i = 0; t && i < 300; i++) {
+        vc_buf b = VC_BUF_INIT;
+        if (vc_translate_to_host(&b, t, job->pod, "{\"namespaceLabels\":{\"a\":\"b\"}}", 0) < 0) {
+            job->mismatches++;
+        } else if (!job->first) {
+            job->first = strdup(b.ptr);
+        } else if (strcmp(job->first, b.ptr) != 0) {
+            job->mismatches++;
+        }
+        vc_buf_dispose(&b);
+    }
+    vc_translator_free(t);
+    return NULL;
+}
+
+static void prop_threads(void)
+{
+    const char *pod = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"n\",\"labels\":{\"release\":\"x\"}},"
+                      "\"spec\":{\"dnsPolicy\":\"ClusterFirst\",\"containers\":[{\"name\":\"c\",\"env\":[{\"name\":\"A\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}}]}]}}";
+    thread_job jobs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (thread_job){ pod, NULL, 0 };
+        CHECK(pthread_create(&th[i], NULL, thread_main, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        CHECK(jobs[i].mismatches == 0);
+        CHECK(jobs[i].first && jobs[0].first && !strcmp(jobs[i].first, jobs[0].first));
+    }
+    for (int i = 0; i < 4; i++)
+        free(jobs[i].first);
+}
+
 int main(void)
 {
     if (vc_global_init(NULL) < 0)
         return 1;
     prop_names();
     prop_objects();
+    prop_threads();
     vc_global_shutdown();
     return check_summary("translate-properties");
 }

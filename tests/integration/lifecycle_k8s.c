@@ -1,0 +1,1000 @@
+/* The kubernetes driver through the public API against the real host
+ * cluster (kwok nodes: pods are scheduled and reported Running/Ready, no
+ * container runs): --print renders a complete stream and changes nothing;
+ * create makes every host object of upstream's chart, checked field by
+ * field; create again fails clearly; --upgrade changes the StatefulSet (etcd,
+ * HA, images, RBAC) and prunes what is no longer asked for; --expose makes a
+ * LoadBalancer; isolation renders the F9 defaults; pause scales to 0,
+ * annotates and deletes the workloads; resume restores; persistence uses the
+ * PVC and --keep-pvc keeps it; delete leaves nothing behind.
+ *
+ * kwok nodes report no ephemeral-storage, so the control plane here asks for
+ * none (the default requests 1Gi) and the isolation objects, whose
+ * LimitRange would add ephemeral-storage requests, are checked while the
+ * cluster is paused. */
+#include <stdarg.h>
+
+#include "vcenv.h"
+#include "lifecycle/k8s.h"
+#include "util/yaml.h"
+
+static vc_kube *H;
+static char NAME[32], NS[64], NAME2[32], NS2[64], PV[64];
+static json_t *PRINTED;            /* the --print stream of the first create */
+static char *CA_BEFORE;            /* ca.crt before the upgrade */
+
+/* kwok nodes have no ephemeral-storage: ask for none */
+static const char *BASE_VALUES =
+    "controlPlane:\n"
+    "  statefulSet:\n"
+    "    persistence:\n"
+    "      volumeClaim:\n"
+    "        enabled: false\n"
+    "    resources:\n"
+    "      requests:\n"
+    "        ephemeral-storage: \"0\"\n";
+
+static const char *UPGRADE_VALUES =
+    "controlPlane:\n"
+    "  backingStore:\n"
+    "    etcd:\n"
+    "      embedded:\n"
+    "        enabled: true\n"
+    "  statefulSet:\n"
+    "    image: ghcr.io/example/vcluster-syncer:dev\n"
+    "    highAvailability:\n"
+    "      replicas: 2\n"
+    "  distro:\n"
+    "    k8s:\n"
+    "      apiServer:\n"
+    "        extraArgs: [\"--v=4\"]\n"
+    "sync:\n"
+    "  toHost:\n"
+    "    storageClasses:\n"
+    "      enabled: true\n"
+    "    networkPolicies:\n"
+    "      enabled: true\n";
+
+static const char *ISOLATION_VALUES =
+    "policies:\n"
+    "  resourceQuota:\n"
+    "    enabled: true\n"
+    "  limitRange:\n"
+    "    enabled: true\n"
+    "  networkPolicy:\n"
+    "    enabled: true\n";
+
+/* ---- helpers ---- */
+
+static json_t *jpath(const json_t *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    const char *seg;
+    while (o && (seg = va_arg(ap, const char *)) != NULL) {
+        if (json_is_array(o))
+            o = json_array_get(o, (size_t)atoi(seg));
+        else
+            o = json_object_get(o, seg);
+    }
+    va_end(ap);
+    return (json_t *)o;
+}
+#define J(...) jpath(__VA_ARGS__, (const char *)NULL)
+#define JS(...) json_string_value(J(__VA_ARGS__))
+#define JI(...) json_integer_value(J(__VA_ARGS__))
+
+static vc_config *config_of(const char *a, const char *b)
+{
+    vc_config *c = NULL;
+    if (vc_config_new(&c) < 0)
+        return NULL;
+    if ((a && vc_config_load_string(c, a, "a.yaml") < 0) || (b && vc_config_load_string(c, b, "b.yaml") < 0)) {
+        fprintf(stderr, "config: %s\n", vc_error_last()->message);
+        vc_config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static json_t *host_get(const char *fmt, ...) VC__PRINTF(1, 2);
+static json_t *host_get(const char *fmt, ...)
+{
+    char p[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    return kget(H, p);
+}
+
+static bool host_exists(const char *fmt, ...) VC__PRINTF(1, 2);
+static bool host_exists(const char *fmt, ...)
+{
+    char p[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    json_t *j = kget(H, p);
+    bool r = j != NULL;
+    json_decref(j);
+    return r;
+}
+
+static int list_count(const char *fmt, ...) VC__PRINTF(1, 2);
+static int list_count(const char *fmt, ...)
+{
+    char p[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    json_t *l = kget(H, p);
+    int n = l ? (int)json_array_size(json_object_get(l, "items")) : -1;
+    json_decref(l);
+    return n;
+}
+
+static json_t *container(const json_t *sts, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(J(sts, "spec", "template", "spec", "containers"), i, c) {
+        if (!strcmp(JS(c, "name"), name))
+            return c;
+    }
+    return NULL;
+}
+
+static char *container_names(const json_t *sts)
+{
+    static char buf[256];
+    buf[0] = '\0';
+    size_t i;
+    json_t *c;
+    json_array_foreach(J(sts, "spec", "template", "spec", "containers"), i, c) {
+        if (i)
+            strncat(buf, ",", sizeof buf - strlen(buf) - 1);
+        strncat(buf, JS(c, "name"), sizeof buf - strlen(buf) - 1);
+    }
+    return buf;
+}
+
+static bool has_arg(const json_t *ctr, const char *arg)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(J(ctr, "args"), i, a) {
+        if (!strcmp(json_string_value(a), arg))
+            return true;
+    }
+    return false;
+}
+
+static const char *arg_value(const json_t *ctr, const char *prefix)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(J(ctr, "args"), i, a) {
+        if (!strncmp(json_string_value(a), prefix, strlen(prefix)))
+            return json_string_value(a) + strlen(prefix);
+    }
+    return NULL;
+}
+
+static bool in_strings(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        if (!strcmp(json_string_value(v), s))
+            return true;
+    }
+    return false;
+}
+
+static bool has_rule(const json_t *role, const char *group, const char *resource, const char *verb)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(J(role, "rules"), i, r) {
+        if (in_strings(J(r, "apiGroups"), group) && in_strings(J(r, "resources"), resource) &&
+            in_strings(J(r, "verbs"), verb))
+            return true;
+    }
+    return false;
+}
+
+static char *secret_value(const json_t *sec, const char *key)
+{
+    const char *b = JS(sec, "data", key);
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    if (!b || vc__base64_decode(b, strlen(b), &raw, &n) < 0)
+        return NULL;
+    char *s = vc__strndup((const char *)raw, n);
+    vc__free(raw);
+    return s;
+}
+
+static char STEPS[1024];
+static void on_progress(const char *step, const char *msg, int32_t done, void *ud)
+{
+    (void)ud;
+    if (!strstr(STEPS, step) && strlen(STEPS) + strlen(step) + 2 < sizeof STEPS) {
+        strcat(STEPS, step);
+        strcat(STEPS, " ");
+    }
+    printf("#   [%s%s] %s\n", step, done ? " done" : "", msg);
+}
+
+static int create(const char *name, const char *ns, vc_config *cfg, uint32_t flags, vc_buf *out)
+{
+    vc_create_options o;
+    vc_create_options_init(&o, VC_CREATE_OPTIONS_VERSION);
+    o.name = name;
+    o.host_namespace = ns;
+    o.driver = "kubernetes";
+    o.config = cfg;
+    o.flags = flags;
+    o.timeout_ms = 90000;
+    o.progress = on_progress;
+    int rc = vc_cluster_create(H, &o, out);
+    if (rc < 0)
+        printf("# create %s: %s\n", name, vc_error_last()->message);
+    return rc;
+}
+
+static int upgrade_with(const char *a, const char *b, uint32_t flags)
+{
+    vc_config *cfg = config_of(a, b);
+    int rc = cfg ? create(NAME, NULL, cfg, VC_CREATE_UPGRADE | flags, NULL) : -1;
+    vc_config_free(cfg);
+    return rc;
+}
+
+static vc_cluster_op_options op_opts(uint32_t flags)
+{
+    vc_cluster_op_options o;
+    vc_cluster_op_options_init(&o, VC_CLUSTER_OP_OPTIONS_VERSION);
+    o.flags = flags;
+    o.timeout_ms = 90000;
+    o.progress = on_progress;
+    return o;
+}
+
+static int32_t state_of(const char *name, const char *ns, vc_cluster_info **keep)
+{
+    vc_cluster_info *i = NULL;
+    if (vc_cluster_status(&i, H, name, ns) < 0)
+        return -1;
+    int32_t s = i->state;
+    if (keep)
+        *keep = i;
+    else
+        vc_cluster_info_free(i);
+    return s;
+}
+
+static json_t *get_sts(void)
+{
+    return host_get("/apis/apps/v1/namespaces/%s/statefulsets/%s", NS, NAME);
+}
+
+/* ---- tests ---- */
+
+/* The template rules (src/lifecycle/templates/README.md), no cluster needed. */
+static void t_templates(void)
+{
+    json_t *vars = json_pack("{s:s,s:n,s:b,s:b,s:[s,s],s:{s:s},s:i}", "A", "x\"y\\z\nw: #1", "N", "T", 1, "F", 0,
+                             "L", "a", "b", "O", "k", "v", "I", 3);
+    const char *t = "s: ${A}\n"
+                    "q: \"pre-${A}-post\"\n"
+                    "n: ${N}\n"
+                    "i: ${I}\n"
+                    "qi: \"port ${I}\"\n"
+                    "list:\n"
+                    "  - first\n"
+                    "  - ${L}\n"
+                    "  - ${N}\n"
+                    "  - $if: ${F}\n"
+                    "    x: 1\n"
+                    "  - $if: ${T}\n"
+                    "    y: 2\n"
+                    "obj: ${O}\n"
+                    "off:\n"
+                    "  $if: ${F}\n"
+                    "  z: 1\n"
+                    "# a comment with \"quotes\" and ${NOT_A_VAR}\n";
+    json_t *out = NULL;
+    CHECK_INT(vc__k8s_render_text("test", t, vars, &out), VC_OK);
+    CHECK_STR(JS(out, "s"), "x\"y\\z\nw: #1");
+    CHECK_STR(JS(out, "q"), "pre-x\"y\\z\nw: #1-post");
+    CHECK(J(out, "n") == NULL);
+    CHECK_INT(JI(out, "i"), 3);
+    CHECK_STR(JS(out, "qi"), "port 3");
+    CHECK_INT(json_array_size(J(out, "list")), 4);
+    CHECK_STR(JS(out, "list", "0"), "first");
+    CHECK_STR(JS(out, "list", "1"), "a");
+    CHECK_STR(JS(out, "list", "2"), "b");
+    CHECK_INT(JI(out, "list", "3", "y"), 2);
+    CHECK(J(out, "list", "3", "$if") == NULL);
+    CHECK_STR(JS(out, "obj", "k"), "v");
+    CHECK(J(out, "off") == NULL);
+    json_decref(out);
+
+    out = (json_t *)1;
+    CHECK_INT(vc__k8s_render_text("test", "$if: ${F}\nkind: X\n", vars, &out), VC_OK);
+    CHECK(out == NULL); /* switched off as a whole */
+    CHECK_INT(vc__k8s_render_text("test", "a: ${MISSING}\n", vars, &out), VC_EINVAL);
+    CHECK_CONTAINS(vc_error_last()->message, "template test: unknown variable ${MISSING}");
+    CHECK_INT(vc__k8s_render_text("test", "a: \"${O}\"\n", vars, &out), VC_EINVAL);
+    CHECK_CONTAINS(vc_error_last()->message, "inside quotes must be a string");
+    CHECK_INT(vc__k8s_render_text("test", "a: ${A\n", vars, &out), VC_EINVAL);
+    CHECK_INT(vc__k8s_render_text("test", "a: [${A}\n", vars, &out), VC_EINVAL);
+    CHECK_CONTAINS(vc_error_last()->message, "test");
+    json_decref(vars);
+    CHECK(vc__k8s_template_text("statefulset") != NULL);
+    CHECK(vc__k8s_template_text("nope") == NULL);
+}
+
+static void t_print(void)
+{
+    vc_config *cfg = config_of(BASE_VALUES, NULL);
+    vc_buf out = VC_BUF_INIT;
+    CHECK_INT(create(NAME, NULL, cfg, VC_CREATE_PRINT, &out), VC_OK);
+    CHECK(out.size > 1000);
+    json_t *docs = NULL;
+    CHECK_INT(vc__yaml_parse(out.ptr ? out.ptr : "", out.size, "print", &docs, NULL), VC_OK);
+    /* kind, name prefix, name suffix around NAME */
+    const char *want[][3] = {
+        { "Namespace", "vcluster-", "" }, { "ServiceAccount", "vc-", "" }, { "ServiceAccount", "vc-workload-", "" },
+        { "Role", "vc-", "" }, { "RoleBinding", "vc-", "" }, { "Secret", "vc-config-", "" }, { "Secret", "", "-certs" },
+        { "Secret", "vc-", "" }, { "Service", "", "" }, { "Service", "", "-headless" }, { "StatefulSet", "", "" },
+    };
+    CHECK_INT(json_array_size(docs), VC__ARRAY_LEN(want));
+    for (size_t i = 0; i < VC__ARRAY_LEN(want); i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s%s%s", want[i][1], NAME, want[i][2]);
+        json_t *d = json_array_get(docs, i);
+        CHECK_STR(JS(d, "kind"), want[i][0]);
+        CHECK_STR(JS(d, "metadata", "name"), name);
+    }
+    /* nothing was changed on the host */
+    CHECK(!host_exists("/api/v1/namespaces/%s", NS));
+    PRINTED = docs;
+    vc_buf_dispose(&out);
+
+    /* without a buffer: refused */
+    CHECK_INT(create(NAME, NULL, cfg, VC_CREATE_PRINT, NULL), VC_EINVAL);
+    vc_config_free(cfg);
+}
+
+static void t_print_distros(void)
+{
+    vc_buf out = VC_BUF_INIT;
+    vc_create_options o;
+    vc_create_options_init(&o, VC_CREATE_OPTIONS_VERSION);
+    o.name = "printonly";
+    o.flags = VC_CREATE_PRINT;
+    const char *distros[] = { "k3s", "k0s" };
+    for (int d = 0; d < 2; d++) {
+        o.distro = distros[d];
+        CHECK_INT(vc_cluster_create(H, &o, &out), VC_OK);
+        json_t *docs = NULL;
+        CHECK_INT(vc__yaml_parse(out.ptr ? out.ptr : "", out.size, "print", &docs, NULL), VC_OK);
+        json_t *sts = json_array_get(docs, json_array_size(docs) - 1);
+        CHECK_STR(JS(sts, "kind"), "StatefulSet");
+        char want[32];
+        snprintf(want, sizeof want, "%s,syncer", distros[d]);
+        CHECK_STR(container_names(sts), want);
+        json_t *c = container(sts, distros[d]);
+        if (d == 0) {
+            CHECK(has_arg(c, "--https-listen-port=8443"));
+            CHECK(has_arg(c, "--tls-san=printonly.vcluster-printonly"));
+            CHECK(has_arg(c, "--disable-scheduler"));
+            CHECK_STR(JS(c, "image"), "rancher/k3s:v1.31.1-k3s1");
+            CHECK_STR(JS(sts, "metadata", "annotations", "vcluster.loft.sh/version"), "v1.31.1-k3s1");
+        } else {
+            CHECK(has_arg(c, "--config=/var/lib/vcluster/k0s.yaml"));
+            CHECK_STR(JS(c, "image"), "k0sproject/k0s:v1.30.2-k0s.0");
+            /* its ClusterConfig is in the config Secret */
+            json_t *cs = json_array_get(docs, 5);
+            CHECK_STR(JS(cs, "metadata", "name"), "vc-config-printonly");
+            char *k0s = secret_value(cs, "k0s.yaml");
+            CHECK_CONTAINS(k0s, "kind: ClusterConfig");
+            CHECK_CONTAINS(k0s, "port: 8443");
+            vc__free(k0s);
+        }
+        json_decref(docs);
+    }
+    /* a separate etcd StatefulSet is not something this driver deploys */
+    vc_config *cfg = config_of("controlPlane:\n  backingStore:\n    etcd:\n      deploy:\n        enabled: true\n", NULL);
+    o.distro = NULL;
+    o.config = cfg;
+    CHECK_INT(vc_cluster_create(H, &o, &out), VC_ENOTSUPPORTED);
+    CHECK_CONTAINS(vc_error_last()->message, "etcd.embedded");
+    vc_config_free(cfg);
+    vc_buf_dispose(&out);
+}
+
+static void t_create(void)
+{
+    vc_config *cfg = config_of(BASE_VALUES, NULL);
+    STEPS[0] = '\0';
+    CHECK_INT(create(NAME, NULL, cfg, 0, NULL), VC_OK);
+    vc_config_free(cfg);
+    CHECK_CONTAINS(STEPS, "namespace");
+    CHECK_CONTAINS(STEPS, "certificates");
+    CHECK_CONTAINS(STEPS, "manifests");
+    CHECK_CONTAINS(STEPS, "controlplane");
+}
+
+static void t_objects(void)
+{
+    json_t *ns = host_get("/api/v1/namespaces/%s", NS);
+    CHECK_STR(JS(ns, "metadata", "annotations", "vcluster.loft.sh/created"), "true");
+    json_decref(ns);
+
+    /* Service NAME: the marker and the API endpoint */
+    json_t *svc = host_get("/api/v1/namespaces/%s/services/%s", NS, NAME);
+    CHECK_STR(JS(svc, "metadata", "labels", "app"), "vcluster");
+    CHECK_STR(JS(svc, "metadata", "labels", "release"), NAME);
+    CHECK_STR(JS(svc, "metadata", "labels", "vcluster.loft.sh/driver"), "kubernetes");
+    CHECK_STR(JS(svc, "metadata", "labels", "vcluster.loft.sh/service"), "true");
+    CHECK_STR(JS(svc, "spec", "type"), "ClusterIP");
+    CHECK_STR(JS(svc, "spec", "selector", "app"), "vcluster");
+    CHECK_STR(JS(svc, "spec", "selector", "release"), NAME);
+    CHECK_INT(json_array_size(J(svc, "spec", "ports")), 2);
+    CHECK_STR(JS(svc, "spec", "ports", "0", "name"), "https");
+    CHECK_INT(JI(svc, "spec", "ports", "0", "port"), 443);
+    CHECK_INT(JI(svc, "spec", "ports", "0", "targetPort"), 8443);
+    CHECK_STR(JS(svc, "spec", "ports", "1", "name"), "kubelet");
+    CHECK_INT(JI(svc, "spec", "ports", "1", "port"), 10250);
+    CHECK_INT(JI(svc, "spec", "ports", "1", "targetPort"), 8443);
+    char cluster_ip[64];
+    snprintf(cluster_ip, sizeof cluster_ip, "IP:%s", JS(svc, "spec", "clusterIP") ? JS(svc, "spec", "clusterIP") : "?");
+    json_decref(svc);
+
+    json_t *hl = host_get("/api/v1/namespaces/%s/services/%s-headless", NS, NAME);
+    CHECK_STR(JS(hl, "spec", "clusterIP"), "None");
+    CHECK(json_is_true(J(hl, "spec", "publishNotReadyAddresses")));
+    CHECK(J(hl, "metadata", "labels", "vcluster.loft.sh/driver") == NULL); /* not a cluster marker */
+    CHECK_STR(JS(hl, "metadata", "labels", "release"), NAME);
+    CHECK_INT(JI(hl, "spec", "ports", "0", "targetPort"), 8443);
+    json_decref(hl);
+
+    /* ServiceAccounts and RBAC */
+    json_t *sa = host_get("/api/v1/namespaces/%s/serviceaccounts/vc-%s", NS, NAME);
+    CHECK_STR(JS(sa, "metadata", "labels", "release"), NAME);
+    json_decref(sa);
+    CHECK(host_exists("/api/v1/namespaces/%s/serviceaccounts/vc-workload-%s", NS, NAME));
+    json_t *role = host_get("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles/vc-%s", NS, NAME);
+    CHECK(has_rule(role, "", "pods", "create"));
+    CHECK(has_rule(role, "", "pods", "delete"));
+    CHECK(has_rule(role, "", "pods/status", "patch"));
+    CHECK(has_rule(role, "", "services", "update"));
+    CHECK(has_rule(role, "", "configmaps", "watch"));
+    CHECK(has_rule(role, "", "secrets", "create"));
+    CHECK(has_rule(role, "", "persistentvolumeclaims", "create"));
+    CHECK(has_rule(role, "", "endpoints", "create"));        /* sync.toHost.endpoints (default on) */
+    CHECK(has_rule(role, "", "events", "create"));
+    CHECK(has_rule(role, "apps", "statefulsets", "get"));
+    CHECK(!has_rule(role, "networking.k8s.io", "networkpolicies", "create")); /* off by default */
+    CHECK(!has_rule(role, "", "serviceaccounts", "create"));
+    CHECK(!has_rule(role, "coordination.k8s.io", "leases", "create"));       /* one replica, no etcd */
+    json_decref(role);
+    json_t *rb = host_get("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings/vc-%s", NS, NAME);
+    CHECK_STR(JS(rb, "subjects", "0", "kind"), "ServiceAccount");
+    char sa_name[64];
+    snprintf(sa_name, sizeof sa_name, "vc-%s", NAME);
+    CHECK_STR(JS(rb, "subjects", "0", "name"), sa_name);
+    CHECK_STR(JS(rb, "subjects", "0", "namespace"), NS);
+    CHECK_STR(JS(rb, "roleRef", "kind"), "Role");
+    CHECK_STR(JS(rb, "roleRef", "name"), sa_name);
+    json_decref(rb);
+    CHECK(!host_exists("/apis/rbac.authorization.k8s.io/v1/clusterroles/vc-%s-v-%s", NAME, NS));
+
+    /* Secrets: config, certificates, kubeconfig */
+    json_t *cs = host_get("/api/v1/namespaces/%s/secrets/vc-config-%s", NS, NAME);
+    char *yaml = secret_value(cs, "config.yaml");
+    vc_config *back = NULL;
+    CHECK_INT(vc_config_new(&back), VC_OK);
+    CHECK_INT(vc_config_load_string(back, yaml ? yaml : "", "config.yaml"), VC_OK);
+    vc_buf v = VC_BUF_INIT;
+    CHECK_INT(vc_config_get(back, "controlPlane.statefulSet.persistence.volumeClaim.enabled", &v), VC_OK);
+    CHECK_STR(v.ptr, "false");
+    vc_buf_dispose(&v);
+    vc_config_free(back);
+    vc__free(yaml);
+    CHECK(J(cs, "data", "k0s.yaml") == NULL);
+    json_decref(cs);
+
+    json_t *certs = host_get("/api/v1/namespaces/%s/secrets/%s-certs", NS, NAME);
+    const char *keys[] = { "ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "front-proxy-ca.crt",
+                           "front-proxy-client.crt", "sa.key", "sa.pub", "admin.crt", "admin.key",
+                           "apiserver-kubelet-client.crt", "controller-manager.crt", "scheduler.crt",
+                           "etcd-server.crt", "apiserver-etcd-client.crt", "admin.conf",
+                           "controller-manager.conf", "scheduler.conf" };
+    for (size_t i = 0; i < VC__ARRAY_LEN(keys); i++) {
+        char *val = secret_value(certs, keys[i]);
+        if (!val)
+            fprintf(stderr, "missing %s\n", keys[i]);
+        CHECK(val != NULL);
+        vc__free(val);
+    }
+    char *adminconf = secret_value(certs, "admin.conf");
+    CHECK_CONTAINS(adminconf, "server: https://127.0.0.1:8443");
+    vc__free(adminconf);
+    char dnsname[128];
+    snprintf(dnsname, sizeof dnsname, "DNS:%s.%s", NAME, NS);
+    CHECK_CONTAINS(JS(certs, "metadata", "annotations", "vcluster.loft.sh/apiserver-sans"), dnsname);
+    CHECK_CONTAINS(JS(certs, "metadata", "annotations", "vcluster.loft.sh/apiserver-sans"), cluster_ip);
+    CA_BEFORE = secret_value(certs, "ca.crt");
+    json_decref(certs);
+
+    json_t *kc = host_get("/api/v1/namespaces/%s/secrets/vc-%s", NS, NAME);
+    char *config = secret_value(kc, "config");
+    char server[160];
+    snprintf(server, sizeof server, "server: https://%s.%s:443", NAME, NS);
+    CHECK_CONTAINS(config, server);
+    vc__free(config);
+    CHECK(J(kc, "data", "certificate-authority") && J(kc, "data", "client-certificate") && J(kc, "data", "client-key"));
+    json_decref(kc);
+    vc_buf conn = VC_BUF_INIT;
+    CHECK_INT(vc_cluster_connect(&conn, H, NAME, NULL, NULL), VC_OK);
+    CHECK_CONTAINS(conn.ptr, server + strlen("server: "));
+    vc_buf_dispose(&conn);
+
+    /* the StatefulSet */
+    json_t *sts = get_sts();
+    CHECK_INT(JI(sts, "spec", "replicas"), 1);
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
+    char headless[64];
+    snprintf(headless, sizeof headless, "%s-headless", NAME);
+    CHECK_STR(JS(sts, "spec", "serviceName"), headless);
+    CHECK_STR(JS(sts, "spec", "podManagementPolicy"), "Parallel");
+    CHECK_STR(JS(sts, "spec", "selector", "matchLabels", "release"), NAME);
+    CHECK_STR(JS(sts, "spec", "template", "metadata", "labels", "app"), "vcluster");
+    CHECK(J(sts, "spec", "volumeClaimTemplates") == NULL); /* persistence off */
+    CHECK_STR(JS(sts, "metadata", "annotations", "vcluster.loft.sh/version"), "v1.36.0");
+    CHECK(JS(sts, "spec", "template", "metadata", "annotations", "vcluster.loft.sh/config-hash") != NULL);
+    CHECK_STR(JS(sts, "spec", "template", "spec", "serviceAccountName"), sa_name);
+    CHECK_STR(container_names(sts), "kine,kube-apiserver,kube-controller-manager,syncer");
+    json_t *api = container(sts, "kube-apiserver"), *kcm = container(sts, "kube-controller-manager"),
+           *syn = container(sts, "syncer"), *kine = container(sts, "kine");
+    CHECK_STR(JS(api, "image"), "ghcr.io/loft-sh/kubernetes:v1.36.0");
+    CHECK_STR(JS(kcm, "image"), "ghcr.io/loft-sh/kubernetes:v1.36.0");
+    CHECK_STR(JS(kine, "image"), "rancher/kine:v0.17.5");
+    CHECK_STR(JS(syn, "image"), "libvcluster/syncer:" VC_VERSION_STRING);
+    CHECK(has_arg(api, "--secure-port=8443"));
+    CHECK(has_arg(api, "--etcd-servers=http://127.0.0.1:2379"));
+    CHECK(has_arg(api, "--client-ca-file=/pki/ca.crt"));
+    CHECK_STR(arg_value(api, "--service-cluster-ip-range="), getenv("VC_TEST_SERVICE_CIDR") ? getenv("VC_TEST_SERVICE_CIDR") : "10.96.0.0/12");
+    CHECK(has_arg(kcm, "--kubeconfig=/pki/controller-manager.conf"));
+    CHECK(has_arg(kcm, "--leader-elect=false"));
+    CHECK_STR(arg_value(syn, "--name="), NAME);
+    CHECK_STR(arg_value(syn, "--host-namespace="), NS);
+    CHECK(has_arg(syn, "--virtual-kubeconfig=/pki/admin.conf"));
+    CHECK(has_arg(syn, "--config=/var/lib/vcluster/config.yaml"));
+    CHECK_STR(JS(syn, "resources", "requests", "ephemeral-storage"), "0");
+    CHECK_STR(arg_value(kine, "--listen-address="), "127.0.0.1:2379");
+    json_t *vols = J(sts, "spec", "template", "spec", "volumes");
+    char certs_name[64], cfg_name[64];
+    snprintf(certs_name, sizeof certs_name, "%s-certs", NAME);
+    snprintf(cfg_name, sizeof cfg_name, "vc-config-%s", NAME);
+    CHECK_STR(JS(vols, "0", "name"), "certs");
+    CHECK_STR(JS(vols, "0", "secret", "secretName"), certs_name);
+    CHECK_STR(JS(vols, "1", "secret", "secretName"), cfg_name);
+    CHECK_STR(JS(vols, "3", "name"), "data");
+    CHECK(J(vols, "3", "emptyDir") != NULL);
+    json_decref(sts);
+
+    /* the pod kwok runs */
+    json_t *pod = host_get("/api/v1/namespaces/%s/pods/%s-0", NS, NAME);
+    CHECK_STR(JS(pod, "status", "phase"), "Running");
+    json_decref(pod);
+
+    /* --print listed exactly what exists now */
+    size_t i;
+    json_t *d;
+    json_array_foreach(PRINTED, i, d) {
+        const char *kind = JS(d, "kind"), *name = JS(d, "metadata", "name");
+        if (!kind || !name) {
+            CHECK(kind && name);
+            continue;
+        }
+        const char *base = !strcmp(kind, "StatefulSet") ? "/apis/apps/v1"
+                           : !strncmp(kind, "Role", 4)   ? "/apis/rbac.authorization.k8s.io/v1"
+                                                         : "/api/v1";
+        char plural[64];
+        snprintf(plural, sizeof plural, "%s", kind);
+        for (char *c = plural; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        strncat(plural, "s", sizeof plural - strlen(plural) - 1);
+        bool ok = !strcmp(kind, "Namespace") ? host_exists("/api/v1/namespaces/%s", name)
+                                             : host_exists("%s/namespaces/%s/%s/%s", base, NS, plural, name);
+        if (!ok)
+            fprintf(stderr, "printed %s %s does not exist\n", kind, name);
+        CHECK(ok);
+    }
+}
+
+static void t_status_list(void)
+{
+    vc_cluster_info *info = NULL;
+    CHECK_INT(state_of(NAME, NULL, &info), VC_CLUSTER_RUNNING);
+    if (info) {
+        CHECK_STR(info->driver, "kubernetes");
+        CHECK_STR(info->version, "v1.36.0");
+        char server[160];
+        snprintf(server, sizeof server, "https://%s.%s:443", NAME, NS);
+        CHECK_STR(info->server, server);
+        CHECK_STR(info->message, "");
+        vc_cluster_info_free(info);
+    }
+    vc_cluster_list *l = NULL;
+    CHECK_INT(vc_cluster_list_get(&l, H, NULL), VC_OK);
+    bool found = false;
+    for (size_t i = 0; i < vc_cluster_list_count(l); i++) {
+        const vc_cluster_info *x = vc_cluster_list_at(l, i);
+        char hl[64];
+        snprintf(hl, sizeof hl, "%s-headless", NAME);
+        CHECK(strcmp(x->name, hl) != 0); /* the headless Service is not a cluster */
+        if (!strcmp(x->name, NAME)) {
+            found = true;
+            CHECK_INT(x->state, VC_CLUSTER_RUNNING);
+            CHECK_STR(x->driver, "kubernetes");
+            CHECK_STR(x->host_namespace, NS);
+        }
+    }
+    CHECK(found);
+    vc_cluster_list_free(l);
+}
+
+static void t_create_again(void)
+{
+    vc_config *cfg = config_of(BASE_VALUES, NULL);
+    CHECK_INT(create(NAME, NULL, cfg, 0, NULL), VC_EEXISTS);
+    CHECK_CONTAINS(vc_error_last()->message, "already exists");
+    CHECK_CONTAINS(vc_error_last()->message, "--upgrade");
+    vc_config_free(cfg);
+}
+
+static void t_upgrade(void)
+{
+    json_t *before = get_sts();
+    const char *h = JS(before, "spec", "template", "metadata", "annotations", "vcluster.loft.sh/config-hash");
+    char hash_before[32];
+    snprintf(hash_before, sizeof hash_before, "%s", h ? h : "");
+    json_decref(before);
+
+    CHECK_INT(upgrade_with(BASE_VALUES, UPGRADE_VALUES, 0), VC_OK);
+    json_t *sts = get_sts();
+    CHECK_INT(JI(sts, "spec", "replicas"), 2);
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 2);
+    CHECK_STR(container_names(sts), "etcd,kube-apiserver,kube-controller-manager,syncer");
+    CHECK(strcmp(JS(sts, "spec", "template", "metadata", "annotations", "vcluster.loft.sh/config-hash"),
+                 hash_before) != 0);
+    json_t *api = container(sts, "kube-apiserver"), *etcd = container(sts, "etcd");
+    CHECK(has_arg(api, "--etcd-servers=https://127.0.0.1:2379"));
+    CHECK(has_arg(api, "--etcd-certfile=/pki/apiserver-etcd-client.crt"));
+    CHECK(has_arg(api, "--v=4"));
+    CHECK(has_arg(container(sts, "kube-controller-manager"), "--leader-elect=true"));
+    CHECK_STR(JS(container(sts, "syncer"), "image"), "ghcr.io/example/vcluster-syncer:dev");
+    CHECK_STR(JS(etcd, "image"), "registry.k8s.io/etcd:3.6.8-0");
+    char member[200];
+    snprintf(member, sizeof member, "%s-1=https://%s-1.%s-headless.%s:2380", NAME, NAME, NAME, NS);
+    CHECK_CONTAINS(arg_value(etcd, "--initial-cluster="), member);
+    json_decref(sts);
+
+    json_t *hl = host_get("/api/v1/namespaces/%s/services/%s-headless", NS, NAME);
+    CHECK_INT(json_array_size(J(hl, "spec", "ports")), 3);
+    CHECK_STR(JS(hl, "spec", "ports", "1", "name"), "etcd");
+    json_decref(hl);
+    /* RBAC follows the syncs: a ClusterRole for storage classes, leases for HA */
+    json_t *cr = host_get("/apis/rbac.authorization.k8s.io/v1/clusterroles/vc-%s-v-%s", NAME, NS);
+    CHECK(has_rule(cr, "storage.k8s.io", "storageclasses", "create"));
+    CHECK(!has_rule(cr, "", "nodes", "get"));
+    json_decref(cr);
+    json_t *crb = host_get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/vc-%s-v-%s", NAME, NS);
+    CHECK_STR(JS(crb, "subjects", "0", "namespace"), NS);
+    json_decref(crb);
+    json_t *role = host_get("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles/vc-%s", NS, NAME);
+    CHECK(has_rule(role, "networking.k8s.io", "networkpolicies", "create"));
+    CHECK(has_rule(role, "coordination.k8s.io", "leases", "create"));
+    json_decref(role);
+    /* trust survives the upgrade */
+    json_t *certs = host_get("/api/v1/namespaces/%s/secrets/%s-certs", NS, NAME);
+    char *ca = secret_value(certs, "ca.crt");
+    CHECK_STR(ca, CA_BEFORE);
+    vc__free(ca);
+    json_decref(certs);
+
+    /* back to the base values: one replica, kine, no ClusterRole */
+    CHECK_INT(upgrade_with(BASE_VALUES, NULL, 0), VC_OK);
+    sts = get_sts();
+    CHECK_INT(JI(sts, "spec", "replicas"), 1);
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
+    CHECK_STR(container_names(sts), "kine,kube-apiserver,kube-controller-manager,syncer");
+    json_decref(sts);
+    CHECK(!host_exists("/apis/rbac.authorization.k8s.io/v1/clusterroles/vc-%s-v-%s", NAME, NS));
+    CHECK(!host_exists("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/vc-%s-v-%s", NAME, NS));
+}
+
+static void t_expose(void)
+{
+    CHECK_INT(upgrade_with(BASE_VALUES, NULL, VC_CREATE_EXPOSE), VC_OK);
+    json_t *svc = host_get("/api/v1/namespaces/%s/services/%s", NS, NAME);
+    CHECK_STR(JS(svc, "spec", "type"), "LoadBalancer");
+    CHECK_INT(json_array_size(J(svc, "spec", "ports")), 1); /* no kubelet port on a LoadBalancer */
+    CHECK_INT(JI(svc, "spec", "ports", "0", "port"), 443);
+    json_decref(svc);
+    json_t *cs = host_get("/api/v1/namespaces/%s/secrets/vc-config-%s", NS, NAME);
+    char *yaml = secret_value(cs, "config.yaml");
+    CHECK_CONTAINS(yaml, "LoadBalancer");
+    vc__free(yaml);
+    json_decref(cs);
+
+    /* no load balancer controller here: play one, then status shows its address
+     * and the next upgrade puts it into the API server certificate */
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/services/%s/status", NS, NAME);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "PATCH", path,
+                              "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"203.0.113.10\"}]}}}",
+                              "application/merge-patch+json"), VC_OK);
+    vc_cluster_info *info = NULL;
+    CHECK_INT(state_of(NAME, NULL, &info), VC_CLUSTER_RUNNING);
+    if (info)
+        CHECK_STR(info->server, "https://203.0.113.10:443");
+    vc_cluster_info_free(info);
+    CHECK_INT(upgrade_with(BASE_VALUES, NULL, VC_CREATE_EXPOSE), VC_OK);
+    json_t *certs = host_get("/api/v1/namespaces/%s/secrets/%s-certs", NS, NAME);
+    CHECK_CONTAINS(JS(certs, "metadata", "annotations", "vcluster.loft.sh/apiserver-sans"), "IP:203.0.113.10");
+    json_decref(certs);
+}
+
+static void t_pause(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", NS);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"fake-workload\",\"labels\":"
+             "{\"vcluster.loft.sh/managed-by\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}",
+             NAME);
+    CHECK_INT(kcreate(H, path, body), VC_OK);
+
+    vc_cluster_op_options o = op_opts(0);
+    CHECK_INT(vc_cluster_pause(H, NAME, NULL, &o), VC_OK);
+    json_t *sts = get_sts();
+    CHECK_INT(JI(sts, "spec", "replicas"), 0);
+    CHECK_STR(JS(sts, "metadata", "annotations", "loft.sh/paused"), "true");
+    CHECK_STR(JS(sts, "metadata", "annotations", "loft.sh/paused-replicas"), "1");
+    CHECK(JS(sts, "metadata", "annotations", "loft.sh/paused-date") != NULL);
+    json_decref(sts);
+    json_t *svc = host_get("/api/v1/namespaces/%s/services/%s", NS, NAME);
+    CHECK_STR(JS(svc, "metadata", "annotations", "loft.sh/paused"), "true");
+    CHECK_STR(JS(svc, "metadata", "annotations", "loft.sh/paused-replicas"), "1");
+    json_decref(svc);
+    CHECK(!host_exists("/api/v1/namespaces/%s/pods/fake-workload", NS));
+    CHECK_INT(list_count("/api/v1/namespaces/%s/pods?labelSelector=release%%3D%s", NS, NAME), 0);
+    CHECK_INT(state_of(NAME, NULL, NULL), VC_CLUSTER_PAUSED);
+    vc_cluster_list *l = NULL;
+    CHECK_INT(vc_cluster_list_get(&l, H, NS), VC_OK);
+    CHECK_INT(vc_cluster_list_count(l), 1);
+    if (vc_cluster_list_count(l) == 1)
+        CHECK_INT(vc_cluster_list_at(l, 0)->state, VC_CLUSTER_PAUSED);
+    vc_cluster_list_free(l);
+    CHECK_INT(vc_cluster_pause(H, NAME, NULL, &o), VC_ESTATE);
+    CHECK_CONTAINS(vc_error_last()->message, "already paused");
+    vc_buf kc = VC_BUF_INIT;
+    CHECK_INT(vc_cluster_connect(&kc, H, NAME, NULL, NULL), VC_ESTATE);
+    vc_buf_dispose(&kc);
+}
+
+/* F9 isolation on the paused cluster: an upgrade keeps it paused */
+static void t_isolation(void)
+{
+    CHECK_INT(upgrade_with(BASE_VALUES, ISOLATION_VALUES, 0), VC_OK);
+    json_t *sts = get_sts();
+    CHECK_INT(JI(sts, "spec", "replicas"), 0);
+    CHECK_STR(JS(sts, "metadata", "annotations", "loft.sh/paused"), "true");
+    CHECK_STR(JS(sts, "metadata", "annotations", "loft.sh/paused-replicas"), "1");
+    json_decref(sts);
+
+    json_t *q = host_get("/api/v1/namespaces/%s/resourcequotas/vc-%s", NS, NAME);
+    static const char *const quota[][2] = {
+        { "count/configmaps", "100" }, { "count/endpoints", "40" }, { "count/persistentvolumeclaims", "20" },
+        { "count/pods", "20" }, { "count/secrets", "100" }, { "count/services", "20" }, { "limits.cpu", "20" },
+        { "limits.memory", "40Gi" }, { "requests.cpu", "10" }, { "requests.memory", "20Gi" },
+        { "requests.storage", "100Gi" }, { "limits.ephemeral-storage", "160Gi" },
+        { "requests.ephemeral-storage", "60Gi" }, { "services.loadbalancers", "1" }, { "services.nodeports", "0" },
+    };
+    for (size_t i = 0; i < VC__ARRAY_LEN(quota); i++)
+        CHECK_STR(JS(q, "spec", "hard", quota[i][0]), quota[i][1]);
+    CHECK_INT(json_object_size(J(q, "spec", "hard")), VC__ARRAY_LEN(quota));
+    CHECK_STR(JS(q, "metadata", "labels", "release"), NAME);
+    json_decref(q);
+
+    json_t *lr = host_get("/api/v1/namespaces/%s/limitranges/vc-%s", NS, NAME);
+    json_t *lim = J(lr, "spec", "limits", "0");
+    CHECK_STR(JS(lim, "type"), "Container");
+    CHECK_STR(JS(lim, "default", "cpu"), "1");
+    CHECK_STR(JS(lim, "default", "memory"), "512Mi");
+    CHECK_STR(JS(lim, "default", "ephemeral-storage"), "8Gi");
+    CHECK_STR(JS(lim, "defaultRequest", "cpu"), "100m");
+    CHECK_STR(JS(lim, "defaultRequest", "memory"), "128Mi");
+    CHECK_STR(JS(lim, "defaultRequest", "ephemeral-storage"), "3Gi");
+    json_decref(lr);
+
+    /* workloads: control plane, DNS, each other, public IPs but no private range */
+    json_t *work = host_get("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/vc-work-%s", NS, NAME);
+    CHECK_STR(JS(work, "spec", "podSelector", "matchLabels", "vcluster.loft.sh/managed-by"), NAME);
+    CHECK(in_strings(J(work, "spec", "policyTypes"), "Egress") && in_strings(J(work, "spec", "policyTypes"), "Ingress"));
+    json_t *eg = J(work, "spec", "egress");
+    CHECK_STR(JS(eg, "0", "to", "0", "podSelector", "matchLabels", "release"), NAME);
+    CHECK_INT(JI(eg, "0", "ports", "2", "port"), 8443);
+    CHECK_STR(JS(eg, "1", "to", "0", "podSelector", "matchLabels", "vcluster.loft.sh/managed-by"), NAME);
+    CHECK_STR(JS(eg, "2", "to", "0", "ipBlock", "cidr"), "0.0.0.0/0");
+    json_t *except = J(eg, "2", "to", "0", "ipBlock", "except");
+    CHECK(in_strings(except, "10.0.0.0/8") && in_strings(except, "172.16.0.0/12") &&
+          in_strings(except, "192.168.0.0/16") && in_strings(except, "100.64.0.0/10") &&
+          in_strings(except, "127.0.0.0/8"));
+    CHECK_STR(JS(work, "spec", "ingress", "0", "from", "0", "podSelector", "matchLabels", "release"), NAME);
+    json_decref(work);
+    /* control plane: host DNS and API ports only (plus its peers and workloads) */
+    json_t *cp = host_get("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/vc-cp-%s", NS, NAME);
+    CHECK_STR(JS(cp, "spec", "podSelector", "matchLabels", "release"), NAME);
+    CHECK_STR(JS(cp, "spec", "egress", "0", "to", "0", "podSelector", "matchLabels", "k8s-app"), "kube-dns");
+    CHECK_STR(JS(cp, "spec", "egress", "0", "to", "0", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name"),
+              "kube-system");
+    CHECK_INT(JI(cp, "spec", "egress", "1", "ports", "0", "port"), 443);
+    CHECK_INT(JI(cp, "spec", "egress", "1", "ports", "2", "port"), 6443);
+    CHECK(J(cp, "spec", "egress", "1", "to") == NULL);
+    CHECK_INT(JI(cp, "spec", "ingress", "0", "ports", "0", "port"), 8443);
+    json_decref(cp);
+    CHECK(host_exists("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/vc-kube-dns-%s", NS, NAME));
+
+    /* switched off again: all pruned, still paused */
+    CHECK_INT(upgrade_with(BASE_VALUES, NULL, 0), VC_OK);
+    CHECK(!host_exists("/api/v1/namespaces/%s/resourcequotas/vc-%s", NS, NAME));
+    CHECK(!host_exists("/api/v1/namespaces/%s/limitranges/vc-%s", NS, NAME));
+    CHECK_INT(list_count("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies", NS), 0);
+    CHECK_INT(state_of(NAME, NULL, NULL), VC_CLUSTER_PAUSED);
+}
+
+static void t_resume(void)
+{
+    vc_cluster_op_options o = op_opts(0);
+    CHECK_INT(vc_cluster_resume(H, NAME, NULL, &o), VC_OK);
+    json_t *sts = get_sts();
+    CHECK_INT(JI(sts, "spec", "replicas"), 1);
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
+    CHECK(J(sts, "metadata", "annotations", "loft.sh/paused") == NULL);
+    CHECK(J(sts, "metadata", "annotations", "loft.sh/paused-replicas") == NULL);
+    json_decref(sts);
+    json_t *svc = host_get("/api/v1/namespaces/%s/services/%s", NS, NAME);
+    CHECK(J(svc, "metadata", "annotations", "loft.sh/paused") == NULL);
+    json_decref(svc);
+    CHECK_INT(state_of(NAME, NULL, NULL), VC_CLUSTER_RUNNING);
+    CHECK_INT(vc_cluster_resume(H, NAME, NULL, &o), VC_ESTATE);
+    CHECK_CONTAINS(vc_error_last()->message, "not paused");
+}
+
+/* Persistence: the data PVC binds (to a PV we provide: no provisioner here),
+ * survives delete with keep-pvc, and goes with a plain delete. The namespace
+ * is ours, so VC_DELETE_NAMESPACE keeps it. */
+static void t_persistence(void)
+{
+    char body[1024], path[256];
+    snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", NS2);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces", body), VC_OK);
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"%s\"},\"spec\":{"
+             "\"capacity\":{\"storage\":\"5Gi\"},\"accessModes\":[\"ReadWriteOnce\"],\"persistentVolumeReclaimPolicy\":"
+             "\"Retain\",\"hostPath\":{\"path\":\"/tmp/%s\"},\"claimRef\":{\"namespace\":\"%s\",\"name\":\"data-%s-0\"}}}",
+             PV, PV, NS2, NAME2);
+    CHECK_INT(kcreate(H, "/api/v1/persistentvolumes", body), VC_OK);
+    vc_config *cfg = config_of("controlPlane:\n  statefulSet:\n    resources:\n      requests:\n"
+                               "        ephemeral-storage: \"0\"\n", NULL);
+    CHECK_INT(create(NAME2, NS2, cfg, 0, NULL), VC_OK);
+    json_t *sts = host_get("/apis/apps/v1/namespaces/%s/statefulsets/%s", NS2, NAME2);
+    CHECK_STR(JS(sts, "spec", "volumeClaimTemplates", "0", "metadata", "name"), "data");
+    CHECK_STR(JS(sts, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"), "5Gi");
+    CHECK_STR(JS(sts, "spec", "volumeClaimTemplates", "0", "spec", "accessModes", "0"), "ReadWriteOnce");
+    CHECK_STR(JS(sts, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"), "Retain");
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
+    json_decref(sts);
+    json_t *pvc = host_get("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2);
+    CHECK_STR(JS(pvc, "status", "phase"), "Bound");
+    json_decref(pvc);
+
+    vc_cluster_op_options o = op_opts(VC_DELETE_KEEP_PVC | VC_DELETE_NAMESPACE);
+    CHECK_INT(vc_cluster_delete(H, NAME2, NS2, &o), VC_OK);
+    CHECK(!host_exists("/apis/apps/v1/namespaces/%s/statefulsets/%s", NS2, NAME2));
+    CHECK(host_exists("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2));
+    CHECK(host_exists("/api/v1/namespaces/%s", NS2)); /* not created by vcluster: kept */
+
+    /* the kept claim is used again */
+    CHECK_INT(create(NAME2, NS2, cfg, 0, NULL), VC_OK);
+    pvc = host_get("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2);
+    CHECK_STR(JS(pvc, "spec", "volumeName"), PV);
+    json_decref(pvc);
+    o = op_opts(0);
+    CHECK_INT(vc_cluster_delete(H, NAME2, NS2, &o), VC_OK);
+    CHECK(!host_exists("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2));
+    vc_config_free(cfg);
+    snprintf(path, sizeof path, "/api/v1/persistentvolumes/%s", PV);
+    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s", NS2);
+    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
+}
+
+static void t_delete(void)
+{
+    vc_cluster_op_options o = op_opts(VC_DELETE_NAMESPACE);
+    CHECK_INT(vc_cluster_delete(H, NAME, NULL, &o), VC_OK);
+    CHECK(!host_exists("/api/v1/namespaces/%s", NS));
+    CHECK(!host_exists("/apis/rbac.authorization.k8s.io/v1/clusterroles/vc-%s-v-%s", NAME, NS));
+    CHECK(!host_exists("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/vc-%s-v-%s", NAME, NS));
+    /* (the namespace is gone, so these lists are empty: nothing outlived it) */
+    const char *lists[][2] = { { "/api/v1", "pods" }, { "/api/v1", "services" },
+                               { "/api/v1", "persistentvolumeclaims" }, { "/apis/apps/v1", "statefulsets" },
+                               { "/apis/rbac.authorization.k8s.io/v1", "roles" } };
+    for (size_t i = 0; i < VC__ARRAY_LEN(lists); i++)
+        CHECK_INT(list_count("%s/namespaces/%s/%s", lists[i][0], NS, lists[i][1]), 0);
+    vc_cluster_info *info = NULL;
+    CHECK_INT(vc_cluster_status(&info, H, NAME, NULL), VC_ENOTFOUND);
+    CHECK_INT(vc_cluster_delete(H, NAME, NULL, &o), VC_ENOTFOUND);
+}
+
+static void cleanup(void)
+{
+    vc_cluster_op_options o = op_opts(VC_DELETE_NAMESPACE);
+    o.progress = NULL;
+    vc_cluster_delete(H, NAME, NULL, &o);
+    o.flags = 0;
+    vc_cluster_delete(H, NAME2, NS2, &o);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/persistentvolumes/%s", PV);
+    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s", NS2);
+    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
+    vc_error_clear();
+}
+
+int main(void)
+{
+    const char *kc = itest_kubeconfig();
+    CHECK_INT(vc_global_init(NULL), VC_OK);
+    H = kube_for(kc);
+    if (!H)
+        return 1;
+    itest_name(NAME, sizeof NAME, "k8sdrv");
+    snprintf(NS, sizeof NS, "vcluster-%s", NAME);
+    itest_name(NAME2, sizeof NAME2, "k8spvc");
+    snprintf(NS2, sizeof NS2, "own-%s", NAME2);
+    snprintf(PV, sizeof PV, "pv-%s", NAME2);
+    RUN(t_templates);
+    RUN(t_print);
+    RUN(t_print_distros);
+    RUN(t_create);
+    RUN(t_objects);
+    RUN(t_status_list);
+    RUN(t_create_again);
+    RUN(t_upgrade);
+    RUN(t_expose);
+    RUN(t_pause);
+    RUN(t_isolation);
+    RUN(t_resume);
+    RUN(t_persistence);
+    RUN(t_delete);
+    cleanup();
+    json_decref(PRINTED);
+    vc__free(CA_BEFORE);
+    vc_kube_free(H);
+    vc_global_shutdown();
+    TEST_DONE();
+}
