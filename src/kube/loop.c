@@ -56,6 +56,8 @@ struct vc__watch {
     char *cur_type;    /* type returned by the last next() */
     long http;
     bool status_checked;
+    vc_buf line;       /* partial line of the stream */
+    char *what;        /* for messages of detached watches */
 };
 
 static void link_xf(vc__kloop *l, xfer *x)
@@ -307,6 +309,31 @@ static void watch_line(vc__watch *w, const char *line, size_t len, const char *w
     json_decref(ev);
 }
 
+/* Split a chunk of the stream into events (complete lines). */
+static int watch_feed_bytes(vc__watch *w, const char *ptr, size_t n, const char *what)
+{
+    if (vc__buf_put(&w->line, ptr, n) < 0)
+        return VC_ENOMEM;
+    size_t start = 0;
+    for (size_t i = w->line.size - n; i < w->line.size; i++) {
+        if (w->line.ptr[i] == '\n') {
+            watch_line(w, w->line.ptr + start, i - start, what);
+            start = i + 1;
+        }
+    }
+    if (start > 0) {
+        memmove(w->line.ptr, w->line.ptr + start, w->line.size - start);
+        w->line.size -= start;
+        w->line.ptr[w->line.size] = '\0';
+    }
+    if (w->line.size > MAX_WATCH_LINE) {
+        vc__error(VC_EAPI, VC_ERRCLASS_API, "%s: watch event larger than %u bytes", what, MAX_WATCH_LINE);
+        watch_end(w, VC_EAPI);
+        return VC_EAPI;
+    }
+    return VC_OK;
+}
+
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     xfer *x = ud;
@@ -321,27 +348,36 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
             vc__buf_put(&x->resp, ptr, n);
         return n;
     }
-    if (vc__buf_put(&x->resp, ptr, n) < 0)
-        return 0;
-    /* split complete lines */
-    size_t start = 0;
-    for (size_t i = x->resp.size - n; i < x->resp.size; i++) {
-        if (x->resp.ptr[i] == '\n') {
-            watch_line(w, x->resp.ptr + start, i - start, x->what);
-            start = i + 1;
-        }
+    return watch_feed_bytes(w, ptr, n, x->what) == VC_OK ? n : 0;
+}
+
+vc__watch *vc__watch_new_detached(const char *what)
+{
+    vc__watch *w = vc__calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->what = vc__strdup(what ? what : "watch");
+    if (!w->what) {
+        vc__free(w);
+        return NULL;
     }
-    if (start > 0) {
-        memmove(x->resp.ptr, x->resp.ptr + start, x->resp.size - start);
-        x->resp.size -= start;
-        x->resp.ptr[x->resp.size] = '\0';
+    w->http = 200;
+    w->status_checked = true;
+    return w;
+}
+
+int vc__watch_feed(vc__watch *w, const char *data, size_t len, bool eof)
+{
+    if (w->ended)
+        return w->end_rc;
+    int rc = len ? watch_feed_bytes(w, data, len, w->what) : VC_OK;
+    if (rc == VC_OK && eof) {
+        if (w->line.size)
+            watch_line(w, w->line.ptr, w->line.size, w->what);
+        vc__buf_clear(&w->line);
+        watch_end(w, VC_OK);
     }
-    if (x->resp.size > MAX_WATCH_LINE) {
-        vc__error(VC_EAPI, VC_ERRCLASS_API, "%s: watch event larger than %u bytes", x->what, MAX_WATCH_LINE);
-        watch_end(w, VC_EAPI);
-        return 0;
-    }
-    return n;
+    return rc;
 }
 
 static size_t req_write(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -392,8 +428,9 @@ static void finish(vc__kloop *l, xfer *x, CURLcode res)
             int rc = vc__kube_map_error(http, x->resp.ptr, x->resp.size, x->what);
             watch_end(w, http == 410 ? VC_EGONE : rc);
         } else {
-            if (x->resp.size)
-                watch_line(w, x->resp.ptr, x->resp.size, x->what);
+            if (w->line.size)
+                watch_line(w, w->line.ptr, w->line.size, x->what);
+            vc__buf_clear(&w->line);
             watch_end(w, VC_OK);
         }
     }
@@ -623,5 +660,7 @@ void vc__watch_free(vc__watch *w)
     vc__free(w->q);
     vc__free(w->last_rv);
     vc__free(w->cur_type);
+    vc__free(w->what);
+    vc_buf_dispose(&w->line);
     vc__free(w);
 }

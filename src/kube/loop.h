@@ -48,4 +48,9 @@ const char *vc__watch_last_rv(vc__watch *w);
 size_t vc__watch_queued(vc__watch *w);
 void vc__watch_free(vc__watch *w);
 
+/* For tests and fuzzing: a watch with no transfer, fed by hand with raw
+ * stream bytes (eof: the server closed the stream). */
+vc__watch *vc__watch_new_detached(const char *what);
+int vc__watch_feed(vc__watch *w, const char *data, size_t len, bool eof);
+
 #endif

@@ -45,13 +45,10 @@ static bool dns_label(const char *s)
     return s[0] >= 'a' && s[0] <= 'z';
 }
 
-/* TEMPORARY while src/lifecycle/k8s.c is written: resolved when linked. */
-extern const vc__driver vc__driver_kubernetes __attribute__((weak));
-
 static const vc__driver *driver_by_name(const char *n)
 {
     if (vc__str_empty(n) || !strcmp(n, "kubernetes") || !strcmp(n, "helm"))
-        return &vc__driver_kubernetes ? &vc__driver_kubernetes : NULL;
+        return &vc__driver_kubernetes;
     if (!strcmp(n, "local"))
         return &vc__driver_local;
     return NULL;

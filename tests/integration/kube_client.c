@@ -228,9 +228,9 @@ static void t_subresources(void)
     json_t *sc = NULL;
     CHECK_INT(vc__kube_get(K, &sr, &sc), VC_OK);
     CHECK_INT(json_integer_value(json_object_get(json_object_get(sc, "spec"), "replicas")), 1);
-    json_object_set_new(json_object_get(sc, "spec"), "replicas", json_integer(3));
     json_t *sc2 = NULL;
-    CHECK_INT(vc__kube_update(K, &sr, sc, &sc2), VC_OK);
+    /* the deployment controller writes too: patch rather than read-modify-write */
+    CHECK_INT(vc__kube_patch(K, &sr, VC__PATCH_MERGE, "{\"spec\":{\"replicas\":3}}", NULL, false, &sc2), VC_OK);
     CHECK_INT(json_integer_value(json_object_get(json_object_get(sc2, "spec"), "replicas")), 3);
     json_decref(sc);
     json_decref(sc2);
@@ -416,15 +416,27 @@ static void t_watch(void)
     vc__watch_free(w);
 
     /* a resourceVersion older than the last compaction: 410 Gone, reported
-     * so the caller relists. Compact etcd up to now first. */
+     * so the caller relists. The harness serves podtemplates without a watch
+     * cache (--watch-cache-sizes=podtemplates#0), so the watch reaches etcd. */
+    vc__kres pt = { "v1", "podtemplates", NS, NULL, NULL };
+    json_t *tpl = json_loads("{\"apiVersion\":\"v1\",\"kind\":\"PodTemplate\",\"metadata\":{\"name\":\"old\"},"
+                             "\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}", 0, NULL);
+    json_t *made = NULL;
+    CHECK_INT(vc__kube_create(K, &pt, tpl, &made), VC_OK);
+    char *old_rv = vc__strdup(json_string_value(json_object_get(json_object_get(made, "metadata"), "resourceVersion")));
+    json_decref(tpl);
+    json_decref(made);
+    vc__kres pt1 = { "v1", "podtemplates", NS, "old", NULL };
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(vc__kube_patch(K, &pt1, VC__PATCH_MERGE, "{\"metadata\":{\"labels\":{\"bump\":\"x\"}}}", NULL, false, NULL), VC_OK);
     json_t *now_list = NULL;
-    CHECK_INT(vc__kube_list(K, &r, &lo, &now_list), VC_OK);
+    CHECK_INT(vc__kube_list(K, &pt, NULL, &now_list), VC_OK);
     const char *now_rv = json_string_value(json_object_get(json_object_get(now_list, "metadata"), "resourceVersion"));
     CHECK(compact_etcd(now_rv) == 0);
     json_decref(now_list);
     vc__list_opts old = { 0 };
-    old.resource_version = "2";
-    CHECK_INT(vc__watch_start(&w, l, K, &r, &old), VC_OK);
+    old.resource_version = "1"; /* older than the compaction (old_rv is too) */
+    CHECK_INT(vc__watch_start(&w, l, K, &pt, &old), VC_OK);
     int erc = 0;
     bool ended = false;
     deadline = vc__now_ms() + 15000;
@@ -437,7 +449,10 @@ static void t_watch(void)
         ended = vc__watch_ended(w, &erc);
     }
     CHECK(ended);
+    if (erc != VC_EGONE)
+        fprintf(stderr, "watch ended with %d: %s\n", erc, vc_error_last()->message);
     CHECK_INT(erc, VC_EGONE);
+    vc__free(old_rv);
     vc__watch_free(w);
     /* relist gives a fresh resourceVersion from which a watch works */
     json_t *rl = NULL;
