@@ -375,11 +375,11 @@ static int wait_apiserver(vc__lc *lc, lstate *s)
         rc = vc__kube_do(k, "GET", "/readyz", NULL, NULL, 0, &http, NULL);
         if (rc == VC_OK)
             break;
-        if (!vc__proc_alive(s->pid[P_API], exe_base(s->exe[P_API]))) {
+        if (!vc__proc_alive_with(s->pid[P_API], exe_base(s->exe[P_API]), s->dir)) {
             rc = log_tail_error(s, P_API, "exited");
             break;
         }
-        if (!vc__proc_alive(s->pid[P_STORE], exe_base(s->exe[P_STORE]))) {
+        if (!vc__proc_alive_with(s->pid[P_STORE], exe_base(s->exe[P_STORE]), s->dir)) {
             rc = log_tail_error(s, P_STORE, "exited");
             break;
         }
@@ -401,7 +401,7 @@ static int wait_syncer(vc__lc *lc, lstate *s)
         long st = 0;
         if (vc__http_status(url, 1000, &st) == VC_OK && st == 200)
             return VC_OK;
-        if (!vc__proc_alive(s->pid[P_SYNCER], exe_base(s->exe[P_SYNCER])))
+        if (!vc__proc_alive_with(s->pid[P_SYNCER], exe_base(s->exe[P_SYNCER]), s->dir))
             return log_tail_error(s, P_SYNCER, "exited");
         if (vc__lc_left(lc) == 0)
             return vc__lc_timeout(lc, "its syncer to sync");
@@ -413,7 +413,7 @@ static void stop_all(lstate *s)
 {
     for (int i = P_COUNT - 1; i >= 0; i--) {
         if (s->pid[i] > 0 && s->exe[i])
-            vc__proc_stop(s->pid[i], exe_base(s->exe[i]), i == P_API ? 15000 : 10000);
+            vc__proc_stop(s->pid[i], exe_base(s->exe[i]), s->dir, i == P_API ? 15000 : 10000);
         s->pid[i] = 0;
     }
 }
@@ -591,7 +591,7 @@ static int start(vc__lc *lc, lstate *s)
         return VC_OK;
     if ((rc = wait_syncer(lc, s)) < 0)
         return rc;
-    if (!vc__proc_alive(s->pid[P_KCM], exe_base(s->exe[P_KCM])))
+    if (!vc__proc_alive_with(s->pid[P_KCM], exe_base(s->exe[P_KCM]), s->dir))
         return log_tail_error(s, P_KCM, "exited");
     vc__lc_step(lc, "syncer", 1, "the syncer is running");
     return VC_OK;
@@ -608,7 +608,7 @@ static char *state_dir_for(vc__lc *lc)
 static int restart_syncer(vc__lc *lc, lstate *s)
 {
     if (s->pid[P_SYNCER] > 0)
-        vc__proc_stop(s->pid[P_SYNCER], exe_base(s->exe[P_SYNCER]), 10000);
+        vc__proc_stop(s->pid[P_SYNCER], exe_base(s->exe[P_SYNCER]), s->dir, 10000);
     int rc = start_syncer(lc, s);
     if (rc == VC_OK)
         rc = ls_save(s);
@@ -785,7 +785,7 @@ static int local_pause(vc__lc *lc, const json_t *svc)
 static bool all_running(lstate *s)
 {
     for (int i = 0; i < P_COUNT; i++)
-        if (!s->exe[i] || !vc__proc_alive(s->pid[i], exe_base(s->exe[i])))
+        if (!s->exe[i] || !vc__proc_alive_with(s->pid[i], exe_base(s->exe[i]), s->dir))
             return false;
     return true;
 }
@@ -899,7 +899,7 @@ static int local_status(vc__lc *lc, const json_t *svc, vc_cluster_info *info)
     } else {
         info->state = VC_CLUSTER_FAILED;
         for (int i = 0; i < P_COUNT; i++) {
-            if (!s.exe[i] || !vc__proc_alive(s.pid[i], exe_base(s.exe[i]))) {
+            if (!s.exe[i] || !vc__proc_alive_with(s.pid[i], exe_base(s.exe[i]), s.dir)) {
                 char m[256];
                 snprintf(m, sizeof m, "%s is not running; `vcluster resume %s` starts it again", k_comp[i], lc->name);
                 vc__lc_info_set(&info->message, m);

@@ -60,6 +60,11 @@ static void reap(pid_t pid)
 
 bool vc__proc_alive(pid_t pid, const char *exe_name)
 {
+    return vc__proc_alive_with(pid, exe_name, NULL);
+}
+
+bool vc__proc_alive_with(pid_t pid, const char *exe_name, const char *arg_substring)
+{
     if (pid <= 0)
         return false;
     reap(pid);
@@ -73,7 +78,7 @@ bool vc__proc_alive(pid_t pid, const char *exe_name)
     FILE *f = fopen(path, "r");
     if (!f)
         return false;
-    char buf[4096];
+    char buf[16384];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
@@ -81,24 +86,33 @@ bool vc__proc_alive(pid_t pid, const char *exe_name)
     const char *base = strrchr(buf, '/');
     base = base ? base + 1 : buf;
     /* zombies have an empty cmdline */
-    return n > 0 && strcmp(base, exe_name) == 0;
+    if (n == 0 || strcmp(base, exe_name) != 0)
+        return false;
+    if (!arg_substring)
+        return true;
+    /* pids are reused quickly (pid_max can be 32768): the arguments must
+     * name our state directory too */
+    for (size_t i = 0; i < n; i++)
+        if (!buf[i])
+            buf[i] = ' ';
+    return strstr(buf, arg_substring) != NULL;
 }
 
-int vc__proc_stop(pid_t pid, const char *exe_name, int timeout_ms)
+int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms)
 {
-    if (!vc__proc_alive(pid, exe_name))
+    if (!vc__proc_alive_with(pid, exe_name, arg_substring))
         return VC_OK;
     kill(pid, SIGTERM);
     int64_t end = vc__now_ms() + timeout_ms;
     while (vc__now_ms() < end) {
-        if (!vc__proc_alive(pid, exe_name))
+        if (!vc__proc_alive_with(pid, exe_name, arg_substring))
             return VC_OK;
         vc__sleep_ms(50);
     }
     kill(pid, SIGKILL);
     end = vc__now_ms() + 5000;
     while (vc__now_ms() < end) {
-        if (!vc__proc_alive(pid, exe_name))
+        if (!vc__proc_alive_with(pid, exe_name, arg_substring))
             return VC_OK;
         vc__sleep_ms(50);
     }

@@ -11,8 +11,10 @@
 int vc__proc_spawn(pid_t *out, char *const argv[], const char *log_path);
 /* True when pid runs and its argv[0] basename is exe_name (NULL: any). */
 bool vc__proc_alive(pid_t pid, const char *exe_name);
-/* SIGTERM, wait up to timeout_ms, then SIGKILL. */
-int vc__proc_stop(pid_t pid, const char *exe_name, int timeout_ms);
+/* Same, and its arguments contain arg_substring (NULL: no check). */
+bool vc__proc_alive_with(pid_t pid, const char *exe_name, const char *arg_substring);
+/* SIGTERM, wait up to timeout_ms, then SIGKILL; only if alive_with(). */
+int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms);
 /* A currently free 127.0.0.1 TCP port, or -1. */
 int vc__free_port(void);
 bool vc__port_free(int port);

@@ -176,6 +176,11 @@ static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *v
         json_t *sel = json_object_get(json_object_get(sv, "spec"), "selector");
         return !json_is_object(sel) || json_object_size(sel) == 0;
     }
+    case VC__K_SERVICE: {
+        /* a replica of a host Service (replicateServices.fromHost) stays virtual */
+        json_t *labels = json_object_get(json_object_get(v, "metadata"), "labels");
+        return json_object_get(labels, "vcluster.loft.sh/replicated-from") == NULL;
+    }
     default:
         return true;
     }

@@ -110,6 +110,12 @@ struct vc__ctl {
     void (*free_state)(void *);
 };
 
+typedef struct vc__svcmap {
+    bool from_host;          /* fromHost (host -> virtual) or toHost */
+    char *from_ns, *from_name, *to_ns, *to_name;
+    bool applied;
+} vc__svcmap;
+
 #define VC__MAX_CTLS 16
 #define VC__MAX_EVENTS 4096
 
@@ -140,6 +146,9 @@ struct vc_syncer {
     bool ready_reported;
     bool stopping, stopped;
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
+    vc__svcmap *svcmaps;               /* networking.replicateServices */
+    size_t n_svcmaps;
+    int64_t next_replicate_ms;
     size_t in_flight;        /* our async writes */
     /* references of virtual pods to configmaps/secrets/pvcs: "kind|ns/name" -> count */
     vc__map refs;
@@ -181,6 +190,10 @@ int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c);
 int vc__ctl_events_init(vc_syncer *s, vc__ctl *c);
 /* CoreDNS into the virtual kube-system (coredns.c): issues applies; done when all succeeded. */
 void vc__coredns_tick(vc_syncer *s, int64_t now);
+/* networking.replicateServices (replicate.c). */
+int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
+void vc__replicate_tick(vc_syncer *s, int64_t now);
+void vc__replicate_free(vc_syncer *s);
 /* Fake node heartbeats (nodes.c). */
 void vc__nodes_tick(vc_syncer *s, int64_t now);
 /* Called by the pods controller when a host pod's node changes. */

@@ -203,7 +203,9 @@ static void write_done(void *ud, int rc, long http, const char *body, size_t len
         rc = VC_OK;
     if (rc == VC_ENOTFOUND && w->event_type == VC_SYNC_DELETED_VIRTUAL)
         rc = VC_OK;
-    if (rc == VC_OK) {
+    if (w->event_type < 0) {
+        /* a read: the callback deals with the result */
+    } else if (rc == VC_OK) {
         if (w->event_type)
             vc__sync_event(s, w->event_type, w->kind, w->vns, w->vname, w->hname, VC_OK);
     } else if (!(rc == VC_EEXISTS && (w->event_type == VC_SYNC_CREATED_VIRTUAL || w->event_type == 0))) {
@@ -262,6 +264,8 @@ int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind,
     s->in_flight++;
     if (it)
         it->inflight++;
+    if (strcmp(method, "GET") == 0)
+        return VC_OK;
     if (side == VC__SIDE_HOST)
         s->host_writes++;
     else
@@ -301,6 +305,7 @@ void vc_syncer_free(vc_syncer *s)
         s->ev_len--;
     }
     vc__free(s->events);
+    vc__replicate_free(s);
     vc__map_clear(&s->refs, NULL);
     vc__map_clear(&s->node_use, NULL);
     vc_translator_free(s->tr);
@@ -403,6 +408,16 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             s->flags |= VC_SYNCER_NO_EVENTS;
         if (cv->sync.from_host.nodes.enabled)
             s->flags |= VC_SYNCER_NO_FAKE_NODES; /* real node sync is not implemented: no fake ones either */
+        for (size_t i = 0; rc == VC_OK && i < cv->networking.replicate_services.from_host.n; i++)
+            rc = vc__replicate_add(s, true, cv->networking.replicate_services.from_host.v[i].from,
+                                   cv->networking.replicate_services.from_host.v[i].to);
+        for (size_t i = 0; rc == VC_OK && i < cv->networking.replicate_services.to_host.n; i++)
+            rc = vc__replicate_add(s, false, cv->networking.replicate_services.to_host.v[i].from,
+                                   cv->networking.replicate_services.to_host.v[i].to);
+        if (rc < 0) {
+            vc_config_free(cfg);
+            goto fail;
+        }
     }
     rc = vc_translator_new(&s->tr, &to);
     vc_config_free(cfg);
@@ -627,8 +642,10 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
     }
     if (synced && !s->coredns_done)
         vc__coredns_tick(s, now);
-    if (synced)
+    if (synced) {
         vc__nodes_tick(s, now);
+        vc__replicate_tick(s, now);
+    }
     if (s->resync_ms > 0 && now >= s->next_resync_ms) {
         s->next_resync_ms = now + s->resync_ms;
         if (synced)
@@ -673,6 +690,8 @@ int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
         CONSIDER(s->next_lease_ms > now ? s->next_lease_ms - now : 0);
     if (s->resync_ms > 0)
         CONSIDER(s->next_resync_ms > now ? s->next_resync_ms - now : 0);
+    if (s->ready_reported && s->n_svcmaps)
+        CONSIDER(s->next_replicate_ms > now ? s->next_replicate_ms - now : 0);
     if (s->stopping)
         best = s->in_flight ? best : 0;
 #undef CONSIDER

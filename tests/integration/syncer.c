@@ -124,12 +124,31 @@ static void t_setup(void)
                       "\"image\":\"nginx\",\"envFrom\":[{\"configMapRef\":{\"name\":\"used\"}}]}]}}}}"), VC_OK);
 }
 
+static char CONFIG[1024];
+
 static void t_start_syncer(void)
 {
+    /* a host Service to replicate into the virtual cluster (F4.3), and a
+     * virtual one to replicate onto the host (F4.4) */
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"nettool-host-%s\"},"
+             "\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces/default/services", buf), VC_OK);
+    snprintf(CONFIG, sizeof CONFIG,
+             "networking:\n"
+             "  replicateServices:\n"
+             "    fromHost:\n"
+             "    - from: default/nettool-host-%s\n"
+             "      to: default/nettool-host\n"
+             "    toHost:\n"
+             "    - from: demo/web\n"
+             "      to: web-on-host\n", NAME);
     vc_syncer_options o;
     CHECK_INT(vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION), VC_OK);
     o.name = NAME;
     o.host_namespace = HNS;
+    o.config_yaml = CONFIG;
     CHECK_INT(vc_syncer_new(&S, H, V, &o), VC_OK);
     CHECK(vc_syncer_get_fd(S) >= 0);
 }
@@ -188,6 +207,42 @@ static void t_configmaps_and_services(void)
     CHECK_STR(json_string_value(json_object_get(sel, "vcluster.loft.sh/managed-by")), NAME);
     CHECK_STR(json_string_value(json_object_get(sel, "vcluster.loft.sh/namespace")), "demo");
     json_decref(svc);
+}
+
+static char host_ip[64];
+
+static bool replicated_from_host(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/default/services/nettool-host");
+    const char *ip = v ? vc__jpath_str(v, "spec", "clusterIP") : NULL;
+    bool ok = ip && !strcmp(ip, host_ip);
+    json_decref(v);
+    return ok;
+}
+
+static bool replicated_to_host(void)
+{
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/services/web-on-host", HNS);
+    json_t *h = kget(H, p);
+    json_t *sel = h ? json_object_get(json_object_get(h, "spec"), "selector") : NULL;
+    bool ok = sel && vc__streq(json_string_value(json_object_get(sel, "app")), "web") &&
+              vc__streq(json_string_value(json_object_get(sel, "vcluster.loft.sh/namespace")), "demo");
+    json_decref(h);
+    return ok;
+}
+
+static void t_replicate_services(void)
+{
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/default/services/nettool-host-%s", NAME);
+    json_t *h = kget(H, p);
+    snprintf(host_ip, sizeof host_ip, "%s", h ? vc__jpath_str(h, "spec", "clusterIP") : "?");
+    json_decref(h);
+    CHECK(pump_until(replicated_from_host, 30000));
+    CHECK(pump_until(replicated_to_host, 30000));
+    /* the source goes, the replica goes */
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", p, NULL, NULL), VC_OK);
 }
 
 static bool host_has_1(void)
@@ -292,6 +347,7 @@ int main(void)
     RUN(t_start_syncer);
     RUN(t_pods_run_and_bind);
     RUN(t_configmaps_and_services);
+    RUN(t_replicate_services);
     RUN(t_scale_down_deletes_host_pod);
     RUN(t_host_deletion_goes_back);
     RUN(t_virtual_deletion);

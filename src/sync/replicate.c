@@ -1,0 +1,196 @@
+/* networking.replicateServices (legacy mapServices):
+ *  - fromHost: host Service ns/name appears in the virtual cluster as
+ *    Service ns/name with the host's ClusterIP, so virtual pods reach it by
+ *    name (their DNS is the virtual CoreDNS, their packets the host's);
+ *  - toHost: virtual Service ns/name appears in the host namespace under the
+ *    given name, with the translated selector, so host pods reach it.
+ * Both are re-applied every few seconds with server-side apply (cheap and
+ * idempotent), and removed when their source goes. */
+#include <string.h>
+
+#include "sync/sync.h"
+
+#define PERIOD_MS 5000
+#define FM "fieldManager=vcluster-syncer&force=true"
+#define REPLICATED_LABEL "vcluster.loft.sh/replicated-from"
+
+static void split(const char *s, const char *def_ns, char **ns, char **name)
+{
+    const char *slash = strchr(s, '/');
+    if (slash) {
+        *ns = vc__strndup(s, (size_t)(slash - s));
+        *name = vc__strdup(slash + 1);
+    } else {
+        *ns = vc__strdup(def_ns);
+        *name = vc__strdup(s);
+    }
+}
+
+int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to)
+{
+    vc__svcmap *m = vc__realloc(s->svcmaps, (s->n_svcmaps + 1) * sizeof(*m));
+    if (!m)
+        return vc__error_oom();
+    s->svcmaps = m;
+    vc__svcmap *e = &m[s->n_svcmaps];
+    memset(e, 0, sizeof(*e));
+    e->from_host = from_host;
+    split(from, from_host ? "default" : "default", &e->from_ns, &e->from_name);
+    split(to, from_host ? "default" : s->host_ns, &e->to_ns, &e->to_name);
+    s->n_svcmaps++;
+    if (!e->from_ns || !e->from_name || !e->to_ns || !e->to_name)
+        return vc__error_oom();
+    if (!from_host && strcmp(e->to_ns, s->host_ns) != 0)
+        return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG,
+                         "networking.replicateServices.toHost: %s: the host side must be in namespace %s", to, s->host_ns);
+    return VC_OK;
+}
+
+void vc__replicate_free(vc_syncer *s)
+{
+    for (size_t i = 0; i < s->n_svcmaps; i++) {
+        vc__free(s->svcmaps[i].from_ns);
+        vc__free(s->svcmaps[i].from_name);
+        vc__free(s->svcmaps[i].to_ns);
+        vc__free(s->svcmaps[i].to_name);
+    }
+    vc__free(s->svcmaps);
+    s->svcmaps = NULL;
+    s->n_svcmaps = 0;
+}
+
+static void apply(vc_syncer *s, vc__side side, const char *kind, const char *vns, const char *vname, const char *hname,
+                  const char *api, const char *resource, const char *ns, const char *name, json_t *obj, int ev)
+{
+    char *path0 = vc__obj_path(api, resource, ns, name, NULL);
+    char *path = path0 ? vc__sprintf("%s?" FM, path0) : NULL;
+    char *body = json_dumps(obj, JSON_COMPACT);
+    if (path && body)
+        vc__sync_write(s, side, NULL, kind, vns, vname, hname, ev, "PATCH", path, "application/apply-patch+yaml", body,
+                       NULL, NULL);
+    vc__free(path0);
+    vc__free(path);
+    vc__free(body);
+}
+
+/* fromHost: the host Service arrived. */
+static void host_svc_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    size_t i = (size_t)(uintptr_t)ud;
+    if (i >= s->n_svcmaps || s->stopping)
+        return;
+    vc__svcmap *m = &s->svcmaps[i];
+    if (rc == VC_ENOTFOUND) {
+        if (m->applied) { /* the source went away: so does the replica */
+            char *p = vc__obj_path("v1", "services", m->to_ns, m->to_name, NULL);
+            if (p)
+                vc__sync_write(s, VC__SIDE_VIRT, NULL, "Service", m->to_ns, m->to_name, m->from_name,
+                               VC_SYNC_DELETED_VIRTUAL, "DELETE", p, NULL, NULL, NULL, NULL);
+            vc__free(p);
+            m->applied = false;
+        }
+        return;
+    }
+    if (rc < 0)
+        return;
+    json_t *h = json_loadb(body, len, 0, NULL);
+    const char *ip = vc__jpath_str(h, "spec", "clusterIP");
+    json_t *ports = json_array();
+    size_t k;
+    json_t *p;
+    json_array_foreach(json_object_get(json_object_get(h, "spec"), "ports"), k, p) {
+        json_t *q = json_pack("{s:O?,s:O,s:O?}", "name", json_object_get(p, "name"), "port", json_object_get(p, "port"),
+                              "protocol", json_object_get(p, "protocol"));
+        if (q)
+            json_array_append_new(ports, q);
+    }
+    char from[600];
+    snprintf(from, sizeof from, "%s.%s", m->from_name, m->from_ns);
+    if (ip && *ip && strcmp(ip, "None") != 0 && json_array_size(ports)) {
+        json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", m->to_ns);
+        if (ns)
+            apply(s, VC__SIDE_VIRT, "Namespace", "", m->to_ns, "", "v1", "namespaces", NULL, m->to_ns, ns, 0);
+        json_decref(ns);
+        json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:s,s:s,s:O}}", "apiVersion", "v1", "kind", "Service",
+                                "metadata", "name", m->to_name, "namespace", m->to_ns, "labels", REPLICATED_LABEL, from,
+                                "spec", "type", "ClusterIP", "clusterIP", ip, "ports", ports);
+        if (svc)
+            apply(s, VC__SIDE_VIRT, "Service", m->to_ns, m->to_name, m->from_name, "v1", "services", m->to_ns,
+                  m->to_name, svc, m->applied ? 0 : VC_SYNC_CREATED_VIRTUAL);
+        json_decref(svc);
+        m->applied = true;
+    }
+    json_decref(ports);
+    json_decref(h);
+}
+
+/* toHost: apply the host Service from the virtual one. */
+static void to_host(vc_syncer *s, vc__svcmap *m)
+{
+    vc__ctl *c = vc__sync_ctl(s, "services");
+    if (!c || !c->virt || !c->virt->synced)
+        return;
+    char key[600];
+    snprintf(key, sizeof key, "%s/%s", m->from_ns, m->from_name);
+    const json_t *v = vc__informer_get(c->virt, key);
+    if (!v) {
+        if (m->applied) {
+            char *p = vc__obj_path("v1", "services", s->host_ns, m->to_name, NULL);
+            if (p)
+                vc__sync_write(s, VC__SIDE_HOST, NULL, "Service", m->from_ns, m->from_name, m->to_name,
+                               VC_SYNC_DELETED_HOST, "DELETE", p, NULL, NULL, NULL, NULL);
+            vc__free(p);
+            m->applied = false;
+        }
+        return;
+    }
+    json_t *copy = json_deep_copy(v), *desired = NULL;
+    if (!copy || vc__translate_to_host(&desired, NULL, s->tr, copy, NULL, VC_TRANSLATE_APPLY_DEFAULTS, NULL) < 0) {
+        vc_error_clear();
+        return;
+    }
+    json_t *obj = json_deep_copy(desired);
+    json_decref(desired);
+    if (!obj)
+        return;
+    json_t *md = json_object_get(obj, "metadata");
+    json_object_set_new(md, "name", json_string(m->to_name));
+    json_object_set_new(md, "namespace", json_string(s->host_ns));
+    json_object_del(md, "ownerReferences");
+    /* not one of the synced twins: no managed-by label, or the services
+     * controller would take it for an orphan */
+    json_t *labels = json_object_get(md, "labels");
+    if (json_is_object(labels))
+        json_object_del(labels, VC__L_MARKER);
+    else
+        json_object_set_new(md, "labels", labels = json_object());
+    char from[600];
+    snprintf(from, sizeof from, "%s.%s", m->from_name, m->from_ns);
+    json_object_set_new(labels, REPLICATED_LABEL, json_string(from));
+    json_t *spec = json_object_get(obj, "spec");
+    json_object_del(spec, "clusterIP");
+    json_object_del(spec, "clusterIPs");
+    apply(s, VC__SIDE_HOST, "Service", m->from_ns, m->from_name, m->to_name, "v1", "services", s->host_ns, m->to_name,
+          obj, m->applied ? 0 : VC_SYNC_CREATED_HOST);
+    json_decref(obj);
+    m->applied = true;
+}
+
+void vc__replicate_tick(vc_syncer *s, int64_t now)
+{
+    if (!s->n_svcmaps || now < s->next_replicate_ms)
+        return;
+    s->next_replicate_ms = now + PERIOD_MS;
+    for (size_t i = 0; i < s->n_svcmaps; i++) {
+        vc__svcmap *m = &s->svcmaps[i];
+        if (!m->from_host) {
+            to_host(s, m);
+            continue;
+        }
+        char *p = vc__obj_path("v1", "services", m->from_ns, m->from_name, NULL);
+        if (p)
+            vc__sync_write(s, VC__SIDE_HOST, NULL, "Service", m->to_ns, m->to_name, m->from_name, -1, "GET", p, NULL,
+                           NULL, host_svc_done, (void *)(uintptr_t)i);
+        vc__free(p);
+    }
+}
