@@ -69,7 +69,8 @@ VC_API int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
  * Create a syncer between `host` (the host cluster, namespace-scoped access
  * to the host namespace suffices) and `virt` (the virtual cluster, admin).
  * The syncer takes its own references on both connections. No request is
- * made until the first vc_syncer_step().
+ * made until the first vc_syncer_step(). On success `*out` is owned by the
+ * caller and released with vc_syncer_free().
  * @return VC_OK; VC_EINVAL (missing name or connection); VC_EVERSION;
  *   VC_ECONFIG (config_yaml is invalid: the message names line and key);
  *   VC_EIO (the event loop could not be set up).

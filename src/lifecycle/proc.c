@@ -47,6 +47,22 @@ int vc__proc_spawn(pid_t *out, char *const argv[], const char *log_path)
     if (e != 0)
         return vc__error(VC_EIO, VC_ERRCLASS_OS, "cannot start %s: %s", argv[0], strerror(e));
     *out = pid;
+    /* until the child has exec'd, /proc/PID/cmdline still shows our own
+     * command line: wait for it, so later liveness checks are meaningful */
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    for (int i = 0; i < 400; i++) {
+        if (vc__proc_alive_with(pid, base, NULL))
+            break;
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+            break; /* it is gone already: the caller's checks report it */
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            /* exited (e.g. exec failed); keep the status for nobody */
+            break;
+        }
+        vc__sleep_ms(5);
+    }
     return VC_OK;
 }
 

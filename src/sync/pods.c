@@ -7,6 +7,7 @@
 typedef struct pods_state {
     vc__map tokens;   /* vkey -> json_t* array of serviceAccountTokens inputs (complete) */
     vc__map pending;  /* vkey -> pending token fetch (struct tok_fetch*) */
+    vc__map bound;    /* vkey -> uid (char*) of a pod bound by us, until the virtual cache shows its node */
 } pods_state;
 
 typedef struct tok_fetch {
@@ -49,6 +50,7 @@ static void pods_state_free(void *p)
         return;
     vc__map_clear(&ps->tokens, free_json);
     vc__map_clear(&ps->pending, free_pending);
+    vc__map_clear(&ps->bound, vc__free);
     vc__free(ps);
 }
 
@@ -83,6 +85,7 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
     if (!nobj) {
         pods_state *ps = c->state;
         json_decref(vc__map_del(&ps->tokens, key));
+        vc__free(vc__map_del(&ps->bound, key));
     }
     vc__sync_enqueue(s, c, key, 0);
 }
@@ -309,6 +312,31 @@ static json_t *pod_inputs(vc_syncer *s, const char *vns, json_t *tokens)
     return in;
 }
 
+/* A binding went through (or the pod was bound already: 409): remember it, so
+ * that reconciles before the virtual watch shows the node do not POST again. */
+typedef struct bind_ctx {
+    char *vkey, *uid;
+} bind_ctx;
+
+static void binding_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    bind_ctx *b = ud;
+    vc__ctl *c = vc__sync_ctl(s, "pods");
+    pods_state *ps = c ? c->state : NULL;
+    if (ps && (rc == VC_OK || rc == VC_ECONFLICT)) {
+        char *u = vc__strdup(b->uid);
+        void *old = NULL;
+        if (u && vc__map_put(&ps->bound, b->vkey, u, &old) < 0)
+            vc__free(u);
+        vc__free(old);
+    }
+    vc__free(b->vkey);
+    vc__free(b->uid);
+    vc__free(b);
+}
+
 static void status_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
 {
     (void)s;
@@ -367,7 +395,13 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
             json_t *g = json_object_get(json_object_get(h, "metadata"), "deletionGracePeriodSeconds");
             return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, g ? json_integer_value(g) : -1, vns, vname, hname);
         }
-        /* binding */
+        /* binding: not again while the virtual watch has not shown ours yet */
+        pods_state *ps = c->state;
+        const char *bound = vc__map_get(&ps->bound, vkey);
+        if (bound && !node_of(v) && vc__streq(bound, vuid))
+            return VC_OK; /* the watch event of the binding enqueues the key */
+        if (bound)
+            vc__free(vc__map_del(&ps->bound, vkey));
         json_t *binding = NULL;
         int rc = vc__translate_pod_binding(&binding, s->tr, h, v);
         if (rc == VC_ECONFLICT)
@@ -385,9 +419,20 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
             char *path = vc__obj_path("v1", "pods", vns, vname, "binding");
             char *body = json_dumps(binding, JSON_COMPACT);
             json_decref(binding);
-            rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, it, "Pod", vns, vname, hname, VC_SYNC_BOUND, "POST",
-                                               path, NULL, body, NULL, NULL)
-                              : vc__error_oom();
+            bind_ctx *b = vc__calloc(1, sizeof(*b));
+            if (b) {
+                b->vkey = vc__strdup(vkey);
+                b->uid = vc__strdup(vuid ? vuid : "");
+            }
+            rc = path && body && b && b->vkey && b->uid
+                     ? vc__sync_write(s, VC__SIDE_VIRT, it, "Pod", vns, vname, hname, VC_SYNC_BOUND, "POST", path, NULL,
+                                      body, binding_done, b)
+                     : vc__error_oom();
+            if (rc < 0 && b) {
+                vc__free(b->vkey);
+                vc__free(b->uid);
+                vc__free(b);
+            }
             vc__free(path);
             vc__free(body);
             return rc;
@@ -420,6 +465,8 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     int rc = ensure_tokens(s, c, vkey, v, &tokens);
     if (rc != VC_OK)
         return rc;
+    if (!vc__host_token(s, &wait))
+        return VC_ITEROVER;
     json_t *inputs = pod_inputs(s, vns, tokens);
     json_t *hobj = NULL, *extra = NULL;
     json_t *copy = json_deep_copy(v);
@@ -430,20 +477,20 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     }
     rc = vc__translate_to_host(&hobj, &extra, s->tr, copy, inputs, VC_TRANSLATE_APPLY_DEFAULTS, NULL);
     json_decref(inputs);
+    if (rc < 0) {
+        /* no write follows: give the host write token back. Kept, pods
+         * waiting for the DNS IP spent the whole budget every second and
+         * starved the Service that brings the IP (a livelock at low qps). */
+        s->host_tokens += 1.0;
+        if (s->host_tokens > s->host_burst)
+            s->host_tokens = s->host_burst;
+    }
     if (rc == VC_ESTATE) {
         /* waiting for the DNS service IP (or another runtime fact) */
         return VC_ITEROVER;
     }
     if (rc < 0)
         return rc;
-    /* the host write token is taken only now that a write follows: taken
-     * before translating, pods waiting for the DNS IP spent the whole budget
-     * every second and starved the Service that brings the IP (livelock) */
-    if (!vc__host_token(s, &wait)) {
-        json_decref(hobj);
-        json_decref(extra);
-        return VC_ITEROVER;
-    }
     size_t i;
     json_t *x;
     json_array_foreach(extra, i, x) {
@@ -484,6 +531,7 @@ int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c)
         return vc__error_oom();
     vc__map_init(&ps->tokens);
     vc__map_init(&ps->pending);
+    vc__map_init(&ps->bound);
     c->state = ps;
     c->free_state = pods_state_free;
     char *sel = vc__sprintf("%s=%s", VC__L_MARKER, s->name);

@@ -7,6 +7,14 @@
 #define DEFAULT_HOST_QPS 200.0
 #define DEFAULT_HOST_BURST 400
 #define DEFAULT_PER_STEP 256
+/* Reconciles start only while fewer writes than this are on the wire: without
+ * a bound, a burst of N pods put thousands of requests in flight at once
+ * (each holding libcurl buffers: memory grew with N) and the virtual API
+ * server answered them late or timed them out. */
+#ifndef VC__SYNC_MAX_IN_FLIGHT
+#define VC__SYNC_MAX_IN_FLIGHT 128
+#endif
+#define MAX_IN_FLIGHT VC__SYNC_MAX_IN_FLIGHT
 #define DEFAULT_RESYNC_S 300
 #define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.12.1"
 
@@ -547,7 +555,7 @@ static int run_queue(vc_syncer *s, int64_t now)
 {
     int n = 0;
     vc__qitem *it;
-    while (n < s->max_per_step && (it = vc__queue_pop(&s->q, now))) {
+    while (n < s->max_per_step && s->in_flight < MAX_IN_FLIGHT && (it = vc__queue_pop(&s->q, now))) {
         char ctl_name[32];
         const char *bar = strchr(it->key, '|');
         if (!bar || (size_t)(bar - it->key) >= sizeof ctl_name) {
@@ -675,7 +683,8 @@ int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
         if (_v >= 0 && (best < 0 || _v < best))                                                                        \
             best = _v;                                                                                                 \
     } while (0)
-    CONSIDER(vc__queue_timeout(&s->q, now));
+    if (s->in_flight < MAX_IN_FLIGHT) /* else a completed write wakes the fd */
+        CONSIDER(vc__queue_timeout(&s->q, now));
     for (int i = 0; i < s->n_ctls; i++) {
         if (s->ctls[i].virt)
             CONSIDER(vc__informer_timeout(s->ctls[i].virt, now));

@@ -1,0 +1,3 @@
+module libvcluster.local/vcluster-go
+
+go 1.24

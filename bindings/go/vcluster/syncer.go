@@ -1,0 +1,264 @@
+package vcluster
+
+/*
+#include "zz_shims.h"
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// SyncerOptions describe a syncer (vc_syncer_options); zero values are defaults.
+type SyncerOptions struct {
+	Name                 string // the virtual cluster's name (required)
+	HostNamespace        string // "" = "vcluster-<name>"
+	ServiceName          string // host Service of the virtual API server ("" = Name)
+	ClusterDomain        string
+	ConfigYAML           string // vcluster.yaml text (sync.toHost/fromHost options)
+	CoreDNSImage         string
+	Flags                uint32 // SYNCER_*
+	HostQPS              float64
+	HostBurst            int
+	MaxReconcilesPerStep int
+	ResyncSeconds        int // 0: 300; < 0: never
+}
+
+// SyncEvent is one thing the syncer did or failed to do.
+type SyncEvent struct {
+	Type             SyncEventType
+	Kind             string
+	VirtualNamespace string
+	VirtualName      string
+	HostName         string
+	Err              error // an *Error for SYNC_ERROR events, else nil
+}
+
+func (e SyncEvent) String() string {
+	obj := e.VirtualName
+	if e.VirtualNamespace != "" {
+		obj = e.VirtualNamespace + "/" + obj
+	}
+	s := fmt.Sprintf("%s %s %s", e.Type.Name(), e.Kind, obj)
+	if e.HostName != "" {
+		s += " -> " + e.HostName
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Syncer keeps the host namespace in sync with the virtual cluster, one
+// step at a time (vc_syncer). It holds its own references on both Kubes.
+// Use it from one goroutine; only Wakeup may be called from another.
+type Syncer struct {
+	c *C.vc_syncer
+}
+
+// NewSyncer creates a syncer; no request is made before the first Step.
+func NewSyncer(host, virt *Kube, o SyncerOptions) (*Syncer, error) {
+	if err := ensureInit(); err != nil {
+		return nil, err
+	}
+	defer runtime.KeepAlive(host)
+	defer runtime.KeepAlive(virt)
+	var opts C.vc_syncer_options
+	if _, err := vc_syncer_options_init(&opts, SYNCER_OPTIONS_VERSION); err != nil {
+		return nil, err
+	}
+	var cs cstrings
+	defer cs.free()
+	opts.flags = C.uint32_t(o.Flags)
+	opts.name = cs.str(o.Name)
+	opts.host_namespace = cs.opt(o.HostNamespace)
+	opts.service_name = cs.opt(o.ServiceName)
+	opts.cluster_domain = cs.opt(o.ClusterDomain)
+	opts.config_yaml = cs.opt(o.ConfigYAML)
+	opts.coredns_image = cs.opt(o.CoreDNSImage)
+	opts.host_qps = C.double(o.HostQPS)
+	opts.host_burst = C.int32_t(o.HostBurst)
+	opts.max_reconciles_per_step = C.int32_t(o.MaxReconcilesPerStep)
+	opts.resync_seconds = C.int32_t(o.ResyncSeconds)
+	s := &Syncer{}
+	if _, err := vc_syncer_new(&s.c, host.handle(), virt.handle(), &opts); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(s, (*Syncer).Close)
+	return s, nil
+}
+
+// Close releases the syncer; in-flight requests are abandoned (idempotent).
+func (s *Syncer) Close() error {
+	if s.c != nil {
+		vc_syncer_free(s.c)
+		s.c = nil
+		runtime.SetFinalizer(s, nil)
+	}
+	return nil
+}
+
+func (s *Syncer) handle() *C.vc_syncer {
+	if s == nil || s.c == nil {
+		panic("vcluster: use of a closed Syncer")
+	}
+	return s.c
+}
+
+// Fd is a POLLIN-pollable descriptor; do not read or close it.
+func (s *Syncer) Fd() (int, error) {
+	defer runtime.KeepAlive(s)
+	rc, err := vc_syncer_get_fd(s.handle())
+	return int(rc), err
+}
+
+// Timeout is how long the caller may wait before the next step: 0 when work
+// is ready, -1 when only I/O can wake it.
+func (s *Syncer) Timeout() (time.Duration, error) {
+	defer runtime.KeepAlive(s)
+	var ms C.int64_t
+	if _, err := vc_syncer_get_timeout(s.handle(), &ms); err != nil {
+		return 0, err
+	}
+	if ms < 0 {
+		return -1, nil
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// Step waits at most timeout for I/O (0 never blocks), processes what
+// arrived and runs due reconciles.
+func (s *Syncer) Step(timeout time.Duration) (StepState, error) {
+	defer runtime.KeepAlive(s)
+	var st C.vc_step_state
+	_, err := vc_syncer_step(s.handle(), C.int32_t(timeout/time.Millisecond), &st)
+	return StepState(st), err
+}
+
+// NextEvent takes the next queued event; ok is false when none is queued.
+func (s *Syncer) NextEvent() (ev SyncEvent, ok bool, err error) {
+	defer runtime.KeepAlive(s)
+	var e *C.vc_sync_event
+	rc, err := vc_syncer_next_event(&e, s.handle())
+	if err != nil || Status(rc) == ITEROVER || e == nil {
+		return SyncEvent{}, false, err
+	}
+	defer vc_sync_event_free(e)
+	ev = SyncEvent{
+		Type:             SyncEventType(e._type),
+		Kind:             gostr(e.kind),
+		VirtualNamespace: gostr(e.virtual_namespace),
+		VirtualName:      gostr(e.virtual_name),
+		HostName:         gostr(e.host_name),
+	}
+	if e.error.code != 0 {
+		ev.Err = &Error{Code: Status(e.error.code), Class: ErrorClass(e.error.klass),
+			HTTPStatus: int(e.error.http_status), Reason: gostr(e.error.reason), Message: gostr(e.error.message)}
+	}
+	return ev, true, nil
+}
+
+// Wakeup makes a Step blocked in its wait return early. Safe from any goroutine.
+func (s *Syncer) Wakeup() error {
+	defer runtime.KeepAlive(s)
+	_, err := vc_syncer_wakeup(s.handle())
+	return err
+}
+
+// Stop asks the syncer to stop; a later Step reports STEP_STOPPED.
+func (s *Syncer) Stop() error {
+	defer runtime.KeepAlive(s)
+	_, err := vc_syncer_stop(s.handle())
+	return err
+}
+
+// SyncerStats are the syncer's counters (vc_syncer_stats).
+type SyncerStats struct {
+	InformersSynced, Informers, QueueDepth, InFlight, EventsDropped uint32
+	HostWrites, VirtualWrites, Errors, Relists, Reconciles          uint64
+	VirtualObjects, HostObjects                                     uint64
+}
+
+// Stats reads the counters.
+func (s *Syncer) Stats() (SyncerStats, error) {
+	defer runtime.KeepAlive(s)
+	var st C.vc_syncer_stats
+	st.version = SYNCER_STATS_VERSION
+	if _, err := vc_syncer_stats_get(s.handle(), &st); err != nil {
+		return SyncerStats{}, err
+	}
+	return SyncerStats{
+		InformersSynced: uint32(st.informers_synced), Informers: uint32(st.informers),
+		QueueDepth: uint32(st.queue_depth), InFlight: uint32(st.in_flight), EventsDropped: uint32(st.events_dropped),
+		HostWrites: uint64(st.host_writes), VirtualWrites: uint64(st.virtual_writes), Errors: uint64(st.errors),
+		Relists: uint64(st.relists), Reconciles: uint64(st.reconciles),
+		VirtualObjects: uint64(st.virtual_objects), HostObjects: uint64(st.host_objects),
+	}, nil
+}
+
+// StatsJSON is the per-kind detail as JSON.
+func (s *Syncer) StatsJSON() (string, error) {
+	defer runtime.KeepAlive(s)
+	return buf1(func(out *C.vc_buf) (C.int, error) { return vc_syncer_stats_json(s.handle(), out) })
+}
+
+// MaxWait bounds one blocking Step in Run, so ctx is checked at least this often
+// even if a wakeup were lost.
+const MaxWait = time.Second
+
+// Run drives the syncer until ctx is done or the syncer stops, calling
+// onEvent (may be nil) for every event. Each step blocks in C for at most
+// the syncer's own timeout (capped at MaxWait); cancelling ctx wakes it at
+// once through Wakeup. On cancellation Run returns ctx.Err() without
+// stopping the syncer (call Stop, then Run again with a fresh context, for a
+// clean shutdown).
+func (s *Syncer) Run(ctx context.Context, onEvent func(SyncEvent)) error {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	defer wg.Wait() // no Wakeup after Run returned (the caller may Close next)
+	defer close(done)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+			s.Wakeup()
+		case <-done:
+		}
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		wait, err := s.Timeout()
+		if err != nil {
+			return err
+		}
+		if wait < 0 || wait > MaxWait {
+			wait = MaxWait
+		}
+		st, err := s.Step(wait)
+		if err != nil {
+			return err
+		}
+		for {
+			ev, ok, err := s.NextEvent()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			if onEvent != nil {
+				onEvent(ev)
+			}
+		}
+		if st == STEP_STOPPED {
+			return nil
+		}
+	}
+}

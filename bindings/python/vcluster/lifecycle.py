@@ -1,0 +1,174 @@
+"""Lifecycle of virtual clusters: create, list, status, connect, pause,
+resume, delete, and kubeconfig merging (include/vcluster/lifecycle.h).
+
+Calls may block up to their timeout. `progress(step, message, done)` is
+called from inside the call on the calling thread; an exception it raises is
+re-raised once the call returns.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Union
+
+from . import _lowlevel as ll
+from ._options import fill
+from ._support import pystr, release
+from ._vcluster import ffi, lib
+from .config import Config
+from .kube import Kube
+
+Progress = Callable[[str, str, bool], None]
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What list and status report about one virtual cluster."""
+    name: str
+    host_namespace: str
+    driver: str
+    version: str
+    created: str
+    server: str
+    message: str
+    state: ll.ClusterState
+    connected: bool
+
+
+def _info(p: Any) -> ClusterInfo:
+    try:
+        st = ll.ClusterState(p.state)
+    except ValueError:
+        st = p.state
+    return ClusterInfo(pystr(p.name), pystr(p.host_namespace), pystr(p.driver), pystr(p.version),
+                       pystr(p.created), pystr(p.server), pystr(p.message), st, bool(p.connected))
+
+
+class _ProgressCall:
+    """Carries a Python progress callable through the C `user_data`."""
+
+    def __init__(self, fn: Optional[Progress]) -> None:
+        self.fn = fn
+        self.exc: Optional[BaseException] = None
+        self.handle = ffi.new_handle(self) if fn else ffi.NULL
+
+    def install(self, opts: Any) -> None:
+        if self.fn:
+            opts.progress = getattr(lib, ll.CALLBACKS["vc_progress_fn"])
+            opts.progress_user_data = self.handle
+
+    def reraise(self) -> None:
+        if self.exc is not None:
+            raise self.exc
+
+
+@ffi.def_extern(name=ll.CALLBACKS["vc_progress_fn"])
+def _progress_trampoline(step, message, done, user_data):  # pragma: no cover - called from C
+    call: _ProgressCall = ffi.from_handle(user_data)
+    if call.exc is not None:
+        return
+    try:
+        call.fn(pystr(step), pystr(message), bool(done))
+    except BaseException as e:  # carried out of C, raised after the call
+        call.exc = e
+
+
+def _path(p: Optional[Union[str, os.PathLike]]) -> Optional[str]:
+    return os.fspath(p) if p is not None else None
+
+
+def create(host: Kube, name: str, *, host_namespace: Optional[str] = None, driver: Optional[str] = None,
+           distro: Optional[str] = None, backing_store: Optional[str] = None, config: Optional[Config] = None,
+           bin_dir: Optional[str] = None, syncer_path: Optional[str] = None, state_dir: Optional[str] = None,
+           timeout_ms: int = 0, upgrade: bool = False, expose: bool = False, wait: bool = True,
+           print_only: bool = False, progress: Optional[Progress] = None) -> str:
+    """Create (or with upgrade=True, upgrade) a virtual cluster and, unless
+    wait=False, wait until it serves. With print_only=True nothing changes
+    and the rendered host manifests (YAML) are returned; else ""."""
+    flags = (ll.CREATE_UPGRADE if upgrade else 0) | (ll.CREATE_EXPOSE if expose else 0) | \
+            (0 if wait else ll.CREATE_NO_WAIT) | (ll.CREATE_PRINT if print_only else 0)
+    keep: List[Any] = []
+    opts = fill(ll.create_options_init(), keep, flags=flags, name=name, host_namespace=host_namespace,
+                driver=driver, distro=distro, backing_store=backing_store, bin_dir=_path(bin_dir),
+                syncer_path=_path(syncer_path), state_dir=_path(state_dir), timeout_ms=timeout_ms)
+    if config is not None:
+        opts.config = config._h()
+    call = _ProgressCall(progress)
+    call.install(opts)
+    out = ll.cluster_create(host, opts)
+    call.reraise()
+    return out
+
+
+def list_clusters(host: Kube, host_namespace: Optional[str] = None) -> List[ClusterInfo]:
+    """The virtual clusters of `host` (all namespaces unless one is given)."""
+    lst = ll.cluster_list_get(host, host_namespace)
+    try:
+        return [_info(ll.cluster_list_at(lst, i)) for i in range(ll.cluster_list_count(lst))]
+    finally:
+        release(lst)  # vc_cluster_list_free() now
+
+
+def status(host: Kube, name: str, host_namespace: Optional[str] = None) -> ClusterInfo:
+    """Status of one virtual cluster (NotFound when there is none)."""
+    info = ll.cluster_status(host, name, host_namespace)
+    try:
+        return _info(info)
+    finally:
+        release(info)  # vc_cluster_info_free() now
+
+
+def connect(host: Kube, name: str, host_namespace: Optional[str] = None, server: Optional[str] = None) -> str:
+    """A kubeconfig (YAML) for the virtual cluster; pass it to Kube.from_data()."""
+    return ll.cluster_connect(host, name, host_namespace, server)
+
+
+def _op(fn: Callable[..., Any], host: Kube, name: str, host_namespace: Optional[str], flags: int,
+        timeout_ms: int, progress: Optional[Progress], bin_dir: Optional[str], syncer_path: Optional[str],
+        state_dir: Optional[str]) -> None:
+    keep: List[Any] = []
+    opts = fill(ll.cluster_op_options_init(), keep, flags=flags, timeout_ms=timeout_ms, bin_dir=_path(bin_dir),
+                syncer_path=_path(syncer_path), state_dir=_path(state_dir))
+    call = _ProgressCall(progress)
+    call.install(opts)
+    fn(host, name, host_namespace, opts)
+    call.reraise()
+
+
+def pause(host: Kube, name: str, host_namespace: Optional[str] = None, *, timeout_ms: int = 0,
+          progress: Optional[Progress] = None, bin_dir: Optional[str] = None, syncer_path: Optional[str] = None,
+          state_dir: Optional[str] = None) -> None:
+    """Stop the control plane and delete its host workloads; data is kept."""
+    _op(ll.cluster_pause, host, name, host_namespace, 0, timeout_ms, progress, bin_dir, syncer_path, state_dir)
+
+
+def resume(host: Kube, name: str, host_namespace: Optional[str] = None, *, timeout_ms: int = 0,
+           progress: Optional[Progress] = None, bin_dir: Optional[str] = None, syncer_path: Optional[str] = None,
+           state_dir: Optional[str] = None) -> None:
+    """Resume a paused virtual cluster."""
+    _op(ll.cluster_resume, host, name, host_namespace, 0, timeout_ms, progress, bin_dir, syncer_path, state_dir)
+
+
+def delete(host: Kube, name: str, host_namespace: Optional[str] = None, *, keep_pvc: bool = False,
+           delete_namespace: bool = False, timeout_ms: int = 0, progress: Optional[Progress] = None,
+           bin_dir: Optional[str] = None, syncer_path: Optional[str] = None,
+           state_dir: Optional[str] = None) -> None:
+    """Delete a virtual cluster and everything it created on the host."""
+    flags = (ll.DELETE_KEEP_PVC if keep_pvc else 0) | (ll.DELETE_NAMESPACE if delete_namespace else 0)
+    _op(ll.cluster_delete, host, name, host_namespace, flags, timeout_ms, progress, bin_dir, syncer_path, state_dir)
+
+
+def kubeconfig_merge(path: Optional[Union[str, os.PathLike]], kubeconfig_yaml: str,
+                     use_context: Optional[str] = None) -> None:
+    """Merge kubeconfig YAML into a kubeconfig file (None: kubectl's file)."""
+    ll.kubeconfig_merge(_path(path), kubeconfig_yaml, use_context)
+
+
+def kubeconfig_remove_context(path: Optional[Union[str, os.PathLike]], context: str) -> None:
+    """Remove a context (and its unused cluster and user) from the file."""
+    ll.kubeconfig_remove_context(_path(path), context)
+
+
+def kubeconfig_restore_context(path: Optional[Union[str, os.PathLike]] = None) -> str:
+    """Go back to the context current before the last merge; returns it."""
+    return ll.kubeconfig_restore_context(_path(path))
