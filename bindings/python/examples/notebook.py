@@ -100,6 +100,35 @@ if host is not None and os.environ.get("VC_K8S_BINDIR") and os.environ.get("VC_S
         print(lifecycle.status(host, name))
         with vcluster.Kube.from_data(lifecycle.connect(host, name)) as virt:
             print("virtual cluster serves", virt.server_version())
+            # deploy into it: a namespace and a Deployment, as in the quick start
+            virt.request("POST", "/api/v1/namespaces",
+                         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo-nginx"}})
+            virt.request("POST", "/apis/apps/v1/namespaces/demo-nginx/deployments", {
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx"},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "nginx"}},
+                         "template": {"metadata": {"labels": {"app": "nginx"}},
+                                      "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}})
+            # watch the syncer's work: the pod appears on the host, translated,
+            # and its status comes back inside
+            import time
+            seen = set()
+            for _ in range(120):
+                hpods = host.get(f"/api/v1/namespaces/vcluster-{name}/pods?labelSelector=app%3Dnginx")["items"]
+                vpods = virt.get("/api/v1/namespaces/demo-nginx/pods")["items"]
+                for p in hpods:
+                    line = f"host pod {p['metadata']['name']}: {p.get('status', {}).get('phase')}"
+                    if line not in seen:
+                        seen.add(line)
+                        print(" ", line)
+                for p in vpods:
+                    line = (f"virtual pod demo-nginx/{p['metadata']['name']}: {p.get('status', {}).get('phase')}"
+                            f" on {p['spec'].get('nodeName')}")
+                    if line not in seen:
+                        seen.add(line)
+                        print(" ", line)
+                if any(p.get("status", {}).get("phase") == "Running" for p in vpods):
+                    break
+                time.sleep(0.5)
         lifecycle.pause(host, name)
         print("paused:", lifecycle.status(host, name).state.name)
         lifecycle.resume(host, name)
