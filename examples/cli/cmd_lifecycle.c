@@ -358,9 +358,17 @@ int cmd_connect(int argc, char **argv)
         { "update-current", optional_argument, 0, O_UPDATE_CURRENT },
         { 0, 0, 0, 0 },
     };
+    /* flags may come before or after NAME; everything after "--" is the command */
+    int dash = argc;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--")) {
+            dash = i;
+            break;
+        }
+    char **cmd = dash < argc - 1 ? argv + dash + 1 : NULL;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+n:", lo, NULL)) != -1) {
+    while ((opt = getopt_long(dash, argv, "n:", lo, NULL)) != -1) {
         if (common_opt(&c, opt))
             continue;
         switch (opt) {
@@ -370,16 +378,11 @@ int cmd_connect(int argc, char **argv)
         default: cmd_connect_help(stderr); return CLI_USAGE;
         }
     }
-    if (optind >= argc) {
+    if (optind != dash - 1) {
         fprintf(stderr, "vcluster connect: expected NAME (see vcluster connect --help)\n");
         return CLI_USAGE;
     }
-    const char *name = argv[optind++];
-    char **cmd = NULL;
-    if (optind < argc && !strcmp(argv[optind], "--"))
-        optind++;
-    if (optind < argc)
-        cmd = argv + optind;
+    const char *name = argv[optind];
     vc_kube *host = host_connect(&c);
     if (!host)
         return CLI_FAILED;

@@ -10,23 +10,11 @@ static void slim(json_t *obj)
     vc__slim_meta(obj);
 }
 
-/* Events are handled as they arrive; the queue key is the host event key. */
-static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+/* Copy one host event about a synced pod into the virtual cluster. Events are
+ * handled as they arrive and not cached (there are many, and they expire). */
+static int copy_event(vc_syncer *s, const json_t *ev)
 {
-    (void)old;
-    if (!nobj)
-        return;
-    json_t *io = json_object_get(nobj, "involvedObject");
-    if (!vc__streq(vc__jstr(io, "kind"), "Pod"))
-        return;
-    vc__sync_enqueue(inf->s, ud, key, 0);
-}
-
-static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hkey)
-{
-    const json_t *ev = vc__informer_get(c->host, hkey);
-    if (!ev)
-        return VC_OK;
+    vc__qitem *it = NULL;
     json_t *io = json_object_get(ev, "involvedObject");
     const char *pod = vc__jstr(io, "name");
     vc__ctl *pods = vc__sync_ctl(s, "pods");
@@ -77,11 +65,36 @@ out:
     return rc;
 }
 
+static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)ud;
+    (void)key;
+    (void)old;
+    if (!nobj || inf->s->stopping)
+        return;
+    json_t *io = json_object_get(nobj, "involvedObject");
+    if (!vc__streq(vc__jstr(io, "kind"), "Pod"))
+        return;
+    if (copy_event(inf->s, nobj) < 0)
+        vc_error_clear(); /* best effort: an event is not worth a retry */
+}
+
+static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hkey)
+{
+    (void)s;
+    (void)c;
+    (void)it;
+    (void)hkey;
+    return VC_OK; /* nothing is queued for events */
+}
+
 int vc__ctl_events_init(vc_syncer *s, vc__ctl *c)
 {
     c->name = "events";
     c->kind = "Event";
     c->reconcile = reconcile;
     int rc = vc__informer_new(&c->host, s, s->host, "host events", "v1", "events", s->host_ns, NULL, slim, on_host, c);
+    if (rc == VC_OK)
+        c->host->no_cache = true;
     return rc == VC_OK ? vc__informer_set_kind(c->host, "Event") : rc;
 }

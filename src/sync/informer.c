@@ -124,6 +124,9 @@ static void apply(vc__informer *inf, const char *type, json_t *obj)
             inf->fn(inf->ud, inf, key, old, NULL);
             json_decref(old);
         }
+    } else if (inf->no_cache) {
+        stamp(inf, obj);
+        inf->fn(inf->ud, inf, key, NULL, obj);
     } else {
         stamp(inf, obj);
         json_incref(obj);
@@ -161,6 +164,18 @@ static int start_list_page(vc__informer *inf)
 /* A complete relist: diff against the cache. */
 static void finish_list(vc__informer *inf)
 {
+    if (inf->no_cache) {
+        size_t i0 = 0;
+        const char *k0;
+        void *v0;
+        while (vc__map_next(&inf->fresh, &i0, &k0, &v0))
+            inf->fn(inf->ud, inf, k0, NULL, v0);
+        vc__map_clear(&inf->fresh, free_json);
+        vc__map_init(&inf->fresh);
+        inf->synced = true;
+        inf->failures = 0;
+        return;
+    }
     /* deletions: in cache, not in fresh */
     size_t it = 0;
     const char *k;

@@ -64,11 +64,30 @@ static void slim_host_pod(json_t *obj)
         json_object_set_new(keep, "nodeName", json_string(node));
     json_object_set_new(obj, "spec", keep);
     vc__slim_meta(obj);
+    /* annotations: only those that name the virtual origin (the token ones
+     * alone are ~1 KiB per pod) */
+    json_t *md = json_object_get(obj, "metadata");
+    json_t *ann = json_object_get(md, "annotations");
+    if (json_is_object(ann)) {
+        static const char *const keep_keys[] = { VC__A_POD_UID, VC__A_POD_NAME, VC__A_POD_NAMESPACE, VC__A_OBJ_NAME,
+                                                 VC__A_OBJ_NAMESPACE, VC__A_OBJ_UID, VC__A_OBJ_KIND };
+        json_t *slim = json_object();
+        for (size_t i = 0; slim && i < VC__ARRAY_LEN(keep_keys); i++) {
+            json_t *v = json_object_get(ann, keep_keys[i]);
+            if (v)
+                json_object_set(slim, keep_keys[i], v);
+        }
+        if (slim)
+            json_object_set_new(md, "annotations", slim);
+    }
 }
 
 static void slim_virtual_pod(json_t *obj)
 {
     vc__slim_meta(obj);
+    json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+    if (json_is_object(ann))
+        json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
 }
 
 static const char *node_of(const json_t *pod)

@@ -46,6 +46,7 @@ struct vc__informer {
     vc__inf_fn fn;
     void *ud;
     vc__slim_fn slim;
+    bool no_cache;           /* hand objects to fn, keep nothing (events) */
     uint64_t relists, events;
 };
 
