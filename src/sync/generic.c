@@ -8,6 +8,7 @@
 #include "sync/sync.h"
 
 #define FORCE_SYNC "vcluster.loft.sh/force-sync"
+#define ROOT_CA "kube-root-ca.crt"
 
 typedef struct gen_state {
     vc__map recreate; /* Service vkey -> "validating" | "ok" | "fail" (static strings) */
@@ -63,6 +64,10 @@ static void refs_apply(vc_syncer *s, const json_t *pod, int delta)
             else
                 vc__map_put(&s->refs, key, (void *)n, NULL);
             vc__free(key);
+            /* every namespace's kube-root-ca.crt is one host ConfigMap: count
+             * its users across namespaces */
+            if (k == 0 && !strcmp(name, ROOT_CA))
+                s->root_ca_refs += delta;
             vc__ctl *c = vc__sync_ctl(s, ctls[k]);
             if (c) {
                 char *vkey = vc__sprintf("%s/%s", ns, name);
@@ -162,6 +167,8 @@ static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *v
             return false;
         if ((c->tk->id == VC__K_CONFIGMAP && s->all_configmaps) || (c->tk->id == VC__K_SECRET && s->all_secrets))
             return true;
+        if (c->tk->id == VC__K_CONFIGMAP && !strcmp(vname, ROOT_CA))
+            return s->root_ca_refs > 0; /* shared by all namespaces */
         return vc__refs_used(s, ref_kind(c->tk->id), vns, vname);
     }
     case VC__K_ENDPOINTS: {

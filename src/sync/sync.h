@@ -147,6 +147,7 @@ struct vc_syncer {
     bool ready_reported;
     bool stopping, stopped;
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
+    long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
     size_t n_svcmaps;
     int64_t next_replicate_ms;

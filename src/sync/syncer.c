@@ -216,7 +216,10 @@ static void write_done(void *ud, int rc, long http, const char *body, size_t len
     } else if (rc == VC_OK) {
         if (w->event_type)
             vc__sync_event(s, w->event_type, w->kind, w->vns, w->vname, w->hname, VC_OK);
-    } else if (!(rc == VC_EEXISTS && (w->event_type == VC_SYNC_CREATED_VIRTUAL || w->event_type == 0))) {
+    } else if (!(rc == VC_EEXISTS && (w->event_type == VC_SYNC_CREATED_VIRTUAL || w->event_type == 0 ||
+                                       w->event_type == VC_SYNC_CREATED_HOST))) {
+        /* (a create that finds the object: the cache is behind; the key is
+         * reconciled again, no error to report) */
         vc__error_prefix("%s %s%s%s", w->kind, w->vns, *w->vns ? "/" : "", w->vname);
         vc__sync_event(s, VC_SYNC_ERROR, w->kind, w->vns, w->vname, w->hname, rc);
     }
