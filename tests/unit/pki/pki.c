@@ -28,7 +28,7 @@ static int parse_crt(mbedtls_x509_crt *crt, const char *pem)
     return mbedtls_x509_crt_parse(crt, (const unsigned char *)pem, strlen(pem) + 1);
 }
 
-static int rng_stub(void *ctx, unsigned char *out, size_t n)
+static int test_rng(void *ctx, unsigned char *out, size_t n)
 {
     (void)ctx;
     for (size_t i = 0; i < n; i++)
@@ -41,11 +41,11 @@ static int check_pair(mbedtls_x509_crt *crt, const char *key_pem)
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    int r = mbedtls_pk_parse_key(&pk, (const unsigned char *)key_pem, strlen(key_pem) + 1, NULL, 0, rng_stub, NULL);
+    int r = mbedtls_pk_parse_key(&pk, (const unsigned char *)key_pem, strlen(key_pem) + 1, NULL, 0, test_rng, NULL);
     if (r == 0)
-        r = mbedtls_pk_check_pair(&crt->pk, &pk, rng_stub, NULL);
+        r = mbedtls_pk_check_pair(&crt->pk, &pk, test_rng, NULL);
 #else
-    (void)rng_stub;
+    (void)test_rng;
     int r = mbedtls_pk_parse_key(&pk, (const unsigned char *)key_pem, strlen(key_pem) + 1, NULL, 0);
     if (r == 0)
         r = mbedtls_pk_check_pair(&crt->pk, &pk);
