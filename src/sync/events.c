@@ -5,8 +5,9 @@
 
 #include "sync/sync.h"
 
-static void slim(json_t *obj)
+static void slim(void *ud, json_t *obj)
 {
+    (void)ud;
     vc__slim_meta(obj);
 }
 
@@ -22,15 +23,18 @@ static int copy_event(vc_syncer *s, const json_t *ev)
         return VC_OK;
     char pkey[512];
     snprintf(pkey, sizeof pkey, "%s/%s", s->host_ns, pod);
-    const json_t *hp = vc__informer_get(pods->host, pkey);
-    if (!hp)
+    json_t *hp = NULL, *vp = NULL;
+    if (vc__informer_load(pods->host, pkey, &hp) < 0 || !hp)
         return VC_OK; /* not one of ours (or gone) */
     char *vns = NULL, *vname = NULL;
-    if (vc__translate_virtual_name(&vns, &vname, s->tr, hp) < 0)
+    int nrc = vc__translate_virtual_name(&vns, &vname, s->tr, hp);
+    json_decref(hp);
+    if (nrc < 0)
         return VC_OK;
     char vpkey[512];
     snprintf(vpkey, sizeof vpkey, "%s/%s", vns, vname);
-    const json_t *vp = vc__informer_get(pods->virt, vpkey);
+    if (vc__informer_load(pods->virt, vpkey, &vp) < 0)
+        vc_error_clear(); /* the copy goes without the uid */
     const char *hname = vc__jpath_str(ev, "metadata", "name");
     const char *dot = hname ? strrchr(hname, '.') : NULL;
     char *name = vc__sprintf("%s%s", vname, dot ? dot : ".event");
@@ -58,6 +62,7 @@ static int copy_event(vc_syncer *s, const json_t *ev)
     vc__free(path);
     vc__free(body);
 out:
+    json_decref(vp);
     json_decref(vev);
     vc__free(name);
     vc__free(vns);

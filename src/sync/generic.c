@@ -35,57 +35,105 @@ static const char *ref_kind(vc__kind_id id)
     }
 }
 
-/* ---- pod references: "configMaps|ns/name" -> count ---- */
+/* ---- pod references: "configMaps|ns/name" -> count ----
+ * A pod's volumes and env are immutable, so what it references is computed
+ * once, when it is first seen, and kept per pod as "UID\nREF\nREF...". The
+ * informer caches slim pods, so the references cannot be computed again from
+ * the cache when the pod goes. */
 
-static void refs_apply(vc_syncer *s, const json_t *pod, int delta)
+static void ref_delta(vc_syncer *s, const char *ref, size_t len, int delta)
 {
-    if (!pod)
+    char key[600];
+    if (len == 0 || len >= sizeof key)
         return;
+    memcpy(key, ref, len);
+    key[len] = 0;
+    intptr_t n = (intptr_t)vc__map_get(&s->refs, key) + delta;
+    if (n <= 0)
+        vc__map_del(&s->refs, key);
+    else if (vc__map_put(&s->refs, key, (void *)n, NULL) < 0)
+        return;
+    const char *bar = strchr(key, '|');
+    const char *slash = bar ? strchr(bar, '/') : NULL;
+    if (!bar || !slash)
+        return;
+    /* every namespace's kube-root-ca.crt is one host ConfigMap: count its
+     * users across namespaces */
+    if (!strncmp(key, "configMaps|", 11) && !strcmp(slash + 1, ROOT_CA))
+        s->root_ca_refs += delta;
+    const char *ctl = !strncmp(key, "configMaps|", 11) ? "configmaps"
+                      : !strncmp(key, "secrets|", 8)   ? "secrets"
+                                                       : "persistentvolumeclaims";
+    vc__ctl *c = vc__sync_ctl(s, ctl);
+    if (c)
+        vc__sync_enqueue(s, c, bar + 1, 0);
+}
+
+/* Apply delta to every reference of a "UID\nREF\n..." record. */
+static void refs_record_apply(vc_syncer *s, const char *rec, int delta)
+{
+    const char *p = rec ? strchr(rec, '\n') : NULL;
+    while (p && *p) {
+        p++;
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        ref_delta(s, p, len, delta);
+        p = e;
+    }
+}
+
+static char *refs_record(vc_syncer *s, const json_t *pod, const char *uid)
+{
     json_t *refs = NULL;
     if (vc__translate_pod_references(&refs, s->tr, pod) < 0)
-        return;
+        return NULL;
     const char *ns = vc__jpath_str(pod, "metadata", "namespace");
     static const char *const kinds[] = { "configMaps", "secrets", "persistentVolumeClaims" };
-    static const char *const ctls[] = { "configmaps", "secrets", "persistentvolumeclaims" };
-    for (int k = 0; k < 3; k++) {
-        json_t *arr = json_object_get(refs, kinds[k]);
+    vc_buf b = VC_BUF_INIT;
+    int rc = vc__buf_puts(&b, uid);
+    for (int k = 0; k < 3 && rc == VC_OK && ns; k++) {
         size_t i;
         json_t *e;
-        json_array_foreach(arr, i, e) {
+        json_array_foreach(json_object_get(refs, kinds[k]), i, e) {
             const char *name = vc__jstr(e, "name");
-            if (!name || !ns)
-                continue;
-            char *key = vc__sprintf("%s|%s/%s", kinds[k], ns, name);
-            if (!key)
-                continue;
-            intptr_t n = (intptr_t)vc__map_get(&s->refs, key) + delta;
-            if (n <= 0)
-                vc__map_del(&s->refs, key);
-            else
-                vc__map_put(&s->refs, key, (void *)n, NULL);
-            vc__free(key);
-            /* every namespace's kube-root-ca.crt is one host ConfigMap: count
-             * its users across namespaces */
-            if (k == 0 && !strcmp(name, ROOT_CA))
-                s->root_ca_refs += delta;
-            vc__ctl *c = vc__sync_ctl(s, ctls[k]);
-            if (c) {
-                char *vkey = vc__sprintf("%s/%s", ns, name);
-                if (vkey)
-                    vc__sync_enqueue(s, c, vkey, 0);
-                vc__free(vkey);
-            }
+            if (name && rc == VC_OK)
+                rc = vc__buf_printf(&b, "\n%s|%s/%s", kinds[k], ns, name);
         }
     }
     json_decref(refs);
+    if (rc < 0) {
+        vc_buf_dispose(&b);
+        return NULL;
+    }
+    return vc__buf_detach(&b);
 }
 
-void vc__refs_update(vc_syncer *s, const json_t *old_pod, const json_t *new_pod)
+void vc__refs_update(vc_syncer *s, const char *vkey, const json_t *pod)
 {
-    if (old_pod && new_pod && json_equal(json_object_get(old_pod, "spec"), json_object_get(new_pod, "spec")))
+    char *have = vc__map_get(&s->pod_refs, vkey);
+    const char *uid = pod ? vc__jpath_str(pod, "metadata", "uid") : NULL;
+    if (!uid)
+        uid = "";
+    size_t ul = strlen(uid);
+    if (pod && have && !strncmp(have, uid, ul) && (have[ul] == '\n' || have[ul] == 0))
+        return; /* the same pod: its references cannot have changed */
+    char *now = NULL;
+    if (pod) {
+        now = refs_record(s, pod, uid);
+        if (!now) {
+            VC__LOGW("sync", "pod %s: cannot compute its references: %s", vkey, vc_error_last()->message);
+            return; /* the next event of the pod tries again */
+        }
+    }
+    if (now && vc__map_put(&s->pod_refs, vkey, now, NULL) < 0) {
+        vc__free(now);
         return;
-    refs_apply(s, new_pod, +1);
-    refs_apply(s, old_pod, -1);
+    }
+    if (!now)
+        vc__map_del(&s->pod_refs, vkey);
+    refs_record_apply(s, now, +1);
+    refs_record_apply(s, have, -1);
+    vc__free(have);
 }
 
 bool vc__refs_used(vc_syncer *s, const char *kind, const char *ns, const char *name)
@@ -124,7 +172,7 @@ static void set_dns_ip(vc_syncer *s, const char *ip)
     if (pods && pods->virt) {
         size_t it = 0;
         const char *k;
-        while (vc__map_next(&pods->virt->cache, &it, &k, NULL))
+        while (vc__informer_next(pods->virt, &it, &k, NULL))
             vc__sync_enqueue(s, pods, k, 0);
     }
 }
@@ -148,8 +196,9 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
     vc__free(vname);
 }
 
-static void slim(json_t *obj)
+static void slim(void *ud, json_t *obj)
 {
+    (void)ud;
     vc__slim_meta(obj);
 }
 
@@ -177,11 +226,13 @@ static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *v
         vc__ctl *svc = vc__sync_ctl(s, "services");
         char key[512];
         snprintf(key, sizeof key, "%s/%s", vns, vname);
-        const json_t *sv = svc ? vc__informer_get(svc->virt, key) : NULL;
-        if (!sv)
-            return false;
+        json_t *sv = NULL;
+        if (!svc || vc__informer_load(svc->virt, key, &sv) < 0 || !sv)
+            return false; /* out of memory: the next resync decides again */
         json_t *sel = json_object_get(json_object_get(sv, "spec"), "selector");
-        return !json_is_object(sel) || json_object_size(sel) == 0;
+        bool r = !json_is_object(sel) || json_object_size(sel) == 0;
+        json_decref(sv);
+        return r;
     }
     case VC__K_SERVICE: {
         /* a replica of a host Service (replicateServices.fromHost) stays virtual */
@@ -464,17 +515,9 @@ static int status_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey
     return rc;
 }
 
-static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
+static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                          const char *vname, const char *hname, const json_t *v, const json_t *h)
 {
-    char buf[512];
-    const char *vns, *vname;
-    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
-    const json_t *v = vc__informer_get(c->virt, vkey);
-    char hname[VC__NAME_MAX];
-    vc__host_name(s->tr, c->tk, vns, vname, hname);
-    char hkey[VC__NAME_MAX + 256];
-    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
-    const json_t *h = vc__informer_get(c->host, hkey);
     gen_state *g = c->state;
     if (g && vc__map_get(&g->recreate, vkey) && !v)
         return VC_OK; /* the virtual Service is being re-created: keep the host one */
@@ -556,6 +599,27 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
             return rc;
     }
     return status_back(s, c, it, vkey, vns, vname, hname, v, h);
+}
+
+/* Load both cached objects (parsed from the caches' text) and reconcile. */
+static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
+{
+    char buf[512];
+    const char *vns, *vname;
+    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
+    char hname[VC__NAME_MAX];
+    vc__host_name(s->tr, c->tk, vns, vname, hname);
+    char hkey[VC__NAME_MAX + 256];
+    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+    json_t *v = NULL, *h = NULL;
+    int rc = vc__informer_load(c->virt, vkey, &v);
+    if (rc == VC_OK)
+        rc = vc__informer_load(c->host, hkey, &h);
+    if (rc == VC_OK)
+        rc = reconcile_objs(s, c, it, vkey, vns, vname, hname, v, h);
+    json_decref(v);
+    json_decref(h);
+    return rc;
 }
 
 int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id)

@@ -19,9 +19,21 @@ static char *obj_key(const json_t *obj)
     return ns && *ns ? vc__sprintf("%s/%s", ns, name) : vc__strdup(name);
 }
 
-static void free_json(void *p)
+/* A cache entry: "RV\0TEXT\0" in one allocation. */
+static char *entry_new(const char *rv, const char *text)
 {
-    json_decref(p);
+    size_t a = strlen(rv), b = strlen(text);
+    char *e = vc__malloc(a + b + 2);
+    if (!e)
+        return NULL;
+    memcpy(e, rv, a + 1);
+    memcpy(e + a + 1, text, b + 1);
+    return e;
+}
+
+static const char *entry_text(const char *e)
+{
+    return e + strlen(e) + 1;
 }
 
 int vc__informer_new(vc__informer **out, vc_syncer *s, vc_kube *kube, const char *what, const char *api_version,
@@ -42,7 +54,7 @@ int vc__informer_new(vc__informer **out, vc_syncer *s, vc_kube *kube, const char
     inf->fn = fn;
     inf->ud = ud;
     vc__map_init(&inf->cache);
-    vc__map_init(&inf->fresh);
+    vc__map_init(&inf->seen);
     if (!inf->what || !inf->api_version || !inf->resource || (ns && !inf->ns) || (label_selector && !inf->label_selector)) {
         vc__informer_free(inf);
         return vc__error_oom();
@@ -65,8 +77,18 @@ static void stamp(vc__informer *inf, json_t *obj)
         json_object_set_new(obj, "kind", json_string(inf->kind));
     if (!json_object_get(obj, "apiVersion"))
         json_object_set_new(obj, "apiVersion", json_string(inf->api_version));
+}
+
+/* Slim obj (in place) and make its cache entry. */
+static char *entry_of(vc__informer *inf, json_t *obj)
+{
     if (inf->slim)
-        inf->slim(obj);
+        inf->slim(inf->ud, obj);
+    const char *rv = vc__jpath_str(obj, "metadata", "resourceVersion");
+    char *text = json_dumps(obj, JSON_COMPACT);
+    char *e = text ? entry_new(rv ? rv : "", text) : NULL;
+    vc__free(text);
+    return e;
 }
 
 void vc__informer_free(vc__informer *inf)
@@ -75,8 +97,8 @@ void vc__informer_free(vc__informer *inf)
         return;
     vc__free(inf->kind);
     vc__watch_free(inf->w);
-    vc__map_clear(&inf->cache, free_json);
-    vc__map_clear(&inf->fresh, free_json);
+    vc__map_clear(&inf->cache, vc__free);
+    vc__map_clear(&inf->seen, NULL);
     vc__free(inf->what);
     vc__free(inf->api_version);
     vc__free(inf->resource);
@@ -95,9 +117,76 @@ void vc__informer_stop(vc__informer *inf)
     inf->state = VC__INF_STOPPED;
 }
 
-const json_t *vc__informer_get(vc__informer *inf, const char *key)
+int vc__informer_load(vc__informer *inf, const char *key, json_t **out)
 {
-    return vc__map_get(&inf->cache, key);
+    const char *e = vc__map_get(&inf->cache, key);
+    *out = NULL;
+    if (!e)
+        return VC_OK;
+    *out = json_loads(entry_text(e), 0, NULL);
+    return *out ? VC_OK : vc__error_oom();
+}
+
+bool vc__informer_has(vc__informer *inf, const char *key)
+{
+    return vc__map_get(&inf->cache, key) != NULL;
+}
+
+bool vc__informer_next(vc__informer *inf, size_t *it, const char **key, const char **text)
+{
+    void *e = NULL;
+    if (!vc__map_next(&inf->cache, it, key, &e))
+        return false;
+    if (text)
+        *text = entry_text(e);
+    return true;
+}
+
+size_t vc__informer_count(vc__informer *inf)
+{
+    return vc__map_count(&inf->cache);
+}
+
+/* The cached object before a change, parsed, when the handler wants it. */
+static json_t *old_of(vc__informer *inf, const char *e, bool always)
+{
+    if (!e || (!always && !inf->want_old))
+        return NULL;
+    json_t *o = json_loads(entry_text(e), 0, NULL);
+    if (!o)
+        VC__LOGW("sync", "%s: out of memory parsing a cached object", inf->what);
+    return o;
+}
+
+/* Cache obj under key (slimming it) and tell the handler. */
+static void put(vc__informer *inf, const char *key, json_t *obj)
+{
+    const char *olde = vc__map_get(&inf->cache, key);
+    json_t *old = old_of(inf, olde, false);
+    inf->fn(inf->ud, inf, key, old, obj);
+    json_decref(old);
+    char *e = entry_of(inf, obj);
+    void *oldp = NULL;
+    if (!e || vc__map_put(&inf->cache, key, e, &oldp) < 0) {
+        /* keep the older entry: a later event or relist corrects it */
+        vc__free(e);
+        VC__LOGW("sync", "%s: out of memory caching %s", inf->what, key);
+        return;
+    }
+    vc__free(oldp);
+}
+
+/* key left: drop it from the cache and tell the handler. final is the
+ * server's last state of the object when known. */
+static void gone(vc__informer *inf, const char *key, const json_t *final)
+{
+    char *e = vc__map_del(&inf->cache, key);
+    if (!e)
+        return;
+    json_t *old = final ? NULL : old_of(inf, e, true);
+    inf->fn(inf->ud, inf, key, final ? final : old, NULL);
+    json_decref(old);
+    vc__free(e);
 }
 
 static void backoff(vc__informer *inf, int rc, int64_t now)
@@ -112,32 +201,19 @@ static void backoff(vc__informer *inf, int rc, int64_t now)
     vc__sync_event(inf->s, VC_SYNC_ERROR, inf->what, "", "", "", rc);
 }
 
-/* Apply one object to the cache, calling the handler. */
+/* Apply one watch event. */
 static void apply(vc__informer *inf, const char *type, json_t *obj)
 {
     char *key = obj_key(obj);
     if (!key)
         return;
-    if (!strcmp(type, "DELETED")) {
-        json_t *old = vc__map_del(&inf->cache, key);
-        if (old) {
-            inf->fn(inf->ud, inf, key, old, NULL);
-            json_decref(old);
-        }
-    } else if (inf->no_cache) {
-        stamp(inf, obj);
+    stamp(inf, obj);
+    if (!strcmp(type, "DELETED"))
+        gone(inf, key, obj);
+    else if (inf->no_cache)
         inf->fn(inf->ud, inf, key, NULL, obj);
-    } else {
-        stamp(inf, obj);
-        json_incref(obj);
-        void *oldp = NULL;
-        if (vc__map_put(&inf->cache, key, obj, &oldp) < 0) {
-            json_decref(obj);
-        } else {
-            inf->fn(inf->ud, inf, key, oldp, obj);
-            json_decref(oldp);
-        }
-    }
+    else
+        put(inf, key, obj);
     vc__free(key);
 }
 
@@ -161,66 +237,36 @@ static int start_list_page(vc__informer *inf)
     return rc;
 }
 
-/* A complete relist: diff against the cache. */
+/* A relist is applied page by page; at its end, what it did not see is gone. */
 static void finish_list(vc__informer *inf)
 {
-    if (inf->no_cache) {
-        size_t i0 = 0;
-        const char *k0;
-        void *v0;
-        while (vc__map_next(&inf->fresh, &i0, &k0, &v0))
-            inf->fn(inf->ud, inf, k0, NULL, v0);
-        vc__map_clear(&inf->fresh, free_json);
-        vc__map_init(&inf->fresh);
-        inf->synced = true;
-        inf->failures = 0;
-        return;
-    }
-    /* deletions: in cache, not in fresh */
-    size_t it = 0;
-    const char *k;
-    void *v;
-    char **gone = NULL;
-    size_t n_gone = 0;
-    while (vc__map_next(&inf->cache, &it, &k, &v)) {
-        if (!vc__map_get(&inf->fresh, k)) {
-            char **g = vc__realloc(gone, (n_gone + 1) * sizeof(char *));
-            if (!g)
-                break;
-            gone = g;
-            gone[n_gone++] = vc__strdup(k);
+    if (!inf->no_cache) {
+        size_t it = 0;
+        const char *k;
+        char **del = NULL;
+        size_t n_del = 0, cap = 0;
+        while (vc__map_next(&inf->cache, &it, &k, NULL)) {
+            if (vc__map_get(&inf->seen, k))
+                continue;
+            if (n_del == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                char **g = vc__realloc(del, nc * sizeof(char *));
+                if (!g)
+                    break; /* the next relist finds the rest */
+                del = g;
+                cap = nc;
+            }
+            del[n_del++] = vc__strdup(k);
         }
-    }
-    for (size_t i = 0; i < n_gone; i++) {
-        if (!gone[i])
-            continue;
-        json_t *old = vc__map_del(&inf->cache, gone[i]);
-        if (old) {
-            inf->fn(inf->ud, inf, gone[i], old, NULL);
-            json_decref(old);
+        for (size_t i = 0; i < n_del; i++) {
+            if (del[i])
+                gone(inf, del[i], NULL);
+            vc__free(del[i]);
         }
-        vc__free(gone[i]);
+        vc__free(del);
     }
-    vc__free(gone);
-    /* adds and changes */
-    it = 0;
-    while (vc__map_next(&inf->fresh, &it, &k, &v)) {
-        json_t *nobj = v;
-        json_t *old = vc__map_get(&inf->cache, k);
-        const char *orv = old ? vc__jpath_str(old, "metadata", "resourceVersion") : NULL;
-        const char *nrv = vc__jpath_str(nobj, "metadata", "resourceVersion");
-        json_incref(nobj);
-        void *oldp = NULL;
-        if (vc__map_put(&inf->cache, k, nobj, &oldp) < 0) {
-            json_decref(nobj);
-            continue;
-        }
-        if (!old || !vc__streq(orv, nrv))
-            inf->fn(inf->ud, inf, k, oldp, nobj);
-        json_decref(oldp);
-    }
-    vc__map_clear(&inf->fresh, free_json);
-    vc__map_init(&inf->fresh);
+    vc__map_clear(&inf->seen, NULL);
+    vc__map_init(&inf->seen);
     inf->synced = true;
     inf->failures = 0;
 }
@@ -249,13 +295,23 @@ static void list_page_done(void *ud, int rc, long http, const char *body, size_t
     size_t i;
     json_t *obj;
     json_array_foreach(items, i, obj) {
-        stamp(inf, obj);
         char *key = obj_key(obj);
-        if (key) {
-            void *oldp = NULL;
-            if (vc__map_put(&inf->fresh, key, json_incref(obj), &oldp) < 0)
-                json_decref(obj);
-            json_decref(oldp);
+        if (!key)
+            continue;
+        stamp(inf, obj);
+        if (inf->no_cache) {
+            inf->fn(inf->ud, inf, key, NULL, obj);
+        } else if (vc__map_put(&inf->seen, key, (void *)1, NULL) < 0) {
+            /* without the mark the relist's end would take it for gone */
+            vc__free(key);
+            json_decref(list);
+            backoff(inf, vc__error_oom(), now);
+            return;
+        } else {
+            const char *e = vc__map_get(&inf->cache, key);
+            const char *rv = vc__jpath_str(obj, "metadata", "resourceVersion");
+            if (!e || !rv || strcmp(e, rv) != 0)
+                put(inf, key, obj);
         }
         vc__free(key);
     }
@@ -315,8 +371,8 @@ int vc__informer_tick(vc__informer *inf, int64_t now)
     }
     if (inf->state == VC__INF_IDLE) {
         if (!inf->rv) {
-            vc__map_clear(&inf->fresh, free_json);
-            vc__map_init(&inf->fresh);
+            vc__map_clear(&inf->seen, NULL);
+            vc__map_init(&inf->seen);
             vc__free(inf->cont);
             inf->cont = NULL;
             inf->state = VC__INF_LISTING;

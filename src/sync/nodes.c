@@ -94,10 +94,9 @@ static bool node_ready(const json_t *n)
     return false;
 }
 
-static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
+static int reconcile_obj(vc_syncer *s, vc__qitem *it, const char *node, const json_t *v)
 {
     bool used = vc__map_get(&s->node_use, node) != NULL;
-    const json_t *v = vc__informer_get(c->virt, node);
     if (used && !v) {
         json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s}},s:{}}", "apiVersion", "v1", "kind", "Node",
                                 "metadata", "name", node, "labels", FAKE_LABEL, "true", "kubernetes.io/hostname",
@@ -143,6 +142,16 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
     return VC_OK;
 }
 
+static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
+{
+    json_t *v = NULL;
+    int rc = vc__informer_load(c->virt, node, &v);
+    if (rc == VC_OK)
+        rc = reconcile_obj(s, it, node, v);
+    json_decref(v);
+    return rc;
+}
+
 void vc__nodes_tick(vc_syncer *s, int64_t now)
 {
     vc__ctl *c = vc__sync_ctl(s, "nodes");
@@ -153,8 +162,7 @@ void vc__nodes_tick(vc_syncer *s, int64_t now)
     iso_now(ts, sizeof ts, true);
     size_t it = 0;
     const char *node;
-    void *v;
-    while (vc__map_next(&c->virt->cache, &it, &node, &v)) {
+    while (vc__informer_next(c->virt, &it, &node, NULL)) {
         if (!vc__map_get(&s->node_use, node))
             continue;
         char *path = vc__sprintf("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/%s"
@@ -178,8 +186,9 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
     vc__sync_enqueue(inf->s, ud, key, 0);
 }
 
-static void slim(json_t *obj)
+static void slim(void *ud, json_t *obj)
 {
+    (void)ud;
     vc__slim_meta(obj);
 }
 

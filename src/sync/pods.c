@@ -55,8 +55,9 @@ static void pods_state_free(void *p)
 }
 
 /* Host pods: keep what reconciling needs. */
-static void slim_host_pod(json_t *obj)
+static void slim_host_pod(void *ud, json_t *obj)
 {
+    (void)ud;
     json_t *spec = json_object_get(obj, "spec");
     const char *node = json_string_value(json_object_get(spec, "nodeName"));
     json_t *keep = json_object();
@@ -67,6 +68,9 @@ static void slim_host_pod(json_t *obj)
     /* annotations: only those that name the virtual origin (the token ones
      * alone are ~1 KiB per pod) */
     json_t *md = json_object_get(obj, "metadata");
+    static const char *const drop[] = { "labels", "ownerReferences", "generateName", "creationTimestamp" };
+    for (size_t i = 0; i < VC__ARRAY_LEN(drop); i++)
+        json_object_del(md, drop[i]);
     json_t *ann = json_object_get(md, "annotations");
     if (json_is_object(ann)) {
         static const char *const keep_keys[] = { VC__A_POD_UID, VC__A_POD_NAME, VC__A_POD_NAMESPACE, VC__A_OBJ_NAME,
@@ -82,17 +86,69 @@ static void slim_host_pod(json_t *obj)
     }
 }
 
-static void slim_virtual_pod(json_t *obj)
-{
-    vc__slim_meta(obj);
-    json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
-    if (json_is_object(ann))
-        json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
-}
-
 static const char *node_of(const json_t *pod)
 {
     return pod ? vc__jpath_str(pod, "spec", "nodeName") : NULL;
+}
+
+/* Keep only the names of a container list (status back filters by them). */
+static json_t *names_only(const json_t *containers)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *ct;
+    json_array_foreach(containers, i, ct) {
+        json_t *n = json_object_get(ct, "name");
+        if (n && out)
+            json_array_append_new(out, json_pack("{s:O}", "name", n));
+    }
+    return out;
+}
+
+/* Virtual pods. Until the host pod exists, the whole spec is kept (it is
+ * what gets translated). Once the pod is bound to its host twin's node, the
+ * spec is never translated again: a slim record remains with the node, the
+ * container names and the status. The spec's containers then carry no image,
+ * which is how reconcile knows a record (pod_is_record). Annotations go too:
+ * nothing reads them after creation. */
+static void slim_virtual_pod(void *ud, json_t *obj)
+{
+    vc__ctl *c = ud;
+    vc__slim_meta(obj);
+    json_t *md = json_object_get(obj, "metadata");
+    json_t *ann = json_object_get(md, "annotations");
+    if (json_is_object(ann))
+        json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+    const char *node = node_of(obj);
+    if (!node || !*node || !c->host)
+        return;
+    const char *ns = vc__jpath_str(obj, "metadata", "namespace");
+    const char *name = vc__jpath_str(obj, "metadata", "name");
+    if (!ns || !name)
+        return;
+    char hname[VC__NAME_MAX];
+    vc__host_name(c->virt->s->tr, c->tk, ns, name, hname);
+    char hkey[VC__NAME_MAX + 256];
+    snprintf(hkey, sizeof hkey, "%s/%s", c->virt->s->host_ns, hname);
+    if (!vc__informer_has(c->host, hkey))
+        return;
+    json_t *spec = json_object_get(obj, "spec");
+    json_t *keep = json_pack("{s:s,s:o,s:o}", "nodeName", node, "containers",
+                             names_only(json_object_get(spec, "containers")), "initContainers",
+                             names_only(json_object_get(spec, "initContainers")));
+    if (!keep)
+        return; /* out of memory: cache the whole object */
+    json_object_set_new(obj, "spec", keep);
+    static const char *const drop[] = { "annotations", "ownerReferences", "generateName", "creationTimestamp" };
+    for (size_t i = 0; i < VC__ARRAY_LEN(drop); i++)
+        json_object_del(md, drop[i]);
+}
+
+/* A slim record of a virtual pod (see slim_virtual_pod). */
+static bool pod_is_record(const json_t *v)
+{
+    json_t *ct = json_array_get(json_object_get(json_object_get(v, "spec"), "containers"), 0);
+    return !ct || !json_object_get(ct, "image");
 }
 
 static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
@@ -100,7 +156,8 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
     (void)inf;
     vc__ctl *c = ud;
     vc_syncer *s = c->virt->s;
-    vc__refs_update(s, old, nobj);
+    (void)old;
+    vc__refs_update(s, key, nobj);
     if (!nobj) {
         pods_state *ps = c->state;
         json_decref(vc__map_del(&ps->tokens, key));
@@ -171,23 +228,6 @@ static int delete_obj(vc_syncer *s, vc__side side, vc__qitem *it, const char *ns
 
 /* ---- service-account tokens, fetched from the virtual API ---- */
 
-static void token_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
-{
-    tok_fetch *tf = ud;
-    tf->outstanding--;
-    if (rc == VC_OK) {
-        json_t *resp = json_loadb(body, len, 0, NULL);
-        const char *tok = vc__jpath_str(resp, "status", "token");
-        if (tok) {
-            /* find the matching request by order: each response carries its index in ud list */
-        }
-        json_decref(resp);
-    } else {
-        tf->failed++;
-    }
-    (void)s;
-}
-
 typedef struct tok_one {
     tok_fetch *tf;
     size_t index;
@@ -212,10 +252,10 @@ static void token_one_done(vc_syncer *s, void *ud, int rc, const char *body, siz
             tf->failed++;
         }
         json_decref(resp);
-        tf->outstanding--;
     } else {
-        token_done(s, tf, rc, body, len);
+        tf->failed++;
     }
+    tf->outstanding--;
     if (tf->outstanding > 0)
         return;
     vc__ctl *c = vc__sync_ctl(s, "pods");
@@ -320,12 +360,18 @@ static json_t *pod_inputs(vc_syncer *s, const char *vns, json_t *tokens)
     if (svc && svc->virt) {
         json_t *arr = json_array();
         size_t it = 0;
-        const char *k;
-        void *v;
+        const char *k, *text;
         size_t nl = strlen(vns);
-        while (vc__map_next(&svc->virt->cache, &it, &k, &v))
-            if (!strncmp(k, vns, nl) && k[nl] == '/')
-                json_array_append(arr, v);
+        while (vc__informer_next(svc->virt, &it, &k, &text)) {
+            if (strncmp(k, vns, nl) != 0 || k[nl] != '/')
+                continue;
+            json_t *sv = json_loads(text, 0, NULL);
+            if (!sv || json_array_append_new(arr, sv) < 0) {
+                json_decref(in);
+                json_decref(arr);
+                return NULL;
+            }
+        }
         json_object_set_new(in, "services", arr);
     }
     return in;
@@ -365,17 +411,9 @@ static void status_done(vc_syncer *s, void *ud, int rc, const char *body, size_t
     (void)len;
 }
 
-static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
+static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                          const char *vname, const char *hname, const json_t *v, const json_t *h)
 {
-    char buf[512];
-    const char *vns, *vname;
-    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
-    const json_t *v = vc__informer_get(c->virt, vkey);
-    char hname[VC__NAME_MAX];
-    vc__host_name(s->tr, c->tk, vns, vname, hname);
-    char hkey[VC__NAME_MAX + 256];
-    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
-    const json_t *h = vc__informer_get(c->host, hkey);
     int64_t wait;
 
     if (h && !v) {
@@ -430,7 +468,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
         if (binding) {
             const char *node = node_of(h);
             vc__ctl *nodes = vc__sync_ctl(s, "nodes");
-            if (nodes && node && !vc__informer_get(nodes->virt, node)) {
+            if (nodes && node && !vc__informer_has(nodes->virt, node)) {
                 json_decref(binding);
                 vc__sync_enqueue(s, nodes, node, 0);
                 return VC_ITEROVER; /* the fake node first */
@@ -461,11 +499,24 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
         rc = vc__translate_status_to_virtual(&nv, s->tr, h, v);
         if (rc < 0)
             return rc;
-        if (!json_equal(json_object_get(nv, "status"), json_object_get(v, "status"))) {
+        json_t *nst = json_object_get(nv, "status"), *vst = json_object_get(v, "status");
+        if (!json_equal(nst, vst)) {
+            /* a merge patch of the status alone: the cached pod is a slim
+             * record, and a PUT would also rewrite labels and annotations.
+             * Keys the host dropped are removed with null. */
+            json_t *st = json_deep_copy(nst);
+            const char *sk;
+            json_t *sv;
+            json_object_foreach(vst, sk, sv) {
+                if (st && !json_object_get(st, sk))
+                    json_object_set_new(st, sk, json_null());
+            }
+            json_t *patch = st ? json_pack("{s:o}", "status", st) : NULL;
             char *path = vc__obj_path("v1", "pods", vns, vname, "status");
-            char *body = json_dumps(nv, JSON_COMPACT);
+            char *body = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
+            json_decref(patch);
             rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, it, "Pod", vns, vname, hname, VC_SYNC_UPDATED_VIRTUAL,
-                                               "PUT", path, NULL, body, status_done, NULL)
+                                               "PATCH", path, "application/merge-patch+json", body, status_done, NULL)
                               : vc__error_oom();
             vc__free(path);
             vc__free(body);
@@ -474,7 +525,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
         return rc;
     }
     /* no host pod */
-    if (node_of(v) && json_object_get(json_object_get(v, "status"), "startTime")) {
+    if (pod_is_record(v) || (node_of(v) && json_object_get(json_object_get(v, "status"), "startTime"))) {
         /* it ran on the host and is gone there: let its controller replace it */
         return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, 0, vns, vname, hname);
     }
@@ -539,6 +590,27 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     return rc;
 }
 
+/* Load both cached objects (parsed from the caches' text) and reconcile. */
+static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
+{
+    char buf[512];
+    const char *vns, *vname;
+    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
+    char hname[VC__NAME_MAX];
+    vc__host_name(s->tr, c->tk, vns, vname, hname);
+    char hkey[VC__NAME_MAX + 256];
+    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+    json_t *v = NULL, *h = NULL;
+    int rc = vc__informer_load(c->virt, vkey, &v);
+    if (rc == VC_OK)
+        rc = vc__informer_load(c->host, hkey, &h);
+    if (rc == VC_OK)
+        rc = reconcile_objs(s, c, it, vkey, vns, vname, hname, v, h);
+    json_decref(v);
+    json_decref(h);
+    return rc;
+}
+
 int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c)
 {
     c->name = "pods";
@@ -566,5 +638,7 @@ int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c)
         rc = vc__informer_set_kind(c->virt, "Pod");
     if (rc == VC_OK)
         rc = vc__informer_set_kind(c->host, "Pod");
+    if (rc == VC_OK)
+        c->host->want_old = true; /* on_host follows node changes */
     return rc;
 }

@@ -132,7 +132,11 @@ static void to_host(vc_syncer *s, vc__svcmap *m)
         return;
     char key[600];
     snprintf(key, sizeof key, "%s/%s", m->from_ns, m->from_name);
-    const json_t *v = vc__informer_get(c->virt, key);
+    json_t *v = NULL;
+    if (vc__informer_load(c->virt, key, &v) < 0) {
+        vc_error_clear(); /* out of memory: the next period tries again */
+        return;
+    }
     if (!v) {
         if (m->applied) {
             char *p = vc__obj_path("v1", "services", s->host_ns, m->to_name, NULL);
@@ -144,8 +148,8 @@ static void to_host(vc_syncer *s, vc__svcmap *m)
         }
         return;
     }
-    json_t *copy = json_deep_copy(v), *desired = NULL;
-    if (!copy || vc__translate_to_host(&desired, NULL, s->tr, copy, NULL, VC_TRANSLATE_APPLY_DEFAULTS, NULL) < 0) {
+    json_t *desired = NULL;
+    if (vc__translate_to_host(&desired, NULL, s->tr, v, NULL, VC_TRANSLATE_APPLY_DEFAULTS, NULL) < 0) {
         vc_error_clear();
         return;
     }

@@ -318,6 +318,7 @@ void vc_syncer_free(vc_syncer *s)
     vc__free(s->events);
     vc__replicate_free(s);
     vc__map_clear(&s->refs, NULL);
+    vc__map_clear(&s->pod_refs, vc__free);
     vc__map_clear(&s->node_use, NULL);
     vc_translator_free(s->tr);
     vc__kube_unref(s->host);
@@ -366,6 +367,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     s->kube_ip_pending = false;
     vc__queue_init(&s->q);
     vc__map_init(&s->refs);
+    vc__map_init(&s->pod_refs);
     vc__map_init(&s->node_use);
     int rc = VC_OK;
     if (!s->name || !s->host_ns || !s->service_name || !s->domain || !s->coredns_image) {
@@ -514,7 +516,7 @@ static void kube_ip_done(void *ud, int rc, long http, const char *body, size_t l
         if (pods && pods->virt) {
             size_t it = 0;
             const char *k;
-            while (vc__map_next(&pods->virt->cache, &it, &k, NULL))
+            while (vc__informer_next(pods->virt, &it, &k, NULL))
                 vc__sync_enqueue(s, pods, k, 0);
         }
     } else {
@@ -598,7 +600,7 @@ static void enqueue_all(vc_syncer *s)
             continue;
         size_t it = 0;
         const char *k;
-        while (vc__map_next(&c->virt->cache, &it, &k, NULL))
+        while (vc__informer_next(c->virt, &it, &k, NULL))
             vc__sync_enqueue(s, c, k, 0);
     }
 }
@@ -730,9 +732,9 @@ int vc_syncer_stats_get(vc_syncer *s, vc_syncer_stats *out)
                 out->informers_synced++;
             out->relists += infs[j]->relists;
             if (j == 0)
-                out->virtual_objects += vc__map_count(&infs[j]->cache);
+                out->virtual_objects += vc__informer_count(infs[j]);
             else
-                out->host_objects += vc__map_count(&infs[j]->cache);
+                out->host_objects += vc__informer_count(infs[j]);
         }
     }
     out->queue_depth = (uint32_t)vc__queue_depth(&s->q);
@@ -754,8 +756,8 @@ int vc_syncer_stats_json(vc_syncer *s, vc_buf *out)
         return vc__error_oom();
     for (int i = 0; i < s->n_ctls; i++) {
         vc__ctl *c = &s->ctls[i];
-        json_t *k = json_pack("{s:I,s:I,s:b}", "virtual", (json_int_t)(c->virt ? vc__map_count(&c->virt->cache) : 0),
-                              "host", (json_int_t)(c->host ? vc__map_count(&c->host->cache) : 0), "synced",
+        json_t *k = json_pack("{s:I,s:I,s:b}", "virtual", (json_int_t)(c->virt ? vc__informer_count(c->virt) : 0),
+                              "host", (json_int_t)(c->host ? vc__informer_count(c->host) : 0), "synced",
                               ctl_synced(c));
         if (k)
             json_object_set_new(o, c->kind, k);

@@ -153,6 +153,35 @@ static void t_start_syncer(void)
     CHECK(vc_syncer_get_fd(S) >= 0);
 }
 
+/* A pod's own annotations survive the status written back (the syncer
+ * caches a slim record of a running pod and patches only the status). */
+static bool annotated_running(void)
+{
+    json_t *p = kget(V, "/api/v1/namespaces/demo/pods/annotated");
+    bool ok = p && vc__streq(vc__jpath_str(p, "status", "phase"), "Running");
+    json_decref(p);
+    return ok;
+}
+
+static void t_pod_annotations_kept(void)
+{
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"annotated\",\"labels\":{\"role\":\"x\"},"
+                      "\"annotations\":{\"team\":\"a\",\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\"}},"
+                      "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"), VC_OK);
+    CHECK(pump_until(annotated_running, 90000));
+    json_t *p = kget(V, "/api/v1/namespaces/demo/pods/annotated");
+    json_t *ann = json_object_get(json_object_get(p, "metadata"), "annotations");
+    CHECK_STR(json_string_value(json_object_get(ann, "team")), "a");
+    CHECK_STR(json_string_value(json_object_get(ann, "kubectl.kubernetes.io/last-applied-configuration")), "{}");
+    CHECK_STR(vc__jpath_str(json_object_get(p, "metadata"), "labels", "role"), "x");
+    CHECK(vc__jpath_str(p, "spec", "nodeName") != NULL);
+    json_t *cs = json_array_get(json_object_get(json_object_get(p, "status"), "containerStatuses"), 0);
+    CHECK_STR(json_string_value(json_object_get(cs, "name")), "c");
+    json_decref(p);
+    CHECK_INT(vc_kube_request(V, NULL, NULL, "DELETE", "/api/v1/namespaces/demo/pods/annotated", NULL, NULL), VC_OK);
+}
+
 static void t_pods_run_and_bind(void)
 {
     snprintf(host_pods_path, sizeof host_pods_path,
@@ -346,6 +375,7 @@ int main(void)
     RUN(t_setup);
     RUN(t_start_syncer);
     RUN(t_pods_run_and_bind);
+    RUN(t_pod_annotations_kept);
     RUN(t_configmaps_and_services);
     RUN(t_replicate_services);
     RUN(t_scale_down_deletes_host_pod);
