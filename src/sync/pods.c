@@ -162,8 +162,23 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
         pods_state *ps = c->state;
         json_decref(vc__map_del(&ps->tokens, key));
         vc__free(vc__map_del(&ps->bound, key));
+        vc__sync_enqueue(s, c, key, 0);
+        return;
     }
-    vc__sync_enqueue(s, c, key, 0);
+    /* a pod with no host twin yet: creating it goes first */
+    char hname[VC__NAME_MAX], hkey[VC__NAME_MAX + 256];
+    const char *ns = vc__jpath_str(nobj, "metadata", "namespace");
+    const char *name = vc__jpath_str(nobj, "metadata", "name");
+    bool fresh = false;
+    if (ns && name && !json_object_get(json_object_get(nobj, "metadata"), "deletionTimestamp")) {
+        vc__host_name(s->tr, c->tk, ns, name, hname);
+        snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+        fresh = !vc__informer_has(c->host, hkey);
+    }
+    if (fresh)
+        vc__sync_enqueue_high(s, c, key);
+    else
+        vc__sync_enqueue(s, c, key, 0);
 }
 
 static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
@@ -269,7 +284,10 @@ static void token_one_done(vc_syncer *s, void *ud, int rc, const char *body, siz
                 json_decref(got);
             json_decref(old);
         }
-        vc__sync_enqueue(s, c, tf->vkey, tf->failed ? 1000 : 0);
+        if (tf->failed)
+            vc__sync_enqueue(s, c, tf->vkey, 1000);
+        else
+            vc__sync_enqueue_high(s, c, tf->vkey); /* the create can go on */
         tf_free(tf);
     }
 }

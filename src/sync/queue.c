@@ -21,33 +21,55 @@ void vc__queue_init(vc__queue *q)
 {
     memset(q, 0, sizeof(*q));
     vc__map_init(&q->items);
+    q->d_next = INT64_MAX;
 }
 
 void vc__queue_clear(vc__queue *q)
 {
     vc__map_clear(&q->items, free_item);
-    vc__free(q->ready);
+    vc__free(q->ready_high.v);
+    vc__free(q->ready.v);
     vc__free(q->delayed);
     memset(q, 0, sizeof(*q));
+    q->d_next = INT64_MAX;
+}
+
+static int ring_push(vc__ring *r, vc__qitem *it)
+{
+    if (r->len == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 64;
+        vc__qitem **n = vc__malloc(nc * sizeof(*n));
+        if (!n)
+            return vc__error_oom();
+        for (size_t i = 0; i < r->len; i++)
+            n[i] = r->v[(r->head + i) % r->cap];
+        vc__free(r->v);
+        r->v = n;
+        r->cap = nc;
+        r->head = 0;
+    }
+    r->v[(r->head + r->len) % r->cap] = it;
+    r->len++;
+    return VC_OK;
+}
+
+/* Pop the next item still queued (an item can have stale places in a ring:
+ * it moved to the high ring, or left and came back). */
+static vc__qitem *ring_pop(vc__ring *r)
+{
+    while (r->len) {
+        vc__qitem *it = r->v[r->head];
+        r->head = (r->head + 1) % r->cap;
+        r->len--;
+        if (it->queued)
+            return it;
+    }
+    return NULL;
 }
 
 static int push_ready(vc__queue *q, vc__qitem *it)
 {
-    if (q->r_len == q->r_cap) {
-        size_t nc = q->r_cap ? q->r_cap * 2 : 64;
-        vc__qitem **n = vc__malloc(nc * sizeof(*n));
-        if (!n)
-            return vc__error_oom();
-        for (size_t i = 0; i < q->r_len; i++)
-            n[i] = q->ready[(q->r_head + i) % q->r_cap];
-        vc__free(q->ready);
-        q->ready = n;
-        q->r_cap = nc;
-        q->r_head = 0;
-    }
-    q->ready[(q->r_head + q->r_len) % q->r_cap] = it;
-    q->r_len++;
-    return VC_OK;
+    return ring_push(it->high ? &q->ready_high : &q->ready, it);
 }
 
 static int push_delayed(vc__queue *q, vc__qitem *it)
@@ -61,6 +83,8 @@ static int push_delayed(vc__queue *q, vc__qitem *it)
         q->d_cap = nc;
     }
     q->delayed[q->d_len++] = it;
+    if (it->due < q->d_next)
+        q->d_next = it->due;
     return VC_OK;
 }
 
@@ -96,8 +120,10 @@ int vc__queue_add(vc__queue *q, const char *key, int64_t delay_ms, int64_t now)
     }
     if (it->queued) {
         /* already waiting: an immediate add pulls a delayed item forward */
-        if (delay_ms <= 0 && it->due > now)
+        if (delay_ms <= 0 && it->due > now) {
             it->due = now;
+            q->d_next = now;
+        }
         return VC_OK;
     }
     it->queued = true;
@@ -109,30 +135,58 @@ int vc__queue_add(vc__queue *q, const char *key, int64_t delay_ms, int64_t now)
     return push_delayed(q, it);
 }
 
+int vc__queue_add_high(vc__queue *q, const char *key, int64_t now)
+{
+    vc__qitem *it = get_or_make(q, key);
+    if (!it)
+        return vc__error_oom();
+    bool was = it->high;
+    it->high = true;
+    if (it->inflight || !it->queued)
+        return vc__queue_add(q, key, 0, now);
+    if (it->due > 0) {
+        /* delayed: due now, promoted to the high ring by the next pop */
+        it->due = now;
+        q->d_next = now;
+        return VC_OK;
+    }
+    /* in the normal ring: take a place in the high one too (the old place
+     * is skipped, see ring_pop) */
+    return was ? VC_OK : ring_push(&q->ready_high, it);
+}
+
 vc__qitem *vc__queue_pop(vc__queue *q, int64_t now)
 {
-    /* promote due delayed items */
-    for (size_t i = 0; i < q->d_len;) {
-        vc__qitem *it = q->delayed[i];
-        if (it->due <= now) {
-            q->delayed[i] = q->delayed[--q->d_len];
-            it->due = 0;
-            if (push_ready(q, it) < 0)
-                return NULL;
-        } else {
-            i++;
+    /* promote due delayed items; the scan runs only when one is due */
+    if (now >= q->d_next) {
+        int64_t next = INT64_MAX;
+        for (size_t i = 0; i < q->d_len;) {
+            vc__qitem *it = q->delayed[i];
+            if (it->due <= now) {
+                q->delayed[i] = q->delayed[--q->d_len];
+                it->due = 0;
+                if (push_ready(q, it) < 0) {
+                    /* keep it delayed; tried again at the next pop */
+                    it->due = now;
+                    q->delayed[q->d_len++] = it;
+                    next = now;
+                    break;
+                }
+            } else {
+                if (it->due < next)
+                    next = it->due;
+                i++;
+            }
         }
+        q->d_next = next;
     }
-    while (q->r_len) {
-        vc__qitem *it = q->ready[q->r_head];
-        q->r_head = (q->r_head + 1) % q->r_cap;
-        q->r_len--;
-        if (!it->queued)
-            continue;
-        it->queued = false;
-        return it;
-    }
-    return NULL;
+    vc__qitem *it = ring_pop(&q->ready_high);
+    if (!it)
+        it = ring_pop(&q->ready);
+    if (!it)
+        return NULL;
+    it->queued = false;
+    return it;
 }
 
 void vc__queue_forget(vc__queue *q, vc__qitem *it)
@@ -145,10 +199,14 @@ void vc__queue_forget(vc__queue *q, vc__qitem *it)
 
 void vc__queue_done(vc__queue *q, vc__qitem *it, int rc, int64_t now)
 {
+    if (rc != VC_ITEROVER)
+        it->high = false; /* a wait (VC_ITEROVER) keeps its place */
     if (rc < 0 || rc == VC_ITEROVER) {
         if (rc < 0)
             it->failures++;
-        int64_t d = rc == VC_ITEROVER ? 1000 : BASE_BACKOFF_MS << (it->failures < 10 ? it->failures : 10);
+        int64_t d = rc == VC_ITEROVER ? (it->retry_ms > 0 ? it->retry_ms : 1000)
+                                      : BASE_BACKOFF_MS << (it->failures < 10 ? it->failures : 10);
+        it->retry_ms = 0;
         if (d > MAX_BACKOFF_MS)
             d = MAX_BACKOFF_MS;
         if (it->inflight) {
@@ -169,20 +227,14 @@ void vc__queue_done(vc__queue *q, vc__qitem *it, int rc, int64_t now)
 
 int64_t vc__queue_timeout(vc__queue *q, int64_t now)
 {
-    if (q->r_len)
+    if (q->ready_high.len || q->ready.len)
         return 0;
-    int64_t best = -1;
-    for (size_t i = 0; i < q->d_len; i++) {
-        int64_t d = q->delayed[i]->due - now;
-        if (d < 0)
-            d = 0;
-        if (best < 0 || d < best)
-            best = d;
-    }
-    return best;
+    if (!q->d_len || q->d_next == INT64_MAX)
+        return -1;
+    return q->d_next > now ? q->d_next - now : 0;
 }
 
 size_t vc__queue_depth(vc__queue *q)
 {
-    return q->r_len + q->d_len;
+    return q->ready_high.len + q->ready.len + q->d_len;
 }

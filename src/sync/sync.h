@@ -85,20 +85,32 @@ typedef struct vc__qitem {
     int inflight;            /* writes on the wire for this key */
     bool queued;             /* in ready or delayed */
     bool dirty;              /* changed while in flight: run again after */
+    bool high;               /* goes before the others (see vc__queue_add_high) */
+    int64_t retry_ms;        /* VC_ITEROVER: wait this long (0: the default 1 s) */
 } vc__qitem;
+
+typedef struct vc__ring {
+    vc__qitem **v;
+    size_t head, len, cap;
+} vc__ring;
 
 typedef struct vc__queue {
     vc__map items;           /* key -> vc__qitem* */
-    vc__qitem **ready;       /* FIFO ring */
-    size_t r_head, r_len, r_cap;
+    vc__ring ready_high;     /* FIFO rings: high first */
+    vc__ring ready;
     vc__qitem **delayed;
     size_t d_len, d_cap;
+    int64_t d_next;          /* earliest due among delayed (INT64_MAX: none) */
 } vc__queue;
 
 void vc__queue_init(vc__queue *q);
 void vc__queue_clear(vc__queue *q);
 /* Enqueue now (dedup) or after delay_ms. */
 int vc__queue_add(vc__queue *q, const char *key, int64_t delay_ms, int64_t now);
+/* Enqueue now, ahead of every key that is not high itself: work that puts a
+ * new workload on the host goes before status and bookkeeping. The mark
+ * lasts until the key is next reconciled. */
+int vc__queue_add_high(vc__queue *q, const char *key, int64_t now);
 /* Pop a ready item (moves due delayed ones first); NULL when none. */
 vc__qitem *vc__queue_pop(vc__queue *q, int64_t now);
 /* Reconcile finished: forget on success, or requeue with backoff. */
@@ -150,6 +162,7 @@ struct vc_syncer {
     /* host write rate limit */
     double host_qps, host_burst, host_tokens;
     int64_t host_tokens_ms;
+    int64_t retry_hint_ms;   /* set by vc__host_token when it says wait */
     int32_t max_per_step;
     int64_t resync_ms, next_resync_ms;
     /* runtime facts */
@@ -183,6 +196,8 @@ void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, c
 void vc__split_key(const char *key, char *buf, size_t cap, const char **ns, const char **name);
 /* Enqueue a controller key. */
 void vc__sync_enqueue(vc_syncer *s, vc__ctl *c, const char *vkey, int64_t delay_ms);
+/* Enqueue a controller key ahead of the others (vc__queue_add_high). */
+void vc__sync_enqueue_high(vc_syncer *s, vc__ctl *c, const char *vkey);
 vc__ctl *vc__sync_ctl(vc_syncer *s, const char *name);
 
 /* An async write; `done` runs with the result (may be NULL). The queue item

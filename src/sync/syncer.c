@@ -147,6 +147,17 @@ void vc__sync_enqueue(vc_syncer *s, vc__ctl *c, const char *vkey, int64_t delay_
     vc__free(k);
 }
 
+void vc__sync_enqueue_high(vc_syncer *s, vc__ctl *c, const char *vkey)
+{
+    if (s->stopping)
+        return;
+    char *k = vc__sprintf("%s|%s", c->name, vkey);
+    if (!k)
+        return;
+    vc__queue_add_high(&s->q, k, vc__now_ms());
+    vc__free(k);
+}
+
 char *vc__obj_path(const char *api_version, const char *resource, const char *ns, const char *name, const char *sub)
 {
     vc_buf b = VC_BUF_INIT;
@@ -171,6 +182,7 @@ bool vc__host_token(vc_syncer *s, int64_t *wait_ms)
         return true;
     }
     *wait_ms = (int64_t)((1.0 - s->host_tokens) * 1000.0 / s->host_qps) + 1;
+    s->retry_hint_ms = *wait_ms;
     return false;
 }
 
@@ -579,7 +591,10 @@ static int run_queue(vc_syncer *s, int64_t now)
             continue;
         }
         s->reconciles++;
+        s->retry_hint_ms = 0;
         int rc = c->reconcile(s, c, it, bar + 1);
+        if (rc == VC_ITEROVER && s->retry_hint_ms > 0)
+            it->retry_ms = s->retry_hint_ms; /* the host write limiter's wait, not the default 1 s */
         if (rc < 0) {
             char buf[512];
             const char *ns, *name;
