@@ -1,6 +1,9 @@
 /* Events from the host namespace about synced pods (scheduling, image pulls,
  * kwok's stages...) are copied into the virtual cluster, pointed at the
- * virtual pod. */
+ * virtual pod. They wait in a bounded ring (as compact JSON) and go when no
+ * create waits and the write slots are not busy: during a burst, putting
+ * workloads on the host comes first. When the ring is full the oldest event
+ * is dropped (events are best effort, like the kubelet's recorder). */
 #include <string.h>
 
 #include "sync/sync.h"
@@ -70,18 +73,78 @@ out:
     return rc;
 }
 
+#define PENDING_MAX 4096
+
+typedef struct ev_state {
+    char *ring[PENDING_MAX];
+    size_t head, len;
+    uint64_t dropped;
+} ev_state;
+
+static void ev_state_free(void *p)
+{
+    ev_state *e = p;
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->len; i++)
+        vc__free(e->ring[(e->head + i) % PENDING_MAX]);
+    vc__free(e);
+}
+
 static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
 {
-    (void)ud;
     (void)key;
     (void)old;
+    vc__ctl *c = ud;
+    ev_state *e = c->state;
     if (!nobj || inf->s->stopping)
         return;
     json_t *io = json_object_get(nobj, "involvedObject");
     if (!vc__streq(vc__jstr(io, "kind"), "Pod"))
         return;
-    if (copy_event(inf->s, nobj) < 0)
-        vc_error_clear(); /* best effort: an event is not worth a retry */
+    char *text = json_dumps(nobj, JSON_COMPACT);
+    if (!text)
+        return; /* best effort */
+    if (e->len == PENDING_MAX) {
+        vc__free(e->ring[e->head]);
+        e->head = (e->head + 1) % PENDING_MAX;
+        e->len--;
+        if (e->dropped++ % 1000 == 0)
+            VC__LOGW("sync", "host events: %llu dropped so far (more than %d waiting)",
+                     (unsigned long long)e->dropped, PENDING_MAX);
+    }
+    e->ring[(e->head + e->len) % PENDING_MAX] = text;
+    e->len++;
+}
+
+static bool may_copy(vc_syncer *s, const ev_state *e)
+{
+    return e && e->len && s->in_flight < VC__SYNC_MAX_IN_FLIGHT / 2 && s->q.ready_high.len == 0 && !s->stopping;
+}
+
+int vc__events_tick(vc_syncer *s)
+{
+    vc__ctl *c = vc__sync_ctl(s, "events");
+    ev_state *e = c ? c->state : NULL;
+    int n = 0;
+    while (may_copy(s, e)) {
+        char *text = e->ring[e->head];
+        e->head = (e->head + 1) % PENDING_MAX;
+        e->len--;
+        json_t *ev = json_loads(text, 0, NULL);
+        vc__free(text);
+        if (ev && copy_event(s, ev) < 0)
+            vc_error_clear(); /* best effort: an event is not worth a retry */
+        json_decref(ev);
+        n++;
+    }
+    return n;
+}
+
+int64_t vc__events_timeout(vc_syncer *s)
+{
+    vc__ctl *c = vc__sync_ctl(s, "events");
+    return may_copy(s, c ? c->state : NULL) ? 0 : -1;
 }
 
 static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hkey)
@@ -98,6 +161,11 @@ int vc__ctl_events_init(vc_syncer *s, vc__ctl *c)
     c->name = "events";
     c->kind = "Event";
     c->reconcile = reconcile;
+    ev_state *e = vc__calloc(1, sizeof(*e));
+    if (!e)
+        return vc__error_oom();
+    c->state = e;
+    c->free_state = ev_state_free;
     int rc = vc__informer_new(&c->host, s, s->host, "host events", "v1", "events", s->host_ns, NULL, slim, on_host, c);
     if (rc == VC_OK)
         c->host->no_cache = true;

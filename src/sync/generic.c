@@ -168,13 +168,7 @@ static void set_dns_ip(vc_syncer *s, const char *ip)
     s->dns_ip = vc__strdup(ip);
     vc_translator_set_service_ips(s->tr, s->kube_ip, s->dns_ip);
     VC__LOGI("sync", "virtual DNS reachable in the host at %s", ip);
-    vc__ctl *pods = vc__sync_ctl(s, "pods");
-    if (pods && pods->virt) {
-        size_t it = 0;
-        const char *k;
-        while (vc__informer_next(pods->virt, &it, &k, NULL))
-            vc__sync_enqueue(s, pods, k, 0);
-    }
+    vc__sync_enqueue_all(s, vc__sync_ctl(s, "pods"));
 }
 
 static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
@@ -244,32 +238,41 @@ static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *v
     }
 }
 
-static const char *uid_of(const json_t *o)
-{
-    return vc__jpath_str(o, "metadata", "uid");
-}
-
-static bool deleting(const json_t *o)
-{
-    return json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
-}
-
 static int del_host(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hname, const json_t *h, const char *vns,
                     const char *vname)
 {
-    if (deleting(h))
+    if (vc__deleting(h))
         return VC_OK;
     int64_t wait;
     if (!vc__host_token(s, &wait))
         return VC_ITEROVER;
     char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, hname, NULL);
-    char *body = vc__sprintf("{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\",\"preconditions\":{\"uid\":\"%s\"}}",
-                             uid_of(h) ? uid_of(h) : "");
+    char *body = vc__delete_body(vc__uid_of(h) ? vc__uid_of(h) : "", -1);
     int rc = path && body ? vc__sync_write(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname, VC_SYNC_DELETED_HOST,
                                            "DELETE", path, NULL, body, NULL, NULL)
                           : vc__error_oom();
     vc__free(path);
     vc__free(body);
+    return rc;
+}
+
+/* Create (POST) or replace (PUT) the host object obj (consumed), within the
+ * host write limit. */
+static int host_write(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vns, const char *vname, const char *hname,
+                      json_t *obj, bool replace)
+{
+    int64_t wait;
+    if (!vc__host_token(s, &wait)) {
+        json_decref(obj);
+        return VC_ITEROVER;
+    }
+    char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, replace ? hname : NULL, NULL);
+    int rc = path ? vc__sync_write_json(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname,
+                                        replace ? VC_SYNC_UPDATED_HOST : VC_SYNC_CREATED_HOST, replace ? "PUT" : "POST",
+                                        path, NULL, obj, NULL, NULL)
+                  : vc__error_oom();
+    vc__free(path);
+    json_decref(obj);
     return rc;
 }
 
@@ -460,7 +463,7 @@ static int service_ip_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
         recreate_ctx *r = vc__calloc(1, sizeof(*r));
         char *path = vc__obj_path("v1", "services", vns, vname, NULL);
         char *db = vc__sprintf("{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\",\"preconditions\":{\"uid\":\"%s\"}}",
-                               uid_of(v) ? uid_of(v) : "");
+                               vc__uid_of(v) ? vc__uid_of(v) : "");
         if (r && path && db) {
             r->vkey = vc__strdup(vkey);
             r->body = vc__strdup(body);
@@ -521,7 +524,7 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     gen_state *g = c->state;
     if (g && vc__map_get(&g->recreate, vkey) && !v)
         return VC_OK; /* the virtual Service is being re-created: keep the host one */
-    bool want = v && !deleting(v) && should_sync(s, c, vns, vname, v);
+    bool want = v && !vc__deleting(v) && should_sync(s, c, vns, vname, v);
     json_t *desired = NULL;
     if (want) {
         json_t *copy = json_deep_copy(v);
@@ -549,23 +552,8 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         }
         return VC_OK;
     }
-    int rc = VC_OK;
-    if (!h) {
-        int64_t wait;
-        if (!vc__host_token(s, &wait)) {
-            json_decref(desired);
-            return VC_ITEROVER;
-        }
-        char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, NULL, NULL);
-        char *body = json_dumps(desired, JSON_COMPACT);
-        rc = path && body ? vc__sync_write(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname, VC_SYNC_CREATED_HOST,
-                                           "POST", path, NULL, body, NULL, NULL)
-                          : vc__error_oom();
-        vc__free(path);
-        vc__free(body);
-        json_decref(desired);
-        return rc;
-    }
+    if (!h)
+        return host_write(s, c, it, vns, vname, hname, desired, false);
     json_t *hann = json_object_get(json_object_get(h, "metadata"), "annotations");
     const char *owner = json_string_value(json_object_get(hann, VC__A_OBJ_UID));
     /* A virtual Service that service_ip_back() re-created with the host's
@@ -575,51 +563,23 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     const char *vip = vc__jpath_str(v, "spec", "clusterIP");
     bool same_ip = c->tk->id == VC__K_SERVICE && vip && *vip && strcmp(vip, "None") != 0 &&
                    vc__streq(vip, vc__jpath_str(h, "spec", "clusterIP"));
-    if (owner && uid_of(v) && strcmp(owner, uid_of(v)) != 0 && !same_ip) {
+    if (owner && vc__uid_of(v) && strcmp(owner, vc__uid_of(v)) != 0 && !same_ip) {
         json_decref(desired);
         return del_host(s, c, it, hname, h, vns, vname); /* replaced when gone */
     }
     json_t *upd = desired_update(c, desired, h);
     json_decref(desired);
     if (upd) {
-        int64_t wait;
-        if (!vc__host_token(s, &wait)) {
-            json_decref(upd);
-            return VC_ITEROVER;
-        }
-        char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, hname, NULL);
-        char *body = json_dumps(upd, JSON_COMPACT);
-        rc = path && body ? vc__sync_write(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname, VC_SYNC_UPDATED_HOST,
-                                           "PUT", path, NULL, body, NULL, NULL)
-                          : vc__error_oom();
-        vc__free(path);
-        vc__free(body);
-        json_decref(upd);
-        if (rc < 0)
+        int rc = host_write(s, c, it, vns, vname, hname, upd, true);
+        if (rc != VC_OK)
             return rc;
     }
     return status_back(s, c, it, vkey, vns, vname, hname, v, h);
 }
 
-/* Load both cached objects (parsed from the caches' text) and reconcile. */
 static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
 {
-    char buf[512];
-    const char *vns, *vname;
-    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
-    char hname[VC__NAME_MAX];
-    vc__host_name(s->tr, c->tk, vns, vname, hname);
-    char hkey[VC__NAME_MAX + 256];
-    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
-    json_t *v = NULL, *h = NULL;
-    int rc = vc__informer_load(c->virt, vkey, &v);
-    if (rc == VC_OK)
-        rc = vc__informer_load(c->host, hkey, &h);
-    if (rc == VC_OK)
-        rc = reconcile_objs(s, c, it, vkey, vns, vname, hname, v, h);
-    json_decref(v);
-    json_decref(h);
-    return rc;
+    return vc__reconcile_pair(s, c, it, vkey, reconcile_objs);
 }
 
 int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id)

@@ -201,37 +201,11 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
     vc__free(vname);
 }
 
-static const char *uid_of(const json_t *o)
-{
-    return vc__jpath_str(o, "metadata", "uid");
-}
-
-static bool deleting(const json_t *o)
-{
-    return json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
-}
-
-static char *delete_body(const char *uid, json_int_t grace)
-{
-    json_t *b = json_pack("{s:s,s:s}", "apiVersion", "v1", "kind", "DeleteOptions");
-    if (!b)
-        return NULL;
-    if (grace >= 0)
-        json_object_set_new(b, "gracePeriodSeconds", json_integer(grace));
-    if (uid)
-        json_object_set_new(b, "preconditions", json_pack("{s:s}", "uid", uid));
-    char *t = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
-    char *r = t ? vc__strdup(t) : NULL;
-    vc__free(t);
-    return r;
-}
-
 static int delete_obj(vc_syncer *s, vc__side side, vc__qitem *it, const char *ns, const char *name, const char *uid,
                       json_int_t grace, const char *vns, const char *vname, const char *hname)
 {
     char *path = vc__obj_path("v1", "pods", ns, name, NULL);
-    char *body = delete_body(uid, grace);
+    char *body = vc__delete_body(uid, grace);
     int rc = path && body ? vc__sync_write(s, side, it, "Pod", vns, vname, hname,
                                            side == VC__SIDE_HOST ? VC_SYNC_DELETED_HOST : VC_SYNC_DELETED_VIRTUAL,
                                            "DELETE", path, NULL, body, NULL, NULL)
@@ -435,21 +409,21 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     int64_t wait;
 
     if (h && !v) {
-        if (deleting(h))
+        if (vc__deleting(h))
             return VC_OK;
         if (!vc__host_token(s, &wait))
             return VC_ITEROVER;
-        return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, uid_of(h), -1, vns, vname, hname);
+        return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, vc__uid_of(h), -1, vns, vname, hname);
     }
     if (!v)
         return VC_OK;
-    const char *vuid = uid_of(v);
-    if (deleting(v)) {
+    const char *vuid = vc__uid_of(v);
+    if (vc__deleting(v)) {
         if (h) {
-            if (deleting(h))
+            if (vc__deleting(h))
                 return VC_OK;
             json_t *g = json_object_get(json_object_get(v, "metadata"), "deletionGracePeriodSeconds");
-            return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, uid_of(h), g ? json_integer_value(g) : -1, vns,
+            return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, vc__uid_of(h), g ? json_integer_value(g) : -1, vns,
                               vname, hname);
         }
         /* host side gone: nothing runs it any more, finish the virtual deletion */
@@ -462,11 +436,11 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
             owner_uid = json_string_value(json_object_get(hann, VC__A_OBJ_UID));
         if (owner_uid && vuid && strcmp(owner_uid, vuid) != 0) {
             /* a host pod of an earlier virtual pod with the same name: replace */
-            if (deleting(h))
+            if (vc__deleting(h))
                 return VC_ITEROVER;
-            return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, uid_of(h), 0, vns, vname, hname);
+            return delete_obj(s, VC__SIDE_HOST, it, s->host_ns, hname, vc__uid_of(h), 0, vns, vname, hname);
         }
-        if (deleting(h)) {
+        if (vc__deleting(h)) {
             json_t *g = json_object_get(json_object_get(h, "metadata"), "deletionGracePeriodSeconds");
             return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, g ? json_integer_value(g) : -1, vns, vname, hname);
         }
@@ -608,25 +582,9 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     return rc;
 }
 
-/* Load both cached objects (parsed from the caches' text) and reconcile. */
 static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
 {
-    char buf[512];
-    const char *vns, *vname;
-    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
-    char hname[VC__NAME_MAX];
-    vc__host_name(s->tr, c->tk, vns, vname, hname);
-    char hkey[VC__NAME_MAX + 256];
-    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
-    json_t *v = NULL, *h = NULL;
-    int rc = vc__informer_load(c->virt, vkey, &v);
-    if (rc == VC_OK)
-        rc = vc__informer_load(c->host, hkey, &h);
-    if (rc == VC_OK)
-        rc = reconcile_objs(s, c, it, vkey, vns, vname, hname, v, h);
-    json_decref(v);
-    json_decref(h);
-    return rc;
+    return vc__reconcile_pair(s, c, it, vkey, reconcile_objs);
 }
 
 int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c)

@@ -144,6 +144,11 @@ typedef struct vc__svcmap {
 } vc__svcmap;
 
 #define VC__MAX_CTLS 16
+/* Async writes in flight at most (a burst had 1,846 open without a cap, and
+ * the virtual API server's Lease updates timed out). */
+#ifndef VC__SYNC_MAX_IN_FLIGHT
+#define VC__SYNC_MAX_IN_FLIGHT 128
+#endif
 #define VC__MAX_EVENTS 4096
 
 struct vc_syncer {
@@ -214,18 +219,43 @@ bool vc__host_token(vc_syncer *s, int64_t *wait_ms);
 
 /* Common slimming: drop managedFields. */
 void vc__slim_meta(json_t *obj);
+/* metadata.uid, or NULL. */
+const char *vc__uid_of(const json_t *o);
+/* metadata.deletionTimestamp is set. */
+bool vc__deleting(const json_t *o);
+/* A DeleteOptions body: grace < 0 leaves the grace period to the server;
+ * uid (may be NULL) becomes a precondition. NULL when out of memory. */
+char *vc__delete_body(const char *uid, json_int_t grace);
+/* An async write of a JSON body (dumped compact); see vc__sync_write. */
+int vc__sync_write_json(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind, const char *vns,
+                        const char *vname, const char *hname, int event_type, const char *method, const char *path,
+                        const char *ctype, const json_t *body, vc__write_done done, void *ud);
+/* Enqueue every cached virtual key of a controller. */
+void vc__sync_enqueue_all(vc_syncer *s, vc__ctl *c);
+/* Reconcile a namespaced virtual key and its host twin: loads both cached
+ * objects (NULL when absent) and calls fn. For controllers whose host object
+ * is the translated name of the virtual one (pods, generic). */
+typedef int (*vc__pair_fn)(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                           const char *vname, const char *hname, const json_t *v, const json_t *h);
+int vc__reconcile_pair(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, vc__pair_fn fn);
 
 /* Controller constructors (one file each). */
 int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c);
 int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id);
 int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c);
 int vc__ctl_events_init(vc_syncer *s, vc__ctl *c);
+int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c);
 /* CoreDNS into the virtual kube-system (coredns.c): issues applies; done when all succeeded. */
 void vc__coredns_tick(vc_syncer *s, int64_t now);
 /* networking.replicateServices (replicate.c). */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
 void vc__replicate_tick(vc_syncer *s, int64_t now);
 void vc__replicate_free(vc_syncer *s);
+/* Host Events waiting to be copied (events.c): they go when no create is
+ * waiting and fewer than half the write slots are taken. Returns how many
+ * went; the timeout is 0 when some can go now, else -1. */
+int vc__events_tick(vc_syncer *s);
+int64_t vc__events_timeout(vc_syncer *s);
 /* Fake node heartbeats (nodes.c). */
 void vc__nodes_tick(vc_syncer *s, int64_t now);
 /* Called by the pods controller when a host pod's node changes. */

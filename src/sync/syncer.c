@@ -11,9 +11,6 @@
  * a bound, a burst of N pods put thousands of requests in flight at once
  * (each holding libcurl buffers: memory grew with N) and the virtual API
  * server answered them late or timed them out. */
-#ifndef VC__SYNC_MAX_IN_FLIGHT
-#define VC__SYNC_MAX_IN_FLIGHT 128
-#endif
 #define MAX_IN_FLIGHT VC__SYNC_MAX_IN_FLIGHT
 #define DEFAULT_RESYNC_S 300
 #define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.12.1"
@@ -191,6 +188,72 @@ void vc__slim_meta(json_t *obj)
     json_t *md = json_object_get(obj, "metadata");
     if (json_is_object(md))
         json_object_del(md, "managedFields");
+}
+
+const char *vc__uid_of(const json_t *o)
+{
+    return vc__jpath_str(o, "metadata", "uid");
+}
+
+bool vc__deleting(const json_t *o)
+{
+    return json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
+}
+
+char *vc__delete_body(const char *uid, json_int_t grace)
+{
+    json_t *b = json_pack("{s:s,s:s}", "apiVersion", "v1", "kind", "DeleteOptions");
+    if (!b)
+        return NULL;
+    if (grace >= 0)
+        json_object_set_new(b, "gracePeriodSeconds", json_integer(grace));
+    if (uid)
+        json_object_set_new(b, "preconditions", json_pack("{s:s}", "uid", uid));
+    char *t = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return t;
+}
+
+int vc__sync_write_json(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind, const char *vns,
+                        const char *vname, const char *hname, int event_type, const char *method, const char *path,
+                        const char *ctype, const json_t *body, vc__write_done done, void *ud)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text)
+        return vc__error_oom();
+    int rc = vc__sync_write(s, side, it, kind, vns, vname, hname, event_type, method, path, ctype, text, done, ud);
+    vc__free(text);
+    return rc;
+}
+
+void vc__sync_enqueue_all(vc_syncer *s, vc__ctl *c)
+{
+    if (!c || !c->virt)
+        return;
+    size_t it = 0;
+    const char *k;
+    while (vc__informer_next(c->virt, &it, &k, NULL))
+        vc__sync_enqueue(s, c, k, 0);
+}
+
+int vc__reconcile_pair(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, vc__pair_fn fn)
+{
+    char buf[512];
+    const char *vns, *vname;
+    vc__split_key(vkey, buf, sizeof buf, &vns, &vname);
+    char hname[VC__NAME_MAX];
+    vc__host_name(s->tr, c->tk, vns, vname, hname);
+    char hkey[VC__NAME_MAX + 256];
+    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+    json_t *v = NULL, *h = NULL;
+    int rc = vc__informer_load(c->virt, vkey, &v);
+    if (rc == VC_OK)
+        rc = vc__informer_load(c->host, hkey, &h);
+    if (rc == VC_OK)
+        rc = fn(s, c, it, vkey, vns, vname, hname, v, h);
+    json_decref(v);
+    json_decref(h);
+    return rc;
 }
 
 typedef struct write_ctx {
@@ -454,7 +517,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SECRET)) < 0 ||
         (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_ENDPOINTS)) < 0 ||
         (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_PVC)) < 0 ||
-        (rc = vc__ctl_pods_init(s, &s->ctls[s->n_ctls++])) < 0)
+        (rc = vc__ctl_pods_init(s, &s->ctls[s->n_ctls++])) < 0 ||
+        (rc = vc__ctl_kube_endpoints_init(s, &s->ctls[s->n_ctls++])) < 0)
         goto fail;
     if (!(s->flags & VC_SYNCER_NO_FAKE_NODES) && (rc = vc__ctl_nodes_init(s, &s->ctls[s->n_ctls++])) < 0)
         goto fail;
@@ -524,13 +588,7 @@ static void kube_ip_done(void *ud, int rc, long http, const char *body, size_t l
         vc_translator_set_service_ips(s->tr, s->kube_ip, s->dns_ip);
         VC__LOGI("sync", "virtual API server reachable in the host at %s", ip);
         /* pods waiting for it */
-        vc__ctl *pods = vc__sync_ctl(s, "pods");
-        if (pods && pods->virt) {
-            size_t it = 0;
-            const char *k;
-            while (vc__informer_next(pods->virt, &it, &k, NULL))
-                vc__sync_enqueue(s, pods, k, 0);
-        }
+        vc__sync_enqueue_all(s, vc__sync_ctl(s, "pods"));
     } else {
         vc__error(VC_ESTATE, VC_ERRCLASS_SYNC, "host Service %s/%s has no ClusterIP yet", s->host_ns, s->service_name);
         s->kube_ip_next_ms = vc__now_ms() + 2000;
@@ -609,15 +667,8 @@ static int run_queue(vc_syncer *s, int64_t now)
 
 static void enqueue_all(vc_syncer *s)
 {
-    for (int i = 0; i < s->n_ctls; i++) {
-        vc__ctl *c = &s->ctls[i];
-        if (!c->virt)
-            continue;
-        size_t it = 0;
-        const char *k;
-        while (vc__informer_next(c->virt, &it, &k, NULL))
-            vc__sync_enqueue(s, c, k, 0);
-    }
+    for (int i = 0; i < s->n_ctls; i++)
+        vc__sync_enqueue_all(s, &s->ctls[i]);
 }
 
 int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
@@ -680,6 +731,7 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
             enqueue_all(s);
     }
     work += run_queue(s, now);
+    work += vc__events_tick(s);
     if (out) {
         if (work > 0 || s->in_flight > 0)
             *out = VC_STEP_PROGRESS;
@@ -711,6 +763,7 @@ int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
         if (s->ctls[i].host)
             CONSIDER(vc__informer_timeout(s->ctls[i].host, now));
     }
+    CONSIDER(vc__events_timeout(s));
     if (!s->kube_ip && !s->kube_ip_pending)
         CONSIDER(s->kube_ip_next_ms > now ? s->kube_ip_next_ms - now : 0);
     if (s->ready_reported && !s->coredns_done && !s->coredns_pending)

@@ -130,50 +130,42 @@ int vc_translate_to_host(vc_buf *out, vc_translator *t, const char *virtual_json
     return rc;
 }
 
-int vc_translate_to_virtual_status(vc_buf *out, vc_translator *t, const char *host_json, const char *virtual_json)
+/* The string form of a (host, virtual) -> result call: parse both, call fn,
+ * emit the result (an empty string when fn gives none). */
+typedef int (*pair_fn)(json_t **out, vc_translator *t, const json_t *host, const json_t *virt);
+
+static int pair_call(vc_buf *out, vc_translator *t, const char *func, const char *hwhat, const char *host_json,
+                     const char *vwhat, const char *virtual_json, pair_fn fn)
 {
     int rc;
-    if ((rc = need(out, __func__, "out")) < 0 || (rc = need(t, __func__, "translator")) < 0)
+    if ((rc = need(out, func, "out")) < 0 || (rc = need(t, func, "translator")) < 0)
         return rc;
     json_t *h, *v, *res = NULL;
-    if ((rc = parse_json(&h, "host object", host_json)) < 0)
+    if ((rc = parse_json(&h, hwhat, host_json)) < 0)
         return rc;
-    if ((rc = parse_json(&v, "virtual object", virtual_json)) < 0) {
+    if ((rc = parse_json(&v, vwhat, virtual_json)) < 0) {
         json_decref(h);
         return rc;
     }
-    rc = vc__translate_status_to_virtual(&res, t, h, v);
+    rc = fn(&res, t, h, v);
     if (rc == VC_OK)
-        rc = emit(out, res, JSON_COMPACT);
+        rc = res ? emit(out, res, JSON_COMPACT) : vc__buf_set(out, "") < 0 ? vc__error_oom() : VC_OK;
     json_decref(res);
     json_decref(h);
     json_decref(v);
     return rc;
 }
 
+int vc_translate_to_virtual_status(vc_buf *out, vc_translator *t, const char *host_json, const char *virtual_json)
+{
+    return pair_call(out, t, __func__, "host object", host_json, "virtual object", virtual_json,
+                     vc__translate_status_to_virtual);
+}
+
 int vc_translate_pod_binding(vc_buf *out, vc_translator *t, const char *host_pod_json, const char *virtual_pod_json)
 {
-    int rc;
-    if ((rc = need(out, __func__, "out")) < 0 || (rc = need(t, __func__, "translator")) < 0)
-        return rc;
-    json_t *h, *v, *res = NULL;
-    if ((rc = parse_json(&h, "host pod", host_pod_json)) < 0)
-        return rc;
-    if ((rc = parse_json(&v, "virtual pod", virtual_pod_json)) < 0) {
-        json_decref(h);
-        return rc;
-    }
-    rc = vc__translate_pod_binding(&res, t, h, v);
-    if (rc == VC_OK) {
-        if (res)
-            rc = emit(out, res, JSON_COMPACT);
-        else
-            rc = vc__buf_set(out, "") < 0 ? vc__error_oom() : VC_OK;
-    }
-    json_decref(res);
-    json_decref(h);
-    json_decref(v);
-    return rc;
+    return pair_call(out, t, __func__, "host pod", host_pod_json, "virtual pod", virtual_pod_json,
+                     vc__translate_pod_binding);
 }
 
 int vc_translate_merge_metadata(vc_buf *out_virtual, vc_buf *out_host, vc_translator *t, const char *virtual_old_json,

@@ -105,6 +105,13 @@ static void t_setup(void)
     char path[256];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/services", HNS);
     CHECK_INT(kcreate(H, path, buf), VC_OK);
+    /* the host Endpoints of the vcluster Service (the API server's pod) */
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Endpoints\",\"metadata\":{\"name\":\"%s\"},"
+             "\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.2.3\"}],\"ports\":[{\"name\":\"https\",\"port\":8443}]}]}",
+             NAME);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/endpoints", HNS);
+    CHECK_INT(kcreate(H, path, buf), VC_OK);
     snprintf(buf, sizeof buf, "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"vc-workload-%s\"}}", NAME);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts", HNS);
     CHECK_INT(kcreate(H, path, buf), VC_OK);
@@ -180,6 +187,46 @@ static void t_pod_annotations_kept(void)
     CHECK_STR(json_string_value(json_object_get(cs, "name")), "c");
     json_decref(p);
     CHECK_INT(vc_kube_request(V, NULL, NULL, "DELETE", "/api/v1/namespaces/demo/pods/annotated", NULL, NULL), VC_OK);
+}
+
+static bool kube_endpoints_moved(void)
+{
+    json_t *ep = kget(V, "/api/v1/namespaces/default/endpoints/kubernetes");
+    json_t *ss = json_array_get(json_object_get(ep, "subsets"), 0);
+    bool ok = vc__streq(vc__jstr(json_array_get(json_object_get(ss, "addresses"), 0), "ip"), "10.1.2.4");
+    json_decref(ep);
+    return ok;
+}
+
+/* default/kubernetes inside points at the virtual API server as the host
+ * reaches it (upstream's k8sdefaultendpoint test). */
+static bool kube_endpoints_match(void)
+{
+    json_t *ep = kget(V, "/api/v1/namespaces/default/endpoints/kubernetes");
+    json_t *ss = json_array_get(json_object_get(ep, "subsets"), 0);
+    bool ok = vc__streq(vc__jstr(json_array_get(json_object_get(ss, "addresses"), 0), "ip"), "10.1.2.3") &&
+              json_integer_value(json_object_get(json_array_get(json_object_get(ss, "ports"), 0), "port")) == 8443;
+    json_decref(ep);
+    return ok;
+}
+
+static void t_kubernetes_endpoints(void)
+{
+    CHECK(pump_until(kube_endpoints_match, 30000));
+    json_t *sl = kget(V, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes");
+    CHECK(sl != NULL);
+    CHECK_STR(vc__jpath_str(sl, "metadata", "name"), "kubernetes");
+    json_t *e = json_array_get(json_object_get(sl, "endpoints"), 0);
+    CHECK_STR(json_string_value(json_array_get(json_object_get(e, "addresses"), 0)), "10.1.2.3");
+    CHECK_STR(json_string_value(json_object_get(sl, "addressType")), "IPv4");
+    json_decref(sl);
+    /* the host side moves: so does the inside */
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/endpoints/%s", HNS, NAME);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "PATCH", path,
+                              "{\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.2.4\"}],\"ports\":[{\"name\":\"https\",\"port\":8443}]}]}",
+                              "application/merge-patch+json"), VC_OK);
+    CHECK(pump_until(kube_endpoints_moved, 30000));
 }
 
 static void t_pods_run_and_bind(void)
@@ -374,6 +421,7 @@ int main(void)
     }
     RUN(t_setup);
     RUN(t_start_syncer);
+    RUN(t_kubernetes_endpoints);
     RUN(t_pods_run_and_bind);
     RUN(t_pod_annotations_kept);
     RUN(t_configmaps_and_services);

@@ -97,22 +97,6 @@ func localDriver(t *testing.T) LifecycleOptions {
 	return LifecycleOptions{BinDir: bindir, SyncerPath: syncer, StateDir: t.TempDir(), Timeout: 3 * time.Minute}
 }
 
-// retryExecRace works around a known library race (reported):
-// src/lifecycle/proc.c vc__proc_alive_with() reads /proc/PID/cmdline right
-// after fork, before exec, sees the parent's command line and reports
-// "kube-apiserver exited" within ~0.1 s (often on a loaded machine). Only that
-// exact failure is retried; remove once fixed.
-func retryExecRace(t *testing.T, call func() error) error {
-	var err error
-	for i := 0; i < 3; i++ {
-		if err = call(); err == nil || !errors.Is(err, ErrIO) || !strings.Contains(err.Error(), "exited") {
-			return err
-		}
-		t.Logf("retrying after the exec race: %v", err)
-	}
-	return err
-}
-
 func TestLocalLifecycle(t *testing.T) {
 	k := hostKube(t)
 	lo := localDriver(t)
@@ -120,11 +104,7 @@ func TestLocalLifecycle(t *testing.T) {
 	var steps []string
 	lo.Progress = func(step, message string, done bool) { steps = append(steps, fmt.Sprintf("%s:%v", step, done)) }
 	defer DeleteCluster(k, name, DeleteOptions{LifecycleOptions: lo, DeleteNamespace: true})
-	err := retryExecRace(t, func() error {
-		steps = nil
-		return CreateCluster(k, name, CreateOptions{LifecycleOptions: lo, Driver: "local"})
-	})
-	if err != nil {
+	if err := CreateCluster(k, name, CreateOptions{LifecycleOptions: lo, Driver: "local"}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(strings.Join(steps, " "), "apiserver:true") {
@@ -168,7 +148,7 @@ func TestLocalLifecycle(t *testing.T) {
 	if err := PauseCluster(k, name, lo); !errors.Is(err, ErrState) {
 		t.Fatal(err)
 	}
-	if err := retryExecRace(t, func() error { return ResumeCluster(k, name, lo) }); err != nil {
+	if err := ResumeCluster(k, name, lo); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := ClusterStatus(k, name, ""); st.State != CLUSTER_RUNNING {

@@ -89,28 +89,12 @@ def local_driver(kubeconfig, tmp_path_factory):
     return dict(bin_dir=bindir, syncer_path=syncer, state_dir=str(tmp_path_factory.mktemp("vcstate")))
 
 
-def _retry_exec_race(call, before_retry=lambda: None, attempts=3):
-    """Known library race (reported): src/lifecycle/proc.c vc__proc_alive_with()
-    reads /proc/PID/cmdline right after fork, before exec, sees the parent's
-    command line and reports "kube-apiserver exited" within ~0.1 s (often on a
-    loaded machine). Retry only that exact failure; remove once fixed."""
-    for i in range(attempts):
-        try:
-            return call()
-        except vcluster.IOFailure as e:
-            if "exited" not in e.message or i == attempts - 1:
-                raise
-            print(f"retrying after the exec race: {e}")
-            before_retry()
-
-
 def test_local_lifecycle(kube, local_driver):
     name = f"py{uuid.uuid4().hex[:6]}"
     steps = []
     try:
-        _retry_exec_race(lambda: lc.create(kube, name, driver="local", timeout_ms=180000,
-                                           progress=lambda *a: steps.append(a), **local_driver),
-                         steps.clear)
+        lc.create(kube, name, driver="local", timeout_ms=180000,
+                  progress=lambda *a: steps.append(a), **local_driver)
         assert ("apiserver", True) in {(s, d) for s, _, d in steps}
         assert steps[-1][2] is True
         (info,) = [c for c in lc.list_clusters(kube) if c.name == name]
@@ -129,7 +113,7 @@ def test_local_lifecycle(kube, local_driver):
         assert lc.status(kube, name).state == vcluster.ClusterState.PAUSED
         with pytest.raises(vcluster.StateError):
             lc.pause(kube, name, **local_driver)
-        _retry_exec_race(lambda: lc.resume(kube, name, timeout_ms=120000, **local_driver))
+        lc.resume(kube, name, timeout_ms=120000, **local_driver)
         assert lc.status(kube, name).state == vcluster.ClusterState.RUNNING
     finally:
         try:
