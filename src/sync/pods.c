@@ -4,7 +4,13 @@
 
 #include "sync/sync.h"
 
+/* At most this many pods between "whole pod fetched" and "host create sent":
+ * bounds the memory of whole pods and tokens held at once. */
+#define PREPARING_MAX 256
+
 typedef struct pods_state {
+    vc__map whole;    /* vkey -> json_t* the whole virtual pod, fetched for its create */
+    vc__map fetching; /* vkey -> (void *)1 while its GET is on the wire */
     vc__map tokens;   /* vkey -> json_t* array of serviceAccountTokens inputs (complete) */
     vc__map pending;  /* vkey -> pending token fetch (struct tok_fetch*) */
     vc__map bound;    /* vkey -> uid (char*) of a pod bound by us, until the virtual cache shows its node */
@@ -48,6 +54,8 @@ static void pods_state_free(void *p)
     pods_state *ps = p;
     if (!ps)
         return;
+    vc__map_clear(&ps->whole, free_json);
+    vc__map_clear(&ps->fetching, NULL);
     vc__map_clear(&ps->tokens, free_json);
     vc__map_clear(&ps->pending, free_pending);
     vc__map_clear(&ps->bound, vc__free);
@@ -105,50 +113,28 @@ static json_t *names_only(const json_t *containers)
     return out;
 }
 
-/* Virtual pods. Until the host pod exists, the whole spec is kept (it is
- * what gets translated). Once the pod is bound to its host twin's node, the
- * spec is never translated again: a slim record remains with the node, the
- * container names and the status. The spec's containers then carry no image,
- * which is how reconcile knows a record (pod_is_record). Annotations go too:
- * nothing reads them after creation. */
+/* Virtual pods are cached as records: metadata without annotations, the
+ * node, the container names (status back filters by them) and the status.
+ * The whole pod is needed once, to translate it for its host create: it is
+ * fetched then (fetch_whole), and dropped once the create is sent. A burst
+ * of 10,000 pods thus costs a record each, not a whole pod each. */
 static void slim_virtual_pod(void *ud, json_t *obj)
 {
-    vc__ctl *c = ud;
+    (void)ud;
     vc__slim_meta(obj);
     json_t *md = json_object_get(obj, "metadata");
-    json_t *ann = json_object_get(md, "annotations");
-    if (json_is_object(ann))
-        json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
-    const char *node = node_of(obj);
-    if (!node || !*node || !c->host)
-        return;
-    const char *ns = vc__jpath_str(obj, "metadata", "namespace");
-    const char *name = vc__jpath_str(obj, "metadata", "name");
-    if (!ns || !name)
-        return;
-    char hname[VC__NAME_MAX];
-    vc__host_name(c->virt->s->tr, c->tk, ns, name, hname);
-    char hkey[VC__NAME_MAX + 256];
-    snprintf(hkey, sizeof hkey, "%s/%s", c->virt->s->host_ns, hname);
-    if (!vc__informer_has(c->host, hkey))
-        return;
     json_t *spec = json_object_get(obj, "spec");
-    json_t *keep = json_pack("{s:s,s:o,s:o}", "nodeName", node, "containers",
-                             names_only(json_object_get(spec, "containers")), "initContainers",
-                             names_only(json_object_get(spec, "initContainers")));
+    const char *node = node_of(obj);
+    json_t *keep = json_pack("{s:o,s:o}", "containers", names_only(json_object_get(spec, "containers")),
+                             "initContainers", names_only(json_object_get(spec, "initContainers")));
     if (!keep)
         return; /* out of memory: cache the whole object */
+    if (node && *node)
+        json_object_set_new(keep, "nodeName", json_string(node));
     json_object_set_new(obj, "spec", keep);
     static const char *const drop[] = { "annotations", "ownerReferences", "generateName", "creationTimestamp" };
     for (size_t i = 0; i < VC__ARRAY_LEN(drop); i++)
         json_object_del(md, drop[i]);
-}
-
-/* A slim record of a virtual pod (see slim_virtual_pod). */
-static bool pod_is_record(const json_t *v)
-{
-    json_t *ct = json_array_get(json_object_get(json_object_get(v, "spec"), "containers"), 0);
-    return !ct || !json_object_get(ct, "image");
 }
 
 static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
@@ -161,6 +147,7 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
     if (!nobj) {
         pods_state *ps = c->state;
         json_decref(vc__map_del(&ps->tokens, key));
+        json_decref(vc__map_del(&ps->whole, key));
         vc__free(vc__map_del(&ps->bound, key));
         vc__sync_enqueue(s, c, key, 0);
         return;
@@ -213,6 +200,86 @@ static int delete_obj(vc_syncer *s, vc__side side, vc__qitem *it, const char *ns
     vc__free(path);
     vc__free(body);
     return rc;
+}
+
+/* ---- the whole virtual pod, fetched for its create ---- */
+
+typedef struct whole_fetch {
+    char *vkey, *uid;
+} whole_fetch;
+
+static void whole_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    whole_fetch *wf = ud;
+    vc__ctl *c = vc__sync_ctl(s, "pods");
+    pods_state *ps = c ? c->state : NULL;
+    if (ps) {
+        vc__map_del(&ps->fetching, wf->vkey);
+        json_t *pod = rc == VC_OK ? json_loadb(body, len, 0, NULL) : NULL;
+        if (pod && vc__streq(vc__uid_of(pod), wf->uid)) {
+            if (!json_object_get(pod, "kind"))
+                json_object_set_new(pod, "kind", json_string("Pod"));
+            if (!json_object_get(pod, "apiVersion"))
+                json_object_set_new(pod, "apiVersion", json_string("v1"));
+            vc__slim_meta(pod);
+            void *old = NULL;
+            if (vc__map_put(&ps->whole, wf->vkey, pod, &old) < 0)
+                json_decref(pod);
+            json_decref(old);
+            vc__sync_enqueue_high(s, c, wf->vkey);
+        } else {
+            /* gone (404: its watch event follows), replaced, or failed */
+            json_decref(pod);
+            if (rc != VC_ENOTFOUND)
+                vc__sync_enqueue(s, c, wf->vkey, rc < 0 ? 1000 : 0);
+        }
+    }
+    vc__free(wf->vkey);
+    vc__free(wf->uid);
+    vc__free(wf);
+}
+
+/* VC_OK with *out (borrowed) when the whole pod is here, VC_ITEROVER while
+ * it is fetched (the answer enqueues the key). The GET asks for at least the
+ * cached resourceVersion, so the API server's watch cache can answer. */
+static int fetch_whole(vc_syncer *s, vc__ctl *c, const char *vkey, const json_t *rec, json_t **out)
+{
+    pods_state *ps = c->state;
+    *out = vc__map_get(&ps->whole, vkey);
+    if (*out) {
+        if (vc__streq(vc__uid_of(*out), vc__uid_of(rec)))
+            return VC_OK;
+        json_decref(vc__map_del(&ps->whole, vkey)); /* an older pod of that name */
+        *out = NULL;
+    }
+    if (vc__map_get(&ps->fetching, vkey))
+        return VC_ITEROVER;
+    const char *ns = vc__jpath_str(rec, "metadata", "namespace");
+    const char *name = vc__jpath_str(rec, "metadata", "name");
+    const char *rv = vc__jpath_str(rec, "metadata", "resourceVersion");
+    char *base = vc__obj_path("v1", "pods", ns, name, NULL);
+    char *path = base && rv ? vc__sprintf("%s?resourceVersion=%s", base, rv) : NULL;
+    vc__free(base);
+    whole_fetch *wf = vc__calloc(1, sizeof(*wf));
+    if (wf) {
+        wf->vkey = vc__strdup(vkey);
+        wf->uid = vc__strdup(vc__uid_of(rec) ? vc__uid_of(rec) : "");
+    }
+    int rc = path && wf && wf->vkey && wf->uid && vc__map_put(&ps->fetching, vkey, (void *)1, NULL) == VC_OK
+                 ? vc__sync_write(s, VC__SIDE_VIRT, NULL, "Pod", ns, name, "", -1, "GET", path, NULL, NULL,
+                                  whole_done, wf)
+                 : vc__error_oom();
+    vc__free(path);
+    if (rc < 0) {
+        vc__map_del(&ps->fetching, vkey);
+        if (wf) {
+            vc__free(wf->vkey);
+            vc__free(wf->uid);
+            vc__free(wf);
+        }
+        return rc;
+    }
+    return VC_ITEROVER;
 }
 
 /* ---- service-account tokens, fetched from the virtual API ---- */
@@ -517,14 +584,24 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         return rc;
     }
     /* no host pod */
-    if (pod_is_record(v) || (node_of(v) && json_object_get(json_object_get(v, "status"), "startTime"))) {
+    if (node_of(v) && json_object_get(json_object_get(v, "status"), "startTime")) {
         /* it ran on the host and is gone there: let its controller replace it */
         return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, 0, vns, vname, hname);
     }
     if (!s->kube_ip)
         return VC_ITEROVER;
+    pods_state *ps = c->state;
+    json_t *whole = vc__map_get(&ps->whole, vkey);
+    if (!whole && vc__map_count(&ps->whole) + vc__map_count(&ps->fetching) >= PREPARING_MAX) {
+        it->retry_ms = 50; /* enough pods are being prepared: wait for a place */
+        return VC_ITEROVER;
+    }
+    int rc = fetch_whole(s, c, vkey, v, &whole);
+    if (rc != VC_OK)
+        return rc;
+    v = whole; /* from here on, the whole pod */
     json_t *tokens = NULL;
-    int rc = ensure_tokens(s, c, vkey, v, &tokens);
+    rc = ensure_tokens(s, c, vkey, v, &tokens);
     if (rc != VC_OK)
         return rc;
     if (!vc__host_token(s, &wait))
@@ -576,9 +653,9 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
                       : vc__error_oom();
     vc__free(path);
     vc__free(body);
-    /* tokens are single-use per creation */
-    pods_state *ps = c->state;
+    /* tokens are single-use per creation; the whole pod is not needed again */
     json_decref(vc__map_del(&ps->tokens, vkey));
+    json_decref(vc__map_del(&ps->whole, vkey));
     return rc;
 }
 
@@ -596,6 +673,8 @@ int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c)
     pods_state *ps = vc__calloc(1, sizeof(*ps));
     if (!ps)
         return vc__error_oom();
+    vc__map_init(&ps->whole);
+    vc__map_init(&ps->fetching);
     vc__map_init(&ps->tokens);
     vc__map_init(&ps->pending);
     vc__map_init(&ps->bound);
