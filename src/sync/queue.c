@@ -24,11 +24,22 @@ void vc__queue_init(vc__queue *q)
     q->d_next = INT64_MAX;
 }
 
+/* Drop the places of a ring; items forgotten meanwhile go with their last place. */
+static void ring_clear(vc__ring *r)
+{
+    for (size_t i = 0; i < r->len; i++) {
+        vc__qitem *it = r->v[(r->head + i) % r->cap];
+        if (--it->places == 0 && it->dead)
+            free_item(it);
+    }
+    vc__free(r->v);
+}
+
 void vc__queue_clear(vc__queue *q)
 {
+    ring_clear(&q->ready_high);
+    ring_clear(&q->ready);
     vc__map_clear(&q->items, free_item);
-    vc__free(q->ready_high.v);
-    vc__free(q->ready.v);
     vc__free(q->delayed);
     memset(q, 0, sizeof(*q));
     q->d_next = INT64_MAX;
@@ -50,6 +61,7 @@ static int ring_push(vc__ring *r, vc__qitem *it)
     }
     r->v[(r->head + r->len) % r->cap] = it;
     r->len++;
+    it->places++;
     return VC_OK;
 }
 
@@ -61,6 +73,12 @@ static vc__qitem *ring_pop(vc__ring *r)
         vc__qitem *it = r->v[r->head];
         r->head = (r->head + 1) % r->cap;
         r->len--;
+        it->places--;
+        if (it->dead) {
+            if (it->places == 0)
+                free_item(it);
+            continue;
+        }
         if (it->queued)
             return it;
     }
@@ -191,9 +209,13 @@ vc__qitem *vc__queue_pop(vc__queue *q, int64_t now)
 
 void vc__queue_forget(vc__queue *q, vc__qitem *it)
 {
-    if (it->queued || it->inflight)
+    if (it->queued || it->inflight || it->dead)
         return;
     vc__map_del(&q->items, it->key);
+    if (it->places) {
+        it->dead = true; /* a stale ring place still points at it: freed when popped */
+        return;
+    }
     free_item(it);
 }
 

@@ -86,6 +86,8 @@ typedef struct vc__qitem {
     bool queued;             /* in ready or delayed */
     bool dirty;              /* changed while in flight: run again after */
     bool high;               /* goes before the others (see vc__queue_add_high) */
+    bool dead;               /* forgotten while ring places still point at it */
+    uint32_t places;         /* ring places pointing at it (live or stale) */
     int64_t retry_ms;        /* VC_ITEROVER: wait this long (0: the default 1 s) */
 } vc__qitem;
 
