@@ -1,6 +1,6 @@
 /* Events from the host namespace about synced pods (scheduling, image pulls,
  * kwok's stages...) are copied into the virtual cluster, pointed at the
- * virtual pod. They wait in a bounded ring (as compact JSON) and go when no
+ * virtual pod. They wait in a bounded ring (1,024, as compact JSON) and go when no
  * create waits and the write slots are not busy: during a burst, putting
  * workloads on the host comes first. When the ring is full the oldest event
  * is dropped (events are best effort, like the kubelet's recorder). */
@@ -73,7 +73,7 @@ out:
     return rc;
 }
 
-#define PENDING_MAX 4096
+#define PENDING_MAX 1024
 
 typedef struct ev_state {
     char *ring[PENDING_MAX];

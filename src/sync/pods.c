@@ -113,8 +113,40 @@ static json_t *names_only(const json_t *containers)
     return out;
 }
 
+/* The status of a virtual pod is cached as a digest: the sha256 of its
+ * canonical JSON (sorted keys, compact) and its top-level keys (a patch
+ * removes those the host dropped). Reconcile compares digests. */
+#define STATUS_DIGEST "x-vc-status"
+
+static int status_sha(const json_t *st, char out[65])
+{
+    json_t *empty = st ? NULL : json_object();
+    char *t = json_dumps(st ? st : empty, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(empty);
+    if (!t)
+        return vc__error_oom();
+    vc__sha256_hex(t, strlen(t), out);
+    vc__free(t);
+    return VC_OK;
+}
+
+static json_t *status_digest(const json_t *st)
+{
+    char sha[65];
+    if (status_sha(st, sha) < 0)
+        return NULL;
+    json_t *keys = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)st, k, v) {
+        json_array_append_new(keys, json_string(k));
+    }
+    return json_pack("{s:s,s:o}", "sha", sha, "keys", keys);
+}
+
 /* Virtual pods are cached as records: metadata without annotations, the
- * node, the container names (status back filters by them) and the status.
+ * node, the container names (status back filters by them), the status
+ * fields reconcile reads (qosClass, startTime) and the status digest.
  * The whole pod is needed once, to translate it for its host create: it is
  * fetched then (fetch_whole), and dropped once the create is sent. A burst
  * of 10,000 pods thus costs a record each, not a whole pod each. */
@@ -132,6 +164,22 @@ static void slim_virtual_pod(void *ud, json_t *obj)
     if (node && *node)
         json_object_set_new(keep, "nodeName", json_string(node));
     json_object_set_new(obj, "spec", keep);
+    json_t *st = json_object_get(obj, "status");
+    json_t *digest = status_digest(st);
+    json_t *small = json_object();
+    if (!digest || !small) {
+        json_decref(digest);
+        json_decref(small);
+        return;
+    }
+    static const char *const kept[] = { "qosClass", "startTime" };
+    for (size_t i = 0; i < VC__ARRAY_LEN(kept); i++) {
+        json_t *x = json_object_get(st, kept[i]);
+        if (x)
+            json_object_set(small, kept[i], x);
+    }
+    json_object_set_new(obj, STATUS_DIGEST, digest);
+    json_object_set_new(obj, "status", small);
     static const char *const drop[] = { "annotations", "ownerReferences", "generateName", "creationTimestamp" };
     for (size_t i = 0; i < VC__ARRAY_LEN(drop); i++)
         json_object_del(md, drop[i]);
@@ -558,16 +606,23 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         rc = vc__translate_status_to_virtual(&nv, s->tr, h, v);
         if (rc < 0)
             return rc;
-        json_t *nst = json_object_get(nv, "status"), *vst = json_object_get(v, "status");
-        if (!json_equal(nst, vst)) {
+        json_t *nst = json_object_get(nv, "status");
+        json_t *vdig = json_object_get(v, STATUS_DIGEST);
+        char sha[65];
+        if (status_sha(nst, sha) < 0) {
+            json_decref(nv);
+            return VC_ENOMEM;
+        }
+        if (!vc__streq(sha, vc__jstr(vdig, "sha"))) {
             /* a merge patch of the status alone: the cached pod is a slim
              * record, and a PUT would also rewrite labels and annotations.
              * Keys the host dropped are removed with null. */
             json_t *st = json_deep_copy(nst);
-            const char *sk;
-            json_t *sv;
-            json_object_foreach(vst, sk, sv) {
-                if (st && !json_object_get(st, sk))
+            size_t ki;
+            json_t *kv;
+            json_array_foreach(json_object_get(vdig, "keys"), ki, kv) {
+                const char *sk = json_string_value(kv);
+                if (st && sk && !json_object_get(st, sk))
                     json_object_set_new(st, sk, json_null());
             }
             json_t *patch = st ? json_pack("{s:o}", "status", st) : NULL;
