@@ -1,12 +1,39 @@
 /* Events from the host namespace about synced pods (scheduling, image pulls,
  * kwok's stages...) are copied into the virtual cluster, pointed at the
- * virtual pod. They wait in a bounded ring (1,024, as compact JSON) and go when no
- * create waits and the write slots are not busy: during a burst, putting
- * workloads on the host comes first. When the ring is full the oldest event
- * is dropped (events are best effort, like the kubelet's recorder). */
+ * virtual pod. They wait in a bounded ring (1,024, as compact JSON). While
+ * creates wait, at most EV_TRICKLE copies are on the wire, so a burst puts
+ * workloads on the host first without losing its events; otherwise they go
+ * while fewer than half the write slots are busy. When the ring is full the
+ * oldest event is dropped (events are best effort, like the kubelet's
+ * recorder). */
 #include <string.h>
 
 #include "sync/sync.h"
+
+#define PENDING_MAX 1024
+
+typedef struct ev_state {
+    char *ring[PENDING_MAX];
+    size_t head, len;
+    uint64_t dropped;
+    int in_flight;   /* copies on the wire */
+} ev_state;
+
+/* Copies on the wire at most while creates wait. */
+#define EV_TRICKLE 8
+
+static void copied(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)ud;
+    (void)rc;
+    (void)body;
+    (void)len;
+    vc__ctl *c = vc__sync_ctl(s, "events");
+    ev_state *e = c ? c->state : NULL;
+    if (e && e->in_flight > 0)
+        e->in_flight--;
+}
+
 
 static void slim(void *ud, json_t *obj)
 {
@@ -60,8 +87,14 @@ static int copy_event(vc_syncer *s, const json_t *ev)
     char *path = vc__obj_path("v1", "events", vns, NULL, NULL);
     char *body = json_dumps(vev, JSON_COMPACT);
     rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, it, "Event", vns, name, hname, VC_SYNC_CREATED_VIRTUAL, "POST",
-                                       path, NULL, body, NULL, NULL)
+                                       path, NULL, body, copied, NULL)
                       : vc__error_oom();
+    if (rc == VC_OK) {
+        vc__ctl *c = vc__sync_ctl(s, "events");
+        ev_state *e = c ? c->state : NULL;
+        if (e)
+            e->in_flight++;
+    }
     vc__free(path);
     vc__free(body);
 out:
@@ -72,14 +105,6 @@ out:
     vc__free(vname);
     return rc;
 }
-
-#define PENDING_MAX 1024
-
-typedef struct ev_state {
-    char *ring[PENDING_MAX];
-    size_t head, len;
-    uint64_t dropped;
-} ev_state;
 
 static void ev_state_free(void *p)
 {
@@ -119,7 +144,11 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
 
 static bool may_copy(vc_syncer *s, const ev_state *e)
 {
-    return e && e->len && s->in_flight < VC__SYNC_MAX_IN_FLIGHT / 2 && s->q.ready_high.len == 0 && !s->stopping;
+    if (!e || !e->len || s->stopping || s->in_flight >= VC__SYNC_MAX_IN_FLIGHT)
+        return false;
+    if (s->q.ready_high.len)
+        return e->in_flight < EV_TRICKLE;
+    return s->in_flight < VC__SYNC_MAX_IN_FLIGHT / 2;
 }
 
 int vc__events_tick(vc_syncer *s)

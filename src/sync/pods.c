@@ -9,7 +9,7 @@
 #define PREPARING_MAX 256
 
 typedef struct pods_state {
-    vc__map whole;    /* vkey -> json_t* the whole virtual pod, fetched for its create */
+    vc__map whole;    /* vkey -> char*: the whole virtual pod (compact JSON), fetched for its create */
     vc__map fetching; /* vkey -> (void *)1 while its GET is on the wire */
     vc__map tokens;   /* vkey -> json_t* array of serviceAccountTokens inputs (complete) */
     vc__map pending;  /* vkey -> pending token fetch (struct tok_fetch*) */
@@ -54,7 +54,7 @@ static void pods_state_free(void *p)
     pods_state *ps = p;
     if (!ps)
         return;
-    vc__map_clear(&ps->whole, free_json);
+    vc__map_clear(&ps->whole, vc__free);
     vc__map_clear(&ps->fetching, NULL);
     vc__map_clear(&ps->tokens, free_json);
     vc__map_clear(&ps->pending, free_pending);
@@ -195,7 +195,7 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
     if (!nobj) {
         pods_state *ps = c->state;
         json_decref(vc__map_del(&ps->tokens, key));
-        json_decref(vc__map_del(&ps->whole, key));
+        vc__free(vc__map_del(&ps->whole, key));
         vc__free(vc__map_del(&ps->bound, key));
         vc__sync_enqueue(s, c, key, 0);
         return;
@@ -270,10 +270,12 @@ static void whole_done(vc_syncer *s, void *ud, int rc, const char *body, size_t 
             if (!json_object_get(pod, "apiVersion"))
                 json_object_set_new(pod, "apiVersion", json_string("v1"));
             vc__slim_meta(pod);
+            char *text = json_dumps(pod, JSON_COMPACT);
+            json_decref(pod);
             void *old = NULL;
-            if (vc__map_put(&ps->whole, wf->vkey, pod, &old) < 0)
-                json_decref(pod);
-            json_decref(old);
+            if (!text || vc__map_put(&ps->whole, wf->vkey, text, &old) < 0)
+                vc__free(text);
+            vc__free(old);
             vc__sync_enqueue_high(s, c, wf->vkey);
         } else {
             /* gone (404: its watch event follows), replaced, or failed */
@@ -287,18 +289,25 @@ static void whole_done(vc_syncer *s, void *ud, int rc, const char *body, size_t 
     vc__free(wf);
 }
 
-/* VC_OK with *out (borrowed) when the whole pod is here, VC_ITEROVER while
- * it is fetched (the answer enqueues the key). The GET asks for at least the
- * cached resourceVersion, so the API server's watch cache can answer. */
+/* VC_OK with *out (a new reference) when the whole pod is here,
+ * VC_ITEROVER while it is fetched (the answer enqueues the key). The GET asks
+ * for at least the cached resourceVersion, so the API server's watch cache
+ * can answer. Kept as text until used: a tree is ten times bigger. */
 static int fetch_whole(vc_syncer *s, vc__ctl *c, const char *vkey, const json_t *rec, json_t **out)
 {
     pods_state *ps = c->state;
-    *out = vc__map_get(&ps->whole, vkey);
-    if (*out) {
-        if (vc__streq(vc__uid_of(*out), vc__uid_of(rec)))
+    const char *text = vc__map_get(&ps->whole, vkey);
+    *out = NULL;
+    if (text) {
+        json_t *w = json_loads(text, 0, NULL);
+        if (!w)
+            return vc__error_oom();
+        if (vc__streq(vc__uid_of(w), vc__uid_of(rec))) {
+            *out = w;
             return VC_OK;
-        json_decref(vc__map_del(&ps->whole, vkey)); /* an older pod of that name */
-        *out = NULL;
+        }
+        json_decref(w);
+        vc__free(vc__map_del(&ps->whole, vkey)); /* an older pod of that name */
     }
     if (vc__map_get(&ps->fetching, vkey))
         return VC_ITEROVER;
@@ -518,6 +527,9 @@ static void status_done(vc_syncer *s, void *ud, int rc, const char *body, size_t
     (void)len;
 }
 
+static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                           const char *vname, const char *hname, json_t *whole);
+
 static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
                           const char *vname, const char *hname, const json_t *v, const json_t *h)
 {
@@ -646,30 +658,34 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     if (!s->kube_ip)
         return VC_ITEROVER;
     pods_state *ps = c->state;
-    json_t *whole = vc__map_get(&ps->whole, vkey);
-    if (!whole && vc__map_count(&ps->whole) + vc__map_count(&ps->fetching) >= PREPARING_MAX) {
+    if (!vc__map_get(&ps->whole, vkey) && vc__map_count(&ps->whole) + vc__map_count(&ps->fetching) >= PREPARING_MAX) {
         it->retry_ms = 50; /* enough pods are being prepared: wait for a place */
         return VC_ITEROVER;
     }
+    json_t *whole = NULL;
     int rc = fetch_whole(s, c, vkey, v, &whole);
     if (rc != VC_OK)
         return rc;
-    v = whole; /* from here on, the whole pod */
+    return create_host_pod(s, c, it, vkey, vns, vname, hname, whole);
+}
+
+/* Translate the whole virtual pod (consumed) and create it on the host. */
+static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                           const char *vname, const char *hname, json_t *whole)
+{
+    pods_state *ps = c->state;
+    int64_t wait;
     json_t *tokens = NULL;
-    rc = ensure_tokens(s, c, vkey, v, &tokens);
-    if (rc != VC_OK)
-        return rc;
-    if (!vc__host_token(s, &wait))
-        return VC_ITEROVER;
-    json_t *inputs = pod_inputs(s, vns, tokens);
-    json_t *hobj = NULL, *extra = NULL;
-    json_t *copy = json_deep_copy(v);
-    if (!copy || !inputs) {
-        json_decref(copy);
-        json_decref(inputs);
-        return vc__error_oom();
+    int rc = ensure_tokens(s, c, vkey, whole, &tokens);
+    if (rc == VC_OK && !vc__host_token(s, &wait))
+        rc = VC_ITEROVER;
+    json_t *inputs = rc == VC_OK ? pod_inputs(s, vns, tokens) : NULL;
+    if (rc != VC_OK || !inputs) {
+        json_decref(whole);
+        return rc != VC_OK ? rc : vc__error_oom();
     }
-    rc = vc__translate_to_host(&hobj, &extra, s->tr, copy, inputs, VC_TRANSLATE_APPLY_DEFAULTS, NULL);
+    json_t *hobj = NULL, *extra = NULL;
+    rc = vc__translate_to_host(&hobj, &extra, s->tr, whole, inputs, VC_TRANSLATE_APPLY_DEFAULTS, NULL);
     json_decref(inputs);
     if (rc < 0) {
         /* no write follows: give the host write token back. Kept, pods
@@ -710,7 +726,7 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     vc__free(body);
     /* tokens are single-use per creation; the whole pod is not needed again */
     json_decref(vc__map_del(&ps->tokens, vkey));
-    json_decref(vc__map_del(&ps->whole, vkey));
+    vc__free(vc__map_del(&ps->whole, vkey));
     return rc;
 }
 
