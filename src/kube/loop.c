@@ -41,9 +41,11 @@ struct vc__kloop {
     bool woken;
 };
 
+/* A watch event as it came (one line of JSON): parsed by vc__watch_next(),
+ * so a flood of events waits as text, not as trees ten times bigger. */
 typedef struct wev {
-    char *type;
-    json_t *obj;
+    char *line;
+    size_t len;
 } wev;
 
 struct vc__watch {
@@ -57,7 +59,7 @@ struct vc__watch {
     long http;
     bool status_checked;
     vc_buf line;       /* partial line of the stream */
-    char *what;        /* for messages of detached watches */
+    char *what;        /* for messages */
 };
 
 static void link_xf(vc__kloop *l, xfer *x)
@@ -228,7 +230,7 @@ int vc__kloop_wakeup(vc__kloop *l)
 
 /* ---- watch event framing ---- */
 
-static int wq_push(vc__watch *w, const char *type, json_t *obj)
+static int wq_push(vc__watch *w, const char *line, size_t len)
 {
     if (w->head > 0 && w->head == w->n) {
         w->head = w->n = 0;
@@ -248,11 +250,13 @@ static int wq_push(vc__watch *w, const char *type, json_t *obj)
             w->cap = nc;
         }
     }
-    char *t = vc__strdup(type);
+    char *t = vc__malloc(len + 1);
     if (!t)
         return vc__error_oom();
-    w->q[w->n].type = t;
-    w->q[w->n].obj = obj;
+    memcpy(t, line, len);
+    t[len] = '\0';
+    w->q[w->n].line = t;
+    w->q[w->n].len = len;
     w->n++;
     return VC_OK;
 }
@@ -265,48 +269,27 @@ static void watch_end(vc__watch *w, int rc)
     }
 }
 
-/* One line of a watch stream: {"type": ..., "object": {...}}. */
+/* One line of a watch stream: queued as it is (parsed by vc__watch_next). */
 static void watch_line(vc__watch *w, const char *line, size_t len, const char *what)
 {
+    (void)what;
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
         len--;
     if (len == 0)
         return;
-    json_error_t je;
-    json_t *ev = json_loadb(line, len, 0, &je);
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    json_t *obj = json_object_get(ev, "object");
-    if (!ev || !type || !json_is_object(obj)) {
-        vc__error(VC_EAPI, VC_ERRCLASS_API, "%s: malformed watch event (%s)", what, ev ? "no type/object" : je.text);
-        watch_end(w, VC_EAPI);
-        json_decref(ev);
-        return;
-    }
-    if (!strcmp(type, "ERROR")) {
-        long code = (long)json_integer_value(json_object_get(obj, "code"));
-        char *body = json_dumps(obj, JSON_COMPACT);
-        int rc = vc__kube_map_error(code ? code : 500, body, body ? strlen(body) : 0, what);
-        vc__free(body);
-        if (code == 410)
-            rc = VC_EGONE;
-        watch_end(w, rc);
-        json_decref(ev);
-        return;
-    }
-    const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-    if (rv) {
-        char *c = vc__strdup(rv);
-        if (c) {
-            vc__free(w->last_rv);
-            w->last_rv = c;
-        }
-    }
-    json_incref(obj);
-    if (wq_push(w, type, obj) < 0) {
-        json_decref(obj);
+    if (wq_push(w, line, len) < 0)
         watch_end(w, VC_ENOMEM);
-    }
-    json_decref(ev);
+}
+
+/* The stream is broken at the event being parsed: it ends with rc (over a
+ * normal end seen meanwhile) and what follows is dropped. */
+static void watch_fail(vc__watch *w, int rc)
+{
+    w->ended = true;
+    w->end_rc = rc;
+    for (size_t i = w->head; i < w->n; i++)
+        vc__free(w->q[i].line);
+    w->head = w->n = 0;
 }
 
 /* Split a chunk of the stream into events (complete lines). */
@@ -592,6 +575,13 @@ int vc__watch_start(vc__watch **out, vc__kloop *l, vc_kube *k, const vc__kres *r
         vc__free(w);
         return rc;
     }
+    w->what = vc__strdup(x->what ? x->what : "watch"); /* for messages after the transfer is gone */
+    if (!w->what) {
+        x->loop = NULL;
+        xfer_free(x);
+        vc__free(w);
+        return vc__error_oom();
+    }
     curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, watch_write);
     /* no compression on streams: libcurl's gzip writer fails on the
      * apiserver's flushed watch chunks ("Failed writing received data") */
@@ -603,6 +593,7 @@ int vc__watch_start(vc__watch **out, vc__kloop *l, vc_kube *k, const vc__kres *r
     if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
         x->loop = NULL;
         xfer_free(x);
+        vc__free(w->what);
         vc__free(w);
         return vc__error(VC_EGENERIC, VC_ERRCLASS_HTTP, "cannot add a watch transfer");
     }
@@ -617,10 +608,43 @@ int vc__watch_next(vc__watch *w, const char **type, json_t **obj)
     w->cur_type = NULL;
     if (w->head >= w->n)
         return VC_ITEROVER;
-    wev *e = &w->q[w->head++];
-    w->cur_type = e->type;
-    *type = e->type;
-    *obj = e->obj;
+    wev e = w->q[w->head++];
+    json_error_t je;
+    json_t *ev = json_loadb(e.line, e.len, 0, &je);
+    vc__free(e.line);
+    const char *what = w->what ? w->what : "watch";
+    const char *t = json_string_value(json_object_get(ev, "type"));
+    json_t *o = json_object_get(ev, "object");
+    if (!ev || !t || !json_is_object(o)) {
+        vc__error(VC_EAPI, VC_ERRCLASS_API, "%s: malformed watch event (%s)", what, ev ? "no type/object" : je.text);
+        json_decref(ev);
+        watch_fail(w, VC_EAPI);
+        return VC_ITEROVER;
+    }
+    if (!strcmp(t, "ERROR")) {
+        long code = (long)json_integer_value(json_object_get(o, "code"));
+        char *body = json_dumps(o, JSON_COMPACT);
+        int rc = vc__kube_map_error(code ? code : 500, body, body ? strlen(body) : 0, what);
+        vc__free(body);
+        json_decref(ev);
+        watch_fail(w, code == 410 ? VC_EGONE : rc);
+        return VC_ITEROVER;
+    }
+    const char *rv = json_string_value(json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+    char *rvc = rv ? vc__strdup(rv) : NULL;
+    if (rvc) {
+        vc__free(w->last_rv);
+        w->last_rv = rvc;
+    }
+    w->cur_type = vc__strdup(t);
+    if (!w->cur_type) {
+        json_decref(ev);
+        watch_fail(w, vc__error_oom());
+        return VC_ITEROVER;
+    }
+    *type = w->cur_type;
+    *obj = json_incref(o);
+    json_decref(ev);
     return VC_OK;
 }
 
@@ -653,10 +677,8 @@ void vc__watch_free(vc__watch *w)
             unlink_xf(x->loop, x);
         xfer_free(x);
     }
-    for (size_t i = w->head; i < w->n; i++) {
-        vc__free(w->q[i].type);
-        json_decref(w->q[i].obj);
-    }
+    for (size_t i = w->head; i < w->n; i++)
+        vc__free(w->q[i].line);
     vc__free(w->q);
     vc__free(w->last_rv);
     vc__free(w->cur_type);
