@@ -38,7 +38,7 @@ static int common_opt(common *c, int opt)
     case O_KUBECONFIG: c->kubeconfig = optarg; return 1;
     case O_CONTEXT: c->context = optarg; return 1;
     case 'n': c->ns = optarg; return 1;
-    case O_TIMEOUT: c->timeout_s = atoi(optarg); return 1;
+    case O_TIMEOUT: c->timeout_s = optarg ? atoi(optarg) : 0; return 1;
     case O_BINDIR: c->bin_dir = optarg; return 1;
     case O_SYNCER: c->syncer = optarg; return 1;
     case O_STATE: c->state_dir = optarg; return 1;

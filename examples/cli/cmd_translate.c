@@ -135,7 +135,7 @@ int cmd_translate(int argc, char **argv)
     if ((v = flag_value(argc, argv, &i, s, l))) {                                                            \
         if (v == (const char *)-1)                                                                           \
             return CLI_USAGE;                                                                                \
-        dst = v;                                                                                             \
+        (dst) = v;                                                                                           \
         continue;                                                                                            \
     }
         FLAG("-f", "--filename", file)
@@ -153,7 +153,7 @@ int cmd_translate(int argc, char **argv)
                 return CLI_USAGE;
             continue;
         }
-        if (!strcmp(argv[i], "--strict")) {
+        if (argv[i] && !strcmp(argv[i], "--strict")) {
             strict = 1;
             continue;
         }

@@ -227,13 +227,11 @@ json_t *vc__config_parse_image(const char *ref)
     const char *at = strchr(rest, '@');
     const char *last_slash = strrchr(rest, '/');
     const char *colon = strrchr(rest, ':');
-    if (at) {
-        repo = vc__strdup(rest); /* digests stay in the repository: registry/repo@sha256:... */
-        tag = vc__strdup("");
-    } else if (colon && (!last_slash || colon > last_slash)) {
+    if (!at && colon && (!last_slash || colon > last_slash)) {
         repo = vc__strndup(rest, (size_t)(colon - rest));
         tag = vc__strdup(colon + 1);
     } else {
+        /* no tag; digests stay in the repository: registry/repo@sha256:... */
         repo = vc__strdup(rest);
         tag = vc__strdup("");
     }
@@ -479,7 +477,7 @@ static json_t *check_image(const vc__cfg_layer *L, json_t *v, const char *path, 
     const char *k;
     json_t *f;
     json_object_foreach(v, k, f) {
-        if (strcmp(k, "registry") && strcmp(k, "repository") && strcmp(k, "tag")) {
+        if (strcmp(k, "registry") != 0 && strcmp(k, "repository") != 0 && strcmp(k, "tag") != 0) {
             char *fptr = vc__sprintf("%s/%s", ptr, k);
             vc__cfg_errorf(L, fptr, path, "unknown key \"%s\" (expected registry, repository, tag)", k);
             vc__free(fptr);
@@ -596,7 +594,7 @@ json_t *vc__cfg_check(const vc__cfg_layer *L, int type, const char *extra, json_
             json_t *nv = NULL;
             if (!fptr || !fpath)
                 vc__error_oom();
-            else if (strcmp(k, "limits") && strcmp(k, "requests"))
+            else if (strcmp(k, "limits") != 0 && strcmp(k, "requests") != 0)
                 vc__cfg_errorf(L, fptr, path, "unknown key \"%s\" (expected limits, requests)", k);
             else
                 nv = json_is_null(f) ? json_null() : check_map(L, VC__CT_QUANTITIES, f, fpath, fptr);

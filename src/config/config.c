@@ -200,6 +200,10 @@ int vc__cfg_errorf(const vc__cfg_layer *L, const char *ptr, const char *path, co
 
 void vc__cfg_describe(const json_t *v, char *buf, size_t n)
 {
+    if (!v) {
+        snprintf(buf, n, "nothing");
+        return;
+    }
     switch (json_typeof(v)) {
     case JSON_STRING: {
         const char *s = json_string_value(v);

@@ -368,15 +368,13 @@ static int finish_isolation(vc__cfg_layer *L, const json_t *iso)
         snprintf(key, sizeof key, "isolation.%s.enabled", subs[i].sub);
         bool explicit_sub = json_is_boolean(sub_en);
         char *where;
-        if (have_en && on && explicit_sub) {
+        if (explicit_sub && (!have_en || on)) {
+            /* the sub-key decides, unless isolation is switched off as a whole */
             where = where_of(L, ptr);
             r = where ? put(L, false, subs[i].target, json_boolean(json_is_true(sub_en)), key, where) : vc__error_oom();
         } else if (have_en) {
             where = where_of(L, "/isolation/enabled");
             r = where ? put(L, true, subs[i].target, json_boolean(on), "isolation.enabled", where) : vc__error_oom();
-        } else if (explicit_sub) {
-            where = where_of(L, ptr);
-            r = where ? put(L, false, subs[i].target, json_boolean(json_is_true(sub_en)), key, where) : vc__error_oom();
         } else {
             continue;
         }

@@ -37,7 +37,7 @@ static int64_t parse_rfc3339(const char *s)
     if (*p == '+' || *p == '-') {
         int hh = 0, mm = 0;
         if (sscanf(p + 1, "%d:%d", &hh, &mm) >= 1)
-            off = (hh * 60 + mm) * 60 * (*p == '+' ? 1 : -1);
+            off = ((int64_t)hh * 60 + mm) * 60 * (*p == '+' ? 1 : -1);
     }
     return ((int64_t)timegm(&tm) - off) * 1000;
 }

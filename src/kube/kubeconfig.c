@@ -578,7 +578,7 @@ int vc__kube_incluster(vc__kube_cfg *out, const char *dir)
     const char *d = dir ? dir : "/var/run/secrets/kubernetes.io/serviceaccount";
     const char *host = getenv("KUBERNETES_SERVICE_HOST");
     const char *port = getenv("KUBERNETES_SERVICE_PORT");
-    if (vc__str_empty(host) || vc__str_empty(port))
+    if (!host || !*host || !port || !*port)
         return vc__error(VC_ECONFIG, VC_ERRCLASS_KUBECONFIG,
                          "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set "
                          "(not running in a pod?)");
@@ -602,7 +602,7 @@ int vc__kube_incluster(vc__kube_cfg *out, const char *dir)
     }
     char *txt = NULL;
     size_t len = 0;
-    if ((r = vc__file_read(ca_path, &txt, &len)) < 0) {
+    if (vc__file_read(ca_path, &txt, &len) < 0) {
         vc__error_prefix("in-cluster config");
         r = VC_ECONFIG;
         goto fail;

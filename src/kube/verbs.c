@@ -99,7 +99,7 @@ static int verb(vc_kube *k, const char *method, const vc__kres *r, const vc__lis
     vc_buf path = VC_BUF_INIT;
     int rc = vc__kube_path(&path, r, o);
     if (rc == VC_OK && extra_query)
-        rc = vc__buf_printf(&path, "%s%s", strchr(path.ptr, '?') ? "&" : "?", extra_query);
+        rc = vc__buf_printf(&path, "%s%s", path.ptr && strchr(path.ptr, '?') ? "&" : "?", extra_query);
     if (rc < 0) {
         vc_buf_dispose(&path);
         return rc;

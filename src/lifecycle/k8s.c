@@ -306,7 +306,6 @@ static int create(vc__lc *lc)
             goto out;
         VC__LOGW("lifecycle", "%s; assuming %s", vc_error_last()->message, VC__K8S_DEFAULT_SERVICE_CIDR);
         vc_error_clear();
-        rc = VC_OK;
     }
     if (!print) {
         rc = get_sts(lc, &sts);

@@ -12,7 +12,7 @@
 static char *default_path(void)
 {
     const char *env = getenv("KUBECONFIG");
-    if (!vc__str_empty(env)) {
+    if (env && *env) {
         const char *colon = strchr(env, ':');
         return colon ? vc__strndup(env, (size_t)(colon - env)) : vc__strdup(env);
     }

@@ -130,7 +130,7 @@ static int ls_load(lstate *s, const char *dir)
 static char *default_syncer(void)
 {
     const char *env = getenv("VC_SYNCER_BIN");
-    if (!vc__str_empty(env) && access(env, X_OK) == 0)
+    if (env && *env && access(env, X_OK) == 0)
         return vc__strdup(env);
     /* next to the running program, or in the build tree's examples/controller */
     char self[4096];
@@ -626,7 +626,7 @@ static int local_create(vc__lc *lc)
         return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
                          "the local driver runs the k8s distro (kube-apiserver); %s needs the kubernetes driver",
                          lc->distro);
-    lstate s;
+    lstate s = { 0 };
     memset(&s, 0, sizeof s);
     int rc;
     char *dir = state_dir_for(lc);
@@ -765,7 +765,7 @@ static int local_pause(vc__lc *lc, const json_t *svc)
 {
     if (vc__streq(svc_ann(svc, VC__LC_PAUSED_ANN), "true"))
         return vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE, "virtual cluster %s is already paused", lc->name);
-    lstate s;
+    lstate s = { 0 };
     int rc = load_for(lc, svc, &s);
     if (rc < 0)
         return rc;
@@ -792,7 +792,7 @@ static bool all_running(lstate *s)
 
 static int local_resume(vc__lc *lc, const json_t *svc)
 {
-    lstate s;
+    lstate s = { 0 };
     int rc = load_for(lc, svc, &s);
     if (rc < 0)
         return rc;
@@ -825,7 +825,7 @@ out:
 
 static int local_remove(vc__lc *lc, const json_t *svc, uint32_t flags)
 {
-    lstate s;
+    lstate s = { 0 };
     int rc = load_for(lc, svc, &s);
     bool have_state = rc == VC_OK;
     if (have_state) {
@@ -880,7 +880,7 @@ static int local_status(vc__lc *lc, const json_t *svc, vc_cluster_info *info)
         info->state = VC_CLUSTER_PAUSED;
         return VC_OK;
     }
-    lstate s;
+    lstate s = { 0 };
     if (load_for(lc, svc, &s) < 0) {
         info->state = VC_CLUSTER_FAILED;
         vc__lc_info_set(&info->message, vc_error_last()->message);

@@ -530,6 +530,8 @@ void vc__pki_ca_free(vc__pki_ca *ca)
 
 static int ca_parse(vc__pki_ca *ca, rng *r)
 {
+    if (!ca->cert_pem || !ca->key_pem)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_PKI, "the CA certificate and key are required");
     int ret = mbedtls_x509_crt_parse(&ca->crt, (const unsigned char *)ca->cert_pem, strlen(ca->cert_pem) + 1);
     if (ret != 0)
         return vc__error(VC_EINVAL, VC_ERRCLASS_PKI, "the CA certificate is not valid PEM: -0x%04x", (unsigned)-ret);

@@ -283,10 +283,9 @@ static void keep_host_service_fields(json_t *dspec, const json_t *hspec)
                                         "healthCheckNodePort", "internalTrafficPolicy", "sessionAffinity" };
     for (size_t i = 0; i < VC__ARRAY_LEN(keep); i++) {
         json_t *hv = json_object_get(hspec, keep[i]);
-        if (hv && !json_object_get(dspec, keep[i]))
+        /* missing in the desired spec, or immutable on the host (the IPs) */
+        if (hv && (!json_object_get(dspec, keep[i]) || !strcmp(keep[i], "clusterIP") || !strcmp(keep[i], "clusterIPs")))
             json_object_set(dspec, keep[i], hv);
-        else if (hv && (!strcmp(keep[i], "clusterIP") || !strcmp(keep[i], "clusterIPs")))
-            json_object_set(dspec, keep[i], hv); /* immutable on the host */
     }
     /* ports: keep host-assigned nodePorts and defaulted fields */
     json_t *dp = json_object_get(dspec, "ports"), *hp = json_object_get(hspec, "ports");

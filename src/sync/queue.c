@@ -49,7 +49,7 @@ static int ring_push(vc__ring *r, vc__qitem *it)
 {
     if (r->len == r->cap) {
         size_t nc = r->cap ? r->cap * 2 : 64;
-        vc__qitem **n = vc__malloc(nc * sizeof(*n));
+        vc__qitem **n = vc__malloc(nc * sizeof(vc__qitem *));
         if (!n)
             return vc__error_oom();
         for (size_t i = 0; i < r->len; i++)
@@ -94,7 +94,7 @@ static int push_delayed(vc__queue *q, vc__qitem *it)
 {
     if (q->d_len == q->d_cap) {
         size_t nc = q->d_cap ? q->d_cap * 2 : 64;
-        vc__qitem **n = vc__realloc(q->delayed, nc * sizeof(*n));
+        vc__qitem **n = vc__realloc(q->delayed, nc * sizeof(vc__qitem *));
         if (!n)
             return vc__error_oom();
         q->delayed = n;

@@ -35,7 +35,7 @@ int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char
     vc__svcmap *e = &m[s->n_svcmaps];
     memset(e, 0, sizeof(*e));
     e->from_host = from_host;
-    split(from, from_host ? "default" : "default", &e->from_ns, &e->from_name);
+    split(from, "default", &e->from_ns, &e->from_name);
     split(to, from_host ? "default" : s->host_ns, &e->to_ns, &e->to_name);
     s->n_svcmaps++;
     if (!e->from_ns || !e->from_name || !e->to_ns || !e->to_name)

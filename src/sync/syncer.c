@@ -67,7 +67,7 @@ void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, c
     }
     if (s->ev_len == s->ev_cap) {
         size_t nc = s->ev_cap ? s->ev_cap * 2 : 64;
-        vc_sync_event **n = vc__malloc(nc * sizeof(*n));
+        vc_sync_event **n = vc__malloc(nc * sizeof(vc_sync_event *));
         if (!n) {
             vc_sync_event_free(ev);
             return;
@@ -682,7 +682,7 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
             *out = VC_STEP_STOPPED;
         return VC_OK;
     }
-    int64_t now = vc__now_ms();
+    int64_t now;
     int32_t wait = timeout_ms < 0 ? 0 : timeout_ms;
     if (wait > 0) {
         int64_t t = 0;

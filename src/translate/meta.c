@@ -360,7 +360,7 @@ int vc__host_selector(vc__call *c, const json_t *sel, const char *ptr, bool ns_k
                 }
                 json_t *ne = json_object();
                 char nk[64];
-                const char *hk = ek;
+                const char *hk;
                 if (ns_keys) {
                     vc__ns_label_key(t, ek, nk);
                     hk = nk;

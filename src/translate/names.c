@@ -10,7 +10,7 @@ static const char *const k_reserved_labels[4] = {
 size_t vc__safe_concat(char *out, size_t cap, const char *const *parts, size_t n)
 {
     /* Join into a scratch buffer first: the hash covers the full string. */
-    char full[1024];
+    char full[1024] = "";
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
         size_t pl = strlen(parts[i]);

@@ -329,8 +329,8 @@ void vc__sha256_hex(const void *data, size_t len, char out[65])
     unsigned char d[32];
     vc__sha256(data, len, d);
     for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
+        out[2 * (size_t)i] = hex[d[i] >> 4];
+        out[2 * (size_t)i + 1] = hex[d[i] & 15];
     }
     out[64] = '\0';
 }
