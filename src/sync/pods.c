@@ -472,6 +472,13 @@ static json_t *pod_inputs(vc_syncer *s, const char *vns, json_t *tokens)
     if (!in)
         return NULL;
     json_object_set(in, "serviceAccountTokens", tokens);
+    json_t *nsl = NULL;
+    if (vc__namespace_labels(s, vns, &nsl) < 0) {
+        json_decref(in);
+        return NULL;
+    }
+    if (nsl)
+        json_object_set_new(in, "namespaceLabels", nsl);
     vc__ctl *svc = vc__sync_ctl(s, "services");
     if (svc && svc->virt) {
         json_t *arr = json_array();
@@ -657,6 +664,9 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     }
     if (!s->kube_ip)
         return VC_ITEROVER;
+    vc__ctl *nsc = vc__sync_ctl(s, "namespaces");
+    if (nsc && nsc->virt && !nsc->virt->synced)
+        return VC_ITEROVER; /* the namespace labels go with the create */
     pods_state *ps = c->state;
     if (!vc__map_get(&ps->whole, vkey) && vc__map_count(&ps->whole) + vc__map_count(&ps->fetching) >= PREPARING_MAX) {
         it->retry_ms = 50; /* enough pods are being prepared: wait for a place */

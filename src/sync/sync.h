@@ -247,6 +247,9 @@ int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id);
 int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c);
 int vc__ctl_events_init(vc_syncer *s, vc__ctl *c);
 int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c);
+int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c);
+/* The labels of a virtual namespace (*out a new reference, NULL when none). */
+int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 /* CoreDNS into the virtual kube-system (coredns.c): issues applies; done when all succeeded. */
 void vc__coredns_tick(vc_syncer *s, int64_t now);
 /* networking.replicateServices (replicate.c). */

@@ -512,7 +512,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     if (rc < 0)
         goto fail;
     /* controllers: order matters for startup only */
-    if ((rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SERVICE)) < 0 ||
+    if ((rc = vc__ctl_namespaces_init(s, &s->ctls[s->n_ctls++])) < 0 ||
+        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SERVICE)) < 0 ||
         (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_CONFIGMAP)) < 0 ||
         (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SECRET)) < 0 ||
         (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_ENDPOINTS)) < 0 ||

@@ -116,7 +116,9 @@ static void t_setup(void)
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts", HNS);
     CHECK_INT(kcreate(H, path, buf), VC_OK);
     /* virtual workload */
-    CHECK_INT(kcreate(V, "/api/v1/namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"demo\"}}"), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"demo\",\"labels\":{\"team\":\"x\"}}}"),
+              VC_OK);
     CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/configmaps",
                       "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"used\"},\"data\":{\"GREETING\":\"hi\"}}"), VC_OK);
     CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/configmaps",
@@ -248,6 +250,15 @@ static void t_pods_run_and_bind(void)
         char sa[64];
         snprintf(sa, sizeof sa, "vc-workload-%s", NAME);
         CHECK_STR(vc__jpath_str(it, "spec", "serviceAccountName"), sa);
+        /* the namespace's labels go with the pod (vcluster.loft.sh/ns-label-...) */
+        const char *lk;
+        json_t *lv;
+        int nsl = 0;
+        json_object_foreach(json_object_get(json_object_get(it, "metadata"), "labels"), lk, lv) {
+            if (!strncmp(lk, "vcluster.loft.sh/ns-label-", 26) && vc__streq(json_string_value(lv), "x"))
+                nsl++;
+        }
+        CHECK_INT(nsl, 1);
     }
     CHECK_INT(web, 2);
     json_decref(l);
