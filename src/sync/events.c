@@ -1,6 +1,7 @@
 /* Events from the host namespace about synced pods (scheduling, image pulls,
  * kwok's stages...) are copied into the virtual cluster, pointed at the
- * virtual pod. They wait in a bounded ring (1,024, as compact JSON). While
+ * virtual pod. They wait in a bounded ring (4,096, as compact JSON without
+ * their metadata, which the copy replaces). While
  * creates wait, at most EV_TRICKLE copies are on the wire, so a burst puts
  * workloads on the host first without losing its events; otherwise they go
  * while fewer than half the write slots are busy. When the ring is full the
@@ -10,7 +11,7 @@
 
 #include "sync/sync.h"
 
-#define PENDING_MAX 1024
+#define PENDING_MAX 4096
 
 typedef struct ev_state {
     char *ring[PENDING_MAX];
@@ -20,7 +21,7 @@ typedef struct ev_state {
 } ev_state;
 
 /* Copies on the wire at most while creates wait. */
-#define EV_TRICKLE 8
+#define EV_TRICKLE 16
 
 static void copied(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
 {
@@ -33,7 +34,6 @@ static void copied(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
     if (e && e->in_flight > 0)
         e->in_flight--;
 }
-
 
 static void slim(void *ud, json_t *obj)
 {
@@ -127,7 +127,13 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
     json_t *io = json_object_get(nobj, "involvedObject");
     if (!vc__streq(vc__jstr(io, "kind"), "Pod"))
         return;
-    char *text = json_dumps(nobj, JSON_COMPACT);
+    /* the copy gets its own metadata: keep only the name (its suffix is reused) */
+    json_t *ev = json_copy((json_t *)nobj);
+    json_t *md = ev ? json_pack("{s:O?}", "name", json_object_get(json_object_get(nobj, "metadata"), "name")) : NULL;
+    if (md)
+        json_object_set_new(ev, "metadata", md);
+    char *text = ev && md ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
     if (!text)
         return; /* best effort */
     if (e->len == PENDING_MAX) {

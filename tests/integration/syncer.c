@@ -231,6 +231,24 @@ static void t_kubernetes_endpoints(void)
     CHECK(pump_until(kube_endpoints_moved, 30000));
 }
 
+/* The host's Scheduled Events of synced pods are copied in, pointed at the
+ * virtual pod (name, namespace, uid). */
+static bool scheduled_event_copied(void)
+{
+    json_t *l = kget(V, "/api/v1/namespaces/demo/events");
+    size_t i;
+    json_t *e;
+    bool ok = false;
+    json_array_foreach(json_object_get(l, "items"), i, e) {
+        json_t *io = json_object_get(e, "involvedObject");
+        if (vc__streq(vc__jstr(e, "reason"), "Scheduled") && vc__streq(vc__jstr(io, "namespace"), "demo") &&
+            vc__jstr(io, "uid") && vc__jstr(io, "name") && !strstr(vc__jstr(io, "name"), "-x-"))
+            ok = true;
+    }
+    json_decref(l);
+    return ok;
+}
+
 static void t_pods_run_and_bind(void)
 {
     snprintf(host_pods_path, sizeof host_pods_path,
@@ -262,6 +280,7 @@ static void t_pods_run_and_bind(void)
     }
     CHECK_INT(web, 2);
     json_decref(l);
+    CHECK(pump_until(scheduled_event_copied, 30000));
     /* fake nodes exist inside for the nodes that run them */
     json_t *nodes = kget(V, "/api/v1/nodes?labelSelector=vcluster.loft.sh%2Ffake-node%3Dtrue");
     CHECK(json_array_size(json_object_get(nodes, "items")) >= 1);
