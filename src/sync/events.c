@@ -35,12 +35,6 @@ static void copied(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
         e->in_flight--;
 }
 
-static void slim(void *ud, json_t *obj)
-{
-    (void)ud;
-    vc__slim_meta(obj);
-}
-
 /* Copy one host event about a synced pod into the virtual cluster. Events are
  * handled as they arrive and not cached (there are many, and they expire). */
 static int copy_event(vc_syncer *s, const json_t *ev)
@@ -201,7 +195,7 @@ int vc__ctl_events_init(vc_syncer *s, vc__ctl *c)
         return vc__error_oom();
     c->state = e;
     c->free_state = ev_state_free;
-    int rc = vc__informer_new(&c->host, s, s->host, "host events", "v1", "events", s->host_ns, NULL, slim, on_host, c);
+    int rc = vc__informer_new(&c->host, s, s->host, "host events", "v1", "events", s->host_ns, NULL, NULL, on_host, c);
     if (rc == VC_OK)
         c->host->no_cache = true;
     return rc == VC_OK ? vc__informer_set_kind(c->host, "Event") : rc;

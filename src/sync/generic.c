@@ -190,12 +190,6 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
     vc__free(vname);
 }
 
-static void slim(void *ud, json_t *obj)
-{
-    (void)ud;
-    vc__slim_meta(obj);
-}
-
 /* ---- reconcile ---- */
 
 static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *vname, const json_t *v)
@@ -601,10 +595,10 @@ int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id)
     char *sel = vc__sprintf("%s=%s", VC__L_MARKER, s->name);
     if (!sel)
         return vc__error_oom();
-    int rc = vc__informer_new(&c->virt, s, s->virt, what, c->tk->api_version, c->tk->plural, NULL, NULL, slim,
+    int rc = vc__informer_new(&c->virt, s, s->virt, what, c->tk->api_version, c->tk->plural, NULL, NULL, NULL,
                               on_virtual, c);
     if (rc == VC_OK)
-        rc = vc__informer_new(&c->host, s, s->host, hwhat, c->tk->api_version, c->tk->plural, s->host_ns, sel, slim,
+        rc = vc__informer_new(&c->host, s, s->host, hwhat, c->tk->api_version, c->tk->plural, s->host_ns, sel, NULL,
                               on_host, c);
     vc__free(sel);
     if (rc == VC_OK)

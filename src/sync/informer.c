@@ -82,6 +82,7 @@ static void stamp(vc__informer *inf, json_t *obj)
 /* Slim obj (in place) and make its cache entry. */
 static char *entry_of(vc__informer *inf, json_t *obj)
 {
+    vc__slim_meta(obj); /* managedFields: never read back */
     if (inf->slim)
         inf->slim(inf->ud, obj);
     const char *rv = vc__jpath_str(obj, "metadata", "resourceVersion");

@@ -18,12 +18,6 @@ static void on_change(void *ud, vc__informer *inf, const char *key, const json_t
     vc__sync_enqueue(inf->s, ud, VKEY, 0);
 }
 
-static void slim(void *ud, json_t *obj)
-{
-    (void)ud;
-    vc__slim_meta(obj);
-}
-
 /* Ready addresses and the ports of the host Endpoints, as one list of
  * {ip, ports} per subset: what both virtual objects are made of. */
 static json_t *desired_of(const json_t *h)
@@ -137,10 +131,10 @@ int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c)
     c->kind = "Endpoints";
     c->reconcile = reconcile;
     int rc = vc__informer_new(&c->host, s, s->host, "host endpoints of the vcluster Service", "v1", "endpoints",
-                              s->host_ns, NULL, slim, on_change, c);
+                              s->host_ns, NULL, NULL, on_change, c);
     if (rc == VC_OK)
         rc = vc__informer_new(&c->virt, s, s->virt, "virtual default/kubernetes endpoints", "v1", "endpoints",
-                              "default", NULL, slim, on_change, c);
+                              "default", NULL, NULL, on_change, c);
     if (rc < 0)
         return rc;
     c->host->field_selector = vc__sprintf("metadata.name=%s", s->service_name);

@@ -186,18 +186,12 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
     vc__sync_enqueue(inf->s, ud, key, 0);
 }
 
-static void slim(void *ud, json_t *obj)
-{
-    (void)ud;
-    vc__slim_meta(obj);
-}
-
 int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c)
 {
     c->name = "nodes";
     c->kind = "Node";
     c->reconcile = reconcile;
     int rc = vc__informer_new(&c->virt, s, s->virt, "virtual fake nodes", "v1", "nodes", NULL, FAKE_LABEL "=true",
-                              slim, on_virtual, c);
+                              NULL, on_virtual, c);
     return rc == VC_OK ? vc__informer_set_kind(c->virt, "Node") : rc;
 }

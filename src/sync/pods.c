@@ -72,7 +72,6 @@ static void slim_host_pod(void *ud, json_t *obj)
     if (node)
         json_object_set_new(keep, "nodeName", json_string(node));
     json_object_set_new(obj, "spec", keep);
-    vc__slim_meta(obj);
     /* annotations: only those that name the virtual origin (the token ones
      * alone are ~1 KiB per pod) */
     json_t *md = json_object_get(obj, "metadata");
@@ -153,7 +152,6 @@ static json_t *status_digest(const json_t *st)
 static void slim_virtual_pod(void *ud, json_t *obj)
 {
     (void)ud;
-    vc__slim_meta(obj);
     json_t *md = json_object_get(obj, "metadata");
     json_t *spec = json_object_get(obj, "spec");
     const char *node = node_of(obj);

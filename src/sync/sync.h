@@ -27,8 +27,9 @@ typedef enum {
  * updates only when the informer has want_old set; NULL on add. Both
  * borrowed for the call. */
 typedef void (*vc__inf_fn)(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj);
-/* Reduce an object to what reconciling needs (in place), before it is cached.
- * ud is the informer's handler data. */
+/* Reduce an object to what reconciling needs (in place), before it is cached
+ * (may be NULL: every cached object loses its managedFields anyway). ud is
+ * the informer's handler data. */
 typedef void (*vc__slim_fn)(void *ud, json_t *obj);
 
 struct vc__informer {

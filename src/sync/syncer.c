@@ -495,7 +495,10 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;
         if (cv->sync.from_host.nodes.enabled)
-            s->flags |= VC_SYNCER_NO_FAKE_NODES; /* real node sync is not implemented: no fake ones either */
+            /* copying the host's Node objects is not built: virtual pods are
+             * still bound to fake nodes, so they keep running (said once) */
+            VC__LOGW("sync", "sync.fromHost.nodes.enabled: host Nodes are not copied by this syncer; "
+                             "pods are bound to fake nodes instead");
         for (size_t i = 0; rc == VC_OK && i < cv->networking.replicate_services.from_host.n; i++)
             rc = vc__replicate_add(s, true, cv->networking.replicate_services.from_host.v[i].from,
                                    cv->networking.replicate_services.from_host.v[i].to);
