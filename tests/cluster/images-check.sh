@@ -190,24 +190,25 @@ if check "pause bundle" bundle "$PAUSE" "$T/pause"; then
     rm -rf "$T/pause"
 fi
 
-# the binaries from BINDIR, when they were there to be packed
+# the binaries from BINDIR, when they were there to be packed: IMAGE|ARGV|REGEX...
 versions=(
-    "kubernetes:/kubernetes/kube-apiserver --version:Kubernetes v"
-    "kubernetes:/kubernetes/kube-controller-manager --version:Kubernetes v"
-    "kubernetes:/kubernetes/kube-scheduler --version:Kubernetes v"
-    "kine:kine --help:kine"
-    "etcd:etcd --version:etcd Version"
-    "coredns:/coredns -version:CoreDNS-"
+    "kubernetes|/kubernetes/kube-apiserver --version|Kubernetes v|/kubernetes/kube-controller-manager --version|Kubernetes v|/kubernetes/kube-scheduler --version|Kubernetes v"
+    "kine|kine --version|kine version"
+    "etcd|etcd --version|etcd Version"
+    "coredns|/coredns -version|CoreDNS-"
 )
 for v in "${versions[@]}"; do
-    img=${v%%:*} rest=${v#*:}; argv=${rest%%:*} want=${rest#*:}
+    IFS='|' read -r -a f <<<"$v"
+    img=${f[0]}
     name=$("$IMAGES" names "$img" | head -1)
     if ! have "$name"; then echo "skip $img: not built (its binaries are not in $BINDIR)"; continue; fi
-    d=$T/$img-$RANDOM
+    d=$T/$img
     if check "$img bundle" bundle "$(manifest_of "$name")" "$d"; then
-        # shellcheck disable=SC2086
-        setproc "$d" 0:0 $argv
-        check "runc: $img: $argv" runs_says "$d" "$want"
+        for ((i = 1; i < ${#f[@]}; i += 2)); do
+            # shellcheck disable=SC2086
+            setproc "$d" 0:0 ${f[i]}
+            check "runc: $img: ${f[i]}" runs_says "$d" "${f[i + 1]}"
+        done
     fi
     rm -rf "$d"
 done
