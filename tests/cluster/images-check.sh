@@ -228,6 +228,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
   address = "$C/containerd.sock.ttrpc"
 [debug]
   address = "$C/debug.sock"
+[plugins]
+  [plugins.'io.containerd.internal.v1.opt']
+    path = "$C/opt"
 EOF
     cat >"$C/certs.d/_default/hosts.toml" <<EOF
 [host."http://127.0.0.1:$PORT"]
