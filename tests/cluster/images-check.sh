@@ -50,7 +50,7 @@ bad() { fail=$((fail + 1)); echo "FAIL $*"; [[ -s $T/out ]] && sed 's/^/     | /
 check() { local d=$1; shift; if "$@" >"$T/out" 2>&1; then ok "$d"; else bad "$d"; fi; }
 
 if [[ $(id -u) != 0 ]]; then echo "images-check.sh: needs root (runc)" >&2; exit 2; fi
-for tool in runc curl python3 tar sha256sum; do
+for tool in runc curl python3 tar sha256sum /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "images-check.sh: $tool not found" >&2; exit 2; }
 done
 
@@ -61,10 +61,15 @@ t0=$(now)
 check "build into $STORE" "$IMAGES" build --bindir "$BINDIR" --out "$STORE" --require syncer,busybox,nginx,alpine,pause
 sed 's/^/     /' "$T/out"
 t1=$(now)
-check "warm rebuild: everything cached" sh -c '"$0" build --bindir "$1" --out "$2" > "$3/warm" 2>&1 && ! grep -q " built " "$3/warm"' "$IMAGES" "$BINDIR" "$STORE" "$T"
-t2=$(now)
-echo "     build $(secs "$t0" "$t1") s, warm rebuild $(secs "$t1" "$t2") s"
-check "warm rebuild under 2 s" python3 -c 'import sys; sys.exit(float(sys.argv[1]) >= 2)' "$(secs "$t1" "$t2")"
+# the warm rebuild: wall time and CPU time (user+sys, children included)
+check "warm rebuild: everything cached" sh -c '
+    /usr/bin/time -f "%e %U %S" -o "$3/warm.time" "$0" build --bindir "$1" --out "$2" > "$3/warm" 2>&1 &&
+    ! grep -q " built " "$3/warm"' "$IMAGES" "$BINDIR" "$STORE" "$T"
+read -r wall usr sys <"$T/warm.time"
+cpu=$(python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) + float(sys.argv[2])))' "$usr" "$sys")
+echo "     cold-or-current build $(secs "$t0" "$t1") s; warm rebuild $wall s wall, $cpu s CPU, load $(cut -d' ' -f1 /proc/loadavg)"
+# wall time depends on what else the 2 cores are doing; CPU time does not
+check "warm rebuild under 2 s (CPU; wall under 10 s)" python3 -c 'import sys; sys.exit(not (float(sys.argv[1]) < 2 and float(sys.argv[2]) < 10))' "$cpu" "$wall"
 
 digests() { python3 -c 'import json,sys
 for m in sorted(json.load(open(sys.argv[1]))["manifests"], key=lambda m: m["annotations"]["org.opencontainers.image.ref.name"]):
@@ -236,7 +241,7 @@ EOF
 [host."http://127.0.0.1:$PORT"]
   capabilities = ["pull", "resolve"]
 EOF
-    "$BINDIR/containerd" --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
+    PATH=$BINDIR:$PATH "$BINDIR/containerd" --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
     CTD_PID=$!
     ctr() { timeout 120 "$BINDIR/ctr" --address "$C/containerd.sock" -n k8s.io "$@"; }
     check "containerd started" sh -c '
@@ -255,6 +260,15 @@ EOF
     check "the pulled busybox has the store's manifest digest" sh -c \
         '"$0" --address "$1" -n k8s.io images ls | grep "example.invalid/loft-sh/busybox:some-tag" | grep -q "$2"' \
         "$BINDIR/ctr" "$C/containerd.sock" "$(manifest_of busybox:latest)"
+    # run what was imported and pulled through containerd, its overlayfs snapshots and the runc shim
+    ref=$("$BINDIR/ctr" --address "$C/containerd.sock" -n k8s.io images ls -q | grep "/library/nginx:latest$" | head -1)
+    check "ctr run the imported nginx: httpd answers wget inside" sh -c \
+        'timeout 60 "$0" --address "$1" -n k8s.io run --rm "$2" nginx-check sh -c "httpd -p 127.0.0.1:8080 -h /usr/share/nginx/html && wget -qO- http://127.0.0.1:8080/" |
+         grep -q "Welcome to nginx!"' "$BINDIR/ctr" "$C/containerd.sock" "$ref"
+    ctr images pull --plain-http --hosts-dir "$C/certs.d" "example.invalid/$("$IMAGES" names syncer)" >/dev/null 2>&1
+    check "ctr run the pulled syncer: vcluster-syncer --help" sh -c \
+        'timeout 60 "$0" --address "$1" -n k8s.io run --rm "$2" syncer-check /usr/local/bin/vcluster-syncer --help |
+         grep -q "^usage: vcluster-syncer"' "$BINDIR/ctr" "$C/containerd.sock" "example.invalid/$("$IMAGES" names syncer)"
 else
     echo "skip containerd: $BINDIR/containerd or ctr not there yet"
 fi
