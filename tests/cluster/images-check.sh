@@ -186,6 +186,14 @@ PAUSE=$(manifest_of "$("$IMAGES" names pause)")
 if check "pause bundle" bundle "$PAUSE" "$T/pause"; then
     setproc "$T/pause" 65535:65535 /pause
     if check "runc: /pause starts" timeout 30 runc --root "$RUNC_ROOT" run -d -b "$T/pause" pause </dev/null; then
+        # SIGTERM to a PID 1 without a handler is dropped: wait until pause has its handler
+        check "runc: /pause catches SIGTERM" sh -c '
+            pid=$(runc --root "$0" state pause | python3 -c "import json,sys; print(json.load(sys.stdin)[\"pid\"])")
+            for i in $(seq 100); do
+                python3 -c "import sys; sys.exit(not int(sys.argv[1], 16) & (1 << 14))" \
+                    "$(sed -n "s/^SigCgt:\t*//p" /proc/$pid/status)" && exit 0
+                sleep 0.1
+            done; grep ^Sig /proc/$pid/status; exit 1' "$RUNC_ROOT"
         check "runc: /pause exits on SIGTERM" sh -c '
             runc --root "$0" kill pause TERM || exit 1
             for i in $(seq 30); do runc --root "$0" state pause | grep -q "\"status\": \"stopped\"" && exit 0; sleep 0.1; done
@@ -272,6 +280,15 @@ EOF
 else
     echo "skip containerd: $BINDIR/containerd or ctr not there yet"
 fi
+
+stop_registry() {
+    kill -TERM "$REG_PID" || return 1
+    local rc=0
+    wait "$REG_PID" || rc=$?
+    REG_PID=''
+    grep -q "stopped" "$T/registry.log" && [[ $rc = 0 ]]
+}
+check "registry exits 0 on SIGTERM" stop_registry
 
 echo "$pass passed, $fail failed"
 [[ $fail = 0 ]]
