@@ -175,7 +175,6 @@ EOF
 	cat >"$STATE/certs.d/_default/hosts.toml" <<EOF
 [host."http://$RN_HUB_IP:$RN_REGISTRY_PORT"]
   capabilities = ["pull", "resolve"]
-  skip_verify = true
 EOF
 	for ((i = 0; i < NODES; i++)); do
 		n=$STATE/nodes/n$i
@@ -184,24 +183,22 @@ EOF
 		write_kubeconfig "node-$i" "node-$i" "https://$RN_HUB_IP:$P_API"
 		echo "nameserver $RN_HUB_IP" >"$n/resolv.conf"
 		cat >"$n/containerd.toml" <<EOF
-version = 3
+version = 4
 root = "$n/containerd/root"
 state = "/run/containerd"
-
-[grpc]
-  address = "$n/containerd.sock"
-
-[ttrpc]
-  address = "$n/containerd.sock.ttrpc"
+imports = []
+disabled_plugins = ["io.containerd.nri.v1.nri"]
 
 [debug]
   level = "warn"
 
 [plugins]
+  [plugins.'io.containerd.server.v1.grpc']
+    address = "$n/containerd.sock"
+  [plugins.'io.containerd.server.v1.ttrpc']
+    address = "$n/containerd.sock.ttrpc"
   [plugins.'io.containerd.internal.v1.opt']
     path = "$n/opt"
-  [plugins.'io.containerd.nri.v1.nri']
-    disable = true
   [plugins.'io.containerd.cri.v1.images']
     snapshotter = "overlayfs"
     [plugins.'io.containerd.cri.v1.images'.pinned_images]
@@ -209,13 +206,16 @@ state = "/run/containerd"
     [plugins.'io.containerd.cri.v1.images'.registry]
       config_path = "$STATE/certs.d"
   [plugins.'io.containerd.cri.v1.runtime']
+    # this machine gives root no CAP_SYS_RESOURCE, so no process may lower its
+    # oom_score_adj (the kubelet asks -998 for sandboxes): clamp to ours (0)
+    restrict_oom_score_adj = true
     [plugins.'io.containerd.cri.v1.runtime'.cni]
       bin_dirs = ["$BINDIR/cni"]
       conf_dir = "$n/cni/net.d"
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
-        BinaryName = "$(command -v runc)"
+        BinaryName = "${HOSTCLUSTER_RUNC:-$(command -v runc)}"
         SystemdCgroup = false
   [plugins.'io.containerd.grpc.v1.cri']
     stream_server_address = "127.0.0.1"
@@ -248,6 +248,7 @@ clusterDomain: cluster.local
 clusterDNS:
 - $RN_DNS_IP
 resolvConf: $n/resolv.conf
+podLogsDir: $n/pod-logs
 evictionHard:
   memory.available: 100Mi
   nodefs.available: 1%
@@ -316,7 +317,7 @@ rn_start_nodes() {
 	for ((i = 0; i < NODES; i++)); do
 		rn_alive_pid "$STATE/pids/node-$i" && continue
 		start_component "node-$i" nsenter --net="/run/netns/$(rn_ns "$i")" -- \
-			unshare --mount --propagation slave -- bash "$HERE/nodeinit" "$STATE" "$i"
+			unshare --mount --propagation slave -- bash "$HERE/nodeinit" "$STATE/" "$i"
 	done
 }
 
@@ -447,7 +448,9 @@ data:
   Corefile: |
     .:53 {
         errors
-        health { lameduck 2s }
+        health {
+            lameduck 2s
+        }
         ready
         kubernetes cluster.local in-addr.arpa ip6.arpa {
             pods insecure
@@ -515,10 +518,15 @@ rn_coredns_ready() {
 # build the harness images (tests/cluster/images) and the archives the nodes
 # import at start; the registry serves the same store
 rn_images() {
+	mkdir -p "$STATE/logs"
 	local t0=$SECONDS
-	"$PY" "$HERE/images" build --bindir "$BINDIR" --out "$RN_IMAGES" >&2 || die "building the images failed"
-	rm -rf "$STATE/images"
-	"$PY" "$HERE/images" archive --root "$RN_IMAGES" --out "$STATE/images" >&2 || die "writing the image archives failed"
+	"$PY" "$HERE/images" build --bindir "$BINDIR" --out "$RN_IMAGES" >"$STATE/logs/images-build.log" 2>&1 ||
+		{ tail -n 20 "$STATE/logs/images-build.log" >&2; die "building the images failed"; }
+	# the small images every node needs are imported at node start (ctr images
+	# import); the big control-plane ones (kubernetes, kine, etcd) are pulled
+	# from the harness registry by the node that runs them
+	"$PY" "$HERE/images" archive --root "$RN_IMAGES" --out "$STATE/images" \
+		pause busybox nginx alpine coredns syncer >/dev/null || die "writing the image archives failed"
 	((SECONDS - t0 < 3)) || log "images ready after $((SECONDS - t0))s"
 }
 
