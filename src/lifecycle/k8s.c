@@ -74,6 +74,9 @@ static int merge_patch(vc__lc *lc, const char *api_version, const char *resource
 /* ------------------------------------------------------------------ */
 /* what the control plane pods are doing                               */
 
+/* restarts after which a crash-looping control-plane container is given up on */
+#define K8S_FATAL_RESTARTS 3
+
 static const char *const k_fatal_reasons[] = {
     "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
     "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
@@ -115,10 +118,21 @@ static char *pods_message(vc__lc *lc, bool *fatal)
             for (size_t f = 0; reason && f < VC__ARRAY_LEN(k_fatal_reasons); f++)
                 if (!strcmp(reason, k_fatal_reasons[f]))
                     *fatal = true;
+            /* a container that starts before its API server or storage is
+             * ready exits and is restarted: that is how a pod of several
+             * processes comes up; only a crash that keeps coming is fatal */
+            json_int_t restarts = json_integer_value(json_object_get(cs, "restartCount"));
+            if (*fatal && vc__streq(reason, "CrashLoopBackOff") && restarts < K8S_FATAL_RESTARTS)
+                *fatal = false;
             if (*fatal) {
-                msg = vc__sprintf("pod %s: container %s: %s%s%s", pname, vc__lc_str(cs, "name"), reason,
+                /* the container's last words (terminationMessagePolicy
+                 * FallbackToLogsOnError puts the tail of its log there) */
+                json_t *last = json_object_get(json_object_get(cs, "lastState"), "terminated");
+                const char *said = vc__lc_str(last, "message");
+                msg = vc__sprintf("pod %s: container %s: %s%s%s%s%s", pname, vc__lc_str(cs, "name"), reason,
                                   vc__lc_str(w, "message") ? ": " : "",
-                                  vc__lc_str(w, "message") ? vc__lc_str(w, "message") : "");
+                                  vc__lc_str(w, "message") ? vc__lc_str(w, "message") : "", said ? "; it said: " : "",
+                                  said ? said : "");
                 break;
             }
         }

@@ -121,7 +121,7 @@ resolves() {
 check "nslookup of the virtual Service name gives its ClusterIP ($SVC_IP), through the virtual CoreDNS" eventually 60 resolves
 short_name() { KV -n demo-nginx exec client -- nslookup nginx-deployment 2>&1 | grep -q "Address.*$SVC_IP"; }
 check "the short name resolves through the pod's search path" short_name
-reaches() { KV -n demo-nginx exec client -- wget -qO- -T 5 http://nginx-deployment 2>&1 | grep -q 'Welcome to nginx'; }
+reaches() { KV -n demo-nginx exec client -- timeout 5 wget -qO- http://nginx-deployment 2>&1 | grep -q 'Welcome to nginx'; }
 check "wget http://nginx-deployment reaches nginx through the Service" eventually 60 reaches
 
 # ---- logs and exec on virtual pods ----------------------------------------
@@ -129,7 +129,7 @@ POD=$(KV -n demo-nginx get pods -l app=nginx-deployment -o jsonpath='{.items[0].
 check "kubectl exec on a virtual pod" bash -c "[[ \$('$VC_K8S_BINDIR/kubectl' -n demo-nginx exec '$POD' -- echo hello-from-inside) == hello-from-inside ]]"
 check "kubectl exec with stdin" bash -c "[[ \$(echo piped | '$VC_K8S_BINDIR/kubectl' -n demo-nginx exec -i '$POD' -- cat) == piped ]]"
 logs_have_get() { KV -n demo-nginx logs deployment/nginx-deployment --all-containers --prefix 2>&1 | grep -q 'GET'; }
-KV -n demo-nginx exec client -- wget -qO- -T 5 "http://$(KV -n demo-nginx get pod "$POD" -o jsonpath='{.status.podIP}')/" >/dev/null 2>&1 || true
+KV -n demo-nginx exec client -- timeout 5 wget -qO- "http://$(KV -n demo-nginx get pod "$POD" -o jsonpath='{.status.podIP}')/" >/dev/null 2>&1 || true
 check "kubectl logs on a virtual pod shows nginx's request log" eventually 30 bash -c "'$VC_K8S_BINDIR/kubectl' -n demo-nginx logs '$POD' | grep -q GET"
 
 # ---- pause / resume keeps the data ----------------------------------------
