@@ -104,10 +104,15 @@ static char *pods_message(vc__lc *lc, bool *fatal)
     json_array_foreach(json_object_get(l, "items"), i, pod) {
         const char *pname = vc__lc_str2(pod, "metadata", "name");
         json_t *st = json_object_get(pod, "status");
+        /* a pod on its way out (a rolling update replacing it) says nothing
+         * about the one that comes next */
+        if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+            continue;
         const char *phase = vc__lc_str(st, "phase");
         if (vc__streq(phase, "Failed")) {
             *fatal = true;
-            msg = vc__sprintf("pod %s failed: %s", pname, vc__lc_str(st, "message") ? vc__lc_str(st, "message") : "");
+            const char *why = vc__lc_str(st, "message") ? vc__lc_str(st, "message") : vc__lc_str(st, "reason");
+            msg = vc__sprintf("pod %s failed%s%s", pname, why ? ": " : "", why ? why : "");
             break;
         }
         size_t k;
