@@ -32,8 +32,8 @@ eventually() {
 		sleep 1
 	done
 }
-machine_net() { # the machine's own network state
-	{ iptables-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; nft list ruleset 2>/dev/null; ip -o route; ip -o link | awk -F': ' '{print $2}'; } | sort
+machine_net() { # the machine's own network state, and the sysctls the kubelet sets
+	{ cat /proc/sys/vm/overcommit_memory /proc/sys/kernel/panic /proc/sys/kernel/panic_on_oops; iptables-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; nft list ruleset 2>/dev/null; ip -o route; ip -o link | awk -F': ' '{print $2}'; } | sort
 }
 BEFORE=$(machine_net)
 cleanup() {
@@ -139,7 +139,7 @@ check "hostcluster down --purge" "$HC" down --state "$STATE" --purge
 left=$("$HC" leftovers --state "$STATE" || true)
 check "nothing left behind (processes, mounts, netns, links, cgroups)${left:+: $left}" test -z "$left"
 AFTER=$(machine_net)
-check "the machine's iptables/nft rules, routes and links are unchanged" test "$BEFORE" == "$AFTER"
+check "the machine's iptables/nft rules, routes, links and kernel sysctls are unchanged" test "$BEFORE" == "$AFTER"
 [[ $BEFORE == "$AFTER" ]] || diff <(echo "$BEFORE") <(echo "$AFTER") | sed 's/^/# /' | head -n 20
 echo "$pass passed, $fail failed"
 ((fail == 0))

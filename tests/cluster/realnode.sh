@@ -311,8 +311,31 @@ rn_start_helpers() {
 	fi
 }
 
+# The kubelet sets these machine-wide sysctls to its liking at start
+# (protectKernelDefaults: false; true would make it refuse to start): they
+# are not per network namespace.  Their values before the first node started
+# are kept and put back when the last real node of the machine stops.
+RN_SYSCTLS=(vm/overcommit_memory kernel/panic kernel/panic_on_oops)
+rn_sysctl_save() {
+	local f=$STATE/sysctl.orig s
+	[[ -f $f ]] && return 0
+	for s in "${RN_SYSCTLS[@]}"; do echo "$s $(<"/proc/sys/$s")"; done >"$f.tmp"
+	mv -f "$f.tmp" "$f"
+}
+rn_sysctl_restore() {
+	local f=$STATE/sysctl.orig s v
+	[[ -f $f ]] || return 0
+	# another real-node cluster still running keeps them as its kubelets want
+	if pgrep -f "^$BINDIR/kubelet " >/dev/null 2>&1; then return 0; fi
+	while read -r s v; do
+		[[ -n $s && -n $v ]] && echo "$v" >"/proc/sys/$s" 2>/dev/null || true
+	done <"$f"
+	rm -f "$f"
+}
+
 rn_start_nodes() {
 	local i
+	rn_sysctl_save
 	mkdir -p /var/lib/cni # the nodes mount a tmpfs of their own on it
 	for ((i = 0; i < NODES; i++)); do
 		rn_alive_pid "$STATE/pids/node-$i" && continue
@@ -367,6 +390,7 @@ rn_stop() {
 	done
 	for pid in ${pids[@]+"${pids[@]}"}; do gone "$pid" || kill -KILL "$pid" 2>/dev/null || true; done
 	rn_kill_cgroups
+	rn_sysctl_restore
 	for f in netshim-hub netshim-host registry; do
 		if rn_alive_pid "$STATE/pids/$f"; then
 			pid=$(<"$STATE/pids/$f")
