@@ -191,9 +191,14 @@ func handleConnect(c net.Conn) {
 		c.Close()
 		return
 	}
-	host := req.Host
-	if host == "" && req.URL != nil {
+	// the target is the request line's authority; kube-apiserver sends
+	// `Host: 127.0.0.1` whatever the target is
+	host := ""
+	if req.URL != nil {
 		host = req.URL.Host
+	}
+	if host == "" {
+		host = req.Host
 	}
 	t, err := net.DialTimeout("tcp", host, dialTimeout)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,6 +176,30 @@ func TestConnectProxy(t *testing.T) {
 	if err != nil || string(got) != "early bytes" {
 		t.Fatalf("tunnel echoed %q, %v", got, err)
 	}
+}
+
+// exactly what kube-apiserver's egress selector (HTTPConnect over uds) sends:
+// the Host header is always 127.0.0.1, and it reads the response through a
+// fresh bufio.Reader that must find nothing buffered after the headers
+func TestConnectProxyAsAPIServer(t *testing.T) {
+	echo := echoServer(t)
+	sock := startProxy(t)
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "CONNECT "+echo+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("response %v, %v", res, err)
+	}
+	if br.Buffered() != 0 {
+		t.Fatalf("%d bytes buffered after the response", br.Buffered())
+	}
+	roundTrip(t, c, "tls client hello, say")
 }
 
 func TestConnectProxyDialError(t *testing.T) {
