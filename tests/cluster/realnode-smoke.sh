@@ -33,7 +33,7 @@ eventually() {
 	done
 }
 machine_net() { # the machine's own network state, and the sysctls the kubelet sets
-	{ cat /proc/sys/vm/overcommit_memory /proc/sys/kernel/panic /proc/sys/kernel/panic_on_oops; iptables-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; nft list ruleset 2>/dev/null; ip -o route; ip -o link | awk -F': ' '{print $2}'; } | sort
+	{ cat /proc/sys/vm/overcommit_memory /proc/sys/kernel/panic /proc/sys/kernel/panic_on_oops /proc/sys/fs/inotify/max_user_instances; iptables-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; nft list ruleset 2>/dev/null; ip -o route; ip -o link | awk -F': ' '{print $2}'; } | sort
 }
 BEFORE=$(machine_net)
 cleanup() {

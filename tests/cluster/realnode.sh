@@ -315,12 +315,21 @@ rn_start_helpers() {
 # (protectKernelDefaults: false; true would make it refuse to start): they
 # are not per network namespace.  Their values before the first node started
 # are kept and put back when the last real node of the machine stops.
-RN_SYSCTLS=(vm/overcommit_memory kernel/panic kernel/panic_on_oops)
+# Each kubelet, containerd and CoreDNS takes inotify instances (cAdvisor
+# fails to start with "inotify_init: too many open files" past the default
+# 128 per user, as kind documents): raised to 1024 while real nodes run, and
+# put back the same way.
+RN_SYSCTLS=(vm/overcommit_memory kernel/panic kernel/panic_on_oops fs/inotify/max_user_instances)
+RN_INOTIFY_INSTANCES=1024
 rn_sysctl_save() {
 	local f=$STATE/sysctl.orig s
-	[[ -f $f ]] && return 0
-	for s in "${RN_SYSCTLS[@]}"; do echo "$s $(<"/proc/sys/$s")"; done >"$f.tmp"
-	mv -f "$f.tmp" "$f"
+	if [[ ! -f $f ]]; then
+		for s in "${RN_SYSCTLS[@]}"; do echo "$s $(<"/proc/sys/$s")"; done >"$f.tmp"
+		mv -f "$f.tmp" "$f"
+	fi
+	if (($(</proc/sys/fs/inotify/max_user_instances) < RN_INOTIFY_INSTANCES)); then
+		echo "$RN_INOTIFY_INSTANCES" >/proc/sys/fs/inotify/max_user_instances
+	fi
 }
 rn_sysctl_restore() {
 	local f=$STATE/sysctl.orig s v
