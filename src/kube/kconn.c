@@ -359,3 +359,52 @@ fail:
     vc__kconn_close(c);
     return rc;
 }
+
+static size_t fetch_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    size_t n = size * nmemb;
+    return vc__buf_put(ud, ptr, n) < 0 ? 0 : n;
+}
+
+int vc__kube_fetch(vc_kube *k, const char *path, int32_t timeout_ms, long *http, vc_buf *out)
+{
+    *http = 0;
+    if (timeout_ms <= 0)
+        timeout_ms = k->timeout_ms > 0 ? k->timeout_ms : 30000;
+    char *url = vc__sprintf("%s%s", k->cfg.server, path);
+    CURL *e = curl_easy_init();
+    struct curl_slist *h = NULL;
+    int rc;
+    if (!url || !e) {
+        rc = vc__error_oom();
+        goto done;
+    }
+    if ((rc = vc__kube_setup_easy(k, e, &h)) < 0) {
+        vc__error_prefix("GET %s", url);
+        goto done;
+    }
+    vc__buf_clear(out);
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fetch_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode cr = curl_easy_perform(e);
+    if (cr != CURLE_OK) {
+        char *what = vc__sprintf("GET %s", url);
+        rc = vc__kube_map_curl(cr, what ? what : path, errbuf);
+        vc__free(what);
+        goto done;
+    }
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, http);
+    if (!out->ptr && vc__buf_set(out, "") < 0)
+        rc = vc__error_oom();
+done:
+    if (e)
+        curl_easy_cleanup(e);
+    curl_slist_free_all(h);
+    vc__free(url);
+    return rc;
+}

@@ -155,6 +155,12 @@ int vc__kconn_fd(const vc__kconn *c);
 /* Half-close is not offered: closing ends both directions. NULL-safe. */
 void vc__kconn_close(vc__kconn *c);
 
+/* One GET on a connection of its own (no retries, no rate limit), for
+ * callers on other threads than k's owner (the kubelet proxy). VC_OK when
+ * an HTTP answer came, whatever its status (*http); *out gets the body.
+ * Errors: VC_ECONNECT, VC_ETLS, VC_ETIMEDOUT, VC_EAUTH, VC_ENOMEM. */
+int vc__kube_fetch(vc_kube *k, const char *path, int32_t timeout_ms, long *http, vc_buf *out);
+
 /* ---- resource paths ---- */
 typedef struct vc__kres {
     const char *api_version;   /* "v1", "apps/v1" */
