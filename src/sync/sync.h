@@ -193,6 +193,14 @@ struct vc_syncer {
     /* host nodes used by synced pods: node -> count */
     vc__map node_use;
     int64_t next_lease_ms;
+    /* what fake nodes report (nodes.c): the kubelet proxy's endpoint and the
+     * virtual API server's version (GET /version once) */
+    char *kubelet_address;
+    int32_t kubelet_port;
+    char *virt_version;
+    bool virt_version_pending;
+    int virt_version_failures;
+    int64_t virt_version_next_ms;
     /* stats */
     uint64_t host_writes, virtual_writes, errors, reconciles;
 };
@@ -264,6 +272,8 @@ int vc__events_tick(vc_syncer *s);
 int64_t vc__events_timeout(vc_syncer *s);
 /* Fake node heartbeats (nodes.c). */
 void vc__nodes_tick(vc_syncer *s, int64_t now);
+/* GET /version of the virtual API server until it answers (nodes.c). */
+void vc__nodes_version_tick(vc_syncer *s, int64_t now);
 /* Called by the pods controller when a host pod's node changes. */
 void vc__nodes_use(vc_syncer *s, const char *old_node, const char *new_node);
 /* Reference counting of pod -> configmap/secret/pvc (generic.c). */
