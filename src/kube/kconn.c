@@ -12,7 +12,7 @@
 #include "kube/kube.h"
 #include "vcluster/version.h"
 
-#define MAX_HEADERS (64 * 1024)
+#define MAX_HEADERS ((size_t)65536)
 
 struct vc__kconn {
     CURL *easy;
@@ -280,7 +280,7 @@ int vc__kconn_open(vc_kube *k, const char *method, const char *path, const char 
     size_t end = 0, scanned = 0;
     for (;;) {
         if (resp.size >= MAX_HEADERS) {
-            rc = vc__error_http(VC_EAPI, 0, NULL, "%s: response headers exceed %d bytes", what, MAX_HEADERS);
+            rc = vc__error_http(VC_EAPI, 0, NULL, "%s: response headers exceed %zu bytes", what, MAX_HEADERS);
             goto fail;
         }
         if ((rc = vc__buf_grow(&resp, 4096)) < 0)
@@ -320,7 +320,7 @@ int vc__kconn_open(vc_kube *k, const char *method, const char *path, const char 
         }
     }
     if (end > MAX_HEADERS) {
-        rc = vc__error_http(VC_EAPI, 0, NULL, "%s: response headers exceed %d bytes", what, MAX_HEADERS);
+        rc = vc__error_http(VC_EAPI, 0, NULL, "%s: response headers exceed %zu bytes", what, MAX_HEADERS);
         goto fail;
     }
     if (parse_status(resp.ptr, end, status) < 0) {

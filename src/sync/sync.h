@@ -181,6 +181,7 @@ struct vc_syncer {
     int64_t coredns_next_ms;
     bool ready_reported;
     bool stopping, stopped;
+    bool virt_version_pending;         /* nodes.c: GET /version in flight */
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
@@ -196,11 +197,10 @@ struct vc_syncer {
     /* what fake nodes report (nodes.c): the kubelet proxy's endpoint and the
      * virtual API server's version (GET /version once) */
     char *kubelet_address;
-    int32_t kubelet_port;
     char *virt_version;
-    bool virt_version_pending;
-    int virt_version_failures;
     int64_t virt_version_next_ms;
+    int32_t kubelet_port;
+    int32_t virt_version_failures;
     /* stats */
     uint64_t host_writes, virtual_writes, errors, reconciles;
 };
