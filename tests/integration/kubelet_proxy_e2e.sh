@@ -57,7 +57,7 @@ export KUBECONFIG=$WORK/host.kubeconfig
 cp "$HOSTKC" "$KUBECONFIG"
 chmod 600 "$KUBECONFIG"
 VKC=$WORK/virtual.kubeconfig
-KWOK_PID=""
+KWOK_PID="" WEB_PID="" PF_PID=""
 LC=(--state-dir "$WORK/state" --bin-dir "$VC_K8S_BINDIR" --syncer "$VC_SYNCER_BIN")
 
 pass=0 fail=0
@@ -84,7 +84,9 @@ cleanup() {
 		KV get nodes -o wide 2>&1 | sed 's/^/# /'
 	fi
 	"$VC_CLI" delete "$NAME" "${LC[@]}" >/dev/null 2>&1
-	[[ -n $KWOK_PID ]] && kill "$KWOK_PID" 2>/dev/null && wait "$KWOK_PID" 2>/dev/null
+	for p in $PF_PID $KWOK_PID $WEB_PID; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -95,6 +97,12 @@ if [[ $MODE == kwok ]]; then
 		echo "127.0.0.1:10250 is in use: the kwok kubelet server cannot start" >&2
 		exit 1
 	fi
+	# a web server on this machine: kwok forwards every pod port to it
+	mkdir -p "$WORK/www"
+	echo "served through port-forward" >"$WORK/www/index.html"
+	WEB_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	(cd "$WORK/www" && exec python3 -m http.server --bind 127.0.0.1 "$WEB_PORT" >/dev/null 2>&1) &
+	WEB_PID=$!
 	printf '2026-12-03T07:00:00.000000000Z stdout F line one\n2026-12-03T07:00:01.000000000Z stdout F line two from the kubelet\n' >"$WORK/container.log"
 	cat >"$WORK/kwok.yaml" <<-EOF
 		kind: ClusterExec
@@ -111,6 +119,11 @@ if [[ $MODE == kwok ]]; then
 		apiVersion: kwok.x-k8s.io/v1alpha1
 		metadata: {name: attach}
 		spec: {attaches: [{logsFile: $WORK/container.log}]}
+		---
+		kind: ClusterPortForward
+		apiVersion: kwok.x-k8s.io/v1alpha1
+		metadata: {name: port-forward}
+		spec: {forwards: [{target: {port: $WEB_PORT, address: 127.0.0.1}}]}
 	EOF
 	mkdir -p "$WORK/kwok-home"
 	HOME=$WORK/kwok-home "$VC_K8S_BINDIR/kwok" --kubeconfig="$KUBECONFIG" \
@@ -169,8 +182,9 @@ grep -q "$want_log" <<<"$out" && ok "kubectl logs -f streams (ended by timeout)"
 
 out=$(KV exec web -- echo hi 2>&1 || true)
 [[ $out == hi ]] && ok "kubectl exec web -- echo hi: hi" || bad "kubectl exec web -- echo hi (got: $out)"
-out=$(printf 'from stdin\n' | KV exec -i web -- cat 2>&1 || true)
-[[ $out == "from stdin" ]] && ok "kubectl exec -i web -- cat: stdin goes through" || bad "kubectl exec -i cat (got: $out)"
+# head, not cat: kwok's local exec does not pass the end of stdin on
+out=$(printf 'from stdin\nmore\n' | timeout 30 "$KUBECTL" --kubeconfig "$VKC" exec -i web -- head -n1 2>&1 || true)
+[[ $out == "from stdin" ]] && ok "kubectl exec -i web -- head -n1: stdin goes through" || bad "kubectl exec -i head (got: $out)"
 out=$(KV exec web -- sh -c 'echo out; echo err >&2' 2>"$WORK/err" || true)
 [[ $out == out && $(<"$WORK/err") == err ]] && ok "exec: stdout and stderr apart" || bad "exec stdout/stderr (got: $out / $(<"$WORK/err"))"
 rc=0
@@ -180,6 +194,24 @@ big=$(KV exec web -- sh -c 'i=0; while [ $i -lt 20000 ]; do echo line-$i; i=$((i
 [[ $big == line-19999 ]] && ok "exec: 20,000 lines of output arrive whole" || bad "exec large output (last line: $big)"
 out=$(KV exec web -c nosuch -- true 2>&1 || true)
 grep -qi "not found\|not valid\|nosuch" <<<"$out" && ok "exec into a missing container: the error comes back" || bad "exec -c nosuch (got: $out)"
+if [[ $MODE == kwok ]]; then
+	# kwok's attach streams what is appended to the file from now on
+	(sleep 3 && echo "2026-12-03T07:00:09.000000000Z stdout F appended while attached" >>"$WORK/container.log") &
+	out=$(timeout 8 "$KUBECTL" --kubeconfig "$VKC" attach web 2>&1 || true)
+	grep -q "appended while attached" <<<"$out" && ok "kubectl attach web: the container's new output" ||
+		bad "kubectl attach (got: $out)"
+	lp=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	"$KUBECTL" --kubeconfig "$VKC" port-forward pod/web "$lp:8080" >"$WORK/pf.log" 2>&1 &
+	PF_PID=$!
+	if eventually 20 bash -c "curl -sf http://127.0.0.1:$lp/index.html | grep -q 'served through port-forward'"; then
+		ok "kubectl port-forward pod/web: an HTTP GET through it"
+	else
+		bad "kubectl port-forward ($(cat "$WORK/pf.log"))"
+	fi
+	kill "$PF_PID" 2>/dev/null
+	wait "$PF_PID" 2>/dev/null || true
+	PF_PID=""
+fi
 out=$(KV logs nosuchpod 2>&1 || true)
 grep -q 'not found' <<<"$out" && ok "logs of a missing pod: NotFound" || bad "logs nosuchpod (got: $out)"
 
