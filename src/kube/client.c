@@ -29,13 +29,15 @@ int vc_kube_options_init(vc_kube_options *opts, uint32_t version)
 vc_kube *vc__kube_ref(vc_kube *k)
 {
     if (k)
-        k->refcount++;
+        __atomic_add_fetch(&k->refcount, 1, __ATOMIC_RELAXED);
     return k;
 }
 
 void vc__kube_unref(vc_kube *k)
 {
-    if (!k || --k->refcount > 0)
+    /* atomic: the kubelet proxy may drop the last reference on a thread of
+     * its own (its last connection ending after vc_kubelet_proxy_free) */
+    if (!k || __atomic_sub_fetch(&k->refcount, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     if (k->easy)
         curl_easy_cleanup(k->easy);

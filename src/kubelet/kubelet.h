@@ -93,6 +93,8 @@ long vc__kl_body_feed(vc__kl_body *b, const char *data, size_t n);
  * "Connection: close" added (vc__malloc'ed; NULL on OOM). */
 char *vc__kl_close_head(const char *head);
 
+/* A complete HTTP/1.1 response with a JSON body (Connection: close). */
+char *vc__kl_json_response(int http, const char *body, size_t len);
 /* A complete HTTP/1.1 response with a JSON Status body (Connection: close). */
 char *vc__kl_status_response(int http, const char *reason, const char *message);
 

@@ -522,9 +522,7 @@ static int handle(conn *c, const char *head, size_t head_len)
     }
     if (http != 200) {
         /* 403, 500, ...: the host's answer as it came */
-        char *r = vc__sprintf("HTTP/1.1 %ld Error\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                              "Connection: close\r\n\r\n%s",
-                              http, pod.size, pod.ptr);
+        char *r = vc__kl_json_response((int)http, pod.ptr, pod.size);
         rc = send_text(c, r);
         vc__free(r);
         vc_buf_dispose(&pod);

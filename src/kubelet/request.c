@@ -405,19 +405,46 @@ char *vc__kl_status_response(int http, const char *reason, const char *message)
     json_decref(st);
     if (!body)
         return NULL;
-    const char *text = http == 400   ? "Bad Request"
-                       : http == 403 ? "Forbidden"
-                       : http == 404 ? "Not Found"
-                       : http == 405 ? "Method Not Allowed"
-                       : http == 431 ? "Request Header Fields Too Large"
-                       : http == 502 ? "Bad Gateway"
-                       : http == 503 ? "Service Unavailable"
-                       : http == 504 ? "Gateway Timeout"
-                                     : "Internal Server Error";
-    char *r = vc__sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                          "Connection: close\r\n\r\n%s",
-                          http, text, strlen(body), body);
+    char *r = vc__kl_json_response(http, body, strlen(body));
     vc__free(body); /* jansson allocates through the library's allocator */
+    return r;
+}
+
+static const char *status_text(int http)
+{
+    switch (http) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+    }
+}
+
+char *vc__kl_json_response(int http, const char *body, size_t len)
+{
+    char *head = vc__sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                             "Connection: close\r\n\r\n",
+                             http, status_text(http), len);
+    if (!head)
+        return NULL;
+    size_t hl = strlen(head);
+    char *r = vc__realloc(head, hl + len + 1);
+    if (!r) {
+        vc__free(head);
+        return NULL;
+    }
+    memcpy(r + hl, body, len);
+    r[hl + len] = '\0';
     return r;
 }
 
