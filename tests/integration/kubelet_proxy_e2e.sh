@@ -147,7 +147,8 @@ fi
 ok "local virtual cluster $NAME created"
 
 eventually 60 KV get serviceaccount default || bad "the virtual default ServiceAccount exists"
-KV run web --image=busybox:1.36 --restart=Never -- sh -c 'echo hello from the container; echo to stderr >&2; sleep 3600' >/dev/null
+KV run web --image=busybox:1.36 --restart=Never -- sh -c 'echo hello from the container; echo to stderr >&2;
+	mkdir -p /tmp/www; echo served through port-forward >/tmp/www/index.html; httpd -p 8080 -h /tmp/www; sleep 3600' >/dev/null
 if eventually 150 bash -c "[[ \$('$KUBECTL' --kubeconfig '$VKC' get pod web -o jsonpath='{.status.phase}') == Running ]]"; then
 	ok "virtual pod web is Running (synced to the host, bound to a fake node)"
 else
@@ -194,23 +195,30 @@ big=$(KV exec web -- sh -c 'i=0; while [ $i -lt 20000 ]; do echo line-$i; i=$((i
 [[ $big == line-19999 ]] && ok "exec: 20,000 lines of output arrive whole" || bad "exec large output (last line: $big)"
 out=$(KV exec web -c nosuch -- true 2>&1 || true)
 grep -qi "not found\|not valid\|nosuch" <<<"$out" && ok "exec into a missing container: the error comes back" || bad "exec -c nosuch (got: $out)"
+if [[ $MODE == realnode ]]; then
+	out=$(printf 'through cat\n' | timeout 30 "$KUBECTL" --kubeconfig "$VKC" exec -i web -- cat 2>&1 || true)
+	[[ $out == "through cat" ]] && ok "kubectl exec -i web -- cat: stdin and its end go through" ||
+		bad "kubectl exec -i cat (got: $out)"
+fi
+# port-forward: to the pod's busybox httpd (realnode) or, with kwok, to a
+# web server on this machine
+lp=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$KUBECTL" --kubeconfig "$VKC" port-forward pod/web "$lp:8080" >"$WORK/pf.log" 2>&1 &
+PF_PID=$!
+if eventually 30 bash -c "curl -sf http://127.0.0.1:$lp/index.html | grep -q 'served through port-forward'"; then
+	ok "kubectl port-forward pod/web: an HTTP GET through it"
+else
+	bad "kubectl port-forward ($(cat "$WORK/pf.log"))"
+fi
+kill "$PF_PID" 2>/dev/null
+wait "$PF_PID" 2>/dev/null || true
+PF_PID=""
 if [[ $MODE == kwok ]]; then
 	# kwok's attach streams what is appended to the file from now on
 	(sleep 3 && echo "2026-12-03T07:00:09.000000000Z stdout F appended while attached" >>"$WORK/container.log") &
 	out=$(timeout 8 "$KUBECTL" --kubeconfig "$VKC" attach web 2>&1 || true)
 	grep -q "appended while attached" <<<"$out" && ok "kubectl attach web: the container's new output" ||
 		bad "kubectl attach (got: $out)"
-	lp=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$KUBECTL" --kubeconfig "$VKC" port-forward pod/web "$lp:8080" >"$WORK/pf.log" 2>&1 &
-	PF_PID=$!
-	if eventually 20 bash -c "curl -sf http://127.0.0.1:$lp/index.html | grep -q 'served through port-forward'"; then
-		ok "kubectl port-forward pod/web: an HTTP GET through it"
-	else
-		bad "kubectl port-forward ($(cat "$WORK/pf.log"))"
-	fi
-	kill "$PF_PID" 2>/dev/null
-	wait "$PF_PID" 2>/dev/null || true
-	PF_PID=""
 fi
 out=$(KV logs nosuchpod 2>&1 || true)
 grep -q 'not found' <<<"$out" && ok "logs of a missing pod: NotFound" || bad "logs nosuchpod (got: $out)"
