@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -65,6 +66,11 @@ static void usage(FILE *f)
             "  --service-name NAME         host Service of the virtual API server (default NAME)\n"
             "  -f, --config PATH           vcluster.yaml\n"
             "  --listen ADDR:PORT          health and metrics endpoint (default 127.0.0.1:8080; \"\" to disable)\n"
+            "  --kubelet-listen ADDR:PORT  kubelet API proxy for the fake nodes: kubectl logs/exec/attach/\n"
+            "                              port-forward (default 127.0.0.1:10250; \"\" to disable; port 0: any).\n"
+            "                              Fake nodes advertise ADDR, or $POD_IP when ADDR is 0.0.0.0\n"
+            "  --kubelet-client-ca FILE    CA of the virtual API server's kubelet client certificate\n"
+            "                              (--kubelet-client-certificate); without it the proxy is off\n"
             "  --no-coredns                do not deploy CoreDNS into the virtual cluster\n"
             "  --host-qps N                write rate toward the host (default 200)\n"
             "  --host-burst N              burst of writes toward the host (default 400)\n"
@@ -158,6 +164,179 @@ static void serve_one(int lfd, vc_syncer *s, int ready)
     close(c);
 }
 
+/* ---- the kubelet API proxy: an accept thread, a thread per connection ---- */
+
+#define MAX_KUBELET_CONNS 256
+
+static struct {
+    vc_kubelet_proxy *proxy;
+    int lfd;
+    pthread_t accept_th;
+    bool running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fds[MAX_KUBELET_CONNS]; /* connections being served, -1 = free slot */
+    int n;
+} g_kp = { .lfd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+typedef struct kp_conn {
+    int fd, slot;
+} kp_conn;
+
+static void *kp_serve(void *ud)
+{
+    kp_conn *c = ud;
+    int rc = vc_kubelet_proxy_serve(g_kp.proxy, c->fd);
+    if (rc < 0 && g_verbose >= VC_LOG_DEBUG)
+        log_fn(VC_LOG_DEBUG, "kubelet", vc_error_last()->message, NULL);
+    pthread_mutex_lock(&g_kp.mu);
+    g_kp.fds[c->slot] = -1;
+    g_kp.n--;
+    pthread_cond_broadcast(&g_kp.cv);
+    pthread_mutex_unlock(&g_kp.mu);
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
+static void *kp_accept(void *ud)
+{
+    (void)ud;
+    for (;;) {
+        int fd = accept4(g_kp.lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) {
+                if (errno == EMFILE || errno == ENFILE)
+                    usleep(100000);
+                continue;
+            }
+            return NULL; /* the listening socket was shut down */
+        }
+        pthread_mutex_lock(&g_kp.mu);
+        int slot = -1;
+        for (int i = 0; i < MAX_KUBELET_CONNS && slot < 0; i++)
+            if (g_kp.fds[i] < 0)
+                slot = i;
+        kp_conn *c = slot >= 0 ? malloc(sizeof *c) : NULL;
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (c) {
+            c->fd = fd;
+            c->slot = slot;
+            g_kp.fds[slot] = fd;
+            g_kp.n++;
+            if (pthread_create(&th, &attr, kp_serve, c) != 0) {
+                g_kp.fds[slot] = -1;
+                g_kp.n--;
+                free(c);
+                c = NULL;
+            }
+        }
+        pthread_attr_destroy(&attr);
+        pthread_mutex_unlock(&g_kp.mu);
+        if (!c) {
+            log_fn(VC_LOG_WARN, "kubelet", "too many kubelet proxy connections: one refused", NULL);
+            close(fd);
+        }
+    }
+}
+
+/* Listen on addr ("IP:PORT", IPv4), start the accept thread; *out_ip and
+ * *out_port get what fake nodes advertise. */
+static int kp_start(const char *addr, const char *client_ca, vc_kube *host, const char *name, const char *host_ns,
+                    char *out_ip, size_t ip_cap, int *out_port)
+{
+    const char *colon = strrchr(addr, ':');
+    char ip[64];
+    if (!colon || (size_t)(colon - addr) >= sizeof ip || colon == addr) {
+        fprintf(stderr, "vcluster-syncer: --kubelet-listen %s: want IP:PORT\n", addr);
+        return -1;
+    }
+    memcpy(ip, addr, (size_t)(colon - addr));
+    ip[colon - addr] = '\0';
+    int port = atoi(colon + 1);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        inet_pton(AF_INET, ip, &a.sin_addr) != 1 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        listen(fd, 64) < 0) {
+        fprintf(stderr, "vcluster-syncer: cannot listen on %s: %s\n", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    socklen_t al = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    *out_port = ntohs(a.sin_port);
+    if (!strcmp(ip, "0.0.0.0")) {
+        const char *pod_ip = getenv("POD_IP");
+        struct in_addr tmp;
+        if (!pod_ip || inet_pton(AF_INET, pod_ip, &tmp) != 1) {
+            fprintf(stderr, "vcluster-syncer: --kubelet-listen on 0.0.0.0 needs $POD_IP (the address fake nodes "
+                            "advertise)\n");
+            close(fd);
+            return -1;
+        }
+        snprintf(out_ip, ip_cap, "%s", pod_ip);
+    } else {
+        snprintf(out_ip, ip_cap, "%s", ip);
+    }
+    vc_kubelet_proxy_options po;
+    vc_kubelet_proxy_options_init(&po, VC_KUBELET_PROXY_OPTIONS_VERSION);
+    po.name = name;
+    po.host_namespace = host_ns;
+    po.client_ca_file = client_ca;
+    if (vc_kubelet_proxy_new(&g_kp.proxy, host, &po) < 0) {
+        fprintf(stderr, "vcluster-syncer: kubelet proxy: %s\n", vc_error_last()->message);
+        close(fd);
+        return -1;
+    }
+    for (int i = 0; i < MAX_KUBELET_CONNS; i++)
+        g_kp.fds[i] = -1;
+    g_kp.lfd = fd;
+    if (pthread_create(&g_kp.accept_th, NULL, kp_accept, NULL) != 0) {
+        fprintf(stderr, "vcluster-syncer: kubelet proxy: cannot start a thread\n");
+        vc_kubelet_proxy_free(g_kp.proxy);
+        g_kp.proxy = NULL;
+        close(fd);
+        g_kp.lfd = -1;
+        return -1;
+    }
+    g_kp.running = true;
+    return 0;
+}
+
+/* Stop accepting, end the connections being served (at most 5 s). */
+static void kp_stop(void)
+{
+    if (g_kp.running) {
+        shutdown(g_kp.lfd, SHUT_RDWR);
+        pthread_join(g_kp.accept_th, NULL);
+        close(g_kp.lfd);
+        g_kp.lfd = -1;
+        g_kp.running = false;
+        pthread_mutex_lock(&g_kp.mu);
+        for (int i = 0; i < MAX_KUBELET_CONNS; i++)
+            if (g_kp.fds[i] >= 0)
+                shutdown(g_kp.fds[i], SHUT_RDWR);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        while (g_kp.n > 0 && pthread_cond_timedwait(&g_kp.cv, &g_kp.mu, &until) == 0)
+            ;
+        pthread_mutex_unlock(&g_kp.mu);
+    }
+    /* still-running connections hold their own reference on the proxy */
+    vc_kubelet_proxy_free(g_kp.proxy);
+    g_kp.proxy = NULL;
+}
+
 static char *read_file(const char *path)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
@@ -208,6 +387,8 @@ int main(int argc, char **argv)
 {
     const char *name = NULL, *host_ns = NULL, *host_kc = NULL, *host_ctx = NULL, *virt_kc = NULL, *config = NULL;
     const char *listen_addr = "127.0.0.1:8080", *service_name = NULL;
+    const char *kubelet_listen = "127.0.0.1:10250", *kubelet_ca = NULL;
+    bool kubelet_listen_set = false;
     uint32_t flags = 0;
     double host_qps = 0;
     int host_burst = 0;
@@ -220,6 +401,8 @@ int main(int argc, char **argv)
         { "service-name", required_argument, 0, 'S' },
         { "config", required_argument, 0, 'f' },
         { "listen", required_argument, 0, 'l' },
+        { "kubelet-listen", required_argument, 0, 'K' },
+        { "kubelet-client-ca", required_argument, 0, 'A' },
         { "no-coredns", no_argument, 0, 'D' },
         { "host-qps", required_argument, 0, 'q' },
         { "host-burst", required_argument, 0, 'b' },
@@ -238,6 +421,8 @@ int main(int argc, char **argv)
         case 'S': service_name = optarg; break;
         case 'f': config = optarg; break;
         case 'l': listen_addr = optarg; break;
+        case 'K': kubelet_listen = optarg; kubelet_listen_set = true; break;
+        case 'A': kubelet_ca = optarg; break;
         case 'D': flags |= VC_SYNCER_NO_COREDNS; break;
         case 'q': host_qps = atof(optarg); break;
         case 'b': host_burst = atoi(optarg); break;
@@ -250,13 +435,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "vcluster-syncer: --name and --virtual-kubeconfig are required (see --help)\n");
         return 2;
     }
+    if (kubelet_listen_set && *kubelet_listen && !kubelet_ca) {
+        fprintf(stderr, "vcluster-syncer: --kubelet-listen needs --kubelet-client-ca\n");
+        return 2;
+    }
+    bool kubelet_on = *kubelet_listen && kubelet_ca;
     if (vc_global_init(NULL) < 0) {
         fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
         return 1;
     }
     vc_log_set(g_verbose, log_fn, NULL);
     int rc = 1;
-    vc_kube *host = NULL, *virt = NULL;
+    vc_kube *host = NULL, *virt = NULL, *kp_host = NULL;
+    char kp_ip[64] = "";
+    int kp_port = 0;
     vc_syncer *s = NULL;
     char *cfg_text = NULL;
     int lfd = -1;
@@ -267,6 +459,11 @@ int main(int argc, char **argv)
     if (!host_kc)
         ko.flags = getenv("KUBERNETES_SERVICE_HOST") ? VC_KUBE_IN_CLUSTER : 0;
     if (vc_kube_new(&host, &ko) < 0) {
+        fprintf(stderr, "vcluster-syncer: host cluster: %s\n", vc_error_last()->message);
+        goto out;
+    }
+    /* the kubelet proxy's threads get a connection of their own */
+    if (kubelet_on && vc_kube_new(&kp_host, &ko) < 0) {
         fprintf(stderr, "vcluster-syncer: host cluster: %s\n", vc_error_last()->message);
         goto out;
     }
@@ -289,6 +486,18 @@ int main(int argc, char **argv)
     so.flags = flags;
     so.host_qps = host_qps;
     so.host_burst = host_burst;
+    if (kubelet_on) {
+        signal(SIGPIPE, SIG_IGN);
+        if (kp_start(kubelet_listen, kubelet_ca, kp_host, name, so.host_namespace, kp_ip, sizeof kp_ip, &kp_port) < 0)
+            goto out;
+        so.kubelet_address = kp_ip;
+        so.kubelet_port = kp_port;
+        fprintf(stderr, "vcluster-syncer: kubelet proxy on %s (fake nodes advertise %s:%d)\n", kubelet_listen, kp_ip,
+                kp_port);
+    } else if (*kubelet_listen) {
+        fprintf(stderr, "vcluster-syncer: kubelet proxy off (no --kubelet-client-ca): kubectl logs/exec will not work "
+                        "in the virtual cluster\n");
+    }
     if (vc_syncer_new(&s, host, virt, &so) < 0) {
         fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
         goto out;
@@ -364,8 +573,10 @@ out:
     g_syncer = NULL;
     if (lfd >= 0)
         close(lfd);
+    kp_stop();
     vc_syncer_free(s);
     vc_kube_free(host);
+    vc_kube_free(kp_host);
     vc_kube_free(virt);
     free(cfg_text);
     vc_global_shutdown();

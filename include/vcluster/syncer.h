@@ -57,12 +57,26 @@ typedef struct vc_syncer_options {
     int32_t max_reconciles_per_step;
     /** Periodic full resync in seconds (0: 300; < 0: never). */
     int32_t resync_seconds;
+    /* ---- version 2 ---- */
+    /** The kubelet endpoint fake Nodes advertise (a vc_kubelet_proxy): an IP
+     *  address, reported as the Node's InternalIP next to its Hostname, and
+     *  the port, reported as status.daemonEndpoints.kubeletEndpoint.Port.
+     *  NULL / 0: Hostname only and port 0 (logs and exec then fail in the
+     *  virtual cluster). The virtual API server must run with
+     *  --kubelet-preferred-address-types=InternalIP. @since 0.1 (version 2) */
+    const char *kubelet_address;
+    int32_t kubelet_port;
 } vc_syncer_options;
 
-#define VC_SYNCER_OPTIONS_VERSION 1
-#define VC_SYNCER_OPTIONS_INIT { VC_SYNCER_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0 }
+#define VC_SYNCER_OPTIONS_VERSION 2
+#define VC_SYNCER_OPTIONS_INIT { VC_SYNCER_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0 }
 
-/** @return VC_OK, VC_EINVAL or VC_EVERSION. @since 0.1 */
+/**
+ * Initialise `opts` to the defaults of options `version`; only the bytes of
+ * that version's struct are written (a version-1 caller's struct is
+ * smaller).
+ * @return VC_OK, VC_EINVAL or VC_EVERSION. @since 0.1
+ */
 VC_API int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
 
 /**
@@ -73,7 +87,9 @@ VC_API int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
  * caller and released with vc_syncer_free().
  * @return VC_OK; VC_EINVAL (missing name or connection); VC_EVERSION;
  *   VC_ECONFIG (config_yaml is invalid: the message names line and key);
- *   VC_EIO (the event loop could not be set up).
+ *   VC_EINVAL (kubelet_address is not an IP address, kubelet_port out of
+ *   range); VC_EIO (the event loop could not be set up). Fields of
+ *   versions above opts->version are not read.
  * @since 0.1
  */
 VC_API int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts);

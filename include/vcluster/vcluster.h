@@ -6,6 +6,7 @@
 #include "kube.h"
 #include "config.h"
 #include "syncer.h"
+#include "kubelet.h"
 #include "lifecycle.h"
 #include "translate.h"
 #endif

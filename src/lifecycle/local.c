@@ -28,6 +28,7 @@ typedef struct lstate {
     char *exe[P_COUNT];   /* absolute paths */
     int port[P_COUNT];
     int peer_port;        /* etcd */
+    int kubelet_port;     /* the syncer's kubelet proxy (fake nodes' kubelet endpoint) */
     char *host_context;   /* context in host.kubeconfig to use, or NULL */
     pid_t pid[P_COUNT];
 } lstate;
@@ -80,6 +81,7 @@ static int ls_save(const lstate *s)
             json_object_set_new(exes, k_comp[i], json_string(s->exe[i]));
     }
     json_object_set_new(ports, "etcd-peer", json_integer(s->peer_port));
+    json_object_set_new(ports, "kubelet-proxy", json_integer(s->kubelet_port));
     json_t *o = json_pack("{s:s,s:s?,s:s?,s:o,s:o,s:o}", "store", s->store, "serviceCIDR", s->service_cidr,
                           "hostContext", s->host_context, "pids", pids, "ports", ports, "executables", exes);
     char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
@@ -121,6 +123,7 @@ static int ls_load(lstate *s, const char *dir)
         s->exe[i] = e ? vc__strdup(e) : NULL;
     }
     s->peer_port = (int)json_integer_value(json_object_get(json_object_get(o, "ports"), "etcd-peer"));
+    s->kubelet_port = (int)json_integer_value(json_object_get(json_object_get(o, "ports"), "kubelet-proxy"));
     json_decref(o);
     return VC_OK;
 }
@@ -204,6 +207,10 @@ static int pick_ports(lstate *s, bool keep)
     }
     if (!keep || s->peer_port <= 0 || !vc__port_free(s->peer_port))
         s->peer_port = vc__free_port();
+    if (!keep || s->kubelet_port <= 0 || !vc__port_free(s->kubelet_port))
+        s->kubelet_port = vc__free_port();
+    if (s->peer_port <= 0 || s->kubelet_port <= 0)
+        return vc__error(VC_EIO, VC_ERRCLASS_OS, "no free port on 127.0.0.1");
     return VC_OK;
 }
 
@@ -250,8 +257,12 @@ static int start_apiserver(lstate *s, const char *domain)
     a[5] = vc__sprintf("--proxy-client-key-file=%s/front-proxy-client.key", pki);
     a[6] = vc__sprintf("--service-account-key-file=%s/sa.pub", pki);
     a[7] = vc__sprintf("--service-account-signing-key-file=%s/sa.key", pki);
+    /* the kubelet client: the syncer's kubelet proxy serves logs/exec for
+     * the fake nodes, at their InternalIP */
+    a[8] = vc__sprintf("--kubelet-client-certificate=%s/apiserver-kubelet-client.crt", pki);
+    a[9] = vc__sprintf("--kubelet-client-key=%s/apiserver-kubelet-client.key", pki);
     int rc = VC_OK;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 10; i++)
         if (!a[i])
             rc = vc__error_oom();
     if (rc == VC_OK) {
@@ -262,10 +273,11 @@ static int start_apiserver(lstate *s, const char *domain)
                          "--requestheader-username-headers=X-Remote-User",
                          "--requestheader-group-headers=X-Remote-Group",
                          "--requestheader-extra-headers-prefix=X-Remote-Extra-", a[4], a[5], issuer, a[6], a[7], range,
-                         "--authorization-mode=RBAC", "--allow-privileged=true", "--profiling=false", "--v=1", NULL };
+                         "--authorization-mode=RBAC", "--allow-privileged=true", "--profiling=false", "--v=1",
+                         a[8], a[9], "--kubelet-preferred-address-types=InternalIP", NULL };
         rc = spawn(s, P_API, argv);
     }
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 10; i++)
         vc__free(a[i]);
     vc__free(pki);
     return rc;
@@ -313,18 +325,24 @@ static int start_syncer(vc__lc *lc, lstate *s)
     char *hk = sub(s, "host.kubeconfig");
     char *vk = sub(s, "pki/admin.conf");
     char *values = sub(s, "values.yaml");
+    /* the kubelet proxy: clients are the virtual API server's
+     * apiserver-kubelet-client certificate, signed by the cluster CA */
+    char *ca = sub(s, "pki/ca.crt");
+    char kl[64];
+    snprintf(kl, sizeof kl, "127.0.0.1:%d", s->kubelet_port);
     int rc;
-    if (!hk || !vk || !values) {
+    if (!hk || !vk || !values || !ca) {
         rc = vc__error_oom();
     } else {
         char *argv[] = { s->exe[P_SYNCER], "--name", (char *)lc->name, "--host-namespace", lc->ns, "--host-kubeconfig",
-                         hk, "--virtual-kubeconfig", vk, "--listen", port, "-f", values,
-                         s->host_context ? "--host-context" : NULL, s->host_context, NULL };
+                         hk, "--virtual-kubeconfig", vk, "--listen", port, "-f", values, "--kubelet-listen", kl,
+                         "--kubelet-client-ca", ca, s->host_context ? "--host-context" : NULL, s->host_context, NULL };
         rc = spawn(s, P_SYNCER, argv);
     }
     vc__free(hk);
     vc__free(vk);
     vc__free(values);
+    vc__free(ca);
     return rc;
 }
 

@@ -43,27 +43,97 @@ static void iso_now(char *out, size_t cap, bool micro)
         snprintf(out, cap, "%.20sZ", base);
 }
 
-static char *node_status_json(const char *node)
+/* Reported while the virtual API server has not told its version. */
+#define FALLBACK_VERSION "v0.0.0"
+#define VERSION_TRIES 5
+
+static void version_done(void *ud, int rc, long http, const char *body, size_t len)
+{
+    (void)http;
+    vc_syncer *s = ud;
+    s->virt_version_pending = false;
+    json_t *v = rc == VC_OK ? json_loadb(body, len, 0, NULL) : NULL;
+    const char *gv = json_string_value(json_object_get(v, "gitVersion"));
+    if (gv && *gv) {
+        s->virt_version = vc__strdup(gv);
+    } else if (++s->virt_version_failures >= VERSION_TRIES) {
+        VC__LOGW("sync", "GET /version of the virtual API server failed %d times (%s): fake nodes report kubelet %s",
+                 s->virt_version_failures, rc < 0 ? vc_error_last()->message : "no gitVersion", FALLBACK_VERSION);
+        s->virt_version = vc__strdup(FALLBACK_VERSION);
+    } else {
+        s->virt_version_next_ms = vc__now_ms() + 1000;
+    }
+    json_decref(v);
+    vc__ctl *c = vc__sync_ctl(s, "nodes");
+    if (s->virt_version && c) {
+        /* nodes that waited for it: the used ones, and fake nodes of an
+         * earlier run */
+        vc__sync_enqueue_all(s, c);
+        size_t it = 0;
+        const char *node;
+        while (vc__map_next(&s->node_use, &it, &node, NULL))
+            vc__sync_enqueue(s, c, node, 0);
+    }
+}
+
+void vc__nodes_version_tick(vc_syncer *s, int64_t now)
+{
+    if (s->virt_version || s->virt_version_pending || now < s->virt_version_next_ms || !vc__sync_ctl(s, "nodes"))
+        return;
+    if (vc__kreq_start(s->loop, s->virt, "GET", "/version", NULL, NULL, 0, 10000, version_done, s) == VC_OK)
+        s->virt_version_pending = true;
+    else
+        s->virt_version_next_ms = now + 1000;
+}
+
+static char *node_status_json(vc_syncer *s, const char *node)
 {
     char now[40];
     iso_now(now, sizeof now, false);
+    const char *ver = s->virt_version ? s->virt_version : FALLBACK_VERSION;
     json_t *st = json_pack(
         "{s:{s:s,s:s,s:s},s:{s:s,s:s,s:s},s:[{s:s,s:s,s:s,s:s,s:s,s:s}],s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s},"
-        "s:[{s:s,s:s}]}",
+        "s:[],s:{s:{s:i}}}",
         "capacity", "cpu", "16", "memory", "32Gi", "pods", "110",
         "allocatable", "cpu", "16", "memory", "32Gi", "pods", "110",
         "conditions", "type", "Ready", "status", "True", "reason", "KubeletReady", "message",
         "kubelet is posting ready status", "lastHeartbeatTime", now, "lastTransitionTime", now,
         "nodeInfo", "architecture", "amd64", "bootID", "", "containerRuntimeVersion", "docker://19.3.12",
-        "kernelVersion", "4.19.76-fakelinux", "kubeProxyVersion", "v1.19.1", "kubeletVersion", "v1.19.1",
+        "kernelVersion", "4.19.76-fakelinux", "kubeProxyVersion", ver, "kubeletVersion", ver,
         "operatingSystem", "linux", "osImage", "Fake Kubernetes Image",
-        "addresses", "type", "Hostname", "address", node);
+        "addresses", "daemonEndpoints", "kubeletEndpoint", "Port", (json_int_t)s->kubelet_port);
+    json_t *addrs = json_object_get(st, "addresses");
+    if (s->kubelet_address)
+        json_array_append_new(addrs, json_pack("{s:s,s:s}", "type", "InternalIP", "address", s->kubelet_address));
+    json_array_append_new(addrs, json_pack("{s:s,s:s}", "type", "Hostname", "address", node));
     json_t *doc = json_pack("{s:o}", "status", st);
     char *t = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     char *r = t ? vc__strdup(t) : NULL;
     vc__free(t);
     return r;
+}
+
+/* True when a fake node reports what this syncer would: the kubelet
+ * endpoint, its InternalIP and the version (else its status is patched). */
+static bool node_current(vc_syncer *s, const json_t *n)
+{
+    const json_t *st = json_object_get(n, "status");
+    json_int_t port = json_integer_value(
+        json_object_get(json_object_get(json_object_get(st, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
+    if (port != s->kubelet_port)
+        return false;
+    if (!vc__streq(json_string_value(json_object_get(json_object_get(st, "nodeInfo"), "kubeletVersion")),
+                   s->virt_version))
+        return false;
+    const char *ip = NULL;
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(st, "addresses"), i, a) {
+        if (vc__streq(json_string_value(json_object_get(a, "type")), "InternalIP"))
+            ip = json_string_value(json_object_get(a, "address"));
+    }
+    return vc__streq(ip, s->kubelet_address);
 }
 
 static void node_created(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
@@ -73,7 +143,7 @@ static void node_created(vc_syncer *s, void *ud, int rc, const char *body, size_
     char *node = ud;
     if (rc == VC_OK || rc == VC_EEXISTS) {
         char *path = vc__obj_path("v1", "nodes", NULL, node, "status");
-        char *st = node_status_json(node);
+        char *st = node_status_json(s, node);
         if (path && st)
             vc__sync_write(s, VC__SIDE_VIRT, NULL, "Node", "", node, node, 0, "PATCH", path,
                            "application/merge-patch+json", st, NULL, NULL);
@@ -97,6 +167,10 @@ static bool node_ready(const json_t *n)
 static int reconcile_obj(vc_syncer *s, vc__qitem *it, const char *node, const json_t *v)
 {
     bool used = vc__map_get(&s->node_use, node) != NULL;
+    if (used && !s->virt_version) {
+        /* the version comes once at start (version_done queues every node) */
+        return VC_OK;
+    }
     if (used && !v) {
         json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s}},s:{}}", "apiVersion", "v1", "kind", "Node",
                                 "metadata", "name", node, "labels", FAKE_LABEL, "true", "kubernetes.io/hostname",
@@ -121,9 +195,9 @@ static int reconcile_obj(vc_syncer *s, vc__qitem *it, const char *node, const js
         s->next_lease_ms = vc__now_ms(); /* heartbeat at once */
         return rc;
     }
-    if (used && v && !node_ready(v)) {
+    if (used && v && (!node_ready(v) || !node_current(s, v))) {
         char *path = vc__obj_path("v1", "nodes", NULL, node, "status");
-        char *st = node_status_json(node);
+        char *st = node_status_json(s, node);
         int rc = path && st ? vc__sync_write(s, VC__SIDE_VIRT, it, "Node", "", node, node, VC_SYNC_UPDATED_VIRTUAL,
                                              "PATCH", path, "application/merge-patch+json", st, NULL, NULL)
                             : vc__error_oom();

@@ -181,6 +181,7 @@ struct vc_syncer {
     int64_t coredns_next_ms;
     bool ready_reported;
     bool stopping, stopped;
+    bool virt_version_pending;         /* nodes.c: GET /version in flight */
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
@@ -193,6 +194,13 @@ struct vc_syncer {
     /* host nodes used by synced pods: node -> count */
     vc__map node_use;
     int64_t next_lease_ms;
+    /* what fake nodes report (nodes.c): the kubelet proxy's endpoint and the
+     * virtual API server's version (GET /version once) */
+    char *kubelet_address;
+    char *virt_version;
+    int64_t virt_version_next_ms;
+    int32_t kubelet_port;
+    int32_t virt_version_failures;
     /* stats */
     uint64_t host_writes, virtual_writes, errors, reconciles;
 };
@@ -264,6 +272,8 @@ int vc__events_tick(vc_syncer *s);
 int64_t vc__events_timeout(vc_syncer *s);
 /* Fake node heartbeats (nodes.c). */
 void vc__nodes_tick(vc_syncer *s, int64_t now);
+/* GET /version of the virtual API server until it answers (nodes.c). */
+void vc__nodes_version_tick(vc_syncer *s, int64_t now);
 /* Called by the pods controller when a host pod's node changes. */
 void vc__nodes_use(vc_syncer *s, const char *old_node, const char *new_node);
 /* Reference counting of pod -> configmap/secret/pvc (generic.c). */

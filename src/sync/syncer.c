@@ -1,4 +1,6 @@
 /* The public syncer: construction, the step API, events, writes, stats. */
+#include <arpa/inet.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -15,6 +17,12 @@
 #define DEFAULT_RESYNC_S 300
 #define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.12.1"
 
+/* The size of the options struct of `version` (fields are append-only). */
+static size_t syncer_opts_size(uint32_t version)
+{
+    return version >= 2 ? sizeof(vc_syncer_options) : offsetof(vc_syncer_options, kubelet_address);
+}
+
 int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version)
 {
     if (!opts)
@@ -23,8 +31,8 @@ int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version)
         return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_syncer_options version %u not supported (1..%d)",
                          (unsigned)version, VC_SYNCER_OPTIONS_VERSION);
     vc_syncer_options d = VC_SYNCER_OPTIONS_INIT;
-    *opts = d;
-    opts->version = version;
+    d.version = version;
+    memcpy(opts, &d, syncer_opts_size(version));
     return VC_OK;
 }
 
@@ -403,6 +411,8 @@ void vc_syncer_free(vc_syncer *s)
     vc__free(s->service_name);
     vc__free(s->domain);
     vc__free(s->coredns_image);
+    vc__free(s->kubelet_address);
+    vc__free(s->virt_version);
     vc__free(s->kube_ip);
     vc__free(s->dns_ip);
     vc__free(s->owner_uid);
@@ -421,6 +431,18 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
                          (unsigned)opts->version, VC_SYNCER_OPTIONS_VERSION);
     if (vc__str_empty(opts->name))
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new: the virtual cluster name is required");
+    /* read the caller's version only */
+    vc_syncer_options o2 = VC_SYNCER_OPTIONS_INIT;
+    memcpy(&o2, opts, syncer_opts_size(opts->version));
+    if (!vc__str_empty(o2.kubelet_address)) {
+        unsigned char ipbuf[16];
+        if (inet_pton(AF_INET, o2.kubelet_address, ipbuf) != 1 && inet_pton(AF_INET6, o2.kubelet_address, ipbuf) != 1)
+            return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new: kubelet_address %s is not an IP address",
+                             o2.kubelet_address);
+    }
+    if (o2.kubelet_port < 0 || o2.kubelet_port > 65535)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new: kubelet_port %d out of range",
+                         (int)o2.kubelet_port);
     vc_syncer *s = vc__calloc(1, sizeof(*s));
     if (!s)
         return vc__error_oom();
@@ -432,6 +454,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     s->service_name = vc__strdup(opts->service_name ? opts->service_name : opts->name);
     s->domain = vc__strdup(opts->cluster_domain ? opts->cluster_domain : "cluster.local");
     s->coredns_image = vc__strdup(opts->coredns_image ? opts->coredns_image : DEFAULT_COREDNS_IMAGE);
+    s->kubelet_address = vc__str_empty(o2.kubelet_address) ? NULL : vc__strdup(o2.kubelet_address);
+    s->kubelet_port = o2.kubelet_port;
     s->host_qps = opts->host_qps > 0 ? opts->host_qps : DEFAULT_HOST_QPS;
     s->host_burst = opts->host_burst > 0 ? opts->host_burst : DEFAULT_HOST_BURST;
     s->host_tokens = s->host_burst;
@@ -445,7 +469,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     vc__map_init(&s->pod_refs);
     vc__map_init(&s->node_use);
     int rc = VC_OK;
-    if (!s->name || !s->host_ns || !s->service_name || !s->domain || !s->coredns_image) {
+    if (!s->name || !s->host_ns || !s->service_name || !s->domain || !s->coredns_image ||
+        (!vc__str_empty(o2.kubelet_address) && !s->kubelet_address)) {
         rc = vc__error_oom();
         goto fail;
     }
@@ -725,6 +750,7 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
     }
     if (synced && !s->coredns_done)
         vc__coredns_tick(s, now);
+    vc__nodes_version_tick(s, now);
     if (synced) {
         vc__nodes_tick(s, now);
         vc__replicate_tick(s, now);

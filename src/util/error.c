@@ -13,6 +13,28 @@ typedef struct tl_error {
 } tl_error;
 
 static _Thread_local tl_error t_err;
+static _Thread_local bool t_err_registered;
+
+/* A thread that ends with an error set would leak its message: a pthread
+ * key's destructor frees it at thread exit (threads the caller runs, e.g.
+ * one per kubelet-proxy connection). The key is made once per process. */
+static pthread_once_t err_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t err_key;
+static bool err_key_ok;
+
+static void err_key_free(void *p)
+{
+    tl_error *e = p;
+    free(e->reason);
+    free(e->message);
+    e->reason = e->message = NULL;
+    e->pub.reason = e->pub.message = "";
+}
+
+static void err_key_make(void)
+{
+    err_key_ok = pthread_key_create(&err_key, err_key_free) == 0;
+}
 
 /* Messages are built with libc malloc, not the user allocator: the error of an
  * out-of-memory condition must still be reportable, and the buffers outlive
@@ -23,6 +45,11 @@ static void set_strings(const char *reason, char *message_owned)
     free(t_err.message);
     t_err.reason = reason && *reason ? strdup(reason) : NULL;
     t_err.message = message_owned;
+    if ((t_err.reason || t_err.message) && !t_err_registered) {
+        pthread_once(&err_key_once, err_key_make);
+        if (err_key_ok && pthread_setspecific(err_key, &t_err) == 0)
+            t_err_registered = true;
+    }
     t_err.pub.reason = t_err.reason ? t_err.reason : "";
     t_err.pub.message = t_err.message ? t_err.message : "";
 }

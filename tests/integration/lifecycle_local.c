@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "kube/kube.h"
 #include "vcenv.h"
 
 static vc_kube *H;
@@ -161,6 +162,70 @@ static void t_workload_runs(void)
     CHECK(!ns_exists("demo-nginx")); /* invisible on the host */
 }
 
+/* kubectl logs / exec on a virtual pod: the virtual API server calls the
+ * fake node's kubelet, which is the syncer's kubelet proxy (InternalIP
+ * 127.0.0.1, the local driver's port, its kubelet client certificate), which
+ * asks the host API server for the host pod's log / exec. The host's pods
+ * run on kwok nodes without a kubelet, so the host answers with an error
+ * naming its own kubelet request: the host pod's name in it proves the whole
+ * chain. (Real containers: tests/integration/realnode_kubelet_proxy.c.) */
+static void t_logs_exec_reach_host(void)
+{
+    json_t *l = kget(V, "/api/v1/namespaces/demo-nginx/pods");
+    const char *pod = json_string_value(
+        json_object_get(json_object_get(json_array_get(json_object_get(l, "items"), 0), "metadata"), "name"));
+    CHECK(pod != NULL);
+    char want[400], path[400];
+    snprintf(want, sizeof want, "/containerLogs/%s/%s-x-demo-nginx-x-%s/nginx", NS, pod ? pod : "", NAME);
+    snprintf(path, sizeof path, "/api/v1/namespaces/demo-nginx/pods/%s/log?container=nginx", pod ? pod : "");
+    vc_buf b = VC_BUF_INIT;
+    int32_t http = 0;
+    int rc = vc_kube_request(V, &b, &http, "GET", path, NULL, NULL);
+    printf("# virtual logs: rc %d HTTP %d: %s\n", rc, (int)http, vc_error_last()->message);
+    CHECK(rc < 0);
+    CHECK_CONTAINS(vc_error_last()->message, want);
+    vc_buf_dispose(&b);
+    /* exec, SPDY as kubectl < 1.30 (the virtual API server relays the
+     * upgrade to the proxy, which relays it to the host) */
+    snprintf(path, sizeof path, "/api/v1/namespaces/demo-nginx/pods/%s/exec?container=nginx&command=true&stdout=true",
+             pod ? pod : "");
+    vc__kconn *c = NULL;
+    int st = 0;
+    char *h = NULL;
+    CHECK_INT(vc__kconn_open(V, "POST", path,
+                             "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io",
+                             NULL, 0, 20000, &c, &st, &h),
+              VC_OK);
+    printf("# virtual exec: HTTP %d\n", st);
+    CHECK_INT(st, 500);
+    char body[4096] = "";
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = c ? vc__kconn_read(c, body + got, sizeof body - 1 - got, 10000) : 0;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        body[got] = '\0';
+        if (strstr(body, "}"))
+            break;
+    }
+    /* the host's dial error toward its (kwok) node's kubelet, 127.0.0.1:10250;
+     * the fake node's kubelet (the proxy) is on another port */
+    printf("# %s\n", body);
+    CHECK_CONTAINS(body, "error dialing backend: dial tcp 127.0.0.1:10250");
+    json_t *nodes = kget(V, "/api/v1/nodes");
+    json_t *st0 = json_object_get(json_array_get(json_object_get(nodes, "items"), 0), "status");
+    json_int_t port = json_integer_value(
+        json_object_get(json_object_get(json_object_get(st0, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
+    CHECK(port > 0 && port != 10250);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(st0, "addresses"), 0), "type")),
+              "InternalIP");
+    json_decref(nodes);
+    vc__free(h);
+    vc__kconn_close(c);
+    json_decref(l);
+}
+
 static int32_t state_of(void)
 {
     vc_cluster_info *i = NULL;
@@ -299,6 +364,7 @@ int main(void)
     RUN(t_create);
     RUN(t_connect_and_deploy);
     RUN(t_workload_runs);
+    RUN(t_logs_exec_reach_host);
     RUN(t_list);
     RUN(t_pause_resume);
     RUN(t_delete);

@@ -158,6 +158,8 @@ static void t_start_syncer(void)
     o.name = NAME;
     o.host_namespace = HNS;
     o.config_yaml = CONFIG;
+    o.kubelet_address = "127.0.0.1"; /* the kubelet proxy fake nodes advertise */
+    o.kubelet_port = 10999;
     CHECK_INT(vc_syncer_new(&S, H, V, &o), VC_OK);
     CHECK(vc_syncer_get_fd(S) >= 0);
 }
@@ -249,6 +251,27 @@ static bool scheduled_event_copied(void)
     return ok;
 }
 
+/* A fake node reports the kubelet endpoint and the virtual API server's version. */
+static bool fake_node_status_ok(void)
+{
+    json_t *nodes = kget(V, "/api/v1/nodes?labelSelector=vcluster.loft.sh%2Ffake-node%3Dtrue");
+    json_t *st = json_object_get(json_array_get(json_object_get(nodes, "items"), 0), "status");
+    json_int_t port = json_integer_value(
+        json_object_get(json_object_get(json_object_get(st, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
+    json_t *addrs = json_object_get(st, "addresses");
+    const char *t0 = json_string_value(json_object_get(json_array_get(addrs, 0), "type"));
+    const char *a0 = json_string_value(json_object_get(json_array_get(addrs, 0), "address"));
+    const char *t1 = json_string_value(json_object_get(json_array_get(addrs, 1), "type"));
+    const char *kv = json_string_value(json_object_get(json_object_get(st, "nodeInfo"), "kubeletVersion"));
+    vc_buf want = VC_BUF_INIT;
+    vc_kube_server_version(V, &want);
+    bool ok = port == 10999 && vc__streq(t0, "InternalIP") && vc__streq(a0, "127.0.0.1") && vc__streq(t1, "Hostname") &&
+              want.ptr && vc__streq(kv, want.ptr) && strcmp(kv, "v1.19.1") != 0;
+    vc_buf_dispose(&want);
+    json_decref(nodes);
+    return ok;
+}
+
 static void t_pods_run_and_bind(void)
 {
     snprintf(host_pods_path, sizeof host_pods_path,
@@ -285,6 +308,8 @@ static void t_pods_run_and_bind(void)
     json_t *nodes = kget(V, "/api/v1/nodes?labelSelector=vcluster.loft.sh%2Ffake-node%3Dtrue");
     CHECK(json_array_size(json_object_get(nodes, "items")) >= 1);
     json_decref(nodes);
+    /* ... with the kubelet endpoint (InternalIP, port) and the version */
+    CHECK(pump_until(fake_node_status_ok, 15000));
 }
 
 static bool cm_synced(void)

@@ -26,6 +26,8 @@ type SyncerOptions struct {
 	HostBurst            int
 	MaxReconcilesPerStep int
 	ResyncSeconds        int // 0: 300; < 0: never
+	KubeletAddress       string // IP fake nodes advertise as their kubelet (a kubelet proxy); "" = none
+	KubeletPort          int    // port of that kubelet endpoint; 0 = none
 }
 
 // SyncEvent is one thing the syncer did or failed to do.
@@ -84,6 +86,8 @@ func NewSyncer(host, virt *Kube, o SyncerOptions) (*Syncer, error) {
 	opts.host_burst = C.int32_t(o.HostBurst)
 	opts.max_reconciles_per_step = C.int32_t(o.MaxReconcilesPerStep)
 	opts.resync_seconds = C.int32_t(o.ResyncSeconds)
+	opts.kubelet_address = cs.opt(o.KubeletAddress)
+	opts.kubelet_port = C.int32_t(o.KubeletPort)
 	s := &Syncer{}
 	if _, err := vc_syncer_new(&s.c, host.handle(), virt.handle(), &opts); err != nil {
 		return nil, err

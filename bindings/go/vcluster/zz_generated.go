@@ -37,6 +37,7 @@ const SYNCER_NO_EVENTS = C.VC_SYNCER_NO_EVENTS
 const SYNCER_SECRETS_FOR_SA_TOKENS = C.VC_SYNCER_SECRETS_FOR_SA_TOKENS
 const SYNCER_OPTIONS_VERSION = C.VC_SYNCER_OPTIONS_VERSION
 const SYNCER_STATS_VERSION = C.VC_SYNCER_STATS_VERSION
+const KUBELET_PROXY_OPTIONS_VERSION = C.VC_KUBELET_PROXY_OPTIONS_VERSION
 const CREATE_UPGRADE = C.VC_CREATE_UPGRADE
 const CREATE_EXPOSE = C.VC_CREATE_EXPOSE
 const CREATE_PRINT = C.VC_CREATE_PRINT
@@ -671,6 +672,40 @@ func vc_syncer_stats_json(syncer *C.vc_syncer, out *C.vc_buf) (C.int, error) {
 	return rc, takeError(rc, &e, "vc_syncer_stats_json")
 }
 
+// vc_kubelet_proxy_options_init calls the C function of the same name.
+//
+// int vc_kubelet_proxy_options_init(vc_kubelet_proxy_options *opts, uint32_t version)
+func vc_kubelet_proxy_options_init(opts *C.vc_kubelet_proxy_options, version C.uint32_t) (C.int, error) {
+	var e C.vcgo_error
+	rc := C.vcgo_vc_kubelet_proxy_options_init(&e, opts, version)
+	return rc, takeError(rc, &e, "vc_kubelet_proxy_options_init")
+}
+
+// vc_kubelet_proxy_new calls the C function of the same name.
+//
+// int vc_kubelet_proxy_new(vc_kubelet_proxy **out, vc_kube *host, const vc_kubelet_proxy_options *opts)
+func vc_kubelet_proxy_new(out **C.vc_kubelet_proxy, host *C.vc_kube, opts *C.vc_kubelet_proxy_options) (C.int, error) {
+	var e C.vcgo_error
+	rc := C.vcgo_vc_kubelet_proxy_new(&e, out, host, opts)
+	return rc, takeError(rc, &e, "vc_kubelet_proxy_new")
+}
+
+// vc_kubelet_proxy_serve calls the C function of the same name.
+//
+// int vc_kubelet_proxy_serve(vc_kubelet_proxy *proxy, int fd)
+func vc_kubelet_proxy_serve(proxy *C.vc_kubelet_proxy, fd C.int) (C.int, error) {
+	var e C.vcgo_error
+	rc := C.vcgo_vc_kubelet_proxy_serve(&e, proxy, fd)
+	return rc, takeError(rc, &e, "vc_kubelet_proxy_serve")
+}
+
+// vc_kubelet_proxy_free calls the C function of the same name.
+//
+// void vc_kubelet_proxy_free(vc_kubelet_proxy *proxy)
+func vc_kubelet_proxy_free(proxy *C.vc_kubelet_proxy) {
+	C.vc_kubelet_proxy_free(proxy)
+}
+
 // vc_create_options_init calls the C function of the same name.
 //
 // int vc_create_options_init(vc_create_options *opts, uint32_t version)
@@ -983,6 +1018,7 @@ var generatedFunctions = []struct {
 	{"include/vcluster/common.h", []string{"vc_error_last", "vc_error_clear", "vc_strerror", "vc_buf_dispose", "vc_free", "vc_global_init", "vc_global_shutdown", "vc_log_set"}},
 	{"include/vcluster/config.h", []string{"vc_config_new", "vc_config_free", "vc_config_load_file", "vc_config_load_string", "vc_config_set", "vc_config_get", "vc_config_to_yaml", "vc_config_distro", "vc_config_backing_store", "vc_config_ha_replicas", "vc_config_service_type"}},
 	{"include/vcluster/kube.h", []string{"vc_kube_options_init", "vc_kube_new", "vc_kube_free", "vc_kube_server", "vc_kube_namespace", "vc_kube_context", "vc_kube_request", "vc_kube_server_version"}},
+	{"include/vcluster/kubelet.h", []string{"vc_kubelet_proxy_options_init", "vc_kubelet_proxy_new", "vc_kubelet_proxy_serve", "vc_kubelet_proxy_free"}},
 	{"include/vcluster/lifecycle.h", []string{"vc_create_options_init", "vc_cluster_create", "vc_cluster_list_get", "vc_cluster_list_count", "vc_cluster_list_at", "vc_cluster_list_free", "vc_cluster_status", "vc_cluster_info_free", "vc_cluster_connect", "vc_cluster_op_options_init", "vc_cluster_pause", "vc_cluster_resume", "vc_cluster_delete", "vc_kubeconfig_merge", "vc_kubeconfig_remove_context", "vc_kubeconfig_restore_context"}},
 	{"include/vcluster/syncer.h", []string{"vc_syncer_options_init", "vc_syncer_new", "vc_syncer_free", "vc_syncer_get_fd", "vc_syncer_get_timeout", "vc_syncer_step", "vc_syncer_next_event", "vc_sync_event_free", "vc_syncer_wakeup", "vc_syncer_stop", "vc_syncer_stats_get", "vc_syncer_stats_json"}},
 	{"include/vcluster/translate.h", []string{"vc_translate_options_init", "vc_translator_new", "vc_translator_free", "vc_translator_set_service_ips", "vc_translator_host_namespace", "vc_translate_host_name", "vc_translate_virtual_name", "vc_translate_label_key", "vc_translate_namespace_label_key", "vc_translate_to_host", "vc_translate_to_virtual_status", "vc_translate_pod_binding", "vc_translate_merge_metadata", "vc_translate_pod_token_requests", "vc_translate_pod_references", "vc_translate_manifests"}},

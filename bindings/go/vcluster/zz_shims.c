@@ -155,6 +155,21 @@ int vcgo_vc_syncer_stats_json(vcgo_error *err, vc_syncer *syncer, vc_buf *out)
     return vcgo_capture(err, vc_syncer_stats_json(syncer, out));
 }
 
+int vcgo_vc_kubelet_proxy_options_init(vcgo_error *err, vc_kubelet_proxy_options *opts, uint32_t version)
+{
+    return vcgo_capture(err, vc_kubelet_proxy_options_init(opts, version));
+}
+
+int vcgo_vc_kubelet_proxy_new(vcgo_error *err, vc_kubelet_proxy **out, vc_kube *host, const vc_kubelet_proxy_options *opts)
+{
+    return vcgo_capture(err, vc_kubelet_proxy_new(out, host, opts));
+}
+
+int vcgo_vc_kubelet_proxy_serve(vcgo_error *err, vc_kubelet_proxy *proxy, int fd)
+{
+    return vcgo_capture(err, vc_kubelet_proxy_serve(proxy, fd));
+}
+
 int vcgo_vc_create_options_init(vcgo_error *err, vc_create_options *opts, uint32_t version)
 {
     return vcgo_capture(err, vc_create_options_init(opts, version));

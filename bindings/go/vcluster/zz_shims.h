@@ -7,6 +7,7 @@
 #include <vcluster/common.h>
 #include <vcluster/config.h>
 #include <vcluster/kube.h>
+#include <vcluster/kubelet.h>
 #include <vcluster/lifecycle.h>
 #include <vcluster/syncer.h>
 #include <vcluster/translate.h>
@@ -50,6 +51,9 @@ int vcgo_vc_syncer_wakeup(vcgo_error *err, vc_syncer *syncer);
 int vcgo_vc_syncer_stop(vcgo_error *err, vc_syncer *syncer);
 int vcgo_vc_syncer_stats_get(vcgo_error *err, vc_syncer *syncer, vc_syncer_stats *out);
 int vcgo_vc_syncer_stats_json(vcgo_error *err, vc_syncer *syncer, vc_buf *out);
+int vcgo_vc_kubelet_proxy_options_init(vcgo_error *err, vc_kubelet_proxy_options *opts, uint32_t version);
+int vcgo_vc_kubelet_proxy_new(vcgo_error *err, vc_kubelet_proxy **out, vc_kube *host, const vc_kubelet_proxy_options *opts);
+int vcgo_vc_kubelet_proxy_serve(vcgo_error *err, vc_kubelet_proxy *proxy, int fd);
 int vcgo_vc_create_options_init(vcgo_error *err, vc_create_options *opts, uint32_t version);
 int vcgo_vc_cluster_create(vcgo_error *err, vc_kube *host, const vc_create_options *opts, vc_buf *out_manifests);
 int vcgo_vc_cluster_list_get(vcgo_error *err, vc_cluster_list **out, vc_kube *host, const char *host_namespace);

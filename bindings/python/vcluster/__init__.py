@@ -21,6 +21,7 @@ from .errors import ERRORS, Error
 from .kube import Kube, Response
 from .translate import Translator
 from .syncer import Syncer, SyncEvent
+from .kubelet import KubeletProxy
 from .config import Config
 from ._lowlevel import BackingStore, StepState, SyncEventType  # noqa: F401
 from . import lifecycle, log
@@ -53,6 +54,6 @@ def strerror(code: int) -> str:
     return lowlevel.strerror(code)
 
 
-__all__ = ["BackingStore", "ClusterInfo", "ClusterState", "Config", "Error", "ERRORS", "ErrorClass", "Kube", "LogLevel", "Response",
+__all__ = ["BackingStore", "ClusterInfo", "ClusterState", "Config", "Error", "ERRORS", "ErrorClass", "Kube", "KubeletProxy", "LogLevel", "Response",
            "Status", "StepState", "SyncEvent", "SyncEventType", "Syncer", "Translator", "ffi", "lib",
            "lifecycle", "log", "lowlevel", "strerror", "version"] + [c.__name__ for c in ERRORS.values()]

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GENERATED_VERSION = 0x000100
 
 SOURCE = (
-    "#include <vcluster.h>\n#include <vcluster/common.h>\n#include <vcluster/config.h>\n#include <vcluster/kube.h>\n#include <vcluster/lifecycle.h>\n#include <vcluster/syncer.h>\n#include <vcluster/translate.h>\n#include <vcluster/vcluster.h>\n#include <vcluster/version.h>\n"
+    "#include <vcluster.h>\n#include <vcluster/common.h>\n#include <vcluster/config.h>\n#include <vcluster/kube.h>\n#include <vcluster/kubelet.h>\n#include <vcluster/lifecycle.h>\n#include <vcluster/syncer.h>\n#include <vcluster/translate.h>\n#include <vcluster/vcluster.h>\n#include <vcluster/version.h>\n"
     "#if VC_VERSION_NUMBER < 0x000100 || (VC_VERSION_NUMBER >> 16) != 0\n"
     "#error \"libvcluster headers 0.1.0 (major 0) or newer within the major are required\"\n"
     "#endif\n"

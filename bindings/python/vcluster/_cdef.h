@@ -52,6 +52,15 @@ int vc_kube_server_version(vc_kube *kube, vc_buf *out);
 #define VC_KUBE_IN_CLUSTER_FALLBACK ...
 #define VC_KUBE_OPTIONS_VERSION ...
 
+/* include/vcluster/kubelet.h */
+typedef struct vc_kubelet_proxy vc_kubelet_proxy;
+typedef struct vc_kubelet_proxy_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *serving_cert_pem; const char *serving_key_pem; const char *client_ca_file; const char *client_ca_pem; int32_t timeout_ms; } vc_kubelet_proxy_options;
+int vc_kubelet_proxy_options_init(vc_kubelet_proxy_options *opts, uint32_t version);
+int vc_kubelet_proxy_new(vc_kubelet_proxy **out, vc_kube *host, const vc_kubelet_proxy_options *opts);
+int vc_kubelet_proxy_serve(vc_kubelet_proxy *proxy, int fd);
+void vc_kubelet_proxy_free(vc_kubelet_proxy *proxy);
+#define VC_KUBELET_PROXY_OPTIONS_VERSION ...
+
 /* include/vcluster/lifecycle.h */
 typedef void (*vc_progress_fn)(const char *step, const char *message, int32_t done, void *user_data);
 typedef struct vc_create_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *driver; const char *distro; const char *backing_store; vc_config *config; const char *bin_dir; const char *syncer_path; const char *state_dir; int32_t timeout_ms; vc_progress_fn progress; void *progress_user_data; } vc_create_options;
@@ -86,7 +95,7 @@ int vc_kubeconfig_restore_context(const char *path, vc_buf *out_context);
 
 /* include/vcluster/syncer.h */
 typedef struct vc_syncer vc_syncer;
-typedef struct vc_syncer_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *service_name; const char *cluster_domain; const char *config_yaml; const char *coredns_image; double host_qps; int32_t host_burst; int32_t max_reconciles_per_step; int32_t resync_seconds; } vc_syncer_options;
+typedef struct vc_syncer_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *service_name; const char *cluster_domain; const char *config_yaml; const char *coredns_image; double host_qps; int32_t host_burst; int32_t max_reconciles_per_step; int32_t resync_seconds; const char *kubelet_address; int32_t kubelet_port; } vc_syncer_options;
 int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
 int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts);
 void vc_syncer_free(vc_syncer *syncer);

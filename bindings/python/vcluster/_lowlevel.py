@@ -39,6 +39,7 @@ SYNCER_NO_EVENTS: int = lib.VC_SYNCER_NO_EVENTS
 SYNCER_SECRETS_FOR_SA_TOKENS: int = lib.VC_SYNCER_SECRETS_FOR_SA_TOKENS
 SYNCER_OPTIONS_VERSION: int = lib.VC_SYNCER_OPTIONS_VERSION
 SYNCER_STATS_VERSION: int = lib.VC_SYNCER_STATS_VERSION
+KUBELET_PROXY_OPTIONS_VERSION: int = lib.VC_KUBELET_PROXY_OPTIONS_VERSION
 CREATE_UPGRADE: int = lib.VC_CREATE_UPGRADE
 CREATE_EXPOSE: int = lib.VC_CREATE_EXPOSE
 CREATE_PRINT: int = lib.VC_CREATE_PRINT
@@ -587,6 +588,9 @@ def config_service_type(cfg: Any) -> str:
 def syncer_options_init(version: int = lib.VC_SYNCER_OPTIONS_VERSION) -> Any:
     """int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version)
 
+    Initialise `opts` to the defaults of options `version`; only the bytes of
+    that version's struct are written (a version-1 caller's struct is
+    smaller).
     @return VC_OK, VC_EINVAL or VC_EVERSION. @since 0.1
     """
     opts = ffi.new("vc_syncer_options *")
@@ -605,7 +609,9 @@ def syncer_new(host: Any, virt: Any, opts: Any) -> Any:
     caller and released with vc_syncer_free().
     @return VC_OK; VC_EINVAL (missing name or connection); VC_EVERSION;
       VC_ECONFIG (config_yaml is invalid: the message names line and key);
-      VC_EIO (the event loop could not be set up).
+      VC_EINVAL (kubelet_address is not an IP address, kubelet_port out of
+      range); VC_EIO (the event loop could not be set up). Fields of
+      versions above opts->version are not read.
     @since 0.1
     """
     out = ffi.new("vc_syncer **")
@@ -741,6 +747,80 @@ def syncer_stats_json(syncer: Any) -> str:
         return _s.buf_str(out)
     finally:
         lib.vc_buf_dispose(out)
+
+
+def kubelet_proxy_options_init(version: int = lib.VC_KUBELET_PROXY_OPTIONS_VERSION) -> Any:
+    """int vc_kubelet_proxy_options_init(vc_kubelet_proxy_options *opts, uint32_t version)
+
+    Initialise `opts` (caller-owned) to the defaults of options `version`.
+    @return VC_OK, VC_EINVAL (opts NULL) or VC_EVERSION.
+    @since 0.1
+    """
+    opts = ffi.new("vc_kubelet_proxy_options *")
+    rc = lib.vc_kubelet_proxy_options_init(opts, version)
+    _s.check(rc, 'vc_kubelet_proxy_options_init')
+    return opts
+
+
+def kubelet_proxy_new(host: Any, opts: Any) -> Any:
+    """int vc_kubelet_proxy_new(vc_kubelet_proxy **out, vc_kube *host, const vc_kubelet_proxy_options *opts)
+
+    Create a proxy that forwards to the host cluster `host` (it needs get on
+    pods and create on pods/exec, pods/attach, pods/portforward and get on
+    pods/log in the host namespace). The proxy takes its own reference on
+    `host`; it makes its requests on connections of its own, so the caller
+    may keep using `host` on its own thread (a syncer, say) while the proxy
+    serves on others. On success `*out` is owned by the caller and released
+    with vc_kubelet_proxy_free(); `opts` may be freed at once.
+    @return VC_OK; VC_EINVAL (no name, no client CA, bad namespace);
+      VC_EVERSION; VC_ETLS (a certificate, key or CA is not valid PEM, or the
+      key does not match the certificate); VC_ENOTFOUND or VC_EIO
+      (client_ca_file missing or unreadable);
+      VC_ENOMEM.
+    @since 0.1
+    """
+    out = ffi.new("vc_kubelet_proxy **")
+    rc = lib.vc_kubelet_proxy_new(out, _s.handle(host, 'host'), _s.struct_ptr(opts))
+    _s.check(rc, 'vc_kubelet_proxy_new')
+    return _s.owned(out[0], lib.vc_kubelet_proxy_free)
+
+
+def kubelet_proxy_serve(proxy: Any, fd: int) -> int:
+    """int vc_kubelet_proxy_serve(vc_kubelet_proxy *proxy, int fd)
+
+    Serve one accepted TCP connection `fd` (the caller keeps ownership and
+    closes it afterwards; the call sets it non-blocking). Blocks until the
+    exchange ends: the TLS handshake (client certificate required), one
+    request, and its answer; for logs the streamed body, for exec, attach and
+    port-forward the upgraded stream until either side closes. Paths served:
+    GET /healthz; GET /containerLogs/{ns}/{pod}/{container};
+    GET|POST /exec/{ns}/{pod}/{container}, /attach/..., /portForward/{ns}/{pod}.
+    Others get 404 with a JSON Status (metrics and stats are not proxied).
+    Errors of the host API server (403, 404, 500...) reach the client with
+    their status and body.
+
+    Threads: may be called from many threads at once on the same proxy, one
+    call per connection. To end a call early (shutdown of the caller), call
+    shutdown(fd, SHUT_RDWR) from another thread: the call then returns.
+    vc_kubelet_proxy_free() may be called while calls are running: the proxy
+    is released when the last one returns.
+    @return VC_OK when a request was answered (whatever its HTTP status);
+      VC_ETLS (handshake failed: no or a foreign client certificate);
+      VC_ETIMEDOUT (no request within timeout_ms); VC_ECONNECT (the client
+      went away); VC_EINVAL (proxy NULL or fd < 0).
+    @since 0.1
+    """
+    rc = lib.vc_kubelet_proxy_serve(_s.handle(proxy, 'proxy'), fd)
+    _s.check(rc, 'vc_kubelet_proxy_serve')
+    return rc
+
+
+def kubelet_proxy_free(proxy: Any) -> None:
+    """void vc_kubelet_proxy_free(vc_kubelet_proxy *proxy)
+
+    Release the caller's reference. NULL-safe. @since 0.1
+    """
+    lib.vc_kubelet_proxy_free(_s.handle(proxy, 'proxy'))
 
 
 def create_options_init(version: int = lib.VC_CREATE_OPTIONS_VERSION) -> Any:
@@ -1374,6 +1454,10 @@ FUNCTIONS = {
     'vc_syncer_stop': syncer_stop,
     'vc_syncer_stats_get': syncer_stats_get,
     'vc_syncer_stats_json': syncer_stats_json,
+    'vc_kubelet_proxy_options_init': kubelet_proxy_options_init,
+    'vc_kubelet_proxy_new': kubelet_proxy_new,
+    'vc_kubelet_proxy_serve': kubelet_proxy_serve,
+    'vc_kubelet_proxy_free': kubelet_proxy_free,
     'vc_create_options_init': create_options_init,
     'vc_cluster_create': cluster_create,
     'vc_cluster_list_get': cluster_list_get,
@@ -1419,6 +1503,7 @@ HEADERS = {
     'include/vcluster/common.h': ['vc_error_last', 'vc_error_clear', 'vc_strerror', 'vc_buf_dispose', 'vc_free', 'vc_global_init', 'vc_global_shutdown', 'vc_log_set'],
     'include/vcluster/config.h': ['vc_config_new', 'vc_config_free', 'vc_config_load_file', 'vc_config_load_string', 'vc_config_set', 'vc_config_get', 'vc_config_to_yaml', 'vc_config_distro', 'vc_config_backing_store', 'vc_config_ha_replicas', 'vc_config_service_type'],
     'include/vcluster/kube.h': ['vc_kube_options_init', 'vc_kube_new', 'vc_kube_free', 'vc_kube_server', 'vc_kube_namespace', 'vc_kube_context', 'vc_kube_request', 'vc_kube_server_version'],
+    'include/vcluster/kubelet.h': ['vc_kubelet_proxy_options_init', 'vc_kubelet_proxy_new', 'vc_kubelet_proxy_serve', 'vc_kubelet_proxy_free'],
     'include/vcluster/lifecycle.h': ['vc_create_options_init', 'vc_cluster_create', 'vc_cluster_list_get', 'vc_cluster_list_count', 'vc_cluster_list_at', 'vc_cluster_list_free', 'vc_cluster_status', 'vc_cluster_info_free', 'vc_cluster_connect', 'vc_cluster_op_options_init', 'vc_cluster_pause', 'vc_cluster_resume', 'vc_cluster_delete', 'vc_kubeconfig_merge', 'vc_kubeconfig_remove_context', 'vc_kubeconfig_restore_context'],
     'include/vcluster/syncer.h': ['vc_syncer_options_init', 'vc_syncer_new', 'vc_syncer_free', 'vc_syncer_get_fd', 'vc_syncer_get_timeout', 'vc_syncer_step', 'vc_syncer_next_event', 'vc_sync_event_free', 'vc_syncer_wakeup', 'vc_syncer_stop', 'vc_syncer_stats_get', 'vc_syncer_stats_json'],
     'include/vcluster/translate.h': ['vc_translate_options_init', 'vc_translator_new', 'vc_translator_free', 'vc_translator_set_service_ips', 'vc_translator_host_namespace', 'vc_translate_host_name', 'vc_translate_virtual_name', 'vc_translate_label_key', 'vc_translate_namespace_label_key', 'vc_translate_to_host', 'vc_translate_to_virtual_status', 'vc_translate_pod_binding', 'vc_translate_merge_metadata', 'vc_translate_pod_token_requests', 'vc_translate_pod_references', 'vc_translate_manifests'],

@@ -121,6 +121,19 @@ static void t_options_init(void)
           a.burst == b.burst && a.max_retries == b.max_retries && a.in_cluster_dir == b.in_cluster_dir);
     CHECK_INT(vc_kube_options_init(&b, 0), VC_EVERSION);
     CHECK_INT(vc_kube_options_init(NULL, 1), VC_EINVAL);
+    /* syncer options: version 2 added fields; a version-1 init writes only
+     * the version-1 bytes */
+    vc_syncer_options sa = VC_SYNCER_OPTIONS_INIT, sb;
+    memset(&sb, 0xab, sizeof sb);
+    CHECK_INT(vc_syncer_options_init(&sb, VC_SYNCER_OPTIONS_VERSION), VC_OK);
+    CHECK(sa.version == sb.version && sa.flags == sb.flags && sa.name == sb.name && sa.resync_seconds == sb.resync_seconds &&
+          sa.kubelet_address == sb.kubelet_address && sa.kubelet_port == sb.kubelet_port && sb.version == 2);
+    memset(&sb, 0xab, sizeof sb);
+    CHECK_INT(vc_syncer_options_init(&sb, 1), VC_OK);
+    CHECK_INT(sb.version, 1);
+    CHECK(sb.name == NULL && sb.resync_seconds == 0);
+    CHECK_INT((uint32_t)sb.kubelet_port, 0xababababu);
+    CHECK_INT(vc_syncer_options_init(&sb, 3), VC_EVERSION);
 }
 
 int main(void)
