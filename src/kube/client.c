@@ -43,6 +43,7 @@ void vc__kube_unref(vc_kube *k)
     vc__exec_cred_clear(&k->exec_cred);
     vc__free(k->bearer);
     vc__discovery_free(k->discovery);
+    pthread_mutex_destroy(&k->cred_mu);
     vc__free(k);
 }
 
@@ -66,6 +67,7 @@ int vc_kube_new(vc_kube **out, const vc_kube_options *opts)
     if (!k)
         return vc__error_oom();
     k->refcount = 1;
+    pthread_mutex_init(&k->cred_mu, NULL);
     int r;
     if (opts->flags & VC_KUBE_IN_CLUSTER) {
         r = vc__kube_incluster(&k->cfg, opts->in_cluster_dir);
@@ -77,6 +79,7 @@ int vc_kube_new(vc_kube **out, const vc_kube_options *opts)
         }
     }
     if (r < 0) {
+        pthread_mutex_destroy(&k->cred_mu);
         vc__free(k);
         return r;
     }
@@ -181,7 +184,17 @@ static int refresh_bearer(vc_kube *k, bool force)
     return VC_OK;
 }
 
+static int setup_easy_locked(vc_kube *k, CURL *e, struct curl_slist **headers);
+
 int vc__kube_setup_easy(vc_kube *k, CURL *e, struct curl_slist **headers)
+{
+    pthread_mutex_lock(&k->cred_mu);
+    int r = setup_easy_locked(k, e, headers);
+    pthread_mutex_unlock(&k->cred_mu);
+    return r;
+}
+
+static int setup_easy_locked(vc_kube *k, CURL *e, struct curl_slist **headers)
 {
     int r = refresh_bearer(k, false);
     if (r < 0)
@@ -344,7 +357,7 @@ static bool retryable_curl(CURLcode c, bool idempotent)
     }
 }
 
-static int map_curl(CURLcode c, const char *what, const char *detail)
+int vc__kube_map_curl(CURLcode c, const char *what, const char *detail)
 {
     int code;
     switch (c) {
@@ -452,7 +465,7 @@ int vc__kube_do(vc_kube *k, const char *method, const char *path, const char *co
                 vc__sleep_ms(backoff);
                 continue;
             }
-            rc = map_curl(cr, what, errbuf);
+            rc = vc__kube_map_curl(cr, what, errbuf);
             goto done;
         }
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &http);
@@ -460,7 +473,10 @@ int vc__kube_do(vc_kube *k, const char *method, const char *path, const char *co
             *out_http = http;
         if (http == 401 && !auth_retried && (k->cfg.exec || k->cfg.token_file)) {
             auth_retried = true;
-            if (refresh_bearer(k, true) == VC_OK)
+            pthread_mutex_lock(&k->cred_mu);
+            int rr = refresh_bearer(k, true);
+            pthread_mutex_unlock(&k->cred_mu);
+            if (rr == VC_OK)
                 continue;
         }
         bool retry_status = http == 429 || http == 502 || http == 503 || http == 504 ||

@@ -4,6 +4,8 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <sys/types.h>
 
 #include "util/util.h"
 #include "vcluster/kube.h"
@@ -76,14 +78,24 @@ struct vc_kube {
     vc__exec_cred exec_cred;
     char *bearer;               /* current bearer token (token, tokenFile, exec) */
     int64_t bearer_read_ms;
+    /* Guards bearer, bearer_read_ms and exec_cred, so vc__kube_setup_easy()
+     * (and vc__kconn_open()) may run on other threads than the owner's. */
+    pthread_mutex_t cred_mu;
     vc__gvk_cache *discovery;
 };
 
 vc_kube *vc__kube_ref(vc_kube *k);
 void vc__kube_unref(vc_kube *k);
 
-/* Apply TLS/auth/proxy options of `k` to an easy handle (for watches too). */
+/* Apply TLS/auth/proxy options of `k` to an easy handle (for watches too).
+ * *headers gets "Authorization: ..." (when there is a token) and "Accept".
+ * Thread-safe against itself and vc__kconn_open() on the same `k` (the
+ * credential state is under k->cred_mu); vc__kube_do() is not. */
 int vc__kube_setup_easy(vc_kube *k, CURL *easy, struct curl_slist **headers);
+
+/* Map a failed libcurl transfer to VC_ETIMEDOUT, VC_ETLS or VC_ECONNECT with
+ * "what: detail" as the message (detail "" or NULL: curl's text). */
+int vc__kube_map_curl(CURLcode c, const char *what, const char *detail);
 
 /* Map an HTTP error status + body to a vc_status, setting vc_error_last with
  * the server's Status message. `what` prefixes the message ("GET /api/v1/..."). */
@@ -99,6 +111,49 @@ int vc__http_status(const char *url, int32_t timeout_ms, long *out_status);
 
 /* Rate limiter: how long (ms) until a token is available; takes it if 0. */
 int64_t vc__kube_ratelimit_take(vc_kube *k);
+
+/* ---- raw connections (kconn.c): HTTP/1.1 upgrades and streams ---- */
+
+/* "Nothing arrived within the timeout": returned by vc__kconn_read() without
+ * touching vc_error_last(). Internal, not a vc_status value. */
+#define VC__EAGAIN (-1000)
+
+typedef struct vc__kconn vc__kconn;
+
+/* Connects to k's API server with k's TLS settings and credentials (client
+ * cert, bearer token, exec-plugin token, basic auth), HTTP/1.1 only (no ALPN
+ * h2), sends "METHOD PATH HTTP/1.1" with Host, User-Agent, the auth header
+ * and `extra_headers` (CRLF-separated "Name: value" lines, may be NULL, e.g.
+ * Connection/Upgrade/Sec-WebSocket-* /X-Stream-Protocol-Version), then
+ * Content-Length and `body` when body != NULL, and reads the status line and
+ * headers (at most 64 KiB). `timeout_ms` (<= 0: k's request timeout) bounds
+ * the whole exchange up to the end of the headers.
+ * *status gets the HTTP status; *headers (may be NULL) gets the raw header
+ * block from the status line through the empty line that ends it (caller
+ * frees with vc__free). Afterwards the connection is positioned at the first
+ * byte after the headers (101: the upgraded stream; otherwise the body, as
+ * the server framed it). No retries, no rate limit, no 401 refresh.
+ * Thread-safe on a shared `k` (see vc__kube_setup_easy).
+ * Errors: VC_ECONNECT, VC_ETLS, VC_ETIMEDOUT, VC_EAPI (not HTTP, or headers
+ * too large), VC_EAUTH (credentials unusable), VC_EINVAL, VC_ENOMEM. A
+ * non-2xx status is NOT an error: the caller reads *status. */
+int vc__kconn_open(vc_kube *k, const char *method, const char *path, const char *extra_headers,
+                   const void *body, size_t body_len, int32_t timeout_ms,
+                   vc__kconn **out, int *status, char **headers);
+/* Reads up to n bytes: > 0 bytes, 0 on EOF, VC__EAGAIN when nothing is
+ * available within timeout_ms (0 = do not wait, < 0 = no limit), another
+ * negative vc status on error (VC_ECONNECT). Bytes already buffered (read
+ * with the headers, or decrypted by TLS) come first. */
+ssize_t vc__kconn_read(vc__kconn *c, void *buf, size_t n, int32_t timeout_ms);
+/* Writes all n bytes within timeout_ms (< 0: no limit): VC_OK, VC_ETIMEDOUT
+ * or VC_ECONNECT. */
+int vc__kconn_write_all(vc__kconn *c, const void *buf, size_t n, int32_t timeout_ms);
+/* The socket, for poll(). Before polling for POLLIN, call vc__kconn_read(...,
+ * 0) until it returns VC__EAGAIN: buffered or TLS-decrypted bytes do not
+ * make the socket readable. */
+int vc__kconn_fd(const vc__kconn *c);
+/* Half-close is not offered: closing ends both directions. NULL-safe. */
+void vc__kconn_close(vc__kconn *c);
 
 /* ---- resource paths ---- */
 typedef struct vc__kres {
