@@ -547,12 +547,13 @@ int cmd_connect(int argc, char **argv)
         case O_SERVER: co.server = optarg; break;
         case O_UPDATE_CURRENT: co.update = !optarg || strcmp(optarg, "false") != 0; break;
         case O_POD: co.pod = optarg; break;
-        case O_ADDRESS: co.address = optarg; break;
+        case O_ADDRESS: co.address = optarg ? optarg : "127.0.0.1"; break;
         case O_LOCAL_PORT: {
+            const char *arg = optarg ? optarg : "";
             char *end = NULL;
-            long p = strtol(optarg, &end, 10);
-            if (!end || *end || p < 0 || p > 65535) {
-                fprintf(stderr, "vcluster connect: --local-port %s is not a port\n", optarg);
+            long p = strtol(arg, &end, 10);
+            if (!*arg || !end || *end || p < 0 || p > 65535) {
+                fprintf(stderr, "vcluster connect: --local-port %s is not a port\n", arg);
                 return CLI_USAGE;
             }
             co.local_port = (int)p;

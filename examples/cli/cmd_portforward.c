@@ -62,7 +62,12 @@ static int listen_on(const char *address, int port, int *out_port)
     freeaddrinfo(ai);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    memset(&ss, 0, sizeof ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        fprintf(stderr, "vcluster port-forward: getsockname: %s\n", strerror(errno));
+        close(fd);
+        return -1;
+    }
     *out_port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     return fd;

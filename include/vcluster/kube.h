@@ -120,7 +120,7 @@ VC_API int vc_kube_server_version(vc_kube *kube, vc_buf *out);
  * Several port-forwards may be opened and used on different threads with
  * the same vc_kube. Each holds a reference on its vc_kube.
  *
- * Protocol (doc/api.md, "Port forwarding"): a WebSocket with subprotocol
+ * Protocol (doc/guide.md, "Port forwarding"): a WebSocket with subprotocol
  * v4.channel.k8s.io, which the API server hands through to the kubelet and
  * the kubelet to the container runtime's streaming server; no SPDY. The
  * caller needs `create` (and `get`) on pods/portforward in the namespace.

@@ -4,7 +4,7 @@
  * and the kubelet proxy the upgraded stream unchanged, down to the container
  * runtime's streaming server (k8s.io/cri-streaming, used by containerd),
  * which speaks the channel framing of ws.h. Why this and not SPDY tunnelled
- * in a WebSocket: doc/api.md, "Port forwarding".
+ * in a WebSocket: doc/guide.md, "Port forwarding".
  */
 #include <errno.h>
 #include <fcntl.h>
