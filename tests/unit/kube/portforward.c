@@ -54,7 +54,8 @@ static void send_frame(int fd, int first, const void *p, size_t n)
         h[hl++] = (unsigned char)(n >> 8);
         h[hl++] = (unsigned char)n;
     }
-    if (write(fd, h, hl) < 0 || (n && write(fd, p, n) < 0))
+    /* MSG_NOSIGNAL: the client may be gone; a SIGPIPE here would hide one from the library */
+    if (send(fd, h, hl, MSG_NOSIGNAL) < 0 || (n && send(fd, p, n, MSG_NOSIGNAL) < 0))
         return;
 }
 
@@ -117,7 +118,7 @@ static void *serve(void *arg)
                            "\"code\":500}";
         snprintf(resp, sizeof resp, "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
                                     "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
-        if (write(c, resp, strlen(resp)) < 0)
+        if (send(c, resp, strlen(resp), MSG_NOSIGNAL) < 0)
             goto out;
         goto out;
     }
@@ -126,14 +127,14 @@ static void *serve(void *arg)
                            "\"code\":403}";
         snprintf(resp, sizeof resp, "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
                  (size_t)10, 10, body, strlen(body + 10), body + 10);
-        if (write(c, resp, strlen(resp)) < 0)
+        if (send(c, resp, strlen(resp), MSG_NOSIGNAL) < 0)
             goto out;
         goto out;
     }
     snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n",
              !strcmp(f->mode, "bad-accept") ? "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" : acc);
-    if (write(c, resp, strlen(resp)) < 0 || !strcmp(f->mode, "bad-accept"))
+    if (send(c, resp, strlen(resp), MSG_NOSIGNAL) < 0 || !strcmp(f->mode, "bad-accept"))
         goto out;
     /* port 80 on both channels, as handleWebSocketStreams writes them */
     send_frame(c, 0x82, "\x00\x50\x00", 3);
