@@ -26,16 +26,18 @@ int vc_kube_options_init(vc_kube_options *opts, uint32_t version)
     return VC_OK;
 }
 
+/* Atomic: port-forwards (and other children) may take and drop references
+ * on other threads than the owner's (vc_port_forward_open's thread rule). */
 vc_kube *vc__kube_ref(vc_kube *k)
 {
     if (k)
-        k->refcount++;
+        __atomic_add_fetch(&k->refcount, 1, __ATOMIC_RELAXED);
     return k;
 }
 
 void vc__kube_unref(vc_kube *k)
 {
-    if (!k || --k->refcount > 0)
+    if (!k || __atomic_sub_fetch(&k->refcount, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     if (k->easy)
         curl_easy_cleanup(k->easy);
