@@ -157,9 +157,11 @@ VC_API int vc_port_forward_open(vc_port_forward **out, vc_kube *kube, const char
 VC_API int vc_port_forward_read(vc_port_forward *pf, void *buf, size_t cap, size_t *out_n, int32_t timeout_ms);
 
 /**
- * Send all `n` bytes of `buf` to the pod within `timeout_ms` (< 0: no limit).
- * @return VC_OK, VC_ETIMEDOUT, VC_ECONNECT, VC_ECANCELED, VC_ESTATE (the
- *   stream already ended).
+ * Send all `n` bytes of `buf` to the pod within `timeout_ms` (< 0: no limit),
+ * in frames of at most 32 KiB.
+ * @return VC_OK; VC_ETIMEDOUT or VC_ECONNECT (a frame may have been cut: the
+ *   stream is unusable, free it); VC_ECANCELED; VC_ESTATE (the stream
+ *   already ended).
  * @since 0.1
  */
 VC_API int vc_port_forward_write(vc_port_forward *pf, const void *buf, size_t n, int32_t timeout_ms);
