@@ -26,7 +26,9 @@ bad() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - $*"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 forwarders() { pgrep -f "[p]ort-forward --name $NAME " | wc -l; }
 recorded() { sed -n "s/^$1=//p" "$REC" 2>/dev/null; }
+FK_PID=
 cleanup() {
+	[[ -n $FK_PID ]] && kill "$FK_PID" 2>/dev/null
 	"$V" delete "$NAME" --timeout 60 >/dev/null 2>&1 || true
 	pkill -f "port-forward --name $NAME " 2>/dev/null || true
 	rm -rf "$WORK"
@@ -82,6 +84,37 @@ check "connect -- CMD passes CMD's exit status" test "$rc" = 7
 check "CMD saw a 127.0.0.1 server" grep -q "server: https://127.0.0.1:" <<<"$out"
 check "CMD ran while a forwarder ran" test "$(tail -1 <<<"$out")" = 1
 check "the forwarder stopped with CMD" test "$(forwarders)" = 0
+
+# bytes through the forwarder, the host API server and a stand-in kubelet
+# (tests/tools/fake_kubelet.py on 127.0.0.1:10250, where kwok nodes point)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if command -v openssl >/dev/null && command -v python3 >/dev/null &&
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kwok -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$WORK/k.key" -out "$WORK/k.crt" >/dev/null 2>&1; then
+	python3 "$HERE/../tools/fake_kubelet.py" "$WORK/k.crt" "$WORK/k.key" >"$WORK/fk.log" 2>&1 &
+	FK_PID=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/fk.log" 2>/dev/null && break; sleep 0.1; done
+fi
+if [[ -n $FK_PID ]] && grep -q listening "$WORK/fk.log"; then
+	out=$("$V" connect "$NAME" -- python3 -c '
+import os, re, socket
+port = int(re.search(r"server: https://127.0.0.1:(\d+)", open(os.environ["KUBECONFIG"]).read()).group(1))
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"through the forwarder " * 2000)
+got = b""
+while len(got) < 44000:
+    c = s.recv(65536)
+    if not c:
+        break
+    got += c
+print(len(got), got[:22].decode())' 2>/dev/null)
+	check "bytes go through the forwarder and the API server both ways ($out)" test "$out" = "44000 THROUGH THE FORWARDER "
+	kill "$FK_PID" 2>/dev/null
+	wait "$FK_PID" 2>/dev/null || true
+	FK_PID=
+else
+	echo "# skipped the data path: no openssl/python3, or 127.0.0.1:10250 is taken ($(cat "$WORK/fk.log" 2>/dev/null | tail -1))"
+fi
 
 "$V" connect "$NAME" --server https://example.invalid:6443 --update-current=false >/dev/null 2>&1
 check "--server writes that server, no forwarder" test "$(forwarders)" = 0
