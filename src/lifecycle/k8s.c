@@ -74,6 +74,9 @@ static int merge_patch(vc__lc *lc, const char *api_version, const char *resource
 /* ------------------------------------------------------------------ */
 /* what the control plane pods are doing                               */
 
+/* restarts after which a crash-looping control-plane container is given up on */
+#define K8S_FATAL_RESTARTS 3
+
 static const char *const k_fatal_reasons[] = {
     "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
     "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
@@ -101,10 +104,15 @@ static char *pods_message(vc__lc *lc, bool *fatal)
     json_array_foreach(json_object_get(l, "items"), i, pod) {
         const char *pname = vc__lc_str2(pod, "metadata", "name");
         json_t *st = json_object_get(pod, "status");
+        /* a pod on its way out (a rolling update replacing it) says nothing
+         * about the one that comes next */
+        if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+            continue;
         const char *phase = vc__lc_str(st, "phase");
         if (vc__streq(phase, "Failed")) {
             *fatal = true;
-            msg = vc__sprintf("pod %s failed: %s", pname, vc__lc_str(st, "message") ? vc__lc_str(st, "message") : "");
+            const char *why = vc__lc_str(st, "message") ? vc__lc_str(st, "message") : vc__lc_str(st, "reason");
+            msg = vc__sprintf("pod %s failed%s%s", pname, why ? ": " : "", why ? why : "");
             break;
         }
         size_t k;
@@ -115,10 +123,21 @@ static char *pods_message(vc__lc *lc, bool *fatal)
             for (size_t f = 0; reason && f < VC__ARRAY_LEN(k_fatal_reasons); f++)
                 if (!strcmp(reason, k_fatal_reasons[f]))
                     *fatal = true;
+            /* a container that starts before its API server or storage is
+             * ready exits and is restarted: that is how a pod of several
+             * processes comes up; only a crash that keeps coming is fatal */
+            json_int_t restarts = json_integer_value(json_object_get(cs, "restartCount"));
+            if (*fatal && vc__streq(reason, "CrashLoopBackOff") && restarts < K8S_FATAL_RESTARTS)
+                *fatal = false;
             if (*fatal) {
-                msg = vc__sprintf("pod %s: container %s: %s%s%s", pname, vc__lc_str(cs, "name"), reason,
+                /* the container's last words (terminationMessagePolicy
+                 * FallbackToLogsOnError puts the tail of its log there) */
+                json_t *last = json_object_get(json_object_get(cs, "lastState"), "terminated");
+                const char *said = vc__lc_str(last, "message");
+                msg = vc__sprintf("pod %s: container %s: %s%s%s%s%s", pname, vc__lc_str(cs, "name"), reason,
                                   vc__lc_str(w, "message") ? ": " : "",
-                                  vc__lc_str(w, "message") ? vc__lc_str(w, "message") : "");
+                                  vc__lc_str(w, "message") ? vc__lc_str(w, "message") : "", said ? "; it said: " : "",
+                                  said ? said : "");
                 break;
             }
         }

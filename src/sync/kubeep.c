@@ -35,7 +35,12 @@ static json_t *desired_of(const json_t *h)
         json_array_foreach(json_object_get(ss, "ports"), j, p) {
             json_t *port = json_object_get(p, "port");
             const char *proto = vc__jstr(p, "protocol");
-            if (json_is_integer(port))
+            /* only the API port: the vcluster Service also has the kubelet
+             * port (10250), which would be a second "https" (HTTP 422) */
+            const char *pname = vc__jstr(p, "name");
+            if (pname && *pname && strcmp(pname, "https") != 0)
+                continue;
+            if (json_is_integer(port) && json_array_size(ports) == 0)
                 json_array_append_new(ports, json_pack("{s:s,s:O,s:s}", "name", "https", "port", port, "protocol",
                                                        proto ? proto : "TCP"));
         }

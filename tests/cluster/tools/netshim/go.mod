@@ -1,0 +1,3 @@
+module libvcluster.local/tools/netshim
+
+go 1.26
