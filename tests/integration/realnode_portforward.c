@@ -39,6 +39,15 @@ static int req(const char *method, const char *path, const char *body, vc_buf *o
     return vc_kube_request(K, out, &st, method, path, body, NULL);
 }
 
+/* The pod's Ready condition is True (in the object's JSON text). */
+static bool ready(const char *json)
+{
+    const char *c = json ? strstr(json, "\"type\":\"Ready\"") : NULL;
+    const char *end = c ? strchr(c, '}') : NULL;
+    const char *st = c ? strstr(c, "\"status\":\"True\"") : NULL;
+    return st && end && st < end;
+}
+
 static void t_setup(void)
 {
     rn_name(NS, sizeof NS, "rnpf");
@@ -55,7 +64,7 @@ static void t_setup(void)
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/web", NS);
     for (int i = 0; i < 1800 && !g_ready; i++) {
         vc_buf b = VC_BUF_INIT;
-        if (req("GET", path, NULL, &b) == VC_OK && b.ptr && strstr(b.ptr, "\"type\":\"Ready\",\"status\":\"True\""))
+        if (req("GET", path, NULL, &b) == VC_OK && ready(b.ptr))
             g_ready = true;
         if (!g_ready && i % 100 == 99)
             printf("# waiting for pod web: %.300s\n", b.ptr && strstr(b.ptr, "\"status\":{") ? strstr(b.ptr, "\"status\":{") : "");
