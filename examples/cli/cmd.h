@@ -40,6 +40,38 @@ void cmd_delete_help(FILE *to);
 int cmd_completion(int argc, char **argv);
 void cmd_completion_help(FILE *to);
 
+/* The hidden `vcluster port-forward` (cmd_portforward.c) and the helpers
+ * connect, disconnect, pause and delete use to run and find it. */
+int cmd_port_forward(int argc, char **argv);
+void cmd_port_forward_help(FILE *to);
+
+typedef struct cli_pf_spec {
+    const char *kubeconfig, *context;   /* the host cluster (NULL: defaults) */
+    const char *name, *ns;              /* the virtual cluster and its host namespace */
+    const char *pod;                    /* NULL: a Ready control plane pod per connection */
+    const char *address;                /* local address to listen on */
+    int local_port;                     /* 0: a free one */
+    int remote_port;                    /* 0: the pod's API server port (8443) */
+    int own_group;                      /* stop the connections in flight on exit (process group leader) */
+} cli_pf_spec;
+
+typedef struct cli_pf_record {
+    int pid, port;
+    char address[256], name[128];
+} cli_pf_record;
+
+/* Listen and forward until SIGTERM/SIGINT; the port goes to ready_fd (>= 0). */
+int cli_pf_serve(const cli_pf_spec *s, int ready_fd);
+/* The live forwarder recorded for kube context `context`: 0, else -1. */
+int cli_pf_lookup(const char *context, cli_pf_record *out);
+/* Start one detached and record it under `context`: 0 with *out_port, else -1 (reported). */
+int cli_pf_start_background(const cli_pf_spec *s, const char *context, int *out_port);
+/* Stop the forwarder recorded for `context` and forget it: 1 stopped, 0 none. */
+int cli_pf_stop(const char *context);
+/* A forwarder as our child (for connect NAME -- COMMAND), stopped with cli_pf_stop_child. */
+int cli_pf_start_child(const cli_pf_spec *s, int *out_pid, int *out_port);
+void cli_pf_stop_child(int pid);
+
 /* Print "vcluster: <what>: <message of vc_error_last()>" to stderr. */
 void cli_report(const char *what);
 /* True when argv[i] is -h or --help. */

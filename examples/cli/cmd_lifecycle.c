@@ -1,6 +1,8 @@
 /* create, connect, disconnect, list, pause, resume, delete, completion:
  * the lifecycle commands, upstream-compatible in names and flags. */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,8 @@ typedef struct common {
 
 enum {
     O_KUBECONFIG = 1000, O_CONTEXT, O_UPGRADE, O_CONNECT, O_EXPOSE, O_DISTRO, O_STORE, O_DRIVER, O_PRINT, O_BINDIR,
-    O_SYNCER, O_STATE, O_TIMEOUT, O_KEEP_PVC, O_DELETE_NS, O_SERVER, O_OUTPUT, O_UPDATE_CURRENT
+    O_SYNCER, O_STATE, O_TIMEOUT, O_KEEP_PVC, O_DELETE_NS, O_SERVER, O_OUTPUT, O_UPDATE_CURRENT, O_POD, O_ADDRESS,
+    O_LOCAL_PORT, O_BACKGROUND
 };
 
 #define COMMON_LONG_OPTS                                                                                              \
@@ -148,29 +151,158 @@ static char *context_for(vc_kube *host, const char *name, const char *ns)
     return s;
 }
 
-static int do_connect(vc_kube *host, const char *name, const char *ns, const char *server, bool print, bool switch_ctx)
+/* How connect reaches the virtual API server. */
+typedef struct connect_opts {
+    const char *server;      /* --server: written as it is, no forwarder */
+    const char *pod;         /* --pod */
+    const char *address;     /* --address (default 127.0.0.1) */
+    int local_port;          /* --local-port (0: a free one) */
+    bool background;         /* --background-proxy (default true) */
+    bool print, update;
+} connect_opts;
+
+/* The API server is only reachable inside the host cluster (kubernetes
+ * driver, not exposed): then a port-forward is needed. 1 yes, 0 no, -1 error
+ * (reported). *out_ns gets the host namespace. */
+static int needs_forward(vc_kube *host, const char *name, const char *ns, char *out_ns, size_t cap)
 {
-    vc_buf kc = VC_BUF_INIT;
-    if (vc_cluster_connect(&kc, host, name, ns, server) < 0) {
+    vc_cluster_info *info = NULL;
+    if (vc_cluster_status(&info, host, name, ns) < 0) {
         cli_report("connect");
-        return CLI_FAILED;
+        return -1;
     }
-    int rc = CLI_OK;
-    if (print) {
-        fputs(kc.ptr, stdout);
-    } else {
-        char *ctx = context_for(host, name, ns);
-        if (vc_kubeconfig_merge(NULL, kc.ptr, switch_ctx ? ctx : NULL) < 0) {
-            cli_report("writing the kubeconfig");
-            rc = CLI_FAILED;
-        } else {
-            fprintf(stderr, "Switched to context \"%s\": kubectl now talks to virtual cluster %s.\n"
-                            "Run `vcluster disconnect` to switch back.\n",
-                    ctx, name);
+    snprintf(out_ns, cap, "%s", info->host_namespace);
+    int need = 0;
+    if (!strcmp(info->driver, "kubernetes")) {
+        char incluster[512];
+        snprintf(incluster, sizeof incluster, "https://%s.%s:443", name, info->host_namespace);
+        need = !strcmp(info->server, incluster); /* an exposed LoadBalancer address is reachable as it is */
+    }
+    vc_cluster_info_free(info);
+    if (need) {
+        /* fail now, with the reason, rather than in the forwarder later */
+        vc_buf pod = VC_BUF_INIT;
+        int rc = vc_cluster_find_pod(&pod, NULL, host, name, out_ns, NULL);
+        vc_buf_dispose(&pod);
+        if (rc < 0) {
+            cli_report("connect");
+            return -1;
         }
-        free(ctx);
+    }
+    return need;
+}
+
+static void forward_spec(cli_pf_spec *s, const common *c, vc_kube *host, const char *name, const char *ns,
+                         const connect_opts *co)
+{
+    memset(s, 0, sizeof(*s));
+    s->kubeconfig = c->kubeconfig;
+    s->context = *vc_kube_context(host) ? vc_kube_context(host) : NULL;
+    s->name = name;
+    s->ns = ns;
+    s->pod = co->pod;
+    s->address = co->address;
+    s->local_port = co->local_port;
+}
+
+/* https://ADDRESS:PORT as kubectl should dial it (wildcards become loopback). */
+static void local_server(char *out, size_t n, const char *address, int port)
+{
+    const char *h = address;
+    if (!*h || !strcmp(h, "0.0.0.0"))
+        h = "127.0.0.1";
+    else if (!strcmp(h, "::"))
+        h = "::1";
+    if (strchr(h, ':'))
+        snprintf(out, n, "https://[%s]:%d", h, port);
+    else
+        snprintf(out, n, "https://%s:%d", h, port);
+}
+
+static volatile sig_atomic_t g_interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+/* Wait for the foreground forwarder until it exits or we are interrupted. */
+static void wait_forwarder(int pid)
+{
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt; /* no SA_RESTART: waitpid returns EINTR */
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    while (!g_interrupted && waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    cli_pf_stop_child(pid);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+
+static int do_connect(vc_kube *host, const common *c, const char *name, const connect_opts *co, bool switch_ctx)
+{
+    const char *ns = c->ns;
+    char *ctx = context_for(host, name, ns);
+    char server[600] = "", hostns[256] = "";
+    int fwd_pid = 0;
+    int rc = CLI_OK;
+    if (!ctx)
+        return CLI_FAILED;
+    if (!co->server) {
+        int need = needs_forward(host, name, ns, hostns, sizeof hostns);
+        if (need < 0) {
+            free(ctx);
+            return CLI_FAILED;
+        }
+        if (need) {
+            cli_pf_spec spec;
+            forward_spec(&spec, c, host, name, hostns, co);
+            cli_pf_record r;
+            int port = 0;
+            if (co->background && !co->pod && cli_pf_lookup(ctx, &r) == 0 && !strcmp(r.address, co->address) &&
+                (co->local_port == 0 || co->local_port == r.port)) {
+                port = r.port;
+                fprintf(stderr, "Reusing the port-forwarder (pid %d) on %s:%d.\n", r.pid, r.address, port);
+            } else {
+                if (cli_pf_stop(ctx) > 0)
+                    fprintf(stderr, "Stopped the previous port-forwarder.\n");
+                if (co->background ? cli_pf_start_background(&spec, ctx, &port) < 0
+                                   : cli_pf_start_child(&spec, &fwd_pid, &port) < 0) {
+                    free(ctx);
+                    return CLI_FAILED;
+                }
+            }
+            local_server(server, sizeof server, co->address, port);
+        }
+    }
+    vc_buf kc = VC_BUF_INIT;
+    if (vc_cluster_connect(&kc, host, name, ns, co->server ? co->server : server[0] ? server : NULL) < 0) {
+        cli_report("connect");
+        rc = CLI_FAILED;
+    } else if (co->print) {
+        fputs(kc.ptr, stdout);
+        fflush(stdout);
+    } else if (vc_kubeconfig_merge(NULL, kc.ptr, switch_ctx ? ctx : NULL) < 0) {
+        cli_report("writing the kubeconfig");
+        rc = CLI_FAILED;
+    } else {
+        fprintf(stderr, "%s context \"%s\"%s%s: kubectl now talks to virtual cluster %s.\n"
+                        "Run `vcluster disconnect` to switch back.\n",
+                switch_ctx ? "Switched to" : "Added", ctx, server[0] ? " via " : "", server, name);
     }
     vc_buf_dispose(&kc);
+    if (fwd_pid > 0) {
+        if (rc == CLI_OK) {
+            fprintf(stderr, "Forwarding %s to the virtual cluster; press Ctrl+C to stop.\n", server);
+            wait_forwarder(fwd_pid);
+        } else {
+            cli_pf_stop_child(fwd_pid);
+        }
+    }
+    free(ctx);
     return rc;
 }
 
@@ -292,7 +424,8 @@ int cmd_create(int argc, char **argv)
         fputs(manifests.ptr ? manifests.ptr : "", stdout);
     } else if (connect) {
         progress_end(&p);
-        rc = do_connect(host, name, c.ns, NULL, false, true);
+        connect_opts co = { NULL, NULL, "127.0.0.1", 0, true, false, true };
+        rc = do_connect(host, &c, name, &co, true);
     }
     vc_buf_dispose(&manifests);
     vc_kube_free(host);
@@ -309,19 +442,44 @@ void cmd_connect_help(FILE *to)
             "Write the virtual cluster's context into the kubeconfig and switch to it\n"
             "(context vcluster_NAME_NAMESPACE_HOSTCONTEXT). With -- COMMAND, run the command\n"
             "with KUBECONFIG pointing at the virtual cluster instead.\n\n"
+            "A virtual cluster of the kubernetes driver is reached through a port-forward\n"
+            "(pods/portforward of the host API server) from --address:--local-port to its\n"
+            "API server pod, running in the background until `vcluster disconnect` (or\n"
+            "pause/delete); with -- COMMAND, only while the command runs.\n\n"
             "Flags:\n"
             "      --print              print the kubeconfig instead of writing it\n"
-            "      --server URL         the API server address to write\n"
+            "      --server URL         the API server address to write (no port-forward)\n"
             "      --update-current=false  add the context without switching to it\n"
+            "      --local-port PORT    local port of the port-forward (default: a free port)\n"
+            "      --address ADDR       local address of the port-forward (default 127.0.0.1)\n"
+            "      --pod POD            the control plane pod to forward to (default: a Ready one)\n"
+            "      --background-proxy=false  forward in the foreground until Ctrl+C\n"
             "%s",
             COMMON_HELP);
 }
 
-static int run_with_kubeconfig(vc_kube *host, const char *name, const char *ns, const char *server, char **cmd)
+static int run_with_kubeconfig(vc_kube *host, const common *c, const char *name, const connect_opts *co, char **cmd)
 {
+    char server[600] = "", hostns[256] = "";
+    int fwd_pid = 0;
+    if (!co->server) {
+        int need = needs_forward(host, name, c->ns, hostns, sizeof hostns);
+        if (need < 0)
+            return CLI_FAILED;
+        if (need) {
+            cli_pf_spec spec;
+            forward_spec(&spec, c, host, name, hostns, co);
+            int port = 0;
+            if (cli_pf_start_child(&spec, &fwd_pid, &port) < 0)
+                return CLI_FAILED;
+            local_server(server, sizeof server, co->address, port);
+        }
+    }
     vc_buf kc = VC_BUF_INIT;
-    if (vc_cluster_connect(&kc, host, name, ns, server) < 0) {
+    if (vc_cluster_connect(&kc, host, name, c->ns, co->server ? co->server : server[0] ? server : NULL) < 0) {
         cli_report("connect");
+        if (fwd_pid > 0)
+            cli_pf_stop_child(fwd_pid);
         return CLI_FAILED;
     }
     char path[] = "/tmp/vcluster-kubeconfig-XXXXXX";
@@ -329,10 +487,17 @@ static int run_with_kubeconfig(vc_kube *host, const char *name, const char *ns, 
     if (fd < 0 || write(fd, kc.ptr, kc.size) != (ssize_t)kc.size) {
         perror("vcluster connect: temporary kubeconfig");
         vc_buf_dispose(&kc);
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        if (fwd_pid > 0)
+            cli_pf_stop_child(fwd_pid);
         return CLI_FAILED;
     }
     close(fd);
     vc_buf_dispose(&kc);
+    fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         setenv("KUBECONFIG", path, 1);
@@ -341,21 +506,27 @@ static int run_with_kubeconfig(vc_kube *host, const char *name, const char *ns, 
         _exit(127);
     }
     int st = 0;
-    waitpid(pid, &st, 0);
+    if (pid > 0)
+        waitpid(pid, &st, 0);
     unlink(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : CLI_FAILED;
+    if (fwd_pid > 0)
+        cli_pf_stop_child(fwd_pid);
+    return pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : CLI_FAILED;
 }
 
 int cmd_connect(int argc, char **argv)
 {
     common c = { 0 };
-    bool print = false, update = true;
-    const char *server = NULL;
+    connect_opts co = { NULL, NULL, "127.0.0.1", 0, true, false, true };
     static const struct option lo[] = {
         COMMON_LONG_OPTS,
         { "print", no_argument, 0, O_PRINT },
         { "server", required_argument, 0, O_SERVER },
         { "update-current", optional_argument, 0, O_UPDATE_CURRENT },
+        { "pod", required_argument, 0, O_POD },
+        { "address", required_argument, 0, O_ADDRESS },
+        { "local-port", required_argument, 0, O_LOCAL_PORT },
+        { "background-proxy", optional_argument, 0, O_BACKGROUND },
         { 0, 0, 0, 0 },
     };
     /* flags may come before or after NAME; everything after "--" is the command */
@@ -372,9 +543,23 @@ int cmd_connect(int argc, char **argv)
         if (common_opt(&c, opt))
             continue;
         switch (opt) {
-        case O_PRINT: print = true; break;
-        case O_SERVER: server = optarg; break;
-        case O_UPDATE_CURRENT: update = !optarg || strcmp(optarg, "false") != 0; break;
+        case O_PRINT: co.print = true; break;
+        case O_SERVER: co.server = optarg; break;
+        case O_UPDATE_CURRENT: co.update = !optarg || strcmp(optarg, "false") != 0; break;
+        case O_POD: co.pod = optarg; break;
+        case O_ADDRESS: co.address = optarg ? optarg : "127.0.0.1"; break;
+        case O_LOCAL_PORT: {
+            const char *arg = optarg ? optarg : "";
+            char *end = NULL;
+            long p = strtol(arg, &end, 10);
+            if (!*arg || !end || *end || p < 0 || p > 65535) {
+                fprintf(stderr, "vcluster connect: --local-port %s is not a port\n", arg);
+                return CLI_USAGE;
+            }
+            co.local_port = (int)p;
+            break;
+        }
+        case O_BACKGROUND: co.background = !optarg || strcmp(optarg, "false") != 0; break;
         default: cmd_connect_help(stderr); return CLI_USAGE;
         }
     }
@@ -382,11 +567,15 @@ int cmd_connect(int argc, char **argv)
         fprintf(stderr, "vcluster connect: expected NAME (see vcluster connect --help)\n");
         return CLI_USAGE;
     }
+    if (co.print && !co.background) {
+        fprintf(stderr, "vcluster connect: --print needs the port-forward in the background\n");
+        return CLI_USAGE;
+    }
     const char *name = argv[optind];
     vc_kube *host = host_connect(&c);
     if (!host)
         return CLI_FAILED;
-    int rc = cmd ? run_with_kubeconfig(host, name, c.ns, server, cmd) : do_connect(host, name, c.ns, server, print, update);
+    int rc = cmd ? run_with_kubeconfig(host, &c, name, &co, cmd) : do_connect(host, &c, name, &co, co.update);
     vc_kube_free(host);
     return rc;
 }
@@ -403,14 +592,27 @@ int cmd_disconnect(int argc, char **argv)
         cmd_disconnect_help(stderr);
         return CLI_USAGE;
     }
+    /* the context we leave: its port-forwarder (kubernetes driver) stops */
+    vc_kube *cur = NULL;
+    char *leaving = NULL;
+    if (vc_kube_new(&cur, NULL) == VC_OK)
+        leaving = strdup(vc_kube_context(cur));
+    else
+        vc_error_clear();
+    vc_kube_free(cur);
     vc_buf ctx = VC_BUF_INIT;
+    int rc = CLI_OK;
     if (vc_kubeconfig_restore_context(NULL, &ctx) < 0) {
         cli_report("disconnect");
-        return CLI_FAILED;
+        rc = CLI_FAILED;
+    } else {
+        fprintf(stderr, "Switched back to context \"%s\".\n", ctx.ptr);
     }
-    fprintf(stderr, "Switched back to context \"%s\".\n", ctx.ptr);
+    if (leaving && !strncmp(leaving, "vcluster_", 9) && cli_pf_stop(leaving) > 0)
+        fprintf(stderr, "Stopped the port-forwarder of context \"%s\".\n", leaving);
+    free(leaving);
     vc_buf_dispose(&ctx);
-    return CLI_OK;
+    return rc;
 }
 
 /* ---- list ---- */
@@ -594,9 +796,12 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
         progress_end(&p);
         cli_report(verb);
         rc = CLI_FAILED;
-    } else if (fn == vc_cluster_delete) {
+    } else if (fn != vc_cluster_resume) {
+        /* paused or gone: its port-forwarder has nothing to reach */
         char *ctx = context_for(host, name, c.ns);
-        if (ctx && vc_kubeconfig_remove_context(NULL, ctx) == VC_OK)
+        if (ctx && cli_pf_stop(ctx) > 0)
+            fprintf(stderr, "Stopped the port-forwarder of context %s.\n", ctx);
+        if (ctx && fn == vc_cluster_delete && vc_kubeconfig_remove_context(NULL, ctx) == VC_OK)
             fprintf(stderr, "Removed context %s from the kubeconfig.\n", ctx);
         free(ctx);
     }

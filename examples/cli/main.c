@@ -70,6 +70,21 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version"))
         return cmd_version(1, argv + 1);
+    if (!strcmp(argv[1], "port-forward")) {
+        /* hidden: the forwarder `vcluster connect` starts */
+        for (int a = 2; a < argc; a++)
+            if (cli_is_help(argv[a])) {
+                cmd_port_forward_help(stdout);
+                return CLI_OK;
+            }
+        if (vc_global_init(NULL) < 0) {
+            cli_report("init");
+            return CLI_FAILED;
+        }
+        int rc = cmd_port_forward(argc - 1, argv + 1);
+        vc_global_shutdown();
+        return rc;
+    }
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strcmp(argv[1], k_commands[i].name) != 0)
             continue;

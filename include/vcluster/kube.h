@@ -109,6 +109,98 @@ VC_API int vc_kube_request(vc_kube *kube, vc_buf *out, int32_t *out_http_status,
  */
 VC_API int vc_kube_server_version(vc_kube *kube, vc_buf *out);
 
+/**
+ * A TCP connection to one port of a pod, tunnelled through the API server
+ * (the pods/portforward subresource, as `kubectl port-forward` does), as a
+ * byte stream. One vc_port_forward is one connection to the pod's port: open
+ * one per local connection to forward.
+ *
+ * Threads: a vc_port_forward is used by one thread at a time, except
+ * vc_port_forward_cancel(), which any thread or a signal handler may call.
+ * Several port-forwards may be opened and used on different threads with
+ * the same vc_kube. Each holds a reference on its vc_kube.
+ *
+ * Protocol (doc/guide.md, "Port forwarding"): a WebSocket with subprotocol
+ * v4.channel.k8s.io, which the API server hands through to the kubelet and
+ * the kubelet to the container runtime's streaming server; no SPDY. The
+ * caller needs `create` (and `get`) on pods/portforward in the namespace.
+ * @since 0.1
+ */
+typedef struct vc_port_forward vc_port_forward;
+
+/**
+ * Open a connection to `port` of pod `pod` in namespace `ns`, waiting at
+ * most `timeout_ms` (<= 0: the connection's request timeout) for the API
+ * server to accept the upgrade. The pod's side of the connection is made
+ * when the runtime receives the stream: a refused port shows up as an error
+ * from the first vc_port_forward_read(). On success `*out` is owned by the
+ * caller: vc_port_forward_free().
+ * @return VC_OK; VC_ENOTFOUND (no such pod), VC_EFORBIDDEN, VC_EAPI (the
+ *   server refused: vc_error_last() has its message and HTTP status, e.g.
+ *   the pod is not running or its node cannot be reached), VC_ECONNECT,
+ *   VC_ETLS, VC_ETIMEDOUT, VC_EINVAL.
+ * @since 0.1
+ */
+VC_API int vc_port_forward_open(vc_port_forward **out, vc_kube *kube, const char *ns, const char *pod,
+                                uint16_t port, int32_t timeout_ms);
+
+/**
+ * Read up to `cap` bytes that the pod sent into `buf`; `*out_n` gets the
+ * count. Waits at most `timeout_ms` (0: do not wait; < 0: no limit).
+ * @return VC_OK with *out_n > 0; VC_ITEROVER when the pod closed the
+ *   connection (and everything it sent was read); VC_ETIMEDOUT when nothing
+ *   arrived in time (try again); VC_EAPI with the runtime's message when the
+ *   forward failed (e.g. nothing listens on the port); VC_ECANCELED after
+ *   vc_port_forward_cancel(); VC_ECONNECT when the connection broke.
+ * @since 0.1
+ */
+VC_API int vc_port_forward_read(vc_port_forward *pf, void *buf, size_t cap, size_t *out_n, int32_t timeout_ms);
+
+/**
+ * Send all `n` bytes of `buf` to the pod within `timeout_ms` (< 0: no limit),
+ * in frames of at most 32 KiB.
+ * @return VC_OK; VC_ETIMEDOUT or VC_ECONNECT (a frame may have been cut: the
+ *   stream is unusable, free it); VC_ECANCELED; VC_ESTATE (the stream
+ *   already ended).
+ * @since 0.1
+ */
+VC_API int vc_port_forward_write(vc_port_forward *pf, const void *buf, size_t n, int32_t timeout_ms);
+
+/**
+ * The socket under the stream, to poll() for POLLIN. Bytes may already wait
+ * inside (decrypted by TLS, or a message read in part): before polling,
+ * call vc_port_forward_read() with timeout 0 until it returns VC_ETIMEDOUT.
+ * @return the fd, or VC_ESTATE once the stream ended.
+ * @since 0.1
+ */
+VC_API int vc_port_forward_get_fd(vc_port_forward *pf);
+
+/**
+ * Copy bytes both ways between `fd` (a connected socket or a pipe pair end,
+ * not closed by this call) and the pod until one side closes. After `fd`
+ * reaches end of file, what the pod still sends is copied until it closes or
+ * `idle_timeout_ms` passes (the protocol cannot half-close). With
+ * `idle_timeout_ms` > 0, returns VC_ETIMEDOUT after that long without a byte
+ * either way; <= 0: no idle limit (2 s after `fd`'s end of file).
+ * @return VC_OK when either side closed; VC_EAPI (the runtime's message),
+ *   VC_ETIMEDOUT, VC_ECANCELED, VC_ECONNECT, VC_EIO (fd failed).
+ * @since 0.1
+ */
+VC_API int vc_port_forward_splice(vc_port_forward *pf, int fd, int32_t idle_timeout_ms);
+
+/**
+ * Make a blocked or later vc_port_forward_read(), _write() or _splice() on
+ * `pf` return VC_ECANCELED. Thread-safe and async-signal-safe; the only call
+ * that may run concurrently with the others on the same `pf`.
+ * @return VC_OK, or VC_EINVAL for NULL.
+ * @since 0.1
+ */
+VC_API int vc_port_forward_cancel(vc_port_forward *pf);
+
+/** Close the connection (a WebSocket close first, bounded to 1 s) and
+ *  release `pf`. NULL-safe. @since 0.1 */
+VC_API void vc_port_forward_free(vc_port_forward *pf);
+
 #ifdef __cplusplus
 }
 #endif

@@ -157,6 +157,23 @@ VC_API void vc_cluster_info_free(vc_cluster_info *info);
 VC_API int vc_cluster_connect(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace,
                               const char *server);
 
+/**
+ * The control plane pod of virtual cluster `name` (kubernetes driver) that a
+ * port-forward to its API server should go to: with `pod` set, that pod if
+ * it is one of them and Ready; else the Ready one with the lowest name
+ * (label selector app=vcluster,release=NAME). Its name goes to `out`, the
+ * API server's port inside it (8443) to `out_port` (may be NULL). This is
+ * what `vcluster connect` forwards 127.0.0.1:PORT to; the API server's
+ * certificate has 127.0.0.1 and localhost among its names for that.
+ * @return VC_OK; VC_ENOTFOUND (no such virtual cluster, or `pod` is not one
+ *   of its pods); VC_ESTATE (paused, or no pod is Ready: the message says
+ *   how many there are); VC_ENOTSUPPORTED (the local driver: its API server
+ *   listens on this machine already); API errors.
+ * @since 0.1
+ */
+VC_API int vc_cluster_find_pod(vc_buf *out, int32_t *out_port, vc_kube *host, const char *name,
+                               const char *host_namespace, const char *pod);
+
 /** Options of pause, resume and delete. @since 0.1 */
 typedef struct vc_cluster_op_options {
     uint32_t version;             /**< VC_CLUSTER_OP_OPTIONS_VERSION */

@@ -26,6 +26,8 @@ int vc_kube_options_init(vc_kube_options *opts, uint32_t version)
     return VC_OK;
 }
 
+/* Atomic: port-forwards (and other children) may take and drop references
+ * on other threads than the owner's (vc_port_forward_open's thread rule). */
 vc_kube *vc__kube_ref(vc_kube *k)
 {
     if (k)

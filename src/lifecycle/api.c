@@ -480,3 +480,96 @@ out:
     lc_clear(&lc);
     return rc;
 }
+
+/* ---- the pod to port-forward to (kubernetes driver) ---- */
+
+/* The virtual API server's port inside the control plane pod (the Service
+ * maps 443 to it; templates/container-*.yaml). */
+#define K8S_APISERVER_POD_PORT 8443
+
+static bool pod_ready(const json_t *pod)
+{
+    if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+        return false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c) {
+        if (vc__streq(vc__lc_str(c, "type"), "Ready"))
+            return vc__streq(vc__lc_str(c, "status"), "True");
+    }
+    return false;
+}
+
+int vc_cluster_find_pod(vc_buf *out, int32_t *out_port, vc_kube *host, const char *name, const char *ns,
+                        const char *pod)
+{
+    if (!out)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "out is NULL");
+    vc__lc lc;
+    int rc = lc_init(&lc, host, name, ns, 10000);
+    if (rc < 0)
+        return rc;
+    json_t *svc = NULL, *pods = NULL;
+    char *sel = vc__sprintf("%s=%s,%s=%s", VC__LC_APP_LABEL, VC__LC_APP_VALUE, VC__LC_RELEASE_LABEL, name);
+    if (!sel) {
+        rc = vc__error_oom();
+        goto out;
+    }
+    if ((rc = find_service(&lc, &svc)) < 0)
+        goto out;
+    const vc__driver *d = driver_of(svc);
+    if (d != &vc__driver_kubernetes) {
+        rc = vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
+                       "virtual cluster %s runs with the %s driver: it has no control plane pod", name,
+                       d ? d->name : "unknown");
+        goto out;
+    }
+    if (vc__streq(vc__lc_str(json_object_get(json_object_get(svc, "metadata"), "annotations"), VC__LC_PAUSED_ANN),
+                  "true")) {
+        rc = vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE, "virtual cluster %s is paused; run `vcluster resume %s` first",
+                       name, name);
+        goto out;
+    }
+    vc__kres r = { "v1", "pods", lc.ns, NULL, NULL };
+    vc__list_opts lo;
+    memset(&lo, 0, sizeof lo);
+    lo.label_selector = sel;
+    if ((rc = vc__kube_list_all(host, &r, &lo, &pods)) < 0)
+        goto out;
+    const char *chosen = NULL, *first_name = NULL;
+    size_t i, n = 0;
+    json_t *p;
+    json_array_foreach(json_object_get(pods, "items"), i, p) {
+        const char *pn = vc__lc_str2(p, "metadata", "name");
+        if (!pn || (pod && strcmp(pn, pod) != 0))
+            continue;
+        n++;
+        if (!first_name)
+            first_name = pn;
+        /* the lowest ordinal among the Ready ones: the same pod every time */
+        if (pod_ready(p) && (!chosen || strcmp(pn, chosen) < 0))
+            chosen = pn;
+    }
+    if (!chosen) {
+        if (pod && n == 0)
+            rc = vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
+                           "pod %s/%s is not a control plane pod of virtual cluster %s (label selector %s)", lc.ns, pod,
+                           name, sel);
+        else
+            rc = vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE,
+                           "virtual cluster %s has no Ready control plane pod in %s (%zu found%s%s); see `vcluster list`",
+                           name, lc.ns, n, first_name ? ", e.g. " : "", first_name ? first_name : "");
+        goto out;
+    }
+    vc__buf_clear(out);
+    if ((rc = vc__buf_puts(out, chosen)) < 0)
+        goto out;
+    if (out_port)
+        *out_port = K8S_APISERVER_POD_PORT;
+out:
+    json_decref(svc);
+    json_decref(pods);
+    vc__free(sel);
+    lc_clear(&lc);
+    return rc;
+}

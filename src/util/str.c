@@ -1,4 +1,4 @@
-/* Buffers, strings, files, base64, clocks, sha256. */
+/* Buffers, strings, files, base64, clocks, sha256 (and sha1 for the WebSocket handshake). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
 #if defined(__has_include)
 #  if __has_include(<mbedtls/build_info.h>)
@@ -320,6 +321,15 @@ void vc__sha256(const void *data, size_t len, unsigned char out[32])
     mbedtls_sha256(data, len, out, 0);
 #else
     mbedtls_sha256_ret(data, len, out, 0);
+#endif
+}
+
+void vc__sha1(const void *data, size_t len, unsigned char out[20])
+{
+#if defined(MBEDTLS_VERSION_MAJOR) && MBEDTLS_VERSION_MAJOR >= 3
+    mbedtls_sha1(data, len, out);
+#else
+    mbedtls_sha1_ret(data, len, out);
 #endif
 }
 

@@ -89,6 +89,8 @@ void vc__sleep_ms(int64_t ms);
 
 /* ---- hashing ---- */
 void vc__sha256(const void *data, size_t len, unsigned char out[32]);
+/* SHA-1: only for RFC 6455's Sec-WebSocket-Accept, never for security. */
+void vc__sha1(const void *data, size_t len, unsigned char out[20]);
 /* Lower-case hex of sha256; `out` gets 64 chars + NUL. */
 void vc__sha256_hex(const void *data, size_t len, char out[65]);
 

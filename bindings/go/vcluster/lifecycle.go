@@ -161,6 +161,19 @@ func ConnectCluster(host *Kube, name, hostNamespace, server string) (string, err
 	})
 }
 
+// FindPod is the control plane pod (kubernetes driver) to port-forward to
+// and its API server port: a Ready one, or pod ("" = any) if it is one and Ready.
+func FindPod(host *Kube, name, hostNamespace, pod string) (string, int, error) {
+	defer runtime.KeepAlive(host)
+	var cs cstrings
+	defer cs.free()
+	var port C.int32_t
+	s, err := buf1(func(out *C.vc_buf) (C.int, error) {
+		return vc_cluster_find_pod(out, &port, host.handle(), cs.str(name), cs.opt(hostNamespace), cs.opt(pod))
+	})
+	return s, int(port), err
+}
+
 type clusterOp func(*C.vc_kube, *C.char, *C.char, *C.vc_cluster_op_options) (C.int, error)
 
 func runOp(op clusterOp, host *Kube, name string, o LifecycleOptions, flags uint32) error {

@@ -67,6 +67,13 @@ func TestLifecycleNotFound(t *testing.T) {
 	if _, err := ConnectCluster(k, name, "", ""); !IsNotFound(err) {
 		t.Fatal(err)
 	}
+	if _, _, err := FindPod(k, name, "", ""); !IsNotFound(err) {
+		t.Fatal(err)
+	}
+	// no such pod: the API server's 404 through the port-forward upgrade
+	if _, err := k.PortForward("default", name, 80, 10*time.Second); !IsNotFound(err) {
+		t.Fatal(err)
+	}
 	for _, op := range []func(*Kube, string, LifecycleOptions) error{PauseCluster, ResumeCluster} {
 		if err := op(k, name, LifecycleOptions{}); !IsNotFound(err) {
 			t.Fatal(err)

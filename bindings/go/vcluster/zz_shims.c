@@ -70,6 +70,36 @@ int vcgo_vc_kube_server_version(vcgo_error *err, vc_kube *kube, vc_buf *out)
     return vcgo_capture(err, vc_kube_server_version(kube, out));
 }
 
+int vcgo_vc_port_forward_open(vcgo_error *err, vc_port_forward **out, vc_kube *kube, const char *ns, const char *pod, uint16_t port, int32_t timeout_ms)
+{
+    return vcgo_capture(err, vc_port_forward_open(out, kube, ns, pod, port, timeout_ms));
+}
+
+int vcgo_vc_port_forward_read(vcgo_error *err, vc_port_forward *pf, void *buf, size_t cap, size_t *out_n, int32_t timeout_ms)
+{
+    return vcgo_capture(err, vc_port_forward_read(pf, buf, cap, out_n, timeout_ms));
+}
+
+int vcgo_vc_port_forward_write(vcgo_error *err, vc_port_forward *pf, const void *buf, size_t n, int32_t timeout_ms)
+{
+    return vcgo_capture(err, vc_port_forward_write(pf, buf, n, timeout_ms));
+}
+
+int vcgo_vc_port_forward_get_fd(vcgo_error *err, vc_port_forward *pf)
+{
+    return vcgo_capture(err, vc_port_forward_get_fd(pf));
+}
+
+int vcgo_vc_port_forward_splice(vcgo_error *err, vc_port_forward *pf, int fd, int32_t idle_timeout_ms)
+{
+    return vcgo_capture(err, vc_port_forward_splice(pf, fd, idle_timeout_ms));
+}
+
+int vcgo_vc_port_forward_cancel(vcgo_error *err, vc_port_forward *pf)
+{
+    return vcgo_capture(err, vc_port_forward_cancel(pf));
+}
+
 int vcgo_vc_config_new(vcgo_error *err, vc_config **out)
 {
     return vcgo_capture(err, vc_config_new(out));
@@ -193,6 +223,11 @@ int vcgo_vc_cluster_status(vcgo_error *err, vc_cluster_info **out, vc_kube *host
 int vcgo_vc_cluster_connect(vcgo_error *err, vc_buf *out, vc_kube *host, const char *name, const char *host_namespace, const char *server)
 {
     return vcgo_capture(err, vc_cluster_connect(out, host, name, host_namespace, server));
+}
+
+int vcgo_vc_cluster_find_pod(vcgo_error *err, vc_buf *out, int32_t *out_port, vc_kube *host, const char *name, const char *host_namespace, const char *pod)
+{
+    return vcgo_capture(err, vc_cluster_find_pod(out, out_port, host, name, host_namespace, pod));
 }
 
 int vcgo_vc_cluster_op_options_init(vcgo_error *err, vc_cluster_op_options *opts, uint32_t version)

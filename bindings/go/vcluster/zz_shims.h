@@ -34,6 +34,12 @@ int vcgo_vc_kube_options_init(vcgo_error *err, vc_kube_options *opts, uint32_t v
 int vcgo_vc_kube_new(vcgo_error *err, vc_kube **out, const vc_kube_options *opts);
 int vcgo_vc_kube_request(vcgo_error *err, vc_kube *kube, vc_buf *out, int32_t *out_http_status, const char *method, const char *path, const char *body, const char *content_type);
 int vcgo_vc_kube_server_version(vcgo_error *err, vc_kube *kube, vc_buf *out);
+int vcgo_vc_port_forward_open(vcgo_error *err, vc_port_forward **out, vc_kube *kube, const char *ns, const char *pod, uint16_t port, int32_t timeout_ms);
+int vcgo_vc_port_forward_read(vcgo_error *err, vc_port_forward *pf, void *buf, size_t cap, size_t *out_n, int32_t timeout_ms);
+int vcgo_vc_port_forward_write(vcgo_error *err, vc_port_forward *pf, const void *buf, size_t n, int32_t timeout_ms);
+int vcgo_vc_port_forward_get_fd(vcgo_error *err, vc_port_forward *pf);
+int vcgo_vc_port_forward_splice(vcgo_error *err, vc_port_forward *pf, int fd, int32_t idle_timeout_ms);
+int vcgo_vc_port_forward_cancel(vcgo_error *err, vc_port_forward *pf);
 int vcgo_vc_config_new(vcgo_error *err, vc_config **out);
 int vcgo_vc_config_load_file(vcgo_error *err, vc_config *cfg, const char *path);
 int vcgo_vc_config_load_string(vcgo_error *err, vc_config *cfg, const char *text, const char *name);
@@ -59,6 +65,7 @@ int vcgo_vc_cluster_create(vcgo_error *err, vc_kube *host, const vc_create_optio
 int vcgo_vc_cluster_list_get(vcgo_error *err, vc_cluster_list **out, vc_kube *host, const char *host_namespace);
 int vcgo_vc_cluster_status(vcgo_error *err, vc_cluster_info **out, vc_kube *host, const char *name, const char *host_namespace);
 int vcgo_vc_cluster_connect(vcgo_error *err, vc_buf *out, vc_kube *host, const char *name, const char *host_namespace, const char *server);
+int vcgo_vc_cluster_find_pod(vcgo_error *err, vc_buf *out, int32_t *out_port, vc_kube *host, const char *name, const char *host_namespace, const char *pod);
 int vcgo_vc_cluster_op_options_init(vcgo_error *err, vc_cluster_op_options *opts, uint32_t version);
 int vcgo_vc_cluster_pause(vcgo_error *err, vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);
 int vcgo_vc_cluster_resume(vcgo_error *err, vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);

@@ -131,3 +131,22 @@ def test_context_namespace_from_host(kubeconfig):
         assert k.server.startswith("https://")
         names = [i["metadata"]["name"] for i in k.get("/api/v1/namespaces")["items"]]
         assert "kube-system" in names
+
+
+def test_port_forward_without_a_cluster(unreachable_kubeconfig):
+    from vcluster._vcluster import ffi
+    ll.port_forward_free(ffi.NULL)  # NULL-safe
+    with vcluster.Kube.from_data(unreachable_kubeconfig, retry=False) as k:
+        with pytest.raises(vcluster.InvalidArgument):
+            k.port_forward("ns1", "Not_A_Pod", 80)
+        with pytest.raises(vcluster.ConnectError):
+            k.port_forward("ns1", "web", 80, timeout_ms=2000)
+
+
+def test_port_forward_errors(kube, namespace):
+    # no pod: the API server's 404; a pod on a kwok node: its 500 (no kubelet)
+    with pytest.raises(vcluster.NotFound) as ei:
+        kube.port_forward(namespace, "no-such-pod", 80)
+    assert ei.value.http_status == 404 and "no-such-pod" in ei.value.message
+    with pytest.raises(vcluster.NotFound):
+        vcluster.lifecycle.find_pod(kube, "no-such-vcluster", namespace)

@@ -18,7 +18,7 @@ from . import _lowlevel as lowlevel
 from ._lowlevel import ErrorClass, LogLevel, Status  # noqa: F401
 from .errors import *  # noqa: F401,F403
 from .errors import ERRORS, Error
-from .kube import Kube, Response
+from .kube import Kube, PortForward, Response
 from .translate import Translator
 from .syncer import Syncer, SyncEvent
 from .kubelet import KubeletProxy
@@ -54,6 +54,6 @@ def strerror(code: int) -> str:
     return lowlevel.strerror(code)
 
 
-__all__ = ["BackingStore", "ClusterInfo", "ClusterState", "Config", "Error", "ERRORS", "ErrorClass", "Kube", "KubeletProxy", "LogLevel", "Response",
+__all__ = ["BackingStore", "ClusterInfo", "ClusterState", "Config", "Error", "ERRORS", "ErrorClass", "Kube", "KubeletProxy", "LogLevel", "PortForward", "Response",
            "Status", "StepState", "SyncEvent", "SyncEventType", "Syncer", "Translator", "ffi", "lib",
            "lifecycle", "log", "lowlevel", "strerror", "version"] + [c.__name__ for c in ERRORS.values()]

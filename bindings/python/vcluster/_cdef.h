@@ -47,6 +47,14 @@ const char *vc_kube_namespace(vc_kube *kube);
 const char *vc_kube_context(vc_kube *kube);
 int vc_kube_request(vc_kube *kube, vc_buf *out, int32_t *out_http_status, const char *method, const char *path, const char *body, const char *content_type);
 int vc_kube_server_version(vc_kube *kube, vc_buf *out);
+typedef struct vc_port_forward vc_port_forward;
+int vc_port_forward_open(vc_port_forward **out, vc_kube *kube, const char *ns, const char *pod, uint16_t port, int32_t timeout_ms);
+int vc_port_forward_read(vc_port_forward *pf, void *buf, size_t cap, size_t *out_n, int32_t timeout_ms);
+int vc_port_forward_write(vc_port_forward *pf, const void *buf, size_t n, int32_t timeout_ms);
+int vc_port_forward_get_fd(vc_port_forward *pf);
+int vc_port_forward_splice(vc_port_forward *pf, int fd, int32_t idle_timeout_ms);
+int vc_port_forward_cancel(vc_port_forward *pf);
+void vc_port_forward_free(vc_port_forward *pf);
 #define VC_KUBE_IN_CLUSTER ...
 #define VC_KUBE_NO_RETRY ...
 #define VC_KUBE_IN_CLUSTER_FALLBACK ...
@@ -76,6 +84,7 @@ void vc_cluster_list_free(vc_cluster_list *list);
 int vc_cluster_status(vc_cluster_info **out, vc_kube *host, const char *name, const char *host_namespace);
 void vc_cluster_info_free(vc_cluster_info *info);
 int vc_cluster_connect(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace, const char *server);
+int vc_cluster_find_pod(vc_buf *out, int32_t *out_port, vc_kube *host, const char *name, const char *host_namespace, const char *pod);
 typedef struct vc_cluster_op_options { uint32_t version; uint32_t flags; int32_t timeout_ms; vc_progress_fn progress; void *progress_user_data; const char *bin_dir; const char *syncer_path; const char *state_dir; } vc_cluster_op_options;
 int vc_cluster_op_options_init(vc_cluster_op_options *opts, uint32_t version);
 int vc_cluster_pause(vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);

@@ -429,6 +429,117 @@ def kube_server_version(kube: Any) -> str:
         lib.vc_buf_dispose(out)
 
 
+def port_forward_open(kube: Any, ns: Optional[Union[str, bytes]], pod: Optional[Union[str, bytes]], port: int, timeout_ms: int) -> Any:
+    """int vc_port_forward_open(vc_port_forward **out, vc_kube *kube, const char *ns, const char *pod, uint16_t port, int32_t timeout_ms)
+
+    Open a connection to `port` of pod `pod` in namespace `ns`, waiting at
+    most `timeout_ms` (<= 0: the connection's request timeout) for the API
+    server to accept the upgrade. The pod's side of the connection is made
+    when the runtime receives the stream: a refused port shows up as an error
+    from the first vc_port_forward_read(). On success `*out` is owned by the
+    caller: vc_port_forward_free().
+    @return VC_OK; VC_ENOTFOUND (no such pod), VC_EFORBIDDEN, VC_EAPI (the
+      server refused: vc_error_last() has its message and HTTP status, e.g.
+      the pod is not running or its node cannot be reached), VC_ECONNECT,
+      VC_ETLS, VC_ETIMEDOUT, VC_EINVAL.
+    @since 0.1
+    """
+    out = ffi.new("vc_port_forward **")
+    ns_c = _s.cstr(ns, 'ns')
+    pod_c = _s.cstr(pod, 'pod')
+    rc = lib.vc_port_forward_open(out, _s.handle(kube, 'kube'), ns_c, pod_c, port, timeout_ms)
+    _s.check(rc, 'vc_port_forward_open')
+    return _s.owned(out[0], lib.vc_port_forward_free)
+
+
+def port_forward_read(pf: Any, buf: Any, cap: int, timeout_ms: int) -> tuple[int, int]:
+    """int vc_port_forward_read(vc_port_forward *pf, void *buf, size_t cap, size_t *out_n, int32_t timeout_ms)
+
+    Read up to `cap` bytes that the pod sent into `buf`; `*out_n` gets the
+    count. Waits at most `timeout_ms` (0: do not wait; < 0: no limit).
+    @return VC_OK with *out_n > 0; VC_ITEROVER when the pod closed the
+      connection (and everything it sent was read); VC_ETIMEDOUT when nothing
+      arrived in time (try again); VC_EAPI with the runtime's message when the
+      forward failed (e.g. nothing listens on the port); VC_ECANCELED after
+      vc_port_forward_cancel(); VC_ECONNECT when the connection broke.
+    @since 0.1
+    """
+    out_n = ffi.new("size_t *")
+    rc = lib.vc_port_forward_read(_s.handle(pf, 'pf'), buf, cap, out_n, timeout_ms)
+    _s.check(rc, 'vc_port_forward_read')
+    return (rc, out_n[0])
+
+
+def port_forward_write(pf: Any, buf: Any, n: int, timeout_ms: int) -> int:
+    """int vc_port_forward_write(vc_port_forward *pf, const void *buf, size_t n, int32_t timeout_ms)
+
+    Send all `n` bytes of `buf` to the pod within `timeout_ms` (< 0: no limit),
+    in frames of at most 32 KiB.
+    @return VC_OK; VC_ETIMEDOUT or VC_ECONNECT (a frame may have been cut: the
+      stream is unusable, free it); VC_ECANCELED; VC_ESTATE (the stream
+      already ended).
+    @since 0.1
+    """
+    rc = lib.vc_port_forward_write(_s.handle(pf, 'pf'), buf, n, timeout_ms)
+    _s.check(rc, 'vc_port_forward_write')
+    return rc
+
+
+def port_forward_get_fd(pf: Any) -> int:
+    """int vc_port_forward_get_fd(vc_port_forward *pf)
+
+    The socket under the stream, to poll() for POLLIN. Bytes may already wait
+    inside (decrypted by TLS, or a message read in part): before polling,
+    call vc_port_forward_read() with timeout 0 until it returns VC_ETIMEDOUT.
+    @return the fd, or VC_ESTATE once the stream ended.
+    @since 0.1
+    """
+    rc = lib.vc_port_forward_get_fd(_s.handle(pf, 'pf'))
+    _s.check(rc, 'vc_port_forward_get_fd')
+    return rc
+
+
+def port_forward_splice(pf: Any, fd: int, idle_timeout_ms: int) -> int:
+    """int vc_port_forward_splice(vc_port_forward *pf, int fd, int32_t idle_timeout_ms)
+
+    Copy bytes both ways between `fd` (a connected socket or a pipe pair end,
+    not closed by this call) and the pod until one side closes. After `fd`
+    reaches end of file, what the pod still sends is copied until it closes or
+    `idle_timeout_ms` passes (the protocol cannot half-close). With
+    `idle_timeout_ms` > 0, returns VC_ETIMEDOUT after that long without a byte
+    either way; <= 0: no idle limit (2 s after `fd`'s end of file).
+    @return VC_OK when either side closed; VC_EAPI (the runtime's message),
+      VC_ETIMEDOUT, VC_ECANCELED, VC_ECONNECT, VC_EIO (fd failed).
+    @since 0.1
+    """
+    rc = lib.vc_port_forward_splice(_s.handle(pf, 'pf'), fd, idle_timeout_ms)
+    _s.check(rc, 'vc_port_forward_splice')
+    return rc
+
+
+def port_forward_cancel(pf: Any) -> int:
+    """int vc_port_forward_cancel(vc_port_forward *pf)
+
+    Make a blocked or later vc_port_forward_read(), _write() or _splice() on
+    `pf` return VC_ECANCELED. Thread-safe and async-signal-safe; the only call
+    that may run concurrently with the others on the same `pf`.
+    @return VC_OK, or VC_EINVAL for NULL.
+    @since 0.1
+    """
+    rc = lib.vc_port_forward_cancel(_s.handle(pf, 'pf'))
+    _s.check(rc, 'vc_port_forward_cancel')
+    return rc
+
+
+def port_forward_free(pf: Any) -> None:
+    """void vc_port_forward_free(vc_port_forward *pf)
+
+    Close the connection (a WebSocket close first, bounded to 1 s) and
+     release `pf`. NULL-safe. @since 0.1
+    """
+    lib.vc_port_forward_free(_s.handle(pf, 'pf'))
+
+
 def config_new() -> Any:
     """int vc_config_new(vc_config **out)
 
@@ -942,6 +1053,35 @@ def cluster_connect(host: Any, name: Optional[Union[str, bytes]], host_namespace
         lib.vc_buf_dispose(out)
 
 
+def cluster_find_pod(host: Any, name: Optional[Union[str, bytes]], host_namespace: Optional[Union[str, bytes]], pod: Optional[Union[str, bytes]]) -> tuple[str, int]:
+    """int vc_cluster_find_pod(vc_buf *out, int32_t *out_port, vc_kube *host, const char *name, const char *host_namespace, const char *pod)
+
+    The control plane pod of virtual cluster `name` (kubernetes driver) that a
+    port-forward to its API server should go to: with `pod` set, that pod if
+    it is one of them and Ready; else the Ready one with the lowest name
+    (label selector app=vcluster,release=NAME). Its name goes to `out`, the
+    API server's port inside it (8443) to `out_port` (may be NULL). This is
+    what `vcluster connect` forwards 127.0.0.1:PORT to; the API server's
+    certificate has 127.0.0.1 and localhost among its names for that.
+    @return VC_OK; VC_ENOTFOUND (no such virtual cluster, or `pod` is not one
+      of its pods); VC_ESTATE (paused, or no pod is Ready: the message says
+      how many there are); VC_ENOTSUPPORTED (the local driver: its API server
+      listens on this machine already); API errors.
+    @since 0.1
+    """
+    out = ffi.new("vc_buf *")
+    out_port = ffi.new("int32_t *")
+    name_c = _s.cstr(name, 'name')
+    host_namespace_c = _s.cstr(host_namespace, 'host_namespace')
+    pod_c = _s.cstr(pod, 'pod')
+    try:
+        rc = lib.vc_cluster_find_pod(out, out_port, _s.handle(host, 'host'), name_c, host_namespace_c, pod_c)
+        _s.check(rc, 'vc_cluster_find_pod')
+        return (_s.buf_str(out), out_port[0])
+    finally:
+        lib.vc_buf_dispose(out)
+
+
 def cluster_op_options_init(version: int = lib.VC_CLUSTER_OP_OPTIONS_VERSION) -> Any:
     """int vc_cluster_op_options_init(vc_cluster_op_options *opts, uint32_t version)
 
@@ -1431,6 +1571,13 @@ FUNCTIONS = {
     'vc_kube_context': kube_context,
     'vc_kube_request': kube_request,
     'vc_kube_server_version': kube_server_version,
+    'vc_port_forward_open': port_forward_open,
+    'vc_port_forward_read': port_forward_read,
+    'vc_port_forward_write': port_forward_write,
+    'vc_port_forward_get_fd': port_forward_get_fd,
+    'vc_port_forward_splice': port_forward_splice,
+    'vc_port_forward_cancel': port_forward_cancel,
+    'vc_port_forward_free': port_forward_free,
     'vc_config_new': config_new,
     'vc_config_free': config_free,
     'vc_config_load_file': config_load_file,
@@ -1467,6 +1614,7 @@ FUNCTIONS = {
     'vc_cluster_status': cluster_status,
     'vc_cluster_info_free': cluster_info_free,
     'vc_cluster_connect': cluster_connect,
+    'vc_cluster_find_pod': cluster_find_pod,
     'vc_cluster_op_options_init': cluster_op_options_init,
     'vc_cluster_pause': cluster_pause,
     'vc_cluster_resume': cluster_resume,
@@ -1502,9 +1650,9 @@ CALLBACKS = {
 HEADERS = {
     'include/vcluster/common.h': ['vc_error_last', 'vc_error_clear', 'vc_strerror', 'vc_buf_dispose', 'vc_free', 'vc_global_init', 'vc_global_shutdown', 'vc_log_set'],
     'include/vcluster/config.h': ['vc_config_new', 'vc_config_free', 'vc_config_load_file', 'vc_config_load_string', 'vc_config_set', 'vc_config_get', 'vc_config_to_yaml', 'vc_config_distro', 'vc_config_backing_store', 'vc_config_ha_replicas', 'vc_config_service_type'],
-    'include/vcluster/kube.h': ['vc_kube_options_init', 'vc_kube_new', 'vc_kube_free', 'vc_kube_server', 'vc_kube_namespace', 'vc_kube_context', 'vc_kube_request', 'vc_kube_server_version'],
+    'include/vcluster/kube.h': ['vc_kube_options_init', 'vc_kube_new', 'vc_kube_free', 'vc_kube_server', 'vc_kube_namespace', 'vc_kube_context', 'vc_kube_request', 'vc_kube_server_version', 'vc_port_forward_open', 'vc_port_forward_read', 'vc_port_forward_write', 'vc_port_forward_get_fd', 'vc_port_forward_splice', 'vc_port_forward_cancel', 'vc_port_forward_free'],
     'include/vcluster/kubelet.h': ['vc_kubelet_proxy_options_init', 'vc_kubelet_proxy_new', 'vc_kubelet_proxy_serve', 'vc_kubelet_proxy_free'],
-    'include/vcluster/lifecycle.h': ['vc_create_options_init', 'vc_cluster_create', 'vc_cluster_list_get', 'vc_cluster_list_count', 'vc_cluster_list_at', 'vc_cluster_list_free', 'vc_cluster_status', 'vc_cluster_info_free', 'vc_cluster_connect', 'vc_cluster_op_options_init', 'vc_cluster_pause', 'vc_cluster_resume', 'vc_cluster_delete', 'vc_kubeconfig_merge', 'vc_kubeconfig_remove_context', 'vc_kubeconfig_restore_context'],
+    'include/vcluster/lifecycle.h': ['vc_create_options_init', 'vc_cluster_create', 'vc_cluster_list_get', 'vc_cluster_list_count', 'vc_cluster_list_at', 'vc_cluster_list_free', 'vc_cluster_status', 'vc_cluster_info_free', 'vc_cluster_connect', 'vc_cluster_find_pod', 'vc_cluster_op_options_init', 'vc_cluster_pause', 'vc_cluster_resume', 'vc_cluster_delete', 'vc_kubeconfig_merge', 'vc_kubeconfig_remove_context', 'vc_kubeconfig_restore_context'],
     'include/vcluster/syncer.h': ['vc_syncer_options_init', 'vc_syncer_new', 'vc_syncer_free', 'vc_syncer_get_fd', 'vc_syncer_get_timeout', 'vc_syncer_step', 'vc_syncer_next_event', 'vc_sync_event_free', 'vc_syncer_wakeup', 'vc_syncer_stop', 'vc_syncer_stats_get', 'vc_syncer_stats_json'],
     'include/vcluster/translate.h': ['vc_translate_options_init', 'vc_translator_new', 'vc_translator_free', 'vc_translator_set_service_ips', 'vc_translator_host_namespace', 'vc_translate_host_name', 'vc_translate_virtual_name', 'vc_translate_label_key', 'vc_translate_namespace_label_key', 'vc_translate_to_host', 'vc_translate_to_virtual_status', 'vc_translate_pod_binding', 'vc_translate_merge_metadata', 'vc_translate_pod_token_requests', 'vc_translate_pod_references', 'vc_translate_manifests'],
     'include/vcluster/version.h': ['vc_version'],

@@ -93,7 +93,57 @@ class Kube(Handle):
         """The server's gitVersion, e.g. "v1.37.2"."""
         return ll.kube_server_version(self._h())
 
+    def port_forward(self, namespace: str, pod: str, port: int, *, timeout_ms: int = 0) -> "PortForward":
+        """A TCP connection to `port` of `pod`, through the API server."""
+        return PortForward(self, namespace, pod, port, timeout_ms=timeout_ms)
+
     def __repr__(self) -> str:
         if self.closed:
             return "<vcluster.Kube closed>"
         return f"<vcluster.Kube {self.server} context={self.context!r} namespace={self.namespace!r}>"
+
+
+class PortForward(Handle):
+    """One TCP connection to a port of a pod, tunnelled through the API server
+    (pods/portforward, WebSocket v4.channel.k8s.io), as a byte stream. Open
+    one per connection to forward. Used by one thread at a time, except
+    cancel(), which any thread may call.
+
+        with kube.port_forward("default", "web", 80) as pf:
+            pf.write(b"GET / HTTP/1.0\r\n\r\n")
+            while chunk := pf.read():
+                print(chunk)
+    """
+
+    def __init__(self, kube: Kube, namespace: str, pod: str, port: int, *, timeout_ms: int = 0) -> None:
+        self._adopt(ll.port_forward_open(kube._h(), namespace, pod, port, timeout_ms))
+
+    def read(self, size: int = 65536, timeout_ms: int = -1) -> bytes:
+        """Up to `size` bytes from the pod; b"" once it closed the connection.
+        Raises Timeout when nothing came within timeout_ms (0: do not wait,
+        < 0: no limit), ApiError with the runtime's message when the forward
+        failed, Canceled after cancel()."""
+        from ._vcluster import ffi
+        buf = ffi.new("char[]", size)
+        rc, n = ll.port_forward_read(self._h(), buf, size, timeout_ms)
+        if rc == ll.Status.ITEROVER:
+            return b""
+        return bytes(ffi.buffer(buf, n))
+
+    def write(self, data: bytes, timeout_ms: int = -1) -> None:
+        """Send all of `data` to the pod."""
+        from ._vcluster import ffi
+        ll.port_forward_write(self._h(), ffi.from_buffer(data), len(data), timeout_ms)
+
+    def fileno(self) -> int:
+        """The socket, for select/poll (read(timeout_ms=0) until Timeout first:
+        bytes may wait inside)."""
+        return ll.port_forward_get_fd(self._h())
+
+    def splice(self, fd: int, idle_timeout_ms: int = 0) -> None:
+        """Copy both ways between file descriptor `fd` and the pod until either side closes."""
+        ll.port_forward_splice(self._h(), fd, idle_timeout_ms)
+
+    def cancel(self) -> None:
+        """Make a blocked read/write/splice (on another thread) raise Canceled."""
+        ll.port_forward_cancel(self._h())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 from . import _lowlevel as ll
 from ._options import fill
@@ -121,6 +121,13 @@ def status(host: Kube, name: str, host_namespace: Optional[str] = None) -> Clust
 def connect(host: Kube, name: str, host_namespace: Optional[str] = None, server: Optional[str] = None) -> str:
     """A kubeconfig (YAML) for the virtual cluster; pass it to Kube.from_data()."""
     return ll.cluster_connect(host, name, host_namespace, server)
+
+
+def find_pod(host: Kube, name: str, host_namespace: Optional[str] = None,
+             pod: Optional[str] = None) -> Tuple[str, int]:
+    """(pod name, port) of the control plane pod (kubernetes driver) to
+    port-forward to: a Ready one, or `pod` if it is one and Ready."""
+    return ll.cluster_find_pod(host, name, host_namespace, pod)
 
 
 def _op(fn: Callable[..., Any], host: Kube, name: str, host_namespace: Optional[str], flags: int,
