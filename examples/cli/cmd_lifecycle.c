@@ -796,8 +796,10 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
         progress_end(&p);
         cli_report(verb);
         rc = CLI_FAILED;
-    } else if (fn != vc_cluster_resume) {
-        /* paused or gone: its port-forwarder has nothing to reach */
+    } else if (fn == vc_cluster_delete) {
+        /* gone: its port-forwarder has nothing to reach.  A paused cluster
+         * keeps it: the forwarder looks the control plane pod up for each
+         * connection, so the context works again as soon as resume is done */
         char *ctx = context_for(host, name, c.ns);
         if (ctx && cli_pf_stop(ctx) > 0)
             fprintf(stderr, "Stopped the port-forwarder of context %s.\n", ctx);
