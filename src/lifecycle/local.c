@@ -107,12 +107,15 @@ static int ls_load(lstate *s, const char *dir)
             vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
                       "no local state in %s: this virtual cluster was created on another machine or its state was removed",
                       dir);
+        ls_clear(s);
         return rc;
     }
     json_t *o = json_loadb(txt, len, 0, NULL);
     vc__free(txt);
-    if (!o)
+    if (!o) {
+        ls_clear(s);
         return vc__error(VC_ECONFIG, VC_ERRCLASS_LIFECYCLE, "%s/run.json is corrupt", dir);
+    }
     s->store = vc__strdup(vc__lc_str(o, "store") ? vc__lc_str(o, "store") : "sqlite");
     s->service_cidr = vc__lc_str(o, "serviceCIDR") ? vc__strdup(vc__lc_str(o, "serviceCIDR")) : NULL;
     s->host_context = vc__lc_str(o, "hostContext") ? vc__strdup(vc__lc_str(o, "hostContext")) : NULL;
