@@ -445,7 +445,7 @@ void cmd_connect_help(FILE *to)
             "A virtual cluster of the kubernetes driver is reached through a port-forward\n"
             "(pods/portforward of the host API server) from --address:--local-port to its\n"
             "API server pod, running in the background until `vcluster disconnect` (or\n"
-            "pause/delete); with -- COMMAND, only while the command runs.\n\n"
+            "delete); with -- COMMAND, only while the command runs.\n\n"
             "Flags:\n"
             "      --print              print the kubeconfig instead of writing it\n"
             "      --server URL         the API server address to write (no port-forward)\n"
@@ -796,12 +796,13 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
         progress_end(&p);
         cli_report(verb);
         rc = CLI_FAILED;
-    } else if (fn != vc_cluster_resume) {
-        /* paused or gone: its port-forwarder has nothing to reach */
+    } else if (fn == vc_cluster_delete) {
+        /* gone: its port-forwarder has nothing to reach. (Pause keeps it: it
+         * looks the pod up per connection, so the context works after resume.) */
         char *ctx = context_for(host, name, c.ns);
         if (ctx && cli_pf_stop(ctx) > 0)
             fprintf(stderr, "Stopped the port-forwarder of context %s.\n", ctx);
-        if (ctx && fn == vc_cluster_delete && vc_kubeconfig_remove_context(NULL, ctx) == VC_OK)
+        if (ctx && vc_kubeconfig_remove_context(NULL, ctx) == VC_OK)
             fprintf(stderr, "Removed context %s from the kubeconfig.\n", ctx);
         free(ctx);
     }
