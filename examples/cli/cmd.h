@@ -41,7 +41,7 @@ int cmd_completion(int argc, char **argv);
 void cmd_completion_help(FILE *to);
 
 /* The hidden `vcluster port-forward` (cmd_portforward.c) and the helpers
- * connect, disconnect, pause and delete use to run and find it. */
+ * connect, disconnect and delete use to run and find it. */
 int cmd_port_forward(int argc, char **argv);
 void cmd_port_forward_help(FILE *to);
 

@@ -445,7 +445,7 @@ void cmd_connect_help(FILE *to)
             "A virtual cluster of the kubernetes driver is reached through a port-forward\n"
             "(pods/portforward of the host API server) from --address:--local-port to its\n"
             "API server pod, running in the background until `vcluster disconnect` (or\n"
-            "pause/delete); with -- COMMAND, only while the command runs.\n\n"
+            "delete); with -- COMMAND, only while the command runs.\n\n"
             "Flags:\n"
             "      --print              print the kubeconfig instead of writing it\n"
             "      --server URL         the API server address to write (no port-forward)\n"
@@ -803,7 +803,7 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
         char *ctx = context_for(host, name, c.ns);
         if (ctx && cli_pf_stop(ctx) > 0)
             fprintf(stderr, "Stopped the port-forwarder of context %s.\n", ctx);
-        if (ctx && fn == vc_cluster_delete && vc_kubeconfig_remove_context(NULL, ctx) == VC_OK)
+        if (ctx && vc_kubeconfig_remove_context(NULL, ctx) == VC_OK)
             fprintf(stderr, "Removed context %s from the kubeconfig.\n", ctx);
         free(ctx);
     }

@@ -5,7 +5,7 @@
  * the background, or as a child for `connect NAME -- COMMAND`, or in the
  * connect process itself with --background-proxy=false. Its pid and port
  * are recorded under $XDG_STATE_HOME/libvcluster/port-forwards so that
- * connect can reuse it and disconnect, pause and delete stop it. */
+ * connect can reuse it and disconnect and delete stop it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

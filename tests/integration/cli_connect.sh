@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `vcluster connect` for the kubernetes driver against the kwok host cluster
 # (VC_TEST_KUBECONFIG): the background port-forwarder is started, recorded,
-# reused, replaced, stopped by disconnect and by delete; `connect -- CMD`
+# reused, replaced, kept by pause/resume, stopped by disconnect and by delete; `connect -- CMD`
 # forwards only while CMD runs; a connection through the forwarder reaches
 # the host API server, whose refusal (no kubelet behind kwok nodes) lands in
 # the forwarder's log with the server's text and status. The data path to a
@@ -122,6 +122,11 @@ check "... into the kubeconfig" grep -q "server: https://example.invalid:6443" "
 
 "$V" connect "$NAME" >/dev/null 2>&1
 check "connected again" test "$(forwarders)" = 1
+pid=$(recorded pid)
+"$V" pause "$NAME" --timeout 120 >/dev/null 2>&1
+check "pause keeps the forwarder (the context works again after resume)" test "$(forwarders)/$(recorded pid)" = "1/$pid"
+"$V" resume "$NAME" --timeout 120 >/dev/null 2>&1
+check "resume: still the same forwarder" test "$(forwarders)/$(recorded pid)" = "1/$pid"
 "$V" delete "$NAME" --timeout 120 >/dev/null 2>&1
 check "delete stops the forwarder" test "$(forwarders)" = 0
 

@@ -92,6 +92,9 @@ check "the data volume is a Bound PVC from the default StorageClass" \
 check "vcluster connect $NAME" "$VC_CLI" connect "$NAME" --context "$HOSTCTX"
 check "the virtual API server answers through the connection" eventually 60 KV get namespace default
 check "the host namespace is invisible inside" bash -c "! '$VC_K8S_BINDIR/kubectl' get namespace '$HOSTNS' >/dev/null 2>&1"
+check "vcluster connect $NAME -- kubectl get ns (a port-forward of its own, gone after)" bash -c \
+	"'$VC_CLI' connect '$NAME' --context '$HOSTCTX' -- '$VC_K8S_BINDIR/kubectl' get ns kube-system -o name | grep -qx namespace/kube-system &&
+	 for i in \$(seq 50); do [[ \$(pgrep -fc '[p]ort-forward --name $NAME ') == 1 ]] && exit 0; sleep 0.1; done; exit 1"
 
 # ---- the seed's walkthrough -----------------------------------------------
 check "create namespace demo-nginx" KV create namespace demo-nginx
