@@ -3,7 +3,8 @@
  * container runs): --print renders a complete stream and changes nothing;
  * create makes every host object of upstream's chart, checked field by
  * field; create again fails clearly; --upgrade changes the StatefulSet (etcd,
- * HA, images, RBAC) and prunes what is no longer asked for; --expose makes a
+ * HA, images, RBAC) and prunes what is no longer asked for, and refuses
+ * before changing anything what the StatefulSet cannot change; --expose makes a
  * LoadBalancer; isolation renders the F9 defaults on the running cluster;
  * pause scales to 0, annotates and deletes the workloads, and an upgrade
  * keeps it paused; resume restores; persistence uses the PVC and --keep-pvc
@@ -815,6 +816,68 @@ static void t_upgrade(void)
     check_claim(NS, NAME, NULL);
 }
 
+static const char *resource_version(char *out, size_t n, const char *fmt, ...) VC__PRINTF(3, 4);
+static const char *resource_version(char *out, size_t n, const char *fmt, ...)
+{
+    char p[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    json_t *o = kget(H, p);
+    snprintf(out, n, "%s", JS(o, "metadata", "resourceVersion") ? JS(o, "metadata", "resourceVersion") : "?");
+    json_decref(o);
+    return out;
+}
+
+/* What the API server will not change on the StatefulSet (the "data" claim,
+ * the pod management policy) is refused before anything is applied: the
+ * Service, Secrets, isolation objects and StatefulSet stay as they were. The
+ * same size written another way is no change. */
+static void t_upgrade_immutable(void)
+{
+    static const char *const refused[][2] = {
+        { "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        size: 10Gi\n",
+          "controlPlane.statefulSet.persistence.volumeClaim.size cannot change on an existing virtual cluster" },
+        { "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        enabled: false\n",
+          "controlPlane.statefulSet.persistence.volumeClaim.enabled cannot change" },
+        { "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        storageClass: fast\n",
+          "volumeClaim.storageClass cannot change" },
+        { "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        accessModes: [ReadWriteMany]\n",
+          "volumeClaim.accessModes cannot change" },
+        { "controlPlane:\n  statefulSet:\n    scheduling:\n      podManagementPolicy: OrderedReady\n",
+          "podManagementPolicy cannot change" },
+    };
+    char cfg_rv[32], svc_rv[32], rv[32];
+    json_t *sts = get_sts();
+    json_int_t generation = JI(sts, "metadata", "generation");
+    json_decref(sts);
+    char cfg_name[64];
+    snprintf(cfg_name, sizeof cfg_name, "vc-config-%s", NAME);
+    resource_version(cfg_rv, sizeof cfg_rv, "/api/v1/namespaces/%s/secrets/%s", NS, cfg_name);
+    resource_version(svc_rv, sizeof svc_rv, "/api/v1/namespaces/%s/services/%s", NS, NAME);
+    for (size_t i = 0; i < VC__ARRAY_LEN(refused); i++) {
+        /* with isolation and --expose on top: neither may be applied */
+        CHECK_INT(upgrade_with(refused[i][0], ISOLATION_VALUES, VC_CREATE_EXPOSE), VC_EINVAL);
+        CHECK_CONTAINS(vc_error_last()->message, refused[i][1]);
+        CHECK_CONTAINS(vc_error_last()->message, "nothing was changed");
+    }
+    sts = get_sts();
+    CHECK_INT(JI(sts, "metadata", "generation"), generation); /* its spec untouched */
+    json_decref(sts);
+    CHECK_STR(resource_version(rv, sizeof rv, "/api/v1/namespaces/%s/secrets/%s", NS, cfg_name), cfg_rv);
+    CHECK_STR(resource_version(rv, sizeof rv, "/api/v1/namespaces/%s/services/%s", NS, NAME), svc_rv);
+    CHECK(!host_exists("/api/v1/namespaces/%s/resourcequotas/vc-%s", NS, NAME));
+    CHECK_INT(state_of(NAME, NULL, NULL), VC_CLUSTER_RUNNING);
+
+    CHECK_INT(upgrade_with("controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        size: 5120Mi\n",
+                           NULL, 0), VC_OK);
+    sts = get_sts();
+    CHECK_STR(JS(sts, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"), "5Gi");
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
+    json_decref(sts);
+}
+
 static void t_expose(void)
 {
     CHECK_INT(upgrade_with(NULL, NULL, VC_CREATE_EXPOSE), VC_OK);
@@ -1146,6 +1209,7 @@ int main(void)
     RUN(t_status_list);
     RUN(t_create_again);
     RUN(t_upgrade);
+    RUN(t_upgrade_immutable);
     RUN(t_expose);
     RUN(t_isolation);
     RUN(t_pause);
