@@ -297,6 +297,94 @@ static int apply_service(vc__lc *lc, vc__k8s_plan *p)
     return rc;
 }
 
+/* A Kubernetes quantity as a number ("5Gi", "5120Mi", "5368709120", "5G",
+ * "1.5e9", "500m"), or -1 when it is not one. Enough to tell whether two
+ * storage sizes are the same, as the API server does. */
+static long double quantity(const char *s)
+{
+    static const struct {
+        const char *suffix;
+        long double mul;
+    } units[] = {
+        { "Ki", 1024.0L }, { "Mi", 1048576.0L }, { "Gi", 1073741824.0L }, { "Ti", 1099511627776.0L },
+        { "Pi", 1125899906842624.0L }, { "Ei", 1152921504606846976.0L }, { "m", 1e-3L }, { "", 1.0L },
+        { "k", 1e3L }, { "M", 1e6L }, { "G", 1e9L }, { "T", 1e12L }, { "P", 1e15L }, { "E", 1e18L },
+    };
+    if (vc__str_empty(s))
+        return -1;
+    char *end = NULL;
+    long double v = strtold(s, &end);
+    if (end == s || v < 0)
+        return -1;
+    for (size_t i = 0; i < VC__ARRAY_LEN(units); i++)
+        if (!strcmp(end, units[i].suffix))
+            return v * units[i].mul;
+    return -1;
+}
+
+static bool same_strings(const json_t *a, const json_t *b)
+{
+    if (json_array_size(a) != json_array_size(b))
+        return false;
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (!vc__streq(json_string_value(json_array_get(a, i)), json_string_value(json_array_get(b, i))))
+            return false;
+    return true;
+}
+
+static int immutable_error(vc__lc *lc, const char *key, const char *have, const char *want)
+{
+    return vc__error(VC_EINVAL, VC_ERRCLASS_LIFECYCLE,
+                     "virtual cluster %s: %s cannot change on an existing virtual cluster (the host "
+                     "StatefulSet's volumeClaimTemplates and podManagementPolicy are immutable): it is %s, the "
+                     "values ask for %s; nothing was changed (delete the virtual cluster and create it again "
+                     "to change it)",
+                     lc->name, key, have, want);
+}
+
+/* An upgrade must not ask the existing StatefulSet for what the API server
+ * refuses to change (the "data" claim, the pod management policy): checked
+ * before anything is applied, so a refused upgrade changes nothing (the
+ * Service, the Secrets and the pruning come before the StatefulSet). */
+static int check_immutable(vc__lc *lc, const json_t *sts, const json_t *vars)
+{
+#define VCK "controlPlane.statefulSet.persistence.volumeClaim."
+    const json_t *spec = json_object_get(sts, "spec"), *have = NULL, *t;
+    size_t i;
+    json_array_foreach(json_object_get(spec, "volumeClaimTemplates"), i, t) {
+        if (vc__streq(vc__lc_str2(t, "metadata", "name"), "data"))
+            have = json_object_get(t, "spec");
+    }
+    bool want = json_is_true(json_object_get(vars, "PERSISTENCE"));
+    if (want != (have != NULL))
+        return immutable_error(lc, VCK "enabled", have ? "on" : "off", want ? "on" : "off");
+    if (have) {
+        const char *hs = vc__lc_str2(json_object_get(have, "resources"), "requests", "storage");
+        const char *ws = json_string_value(json_object_get(vars, "PVC_SIZE"));
+        if (!hs || !ws || quantity(hs) != quantity(ws) || quantity(ws) < 0)
+            return immutable_error(lc, VCK "size", hs ? hs : "unset", ws ? ws : "unset");
+        const char *hc = vc__lc_str(have, "storageClassName");
+        const char *wc = json_string_value(json_object_get(vars, "PVC_STORAGE_CLASS"));
+        if (!vc__streq(hc ? hc : "", wc ? wc : ""))
+            return immutable_error(lc, VCK "storageClass", hc ? hc : "the default class", wc ? wc : "the default class");
+        const json_t *wa = json_object_get(vars, "PVC_ACCESS_MODES");
+        const json_t *ha = json_object_get(have, "accessModes");
+        if (json_is_array(wa) && !same_strings(ha, wa)) {
+            char *h = json_dumps(ha, JSON_COMPACT | JSON_ENCODE_ANY), *w = json_dumps(wa, JSON_COMPACT);
+            int rc = h && w ? immutable_error(lc, VCK "accessModes", h, w) : vc__error_oom();
+            vc__free(h);
+            vc__free(w);
+            return rc;
+        }
+    }
+    const char *hp = vc__lc_str(spec, "podManagementPolicy");
+    const char *wp = json_string_value(json_object_get(vars, "POD_MANAGEMENT_POLICY"));
+    if (hp && !vc__str_empty(wp) && strcmp(hp, wp) != 0)
+        return immutable_error(lc, "controlPlane.statefulSet.scheduling.podManagementPolicy", hp, wp);
+    return VC_OK;
+#undef VCK
+}
+
 static int create(vc__lc *lc)
 {
     const bool print = (lc->flags & VC_CREATE_PRINT) != 0;
@@ -345,6 +433,8 @@ static int create(vc__lc *lc)
             goto out;
     }
     if ((rc = vc__k8s_plan_vars(&p, lc)) < 0)
+        goto out;
+    if (sts && (rc = check_immutable(lc, sts, p.vars)) < 0)
         goto out;
     if (!print) {
         vc__lc_step(lc, "service", 0, "Service %s", lc->name);

@@ -3,15 +3,21 @@
  * container runs): --print renders a complete stream and changes nothing;
  * create makes every host object of upstream's chart, checked field by
  * field; create again fails clearly; --upgrade changes the StatefulSet (etcd,
- * HA, images, RBAC) and prunes what is no longer asked for; --expose makes a
- * LoadBalancer; isolation renders the F9 defaults; pause scales to 0,
- * annotates and deletes the workloads; resume restores; persistence uses the
- * PVC and --keep-pvc keeps it; delete leaves nothing behind.
+ * HA, images, RBAC) and prunes what is no longer asked for, and refuses
+ * before changing anything what the StatefulSet cannot change; --expose makes a
+ * LoadBalancer; isolation renders the F9 defaults on the running cluster;
+ * pause scales to 0, annotates and deletes the workloads, and an upgrade
+ * keeps it paused; resume restores; persistence uses the PVC and --keep-pvc
+ * keeps it; delete leaves nothing behind.
  *
- * kwok nodes report no ephemeral-storage, so the control plane here asks for
- * none (the default requests 1Gi) and the isolation objects, whose
- * LimitRange would add ephemeral-storage requests, are checked while the
- * cluster is paused. */
+ * The clusters are created with the defaults, no values file: the harness
+ * has what a real cluster has (nodes with ephemeral-storage, a default
+ * StorageClass "standard" served by a dynamic provisioner), so the
+ * StatefulSet keeps its "data" volumeClaimTemplate (5Gi, provisioned through
+ * the default class) and its default requests, ephemeral-storage included.
+ * Values are only given where a test is about them (upgrade, isolation).
+ * The provisioner's volumes are directories on this machine, so the test
+ * also checks that they are made and removed. */
 #include <stdarg.h>
 
 #include "vcenv.h"
@@ -19,20 +25,10 @@
 #include "util/yaml.h"
 
 static vc_kube *H;
-static char NAME[32], NS[64], NAME2[32], NS2[64], PV[64];
+static char NAME[32], NS[64], NAME2[32], NS2[64];
 static json_t *PRINTED;            /* the --print stream of the first create */
 static char *CA_BEFORE;            /* ca.crt before the upgrade */
-
-/* kwok nodes have no ephemeral-storage: ask for none */
-static const char *BASE_VALUES =
-    "controlPlane:\n"
-    "  statefulSet:\n"
-    "    persistence:\n"
-    "      volumeClaim:\n"
-    "        enabled: false\n"
-    "    resources:\n"
-    "      requests:\n"
-    "        ephemeral-storage: \"0\"\n";
+static char PAUSED_PV[128];        /* the PV of data-NAME-0 while paused */
 
 static const char *UPGRADE_VALUES =
     "controlPlane:\n"
@@ -140,7 +136,10 @@ static json_t *container(const json_t *sts, const char *name)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(J(sts, "spec", "template", "spec", "containers"), i, c) {
+    const json_t *cs = J(sts, "spec", "template", "spec", "containers");
+    if (!cs)
+        cs = J(sts, "spec", "containers"); /* a pod */
+    json_array_foreach(cs, i, c) {
         if (!strcmp(JS(c, "name"), name))
             return c;
     }
@@ -282,6 +281,52 @@ static json_t *get_sts(void)
     return host_get("/apis/apps/v1/namespaces/%s/statefulsets/%s", NS, NAME);
 }
 
+static json_t *get_pv_of(const json_t *pvc)
+{
+    const char *pv = JS(pvc, "spec", "volumeName");
+    return pv ? host_get("/api/v1/persistentvolumes/%s", pv) : NULL;
+}
+
+/* The claim data-NAME-0 in ns is Bound through the default StorageClass to a
+ * PV the provisioner made (pinned to node when not NULL). Returns the PV's
+ * name in pv (may be NULL). */
+static void check_claim_pv(const char *ns, const char *name, const char *node, char *pv, size_t pvn)
+{
+    json_t *pvc = host_get("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", ns, name);
+    CHECK(pvc != NULL);
+    CHECK_STR(JS(pvc, "status", "phase"), "Bound");
+    CHECK_STR(JS(pvc, "spec", "storageClassName"), "standard");
+    CHECK_STR(JS(pvc, "status", "capacity", "storage"), "5Gi");
+    CHECK_STR(JS(pvc, "metadata", "labels", "release"), name);
+    json_t *v = get_pv_of(pvc);
+    CHECK(v != NULL);
+    CHECK_STR(JS(v, "metadata", "annotations", "pv.kubernetes.io/provisioned-by"), "libvcluster.dev/hostpath");
+    CHECK_STR(JS(v, "spec", "persistentVolumeReclaimPolicy"), "Delete");
+    CHECK_STR(JS(v, "spec", "claimRef", "namespace"), ns);
+    CHECK(JS(v, "spec", "hostPath", "path") != NULL);
+    if (node) {
+        json_t *term = J(v, "spec", "nodeAffinity", "required", "nodeSelectorTerms", "0", "matchExpressions", "0");
+        CHECK_STR(JS(term, "values", "0"), node);
+    }
+    if (pv)
+        snprintf(pv, pvn, "%s", JS(v, "metadata", "name") ? JS(v, "metadata", "name") : "");
+    json_decref(v);
+    json_decref(pvc);
+}
+#define check_claim(ns, name, node) check_claim_pv(ns, name, node, NULL, 0)
+
+/* The provisioner deletes a released PV (reclaim Delete) soon, not at once. */
+static bool pv_gone(const char *pv)
+{
+    for (int i = 0; i < 300; i++) {
+        if (!host_exists("/api/v1/persistentvolumes/%s", pv))
+            return true;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "PV %s still exists after 30 s\n", pv);
+    return false;
+}
+
 /* ---- tests ---- */
 
 /* The template rules (src/lifecycle/templates/README.md), no cluster needed. */
@@ -341,9 +386,8 @@ static void t_templates(void)
 
 static void t_print(void)
 {
-    vc_config *cfg = config_of(BASE_VALUES, NULL);
     vc_buf out = VC_BUF_INIT;
-    CHECK_INT(create(NAME, NULL, cfg, VC_CREATE_PRINT, &out), VC_OK);
+    CHECK_INT(create(NAME, NULL, NULL, VC_CREATE_PRINT, &out), VC_OK);
     CHECK(out.size > 1000);
     json_t *docs = NULL;
     CHECK_INT(vc__yaml_parse(out.ptr ? out.ptr : "", out.size, "print", &docs, NULL), VC_OK);
@@ -367,8 +411,7 @@ static void t_print(void)
     vc_buf_dispose(&out);
 
     /* without a buffer: refused */
-    CHECK_INT(create(NAME, NULL, cfg, VC_CREATE_PRINT, NULL), VC_EINVAL);
-    vc_config_free(cfg);
+    CHECK_INT(create(NAME, NULL, NULL, VC_CREATE_PRINT, NULL), VC_EINVAL);
 }
 
 static void t_print_distros(void)
@@ -419,12 +462,11 @@ static void t_print_distros(void)
     vc_buf_dispose(&out);
 }
 
+/* no values at all: what a user gets from "vcluster create NAME" */
 static void t_create(void)
 {
-    vc_config *cfg = config_of(BASE_VALUES, NULL);
     STEPS[0] = '\0';
-    CHECK_INT(create(NAME, NULL, cfg, 0, NULL), VC_OK);
-    vc_config_free(cfg);
+    CHECK_INT(create(NAME, NULL, NULL, 0, NULL), VC_OK);
     CHECK_CONTAINS(STEPS, "namespace");
     CHECK_CONTAINS(STEPS, "certificates");
     CHECK_CONTAINS(STEPS, "manifests");
@@ -503,8 +545,12 @@ static void t_objects(void)
     CHECK_INT(vc_config_new(&back), VC_OK);
     CHECK_INT(vc_config_load_string(back, yaml ? yaml : "", "config.yaml"), VC_OK);
     vc_buf v = VC_BUF_INIT;
+    /* no values given: the stored config has upstream's defaults */
     CHECK_INT(vc_config_get(back, "controlPlane.statefulSet.persistence.volumeClaim.enabled", &v), VC_OK);
-    CHECK_STR(v.ptr, "false");
+    CHECK_STR(v.ptr, "auto");
+    vc_buf_dispose(&v);
+    CHECK_INT(vc_config_get(back, "controlPlane.statefulSet.persistence.volumeClaim.size", &v), VC_OK);
+    CHECK_STR(v.ptr, "5Gi");
     vc_buf_dispose(&v);
     vc_config_free(back);
     vc__free(yaml);
@@ -557,7 +603,17 @@ static void t_objects(void)
     CHECK_STR(JS(sts, "spec", "podManagementPolicy"), "Parallel");
     CHECK_STR(JS(sts, "spec", "selector", "matchLabels", "release"), NAME);
     CHECK_STR(JS(sts, "spec", "template", "metadata", "labels", "app"), "vcluster");
-    CHECK(J(sts, "spec", "volumeClaimTemplates") == NULL); /* persistence off */
+    /* persistence on by default: upstream's "data" claim, no class named (the
+     * host's default class provisions it), kept when the StatefulSet goes */
+    CHECK_INT(json_array_size(J(sts, "spec", "volumeClaimTemplates")), 1);
+    json_t *vct = J(sts, "spec", "volumeClaimTemplates", "0");
+    CHECK_STR(JS(vct, "metadata", "name"), "data");
+    CHECK_STR(JS(vct, "spec", "resources", "requests", "storage"), "5Gi");
+    CHECK_INT(json_array_size(J(vct, "spec", "accessModes")), 1);
+    CHECK_STR(JS(vct, "spec", "accessModes", "0"), "ReadWriteOnce");
+    CHECK(J(vct, "spec", "storageClassName") == NULL);
+    CHECK_STR(JS(sts, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"), "Retain");
+    CHECK_STR(JS(sts, "spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"), "Retain");
     CHECK_STR(JS(sts, "metadata", "annotations", "vcluster.loft.sh/version"), "v1.36.0");
     CHECK(JS(sts, "spec", "template", "metadata", "annotations", "vcluster.loft.sh/config-hash") != NULL);
     CHECK_STR(JS(sts, "spec", "template", "spec", "serviceAccountName"), sa_name);
@@ -578,7 +634,18 @@ static void t_objects(void)
     CHECK_STR(arg_value(syn, "--host-namespace="), NS);
     CHECK(has_arg(syn, "--virtual-kubeconfig=/pki/admin.conf"));
     CHECK(has_arg(syn, "--config=/var/lib/vcluster/config.yaml"));
-    CHECK_STR(JS(syn, "resources", "requests", "ephemeral-storage"), "0");
+    /* the default requests and limits, ephemeral-storage included */
+    CHECK_STR(JS(syn, "resources", "requests", "ephemeral-storage"), "1Gi");
+    CHECK_STR(JS(syn, "resources", "requests", "cpu"), "200m");
+    CHECK_STR(JS(syn, "resources", "requests", "memory"), "256Mi");
+    CHECK_STR(JS(syn, "resources", "limits", "ephemeral-storage"), "10Gi");
+    CHECK_STR(JS(syn, "resources", "limits", "memory"), "4Gi");
+    CHECK(J(syn, "resources", "limits", "cpu") == NULL);
+    CHECK_STR(JS(api, "resources", "requests", "cpu"), "40m");
+    CHECK_STR(JS(api, "resources", "requests", "memory"), "64Mi");
+    CHECK_STR(JS(api, "resources", "limits", "cpu"), "100m");
+    CHECK_STR(JS(api, "resources", "limits", "memory"), "256Mi");
+    CHECK(J(api, "resources", "requests", "ephemeral-storage") == NULL);
     CHECK_STR(arg_value(kine, "--listen-address="), "127.0.0.1:2379");
     json_t *vols = J(sts, "spec", "template", "spec", "volumes");
     char certs_name[64], cfg_name[64];
@@ -587,14 +654,33 @@ static void t_objects(void)
     CHECK_STR(JS(vols, "0", "name"), "certs");
     CHECK_STR(JS(vols, "0", "secret", "secretName"), certs_name);
     CHECK_STR(JS(vols, "1", "secret", "secretName"), cfg_name);
-    CHECK_STR(JS(vols, "3", "name"), "data");
-    CHECK(J(vols, "3", "emptyDir") != NULL);
+    CHECK_STR(JS(vols, "2", "name"), "tmp");
+    CHECK_INT(json_array_size(vols), 3); /* "data" is the claim, not an emptyDir */
+    bool data_mounted = false;
+    size_t m;
+    json_t *vm;
+    json_array_foreach(J(kine, "volumeMounts"), m, vm) {
+        if (!strcmp(JS(vm, "name"), "data"))
+            data_mounted = !strcmp(JS(vm, "mountPath"), "/data");
+    }
+    CHECK(data_mounted);
     json_decref(sts);
 
-    /* the pod kwok runs */
+    /* the pod kwok runs, with its requests as rendered and on a node that has
+     * the ephemeral-storage they ask for */
     json_t *pod = host_get("/api/v1/namespaces/%s/pods/%s-0", NS, NAME);
     CHECK_STR(JS(pod, "status", "phase"), "Running");
+    CHECK_STR(JS(container(pod, "syncer"), "resources", "requests", "ephemeral-storage"), "1Gi");
+    char node[128];
+    snprintf(node, sizeof node, "%s", JS(pod, "spec", "nodeName") ? JS(pod, "spec", "nodeName") : "?");
     json_decref(pod);
+    json_t *n = host_get("/api/v1/nodes/%s", node);
+    CHECK_STR(JS(n, "status", "allocatable", "ephemeral-storage"), "100Gi"); /* the harness's nodes */
+    json_decref(n);
+
+    /* its claim, bound through the host's default StorageClass by the
+     * provisioner, on the pod's node (WaitForFirstConsumer) */
+    check_claim(NS, NAME, node);
 
     /* --print listed exactly what exists now */
     size_t i;
@@ -655,11 +741,9 @@ static void t_status_list(void)
 
 static void t_create_again(void)
 {
-    vc_config *cfg = config_of(BASE_VALUES, NULL);
-    CHECK_INT(create(NAME, NULL, cfg, 0, NULL), VC_EEXISTS);
+    CHECK_INT(create(NAME, NULL, NULL, 0, NULL), VC_EEXISTS);
     CHECK_CONTAINS(vc_error_last()->message, "already exists");
     CHECK_CONTAINS(vc_error_last()->message, "--upgrade");
-    vc_config_free(cfg);
 }
 
 static void t_upgrade(void)
@@ -670,11 +754,16 @@ static void t_upgrade(void)
     snprintf(hash_before, sizeof hash_before, "%s", h ? h : "");
     json_decref(before);
 
-    CHECK_INT(upgrade_with(BASE_VALUES, UPGRADE_VALUES, 0), VC_OK);
+    CHECK_INT(upgrade_with(NULL, UPGRADE_VALUES, 0), VC_OK);
     json_t *sts = get_sts();
     CHECK_INT(JI(sts, "spec", "replicas"), 2);
     CHECK_INT(JI(sts, "status", "readyReplicas"), 2);
     CHECK_STR(container_names(sts), "etcd,kube-apiserver,kube-controller-manager,syncer");
+    /* the second replica got its own claim from the provisioner */
+    json_t *pvc1 = host_get("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-1", NS, NAME);
+    CHECK_STR(JS(pvc1, "status", "phase"), "Bound");
+    CHECK_STR(JS(pvc1, "spec", "storageClassName"), "standard");
+    json_decref(pvc1);
     CHECK(strcmp(JS(sts, "spec", "template", "metadata", "annotations", "vcluster.loft.sh/config-hash"),
                  hash_before) != 0);
     json_t *api = container(sts, "kube-apiserver"), *etcd = container(sts, "etcd");
@@ -712,8 +801,8 @@ static void t_upgrade(void)
     vc__free(ca);
     json_decref(certs);
 
-    /* back to the base values: one replica, kine, no ClusterRole */
-    CHECK_INT(upgrade_with(BASE_VALUES, NULL, 0), VC_OK);
+    /* back to the defaults: one replica, kine, no ClusterRole */
+    CHECK_INT(upgrade_with(NULL, NULL, 0), VC_OK);
     sts = get_sts();
     CHECK_INT(JI(sts, "spec", "replicas"), 1);
     CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
@@ -721,11 +810,77 @@ static void t_upgrade(void)
     json_decref(sts);
     CHECK(!host_exists("/apis/rbac.authorization.k8s.io/v1/clusterroles/vc-%s-v-%s", NAME, NS));
     CHECK(!host_exists("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/vc-%s-v-%s", NAME, NS));
+    /* scaled down, the StatefulSet keeps the second claim (whenScaled:
+     * Retain); delete removes it (t_delete) */
+    CHECK(host_exists("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-1", NS, NAME));
+    check_claim(NS, NAME, NULL);
+}
+
+static const char *resource_version(char *out, size_t n, const char *fmt, ...) VC__PRINTF(3, 4);
+static const char *resource_version(char *out, size_t n, const char *fmt, ...)
+{
+    char p[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    json_t *o = kget(H, p);
+    snprintf(out, n, "%s", JS(o, "metadata", "resourceVersion") ? JS(o, "metadata", "resourceVersion") : "?");
+    json_decref(o);
+    return out;
+}
+
+/* What the API server will not change on the StatefulSet (the "data" claim,
+ * the pod management policy) is refused before anything is applied: the
+ * Service, Secrets, isolation objects and StatefulSet stay as they were. The
+ * same size written another way is no change. */
+static void t_upgrade_immutable(void)
+{
+    static const char *const refused[][2] = {
+        { "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        size: 10Gi\n",
+          "controlPlane.statefulSet.persistence.volumeClaim.size cannot change on an existing virtual cluster" },
+        { "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        enabled: false\n",
+          "controlPlane.statefulSet.persistence.volumeClaim.enabled cannot change" },
+        { "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        storageClass: fast\n",
+          "volumeClaim.storageClass cannot change" },
+        { "controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        accessModes: [ReadWriteMany]\n",
+          "volumeClaim.accessModes cannot change" },
+        { "controlPlane:\n  statefulSet:\n    scheduling:\n      podManagementPolicy: OrderedReady\n",
+          "podManagementPolicy cannot change" },
+    };
+    char cfg_rv[32], svc_rv[32], rv[32];
+    json_t *sts = get_sts();
+    json_int_t generation = JI(sts, "metadata", "generation");
+    json_decref(sts);
+    char cfg_name[64];
+    snprintf(cfg_name, sizeof cfg_name, "vc-config-%s", NAME);
+    resource_version(cfg_rv, sizeof cfg_rv, "/api/v1/namespaces/%s/secrets/%s", NS, cfg_name);
+    resource_version(svc_rv, sizeof svc_rv, "/api/v1/namespaces/%s/services/%s", NS, NAME);
+    for (size_t i = 0; i < VC__ARRAY_LEN(refused); i++) {
+        /* with isolation and --expose on top: neither may be applied */
+        CHECK_INT(upgrade_with(refused[i][0], ISOLATION_VALUES, VC_CREATE_EXPOSE), VC_EINVAL);
+        CHECK_CONTAINS(vc_error_last()->message, refused[i][1]);
+        CHECK_CONTAINS(vc_error_last()->message, "nothing was changed");
+    }
+    sts = get_sts();
+    CHECK_INT(JI(sts, "metadata", "generation"), generation); /* its spec untouched */
+    json_decref(sts);
+    CHECK_STR(resource_version(rv, sizeof rv, "/api/v1/namespaces/%s/secrets/%s", NS, cfg_name), cfg_rv);
+    CHECK_STR(resource_version(rv, sizeof rv, "/api/v1/namespaces/%s/services/%s", NS, NAME), svc_rv);
+    CHECK(!host_exists("/api/v1/namespaces/%s/resourcequotas/vc-%s", NS, NAME));
+    CHECK_INT(state_of(NAME, NULL, NULL), VC_CLUSTER_RUNNING);
+
+    CHECK_INT(upgrade_with("controlPlane:\n  statefulSet:\n    persistence:\n      volumeClaim:\n        size: 5120Mi\n",
+                           NULL, 0), VC_OK);
+    sts = get_sts();
+    CHECK_STR(JS(sts, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"), "5Gi");
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
+    json_decref(sts);
 }
 
 static void t_expose(void)
 {
-    CHECK_INT(upgrade_with(BASE_VALUES, NULL, VC_CREATE_EXPOSE), VC_OK);
+    CHECK_INT(upgrade_with(NULL, NULL, VC_CREATE_EXPOSE), VC_OK);
     json_t *svc = host_get("/api/v1/namespaces/%s/services/%s", NS, NAME);
     CHECK_STR(JS(svc, "spec", "type"), "LoadBalancer");
     CHECK_INT(json_array_size(J(svc, "spec", "ports")), 1); /* no kubelet port on a LoadBalancer */
@@ -749,7 +904,7 @@ static void t_expose(void)
     if (info)
         CHECK_STR(info->server, "https://203.0.113.10:443");
     vc_cluster_info_free(info);
-    CHECK_INT(upgrade_with(BASE_VALUES, NULL, VC_CREATE_EXPOSE), VC_OK);
+    CHECK_INT(upgrade_with(NULL, NULL, VC_CREATE_EXPOSE), VC_OK);
     json_t *certs = host_get("/api/v1/namespaces/%s/secrets/%s-certs", NS, NAME);
     CHECK_CONTAINS(JS(certs, "metadata", "annotations", "vcluster.loft.sh/apiserver-sans"), "IP:203.0.113.10");
     json_decref(certs);
@@ -781,6 +936,7 @@ static void t_pause(void)
     CHECK(!host_exists("/api/v1/namespaces/%s/pods/fake-workload", NS));
     CHECK_INT(list_count("/api/v1/namespaces/%s/pods?labelSelector=release%%3D%s", NS, NAME), 0);
     CHECK_INT(state_of(NAME, NULL, NULL), VC_CLUSTER_PAUSED);
+    check_claim_pv(NS, NAME, NULL, PAUSED_PV, sizeof PAUSED_PV); /* the data stays */
     vc_cluster_list *l = NULL;
     CHECK_INT(vc_cluster_list_get(&l, H, NS), VC_OK);
     CHECK_INT(vc_cluster_list_count(l), 1);
@@ -794,15 +950,28 @@ static void t_pause(void)
     vc_buf_dispose(&kc);
 }
 
-/* F9 isolation on the paused cluster: an upgrade keeps it paused */
+/* F9 isolation on the running cluster: the control plane's new pod is
+ * admitted under the quota, gets the LimitRange's defaults where it asks for
+ * nothing (ephemeral-storage included) and becomes Ready */
 static void t_isolation(void)
 {
-    CHECK_INT(upgrade_with(BASE_VALUES, ISOLATION_VALUES, 0), VC_OK);
+    CHECK_INT(upgrade_with(NULL, ISOLATION_VALUES, 0), VC_OK);
     json_t *sts = get_sts();
-    CHECK_INT(JI(sts, "spec", "replicas"), 0);
-    CHECK_STR(JS(sts, "metadata", "annotations", "loft.sh/paused"), "true");
-    CHECK_STR(JS(sts, "metadata", "annotations", "loft.sh/paused-replicas"), "1");
+    CHECK_INT(JI(sts, "spec", "replicas"), 1);
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
+    CHECK_INT(JI(sts, "status", "updatedReplicas"), 1);
     json_decref(sts);
+    CHECK_INT(state_of(NAME, NULL, NULL), VC_CLUSTER_RUNNING);
+    json_t *pod = host_get("/api/v1/namespaces/%s/pods/%s-0", NS, NAME);
+    CHECK_STR(JS(pod, "status", "phase"), "Running");
+    json_t *kine = container(pod, "kine"), *syn = container(pod, "syncer");
+    CHECK_STR(JS(kine, "resources", "requests", "ephemeral-storage"), "3Gi"); /* LimitRange */
+    CHECK_STR(JS(kine, "resources", "limits", "ephemeral-storage"), "8Gi");
+    CHECK_STR(JS(kine, "resources", "requests", "cpu"), "40m");             /* its own */
+    CHECK_STR(JS(syn, "resources", "requests", "ephemeral-storage"), "1Gi"); /* its own */
+    CHECK_STR(JS(syn, "resources", "limits", "cpu"), "1");                   /* LimitRange */
+    json_decref(pod);
+    check_claim(NS, NAME, NULL);
 
     json_t *q = host_get("/api/v1/namespaces/%s/resourcequotas/vc-%s", NS, NAME);
     static const char *const quota[][2] = {
@@ -817,6 +986,23 @@ static void t_isolation(void)
     CHECK_INT(json_object_size(J(q, "spec", "hard")), VC__ARRAY_LEN(quota));
     CHECK_STR(JS(q, "metadata", "labels", "release"), NAME);
     json_decref(q);
+    /* the quota counts the control plane: 1Gi (syncer) + 3 x 3Gi (LimitRange)
+     * of ephemeral-storage, and 2 x 5Gi of claims (data-NAME-0, and the -1
+     * the scale-down in t_upgrade kept) */
+    char used[32] = "", storage[32] = "";
+    for (int i = 0; i < 150; i++) {
+        q = host_get("/api/v1/namespaces/%s/resourcequotas/vc-%s", NS, NAME);
+        const char *u = JS(q, "status", "used", "requests.ephemeral-storage"),
+                   *st = JS(q, "status", "used", "requests.storage");
+        snprintf(used, sizeof used, "%s", u ? u : "");
+        snprintf(storage, sizeof storage, "%s", st ? st : "");
+        json_decref(q);
+        if (!strcmp(used, "10Gi") && !strcmp(storage, "10Gi"))
+            break;
+        usleep(100 * 1000);
+    }
+    CHECK_STR(used, "10Gi");
+    CHECK_STR(storage, "10Gi");
 
     json_t *lr = host_get("/api/v1/namespaces/%s/limitranges/vc-%s", NS, NAME);
     json_t *lim = J(lr, "spec", "limits", "0");
@@ -856,9 +1042,18 @@ static void t_isolation(void)
     CHECK_INT(JI(cp, "spec", "ingress", "0", "ports", "0", "port"), 8443);
     json_decref(cp);
     CHECK(host_exists("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/vc-kube-dns-%s", NS, NAME));
+}
 
-    /* switched off again: all pruned, still paused */
-    CHECK_INT(upgrade_with(BASE_VALUES, NULL, 0), VC_OK);
+/* An upgrade of the paused cluster keeps it paused: isolation switched off
+ * again, all pruned */
+static void t_paused_upgrade(void)
+{
+    CHECK_INT(upgrade_with(NULL, NULL, 0), VC_OK);
+    json_t *sts = get_sts();
+    CHECK_INT(JI(sts, "spec", "replicas"), 0);
+    CHECK_STR(JS(sts, "metadata", "annotations", "loft.sh/paused"), "true");
+    CHECK_STR(JS(sts, "metadata", "annotations", "loft.sh/paused-replicas"), "1");
+    json_decref(sts);
     CHECK(!host_exists("/api/v1/namespaces/%s/resourcequotas/vc-%s", NS, NAME));
     CHECK(!host_exists("/api/v1/namespaces/%s/limitranges/vc-%s", NS, NAME));
     CHECK_INT(list_count("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies", NS), 0);
@@ -879,27 +1074,25 @@ static void t_resume(void)
     CHECK(J(svc, "metadata", "annotations", "loft.sh/paused") == NULL);
     json_decref(svc);
     CHECK_INT(state_of(NAME, NULL, NULL), VC_CLUSTER_RUNNING);
+    char pv[128];
+    check_claim_pv(NS, NAME, NULL, pv, sizeof pv);
+    CHECK_STR(pv, PAUSED_PV); /* back on the same volume */
     CHECK_INT(vc_cluster_resume(H, NAME, NULL, &o), VC_ESTATE);
     CHECK_CONTAINS(vc_error_last()->message, "not paused");
 }
 
-/* Persistence: the data PVC binds (to a PV we provide: no provisioner here),
- * survives delete with keep-pvc, and goes with a plain delete. The namespace
- * is ours, so VC_DELETE_NAMESPACE keeps it. */
+/* Persistence with the defaults in a namespace of our own: the data claim is
+ * provisioned through the host's default StorageClass, survives delete with
+ * keep-pvc (and so does its PV and its directory) and is used again by the
+ * next create; a plain delete removes the claim, and the provisioner then
+ * the PV (reclaim Delete) and its directory. The namespace is ours, so
+ * VC_DELETE_NAMESPACE keeps it. */
 static void t_persistence(void)
 {
     char body[1024], path[256];
     snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", NS2);
     CHECK_INT(kcreate(H, "/api/v1/namespaces", body), VC_OK);
-    snprintf(body, sizeof body,
-             "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"%s\"},\"spec\":{"
-             "\"capacity\":{\"storage\":\"5Gi\"},\"accessModes\":[\"ReadWriteOnce\"],\"persistentVolumeReclaimPolicy\":"
-             "\"Retain\",\"hostPath\":{\"path\":\"/tmp/%s\"},\"claimRef\":{\"namespace\":\"%s\",\"name\":\"data-%s-0\"}}}",
-             PV, PV, NS2, NAME2);
-    CHECK_INT(kcreate(H, "/api/v1/persistentvolumes", body), VC_OK);
-    vc_config *cfg = config_of("controlPlane:\n  statefulSet:\n    resources:\n      requests:\n"
-                               "        ephemeral-storage: \"0\"\n", NULL);
-    CHECK_INT(create(NAME2, NS2, cfg, 0, NULL), VC_OK);
+    CHECK_INT(create(NAME2, NS2, NULL, 0, NULL), VC_OK);
     json_t *sts = host_get("/apis/apps/v1/namespaces/%s/statefulsets/%s", NS2, NAME2);
     CHECK_STR(JS(sts, "spec", "volumeClaimTemplates", "0", "metadata", "name"), "data");
     CHECK_STR(JS(sts, "spec", "volumeClaimTemplates", "0", "spec", "resources", "requests", "storage"), "5Gi");
@@ -907,33 +1100,64 @@ static void t_persistence(void)
     CHECK_STR(JS(sts, "spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"), "Retain");
     CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
     json_decref(sts);
-    json_t *pvc = host_get("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2);
-    CHECK_STR(JS(pvc, "status", "phase"), "Bound");
-    json_decref(pvc);
+    json_t *pod = host_get("/api/v1/namespaces/%s/pods/%s-0", NS2, NAME2);
+    char node[128];
+    snprintf(node, sizeof node, "%s", JS(pod, "spec", "nodeName") ? JS(pod, "spec", "nodeName") : "?");
+    json_decref(pod);
+    char pv[128];
+    check_claim_pv(NS2, NAME2, node, pv, sizeof pv);
+    json_t *v = host_get("/api/v1/persistentvolumes/%s", pv);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", JS(v, "spec", "hostPath", "path") ? JS(v, "spec", "hostPath", "path") : "/nonexistent");
+    json_decref(v);
+    CHECK(access(dir, F_OK) == 0); /* the provisioner made it */
 
     vc_cluster_op_options o = op_opts(VC_DELETE_KEEP_PVC | VC_DELETE_NAMESPACE);
     CHECK_INT(vc_cluster_delete(H, NAME2, NS2, &o), VC_OK);
     CHECK(!host_exists("/apis/apps/v1/namespaces/%s/statefulsets/%s", NS2, NAME2));
-    CHECK(host_exists("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2));
     CHECK(host_exists("/api/v1/namespaces/%s", NS2)); /* not created by vcluster: kept */
+    /* kept: the claim, still Bound to its PV, and the directory */
+    char kept[128];
+    check_claim_pv(NS2, NAME2, NULL, kept, sizeof kept);
+    CHECK_STR(kept, pv);
+    usleep(1000 * 1000); /* give the provisioner a chance to be wrong */
+    CHECK(host_exists("/api/v1/persistentvolumes/%s", pv));
+    CHECK(access(dir, F_OK) == 0);
 
     /* the kept claim is used again */
-    CHECK_INT(create(NAME2, NS2, cfg, 0, NULL), VC_OK);
-    pvc = host_get("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2);
-    CHECK_STR(JS(pvc, "spec", "volumeName"), PV);
+    CHECK_INT(create(NAME2, NS2, NULL, 0, NULL), VC_OK);
+    json_t *pvc = host_get("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2);
+    CHECK_STR(JS(pvc, "spec", "volumeName"), pv);
+    CHECK_STR(JS(pvc, "status", "phase"), "Bound");
     json_decref(pvc);
+    sts = host_get("/apis/apps/v1/namespaces/%s/statefulsets/%s", NS2, NAME2);
+    CHECK_INT(JI(sts, "status", "readyReplicas"), 1);
+    json_decref(sts);
+
+    /* without keep-pvc: the claim goes, and with it the PV and directory */
     o = op_opts(0);
     CHECK_INT(vc_cluster_delete(H, NAME2, NS2, &o), VC_OK);
     CHECK(!host_exists("/api/v1/namespaces/%s/persistentvolumeclaims/data-%s-0", NS2, NAME2));
-    vc_config_free(cfg);
-    snprintf(path, sizeof path, "/api/v1/persistentvolumes/%s", PV);
-    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
+    CHECK(pv_gone(pv));
+    CHECK(access(dir, F_OK) != 0);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s", NS2);
     vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
 }
 
 static void t_delete(void)
 {
+    /* the volumes of both replicas' claims (data-NAME-0 and the -1 the
+     * scale-down kept) */
+    char pvs[4][128];
+    size_t npv = 0, i;
+    json_t *l = host_get("/api/v1/namespaces/%s/persistentvolumeclaims", NS), *c;
+    json_array_foreach(J(l, "items"), i, c) {
+        if (npv < VC__ARRAY_LEN(pvs) && JS(c, "spec", "volumeName"))
+            snprintf(pvs[npv++], sizeof pvs[0], "%s", JS(c, "spec", "volumeName"));
+    }
+    json_decref(l);
+    CHECK_INT(npv, 2);
+
     vc_cluster_op_options o = op_opts(VC_DELETE_NAMESPACE);
     CHECK_INT(vc_cluster_delete(H, NAME, NULL, &o), VC_OK);
     CHECK(!host_exists("/api/v1/namespaces/%s", NS));
@@ -943,8 +1167,11 @@ static void t_delete(void)
     const char *lists[][2] = { { "/api/v1", "pods" }, { "/api/v1", "services" },
                                { "/api/v1", "persistentvolumeclaims" }, { "/apis/apps/v1", "statefulsets" },
                                { "/apis/rbac.authorization.k8s.io/v1", "roles" } };
-    for (size_t i = 0; i < VC__ARRAY_LEN(lists); i++)
+    for (i = 0; i < VC__ARRAY_LEN(lists); i++)
         CHECK_INT(list_count("%s/namespaces/%s/%s", lists[i][0], NS, lists[i][1]), 0);
+    /* and the provisioner removed their volumes (reclaim Delete) */
+    for (i = 0; i < npv; i++)
+        CHECK(pv_gone(pvs[i]));
     vc_cluster_info *info = NULL;
     CHECK_INT(vc_cluster_status(&info, H, NAME, NULL), VC_ENOTFOUND);
     CHECK_INT(vc_cluster_delete(H, NAME, NULL, &o), VC_ENOTFOUND);
@@ -958,8 +1185,6 @@ static void cleanup(void)
     o.flags = 0;
     vc_cluster_delete(H, NAME2, NS2, &o);
     char path[256];
-    snprintf(path, sizeof path, "/api/v1/persistentvolumes/%s", PV);
-    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s", NS2);
     vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
     vc_error_clear();
@@ -976,7 +1201,6 @@ int main(void)
     snprintf(NS, sizeof NS, "vcluster-%s", NAME);
     itest_name(NAME2, sizeof NAME2, "k8spvc");
     snprintf(NS2, sizeof NS2, "own-%s", NAME2);
-    snprintf(PV, sizeof PV, "pv-%s", NAME2);
     RUN(t_templates);
     RUN(t_print);
     RUN(t_print_distros);
@@ -985,9 +1209,11 @@ int main(void)
     RUN(t_status_list);
     RUN(t_create_again);
     RUN(t_upgrade);
+    RUN(t_upgrade_immutable);
     RUN(t_expose);
-    RUN(t_pause);
     RUN(t_isolation);
+    RUN(t_pause);
+    RUN(t_paused_upgrade);
     RUN(t_resume);
     RUN(t_persistence);
     RUN(t_delete);
