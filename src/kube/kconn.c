@@ -124,6 +124,21 @@ static int write_deadline(vc__kconn *c, const void *buf, size_t n, int64_t deadl
     return VC_OK;
 }
 
+ssize_t vc__kconn_write(vc__kconn *c, const void *buf, size_t n)
+{
+    if (!c || (!buf && n))
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc__kconn_write: NULL argument");
+    if (n == 0)
+        return 0;
+    size_t sent = 0;
+    CURLcode cr = curl_easy_send(c->easy, buf, n, &sent);
+    if (cr == CURLE_OK && sent > 0)
+        return (ssize_t)sent;
+    if (cr == CURLE_AGAIN || (cr == CURLE_OK && sent == 0))
+        return VC__EAGAIN;
+    return vc__kube_map_curl(cr, "writing to the API server", NULL);
+}
+
 int vc__kconn_write_all(vc__kconn *c, const void *buf, size_t n, int32_t timeout_ms)
 {
     if (!c || (!buf && n))

@@ -145,6 +145,10 @@ int vc__kconn_open(vc_kube *k, const char *method, const char *path, const char 
  * negative vc status on error (VC_ECONNECT). Bytes already buffered (read
  * with the headers, or decrypted by TLS) come first. */
 ssize_t vc__kconn_read(vc__kconn *c, void *buf, size_t n, int32_t timeout_ms);
+/* Writes what it can of n bytes without waiting: > 0 bytes written,
+ * VC__EAGAIN when none could be (poll the fd for POLLOUT, then retry with the
+ * same bytes), another negative vc status on error. */
+ssize_t vc__kconn_write(vc__kconn *c, const void *buf, size_t n);
 /* Writes all n bytes within timeout_ms (< 0: no limit): VC_OK, VC_ETIMEDOUT
  * or VC_ECONNECT. */
 int vc__kconn_write_all(vc__kconn *c, const void *buf, size_t n, int32_t timeout_ms);

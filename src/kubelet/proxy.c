@@ -39,6 +39,8 @@
 /* A relayed write that makes no progress for this long ends the connection
  * (the other side stopped reading). */
 #define WRITE_STALL_MS 60000
+/* How long the end of a connection waits for the client's own end. */
+#define LINGER_MS 2000
 
 struct vc_kubelet_proxy {
     atomic_int refs;
@@ -394,7 +396,20 @@ static bool owned_pod(vc_kubelet_proxy *p, const json_t *pod, const char *ns, co
     return vc__streq(marker, p->name) && vc__streq(vname, name) && vc__streq(vns, ns);
 }
 
-/* Relay the host's answer, then bytes both ways (upgraded) or the body. */
+/* One direction of the splice: bytes read from one side, not yet all
+ * written to the other. The buffer is not moved while bytes are pending
+ * (TLS libraries want a retried write to see the same bytes). */
+typedef struct pipe_buf {
+    char *data;
+    size_t off, len;     /* pending bytes: data[off, len) */
+    bool eof;            /* the reading side ended */
+} pipe_buf;
+
+/* Relay the host's answer, then splice: bytes both ways (upgraded) or the
+ * body toward the client. Never blocks on one direction while the other
+ * has work: a peer that stops reading holds back only what goes to it
+ * (both peers read and write at once: exec -i with a large stdin echoed
+ * back would deadlock a splice that blocks on writes). */
 static int relay(conn *c, vc__kconn *h, const char *head, int status, bool upgrade_req, bool head_req)
 {
     bool upgraded = status == 101 && upgrade_req;
@@ -405,64 +420,113 @@ static int relay(conn *c, vc__kconn *h, const char *head, int status, bool upgra
     vc__free(out_head);
     if (rc < 0)
         return rc;
-    char *buf = vc__malloc(RELAY_BUF);
-    if (!buf)
+    pipe_buf h2c = { vc__malloc(RELAY_BUF), 0, 0, false }, c2h = { vc__malloc(RELAY_BUF), 0, 0, false };
+    if (!h2c.data || !c2h.data) {
+        vc__free(h2c.data);
+        vc__free(c2h.data);
         return vc__error_oom();
+    }
     int hfd = vc__kconn_fd(h);
-    bool done = !upgraded && body.done;
-    while (!done) {
-        /* host -> client: drain what is buffered (incl. TLS) */
-        for (;;) {
-            ssize_t n = vc__kconn_read(h, buf, RELAY_BUF, 0);
-            if (n == VC__EAGAIN)
-                break;
-            if (n <= 0) {
-                done = true; /* EOF or error: the stream is over */
-                break;
-            }
-            size_t m = (size_t)n;
-            if (!upgraded) {
-                long k = vc__kl_body_feed(&body, buf, m);
-                if (k < 0) {
-                    VC__LOGD("kubelet", "malformed chunked body from the host API server");
-                    done = true;
-                    break;
+    bool body_done = !upgraded && body.done;
+    uint64_t n_h2c = 0, n_c2h = 0;
+    const char *why = "host finished";
+    for (;;) {
+        bool progress = false;
+        bool c_want_write = false, h_want_write = false;
+        /* host -> client */
+        if (h2c.off == h2c.len && !h2c.eof && !body_done) {
+            ssize_t n = vc__kconn_read(h, h2c.data, RELAY_BUF, 0);
+            if (n > 0) {
+                size_t m = (size_t)n;
+                if (!upgraded) {
+                    long k = vc__kl_body_feed(&body, h2c.data, m);
+                    if (k < 0) {
+                        VC__LOGD("kubelet", "malformed chunked body from the host API server");
+                        k = 0;
+                        h2c.eof = true;
+                    }
+                    m = (size_t)k;
+                    body_done = body.done;
                 }
-                m = (size_t)k;
+                h2c.off = 0;
+                h2c.len = m;
+                progress = true;
+            } else if (n != VC__EAGAIN) {
+                h2c.eof = true; /* EOF or error: nothing more comes from the host */
             }
-            if (m && tls_write_all(c, buf, m) < 0) {
-                done = true;
-                break;
-            }
-            if (!upgraded && body.done) {
-                done = true;
+        }
+        if (h2c.off < h2c.len) {
+            int r = mbedtls_ssl_write(&c->ssl, (const unsigned char *)h2c.data + h2c.off, h2c.len - h2c.off);
+            if (r > 0) {
+                h2c.off += (size_t)r;
+                n_h2c += (uint64_t)r;
+                progress = true;
+            } else if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) {
+                c_want_write = true;
+            } else {
+                why = "writing to the client failed";
                 break;
             }
         }
-        if (done)
-            break;
+        if (h2c.off == h2c.len && (h2c.eof || body_done))
+            break; /* the host's answer is complete and delivered */
         /* client -> host */
-        for (;;) {
-            int r = mbedtls_ssl_read(&c->ssl, (unsigned char *)buf, RELAY_BUF);
-            if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
-                break;
-            if (r <= 0) {
-                done = true; /* close_notify, EOF or error */
-                break;
-            }
-            if (upgraded && vc__kconn_write_all(h, buf, (size_t)r, WRITE_STALL_MS) < 0) {
-                done = true;
+        if (c2h.off == c2h.len && !c2h.eof) {
+            int r = mbedtls_ssl_read(&c->ssl, (unsigned char *)c2h.data, RELAY_BUF);
+            if (r > 0) {
+                c2h.off = 0;
+                c2h.len = upgraded ? (size_t)r : 0; /* before an upgrade, nothing goes to the host */
+                progress = true;
+            } else if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) {
+                why = "the client ended"; /* close_notify, EOF or error */
                 break;
             }
         }
-        if (done)
-            break;
-        struct pollfd pf[2] = { { .fd = c->fd, .events = POLLIN, .revents = 0 },
-                                { .fd = hfd, .events = POLLIN, .revents = 0 } };
+        if (c2h.off < c2h.len) {
+            ssize_t w = vc__kconn_write(h, c2h.data + c2h.off, c2h.len - c2h.off);
+            if (w > 0) {
+                c2h.off += (size_t)w;
+                n_c2h += (uint64_t)w;
+                progress = true;
+            } else if (w == VC__EAGAIN) {
+                h_want_write = true;
+            } else {
+                /* the host no longer takes bytes (its side ended): drop what
+                 * the client sends from now on, but keep relaying what the
+                 * host already sent, to its end (the tail of an exec) */
+                c2h.off = c2h.len = 0;
+                c2h.eof = true;
+                progress = true;
+            }
+        }
+        if (progress)
+            continue;
+        /* nothing moved: wait for the sockets (TLS buffers were drained:
+         * every read above returned "would block" before we get here) */
+        struct pollfd pf[2] = { { .fd = c->fd, .events = 0, .revents = 0 },
+                                { .fd = hfd, .events = 0, .revents = 0 } };
+        if (c2h.off == c2h.len)
+            pf[0].events |= POLLIN;
+        if (c_want_write)
+            pf[0].events |= POLLOUT;
+        if (h2c.off == h2c.len && !h2c.eof)
+            pf[1].events |= POLLIN;
+        if (h_want_write)
+            pf[1].events |= POLLOUT;
+        if (c2h.off == c2h.len && mbedtls_ssl_get_bytes_avail(&c->ssl) > 0)
+            continue; /* decrypted bytes wait in mbedTLS: read them first */
+        /* a side we wait nothing from is left out, so its hang-up does not
+         * wake us in a loop while the other side is slow */
+        for (int i = 0; i < 2; i++)
+            if (!pf[i].events)
+                pf[i].fd = -1;
         if (poll(pf, 2, -1) < 0 && errno != EINTR)
             break;
     }
-    vc__free(buf);
+    VC__LOGD("kubelet", "relay ended (%s): %llu bytes to the client, %llu to the host%s", why,
+             (unsigned long long)n_h2c, (unsigned long long)n_c2h, h2c.off < h2c.len ? ", some undelivered" : "");
+    vc__free(h2c.data);
+    vc__free(c2h.data);
     return VC_OK;
 }
 
@@ -566,6 +630,27 @@ out:
     return rc;
 }
 
+/* End our side (FIN), then read and drop what the client still sends, up
+ * to LINGER_MS, before the caller closes the socket: closing a socket with
+ * unread bytes sends a RST, and a RST makes the peer drop what it has
+ * received but not read yet (the tail of an exec's output). */
+static void linger_close(int fd)
+{
+    if (shutdown(fd, SHUT_WR) < 0)
+        return;
+    int64_t deadline = vc__now_ms() + LINGER_MS;
+    char sink[4096];
+    for (;;) {
+        ssize_t n = recv(fd, sink, sizeof sink, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return;
+        if (n > 0)
+            continue;
+        if (wait_fd(fd, POLLIN, deadline) <= 0)
+            return;
+    }
+}
+
 int vc_kubelet_proxy_serve(vc_kubelet_proxy *proxy, int fd)
 {
     if (!proxy || fd < 0)
@@ -609,6 +694,7 @@ int vc_kubelet_proxy_serve(vc_kubelet_proxy *proxy, int fd)
     vc_buf_dispose(&head);
     /* best effort: tell the client we are done */
     (void)mbedtls_ssl_close_notify(&c.ssl);
+    linger_close(fd);
 done:
     mbedtls_ssl_free(&c.ssl);
     proxy_unref(proxy);

@@ -900,7 +900,9 @@ def kubelet_proxy_serve(proxy: Any, fd: int) -> int:
     """int vc_kubelet_proxy_serve(vc_kubelet_proxy *proxy, int fd)
 
     Serve one accepted TCP connection `fd` (the caller keeps ownership and
-    closes it afterwards; the call sets it non-blocking). Blocks until the
+    closes it afterwards; the call sets it non-blocking and, at the end,
+    shuts it down for writing and waits up to 2 s for the client to close its
+    side, so that no byte in flight is lost to a reset). Blocks until the
     exchange ends: the TLS handshake (client certificate required), one
     request, and its answer; for logs the streamed body, for exec, attach and
     port-forward the upgraded stream until either side closes. Paths served:
