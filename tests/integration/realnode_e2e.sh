@@ -92,9 +92,21 @@ check "the data volume is a Bound PVC from the default StorageClass" \
 check "vcluster connect $NAME" "$VC_CLI" connect "$NAME" --context "$HOSTCTX"
 check "the virtual API server answers through the connection" eventually 60 KV get namespace default
 check "the host namespace is invisible inside" bash -c "! '$VC_K8S_BINDIR/kubectl' get namespace '$HOSTNS' >/dev/null 2>&1"
-check "vcluster connect $NAME -- kubectl get ns (a port-forward of its own, gone after)" bash -c \
-	"'$VC_CLI' connect '$NAME' --context '$HOSTCTX' -- '$VC_K8S_BINDIR/kubectl' get ns kube-system -o name | grep -qx namespace/kube-system &&
-	 for i in \$(seq 50); do [[ \$(pgrep -fc '[p]ort-forward --name $NAME ') == 1 ]] && exit 0; sleep 0.1; done; exit 1"
+connect_cmd() {
+	"$VC_CLI" connect "$NAME" --context "$HOSTCTX" -- "$VC_K8S_BINDIR/kubectl" get ns kube-system -o name \
+		>"$WORK/fg.out" 2>"$WORK/fg.err" && grep -qx namespace/kube-system "$WORK/fg.out" && return 0
+	sed 's/^/# /' "$WORK/fg.out" "$WORK/fg.err"
+	return 1
+}
+check "vcluster connect $NAME -- kubectl get ns (through a port-forward of its own)" connect_cmd
+# the foreground forwarder's own port is closed once the command is done (the
+# background forwarder of the context stays)
+fg_port_closed() {
+	local port
+	port=$(sed -n 's/^Forwarding 127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/fg.err")
+	[[ -n $port ]] && ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+}
+check "that port-forward is gone afterwards" eventually 10 fg_port_closed
 
 # ---- the seed's walkthrough -----------------------------------------------
 check "create namespace demo-nginx" KV create namespace demo-nginx
