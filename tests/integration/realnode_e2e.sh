@@ -93,8 +93,10 @@ check "vcluster connect $NAME" "$VC_CLI" connect "$NAME" --context "$HOSTCTX"
 check "the virtual API server answers through the connection" eventually 60 KV get namespace default
 check "the host namespace is invisible inside" bash -c "! '$VC_K8S_BINDIR/kubectl' get namespace '$HOSTNS' >/dev/null 2>&1"
 check "vcluster connect $NAME -- kubectl get ns (a port-forward of its own, gone after)" bash -c \
-	"'$VC_CLI' connect '$NAME' --context '$HOSTCTX' -- '$VC_K8S_BINDIR/kubectl' get ns kube-system -o name | grep -qx namespace/kube-system &&
-	 for i in \$(seq 50); do [[ \$(pgrep -fc '[p]ort-forward --name $NAME ') == 1 ]] && exit 0; sleep 0.1; done; exit 1"
+	"'$VC_CLI' connect '$NAME' --context '$HOSTCTX' -- '$VC_K8S_BINDIR/kubectl' get ns kube-system -o name 2>'$WORK/fg.err' >'$WORK/fg.out' &&
+	 grep -qx namespace/kube-system '$WORK/fg.out' &&
+	 port=\$(sed -n 's/^Forwarding 127.0.0.1:\\([0-9]*\\) .*/\\1/p' '$WORK/fg.err') && [[ -n \$port ]] &&
+	 ! (exec 3<>/dev/tcp/127.0.0.1/\$port) 2>/dev/null"
 
 # ---- the seed's walkthrough -----------------------------------------------
 check "create namespace demo-nginx" KV create namespace demo-nginx
