@@ -11,8 +11,9 @@
 # Two modes:
 #   kubelet_proxy_e2e.sh realnode  the host has REAL nodes (hostcluster
 #       --runtime containerd): VC_REALNODE_KUBECONFIG; a busybox container
-#       really runs, logs are its output, exec runs in it. Skips (77) with a
-#       message when VC_REALNODE_KUBECONFIG is unset.
+#       really runs, logs are its output, exec runs in it. Without
+#       VC_REALNODE_KUBECONFIG it fails with the reason (skips only with
+#       VC_SKIP_CLUSTER=1).
 #   kubelet_proxy_e2e.sh kwok      the host has kwok nodes (VC_TEST_KUBECONFIG):
 #       this script starts kwok's kubelet server on 127.0.0.1:10250 (the
 #       port kwok nodes advertise) with ClusterLogs/ClusterExec/ClusterAttach
@@ -31,7 +32,9 @@ skip() {
 case $MODE in
 realnode)
 	if [[ -z ${VC_REALNODE_KUBECONFIG:-} ]]; then
-		skip "VC_REALNODE_KUBECONFIG is unset: the host has no real nodes (tests/run starts them with hostcluster --runtime containerd)"
+		[[ ${VC_SKIP_CLUSTER:-0} == 1 ]] && skip "VC_SKIP_CLUSTER=1"
+		echo "VC_REALNODE_KUBECONFIG is unset: the host has no real nodes (tests/run starts them with hostcluster --runtime containerd)" >&2
+		exit 1
 	fi
 	HOSTKC=$VC_REALNODE_KUBECONFIG
 	;;
