@@ -34,14 +34,32 @@ enum {
         { "bin-dir", required_argument, 0, O_BINDIR }, { "syncer", required_argument, 0, O_SYNCER },                  \
         { "state-dir", required_argument, 0, O_STATE }
 
-/* Returns 1 when the option was one of the common ones. */
+/* --timeout: whole seconds, 1 to a week; anything else is a usage error
+ * (atoi took "abc" as 0, the default, and "-1" as no timeout at all) */
+#define TIMEOUT_MAX_S (7 * 24 * 3600)
+static int parse_timeout(const char *arg, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = arg && *arg ? strtol(arg, &end, 10) : -1;
+    if (!arg || !*arg || errno || !end || *end || v < 1 || v > TIMEOUT_MAX_S) {
+        fprintf(stderr, "vcluster: --timeout %.40s%s: not a number of seconds from 1 to %d\n", arg ? arg : "",
+                arg && strlen(arg) > 40 ? "..." : "", TIMEOUT_MAX_S);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Returns 1 when the option was one of the common ones, -1 when its value is
+ * bad (the message is printed), 0 otherwise. */
 static int common_opt(common *c, int opt)
 {
     switch (opt) {
     case O_KUBECONFIG: c->kubeconfig = optarg; return 1;
     case O_CONTEXT: c->context = optarg; return 1;
     case 'n': c->ns = optarg; return 1;
-    case O_TIMEOUT: c->timeout_s = optarg ? atoi(optarg) : 0; return 1;
+    case O_TIMEOUT: return parse_timeout(optarg, &c->timeout_s) < 0 ? -1 : 1;
     case O_BINDIR: c->bin_dir = optarg; return 1;
     case O_SYNCER: c->syncer = optarg; return 1;
     case O_STATE: c->state_dir = optarg; return 1;
@@ -351,7 +369,10 @@ int cmd_create(int argc, char **argv)
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "n:f:", lo, NULL)) != -1) {
-        if (common_opt(&c, opt))
+        int common_rc = common_opt(&c, opt);
+        if (common_rc < 0)
+            return CLI_USAGE;
+        if (common_rc)
             continue;
         switch (opt) {
         case 'f':
@@ -540,7 +561,10 @@ int cmd_connect(int argc, char **argv)
     int opt;
     optind = 1;
     while ((opt = getopt_long(dash, argv, "n:", lo, NULL)) != -1) {
-        if (common_opt(&c, opt))
+        int common_rc = common_opt(&c, opt);
+        if (common_rc < 0)
+            return CLI_USAGE;
+        if (common_rc)
             continue;
         switch (opt) {
         case O_PRINT: co.print = true; break;
@@ -677,7 +701,10 @@ int cmd_list(int argc, char **argv)
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "n:o:", lo, NULL)) != -1) {
-        if (common_opt(&c, opt))
+        int common_rc = common_opt(&c, opt);
+        if (common_rc < 0)
+            return CLI_USAGE;
+        if (common_rc)
             continue;
         if (opt == 'o')
             output = optarg;
@@ -759,7 +786,10 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
-        if (common_opt(&c, opt))
+        int common_rc = common_opt(&c, opt);
+        if (common_rc < 0)
+            return CLI_USAGE;
+        if (common_rc)
             continue;
         if (opt == O_KEEP_PVC && fn == vc_cluster_delete)
             flags |= VC_DELETE_KEEP_PVC;

@@ -71,5 +71,18 @@ check("version", rc == 0 and out.startswith("vcluster "), out)
 rc, out, err = run(["nope"])
 check("unknown command: exit 2", rc == 2, err)
 
+# --timeout is whole seconds from 1 to a week: anything else is a usage error
+# before any cluster is contacted (atoi took "abc" as the default and "-1" as
+# no timeout at all)
+for cmd in (["create", "x"], ["delete", "x"], ["pause", "x"], ["connect", "x"]):
+    for bad in ("abc", "-1", "0", "1.5", "99999999", ""):
+        rc, out, err = run(cmd + ["--timeout", bad, "--kubeconfig", "/nonexistent"])
+        check(f"{cmd[0]} --timeout {bad!r}: exit 2 with the reason",
+              rc == 2 and "--timeout" in err and "not a number of seconds" in err, repr((rc, err)))
+rc, out, err = run(["delete", "x", "--timeout", "A" * 100000, "--kubeconfig", "/nonexistent"])
+check("a huge --timeout value is not echoed whole", rc == 2 and len(err) < 200, len(err))
+rc, out, err = run(["delete", "x", "--timeout", "30", "--kubeconfig", "/nonexistent"])
+check("--timeout 30 is accepted (then the missing kubeconfig fails)", rc == 1 and "/nonexistent" in err, err)
+
 print(f"# cli: {failures} failed")
 sys.exit(1 if failures else 0)
