@@ -36,7 +36,7 @@ enum {
 
 /* --timeout: whole seconds, 1 to a week; anything else is a usage error
  * (atoi took "abc" as 0, the default, and "-1" as no timeout at all) */
-#define TIMEOUT_MAX_S (7 * 24 * 3600)
+#define TIMEOUT_MAX_S 604800 /* a week */
 static int parse_timeout(const char *arg, int *out)
 {
     char *end = NULL;
