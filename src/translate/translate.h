@@ -316,4 +316,11 @@ int vc__translate_host_name(vc_translator *t, const char *kind, const char *ns, 
  * dnsPolicy, enableServiceLinks, serviceAccountName, Service type). */
 int vc__apply_defaults(json_t *obj, const char *default_ns);
 
+/* Pod Security Standards (podsecurity.c): evaluate a virtual pod against
+ * `level` ("", "privileged", "baseline" or "restricted") at version
+ * "latest", as Kubernetes' PodSecurity admission does. *out_msg is NULL when
+ * the pod is allowed, else "violates PodSecurity \"baseline:latest\": ..."
+ * (free with vc__free). VC_EINVAL for an unknown level, VC_ENOMEM. */
+int vc__pod_security_check(const json_t *pod, const char *level, char **out_msg);
+
 #endif

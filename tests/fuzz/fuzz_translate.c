@@ -4,7 +4,8 @@
  * status back-sync, binding, merge, token requests, references; and as
  * YAML/JSON text to vc_translate_manifests. Invariants checked: no crash,
  * no leak, every failure sets an error message, every success yields
- * valid host names.
+ * valid host names; the pod security check never crashes and words every
+ * refusal.
  *
  * Built with -Dfuzz=true (clang, -fsanitize=fuzzer) as a fuzzer; always as a
  * replay program (VC_FUZZ_REPLAY) that runs each file of a corpus folder, so
@@ -76,6 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *v = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
     if (!v)
         return 0;
+    /* pod security: any JSON, both levels; a refusal always explains itself */
+    static const char *const levels[] = { "baseline", "restricted" };
+    for (int i = 0; i < 2; i++) {
+        char *msg = NULL;
+        int prc = vc__pod_security_check(v, levels[i], &msg);
+        check_error(prc);
+        if (msg && strncmp(msg, "violates PodSecurity", 20) != 0)
+            abort();
+        vc__free(msg);
+    }
     json_t *inputs = json_object_get(v, "inputs");
     for (int i = 0; i < 3; i++) {
         json_t *h = NULL, *extra = NULL;
