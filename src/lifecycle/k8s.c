@@ -209,12 +209,49 @@ static int wait_replicas(vc__lc *lc, int32_t want)
 /* ------------------------------------------------------------------ */
 /* create / upgrade / print                                            */
 
-static int print_stream(vc__lc *lc, const json_t *objects)
+/* policies.podSecurityStandard on the host namespace: warn at the level,
+ * enforce at most baseline. The control plane's own pod runs as root (as
+ * upstream's default), which restricted forbids; tenant pods are held to
+ * the full level by the syncer before they reach the host, and the virtual
+ * namespaces enforce it. NULL when no level is set. */
+static json_t *host_pss_labels(const vc__k8s_plan *p)
+{
+    const char *level = vc__config_values(p->cfg)->policies.pod_security_standard;
+    if (vc__str_empty(level))
+        return NULL;
+    const char *enforce = vc__streq(level, "privileged") ? "privileged" : "baseline";
+    return json_pack("{s:s,s:s,s:s,s:s}", "pod-security.kubernetes.io/enforce", enforce,
+                     "pod-security.kubernetes.io/enforce-version", "latest", "pod-security.kubernetes.io/warn", level,
+                     "pod-security.kubernetes.io/warn-version", "latest");
+}
+
+static int label_host_namespace(vc__lc *lc, const vc__k8s_plan *p)
+{
+    json_t *labels = host_pss_labels(p);
+    if (!labels)
+        return VC_OK;
+    json_t *patch = json_pack("{s:{s:o}}", "metadata", "labels", labels);
+    char *body = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
+    json_decref(patch);
+    vc__kres r = { "v1", "namespaces", NULL, lc->ns, NULL };
+    int rc = body ? vc__kube_patch(lc->host, &r, VC__PATCH_MERGE, body, NULL, false, NULL) : vc__error_oom();
+    vc__free(body);
+    if (rc < 0)
+        vc__error_prefix("pod security labels on host namespace %s", lc->ns);
+    return rc;
+}
+
+static int print_stream(vc__lc *lc, const vc__k8s_plan *p, const json_t *objects)
 {
     vc_buf *out = lc->out_manifests;
     vc__buf_clear(out);
     json_t *ns = json_pack("{s:s,s:s,s:{s:s,s:{s:s}}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
                            lc->ns, "annotations", VC__LC_CREATED_ANN, "true");
+    json_t *labels = host_pss_labels(p);
+    if (ns && labels)
+        json_object_set_new(json_object_get(ns, "metadata"), "labels", labels);
+    else
+        json_decref(labels);
     int rc = ns ? VC_OK : vc__error_oom();
     if (rc == VC_OK && (vc__buf_puts(out, "---\n") < 0 || vc__yaml_emit(out, ns) < 0))
         rc = vc__error_oom();
@@ -401,7 +438,7 @@ static int create(vc__lc *lc)
 
     if (!print) {
         vc__lc_step(lc, "namespace", 0, "host namespace %s", lc->ns);
-        if ((rc = vc__lc_ensure_namespace(lc, NULL)) < 0)
+        if ((rc = vc__lc_ensure_namespace(lc, NULL)) < 0 || (rc = label_host_namespace(lc, &p)) < 0)
             goto out;
         vc__lc_step(lc, "namespace", 1, "host namespace %s ready", lc->ns);
     }
@@ -455,7 +492,7 @@ static int create(vc__lc *lc)
     if ((rc = vc__k8s_render_all(&p, lc, cert_data, sans, kc_secret, &objects)) < 0)
         goto out;
     if (print) {
-        rc = print_stream(lc, objects);
+        rc = print_stream(lc, &p, objects);
         goto out;
     }
 

@@ -26,20 +26,23 @@ static const manifest k_manifests[] = {
       "\"subjects\":[{\"kind\":\"ServiceAccount\",\"name\":\"coredns\",\"namespace\":\"kube-system\"}]}" },
     { "/api/v1/namespaces/kube-system/configmaps/coredns",
       "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"coredns\",\"namespace\":\"kube-system\"},"
-      "\"data\":{\"Corefile\":\".:53 {\\n    errors\\n    health\\n    ready\\n    kubernetes ${DOMAIN} in-addr.arpa ip6.arpa {\\n"
+      "\"data\":{\"Corefile\":\".:1053 {\\n    errors\\n    health\\n    ready\\n    kubernetes ${DOMAIN} in-addr.arpa ip6.arpa {\\n"
       "      pods insecure\\n      fallthrough in-addr.arpa ip6.arpa\\n    }\\n    forward . /etc/resolv.conf\\n"
       "    cache 30\\n    loop\\n    reload\\n    loadbalance\\n}\\n\"}}" },
     { "/api/v1/namespaces/kube-system/services/kube-dns",
       "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"kube-dns\",\"namespace\":\"kube-system\","
       "\"labels\":{\"k8s-app\":\"kube-dns\",\"kubernetes.io/name\":\"CoreDNS\"}},"
-      "\"spec\":{\"selector\":{\"k8s-app\":\"kube-dns\"},\"ports\":[{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":53},"
-      "{\"name\":\"dns-tcp\",\"port\":53,\"protocol\":\"TCP\",\"targetPort\":53},{\"name\":\"metrics\",\"port\":9153,\"protocol\":\"TCP\",\"targetPort\":9153}]}}" },
+      "\"spec\":{\"selector\":{\"k8s-app\":\"kube-dns\"},\"ports\":[{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":1053},"
+      "{\"name\":\"dns-tcp\",\"port\":53,\"protocol\":\"TCP\",\"targetPort\":1053},{\"name\":\"metrics\",\"port\":9153,\"protocol\":\"TCP\",\"targetPort\":9153}]}}" },
     { "/apis/apps/v1/namespaces/kube-system/deployments/coredns",
       "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"coredns\",\"namespace\":\"kube-system\","
       "\"labels\":{\"k8s-app\":\"kube-dns\"}},\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{\"k8s-app\":\"kube-dns\"}},"
       "\"template\":{\"metadata\":{\"labels\":{\"k8s-app\":\"kube-dns\"}},\"spec\":{\"serviceAccountName\":\"coredns\","
-      "\"dnsPolicy\":\"Default\",\"containers\":[{\"name\":\"coredns\",\"image\":\"${IMAGE}\",\"args\":[\"-conf\",\"/etc/coredns/Corefile\"],"
-      "\"ports\":[{\"containerPort\":53,\"name\":\"dns\",\"protocol\":\"UDP\"},{\"containerPort\":53,\"name\":\"dns-tcp\",\"protocol\":\"TCP\"}],"
+      "\"dnsPolicy\":\"Default\",\"securityContext\":{\"seccompProfile\":{\"type\":\"RuntimeDefault\"}},"
+      "\"containers\":[{\"name\":\"coredns\",\"image\":\"${IMAGE}\",\"args\":[\"-conf\",\"/etc/coredns/Corefile\"],"
+      "\"securityContext\":{\"runAsNonRoot\":true,\"runAsUser\":1001,\"runAsGroup\":1001,\"allowPrivilegeEscalation\":false,"
+      "\"capabilities\":{\"add\":[\"NET_BIND_SERVICE\"],\"drop\":[\"ALL\"]},\"readOnlyRootFilesystem\":true},"
+      "\"ports\":[{\"containerPort\":1053,\"name\":\"dns\",\"protocol\":\"UDP\"},{\"containerPort\":1053,\"name\":\"dns-tcp\",\"protocol\":\"TCP\"}],"
       "\"resources\":{\"limits\":{\"memory\":\"170Mi\"},\"requests\":{\"cpu\":\"20m\",\"memory\":\"64Mi\"}},"
       "\"volumeMounts\":[{\"name\":\"config-volume\",\"mountPath\":\"/etc/coredns\",\"readOnly\":true}]}],"
       "\"volumes\":[{\"name\":\"config-volume\",\"configMap\":{\"name\":\"coredns\",\"items\":[{\"key\":\"Corefile\",\"path\":\"Corefile\"}]}}]}}}}" },

@@ -1,18 +1,37 @@
 /* Virtual Namespaces, watched for their labels: a pod created on the host
  * carries its namespace's labels as vcluster.loft.sh/ns-label-... keys (as
  * upstream; translated NetworkPolicy namespace selectors match on them).
- * Nothing is written for a Namespace itself. */
+ *
+ * With policies.podSecurityStandard set, every virtual namespace gets the
+ * pod-security.kubernetes.io enforce and warn labels of that level (version
+ * latest), as upstream's pod security controller does, so the virtual API
+ * server's PodSecurity admission refuses violating pods at once; the pod
+ * syncer checks each pod again before it goes to the host. A tenant who
+ * changes the labels gets them put back. Nothing else is written. */
 #include <string.h>
 
 #include "sync/sync.h"
 
+#define PSS_ENFORCE "pod-security.kubernetes.io/enforce"
+#define PSS_ENFORCE_VERSION "pod-security.kubernetes.io/enforce-version"
+#define PSS_WARN "pod-security.kubernetes.io/warn"
+#define PSS_WARN_VERSION "pod-security.kubernetes.io/warn-version"
+
+static bool pss_labelled(const vc_syncer *s, const json_t *ns)
+{
+    json_t *l = json_object_get(json_object_get(ns, "metadata"), "labels");
+    return vc__streq(vc__jstr(l, PSS_ENFORCE), s->pss) && vc__streq(vc__jstr(l, PSS_ENFORCE_VERSION), "latest") &&
+           vc__streq(vc__jstr(l, PSS_WARN), s->pss) && vc__streq(vc__jstr(l, PSS_WARN_VERSION), "latest");
+}
+
 static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
 {
-    (void)ud;
     (void)inf;
-    (void)key;
     (void)old;
-    (void)nobj;
+    vc__ctl *c = ud;
+    vc_syncer *s = inf->s;
+    if (s->pss && nobj && !pss_labelled(s, nobj))
+        vc__sync_enqueue(s, c, key, 0);
 }
 
 /* Keep the labels only. */
@@ -29,11 +48,24 @@ static void slim(void *ud, json_t *obj)
 
 static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *key)
 {
-    (void)s;
-    (void)c;
-    (void)it;
-    (void)key;
-    return VC_OK; /* keys are never queued: enqueue_all finds them, and they only feed pods */
+    if (!s->pss)
+        return VC_OK; /* nothing to write: namespaces only feed pods */
+    json_t *ns = NULL;
+    int rc = vc__informer_load(c->virt, key, &ns);
+    if (rc < 0 || !ns || pss_labelled(s, ns) || vc__deleting(ns)) {
+        json_decref(ns);
+        return rc;
+    }
+    json_decref(ns);
+    json_t *patch = json_pack("{s:{s:{s:s,s:s,s:s,s:s}}}", "metadata", "labels", PSS_ENFORCE, s->pss,
+                              PSS_ENFORCE_VERSION, "latest", PSS_WARN, s->pss, PSS_WARN_VERSION, "latest");
+    char *path = vc__obj_path("v1", "namespaces", NULL, key, NULL);
+    rc = patch && path ? vc__sync_write_json(s, VC__SIDE_VIRT, it, "Namespace", "", key, "", VC_SYNC_UPDATED_VIRTUAL,
+                                             "PATCH", path, "application/merge-patch+json", patch, NULL, NULL)
+                       : vc__error_oom();
+    json_decref(patch);
+    vc__free(path);
+    return rc;
 }
 
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out)

@@ -683,6 +683,29 @@ static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
 {
     pods_state *ps = c->state;
     int64_t wait;
+    if (s->pss) {
+        /* policies.podSecurityStandard: checked before anything reaches the
+         * host (the virtual API server's own PodSecurity admission sees only
+         * namespaces the labels reached, and not pods created before) */
+        char *why = NULL;
+        int prc = vc__pod_security_check(whole, s->pss, &why);
+        if (prc < 0 || why) {
+            if (why) {
+                char *msg = vc__sprintf("Pod %s is forbidden: %s", vname, why);
+                if (msg)
+                    vc__sync_warn(s, "Pod", vns, vname, hname, msg);
+                vc__error(VC_EFORBIDDEN, VC_ERRCLASS_SYNC, "%s", msg ? msg : why);
+                vc__sync_event(s, VC_SYNC_ERROR, "Pod", vns, vname, hname, VC_EFORBIDDEN);
+                vc__free(msg);
+                vc__free(why);
+            }
+            json_decref(whole);
+            json_decref(vc__map_del(&ps->tokens, vkey));
+            vc__free(vc__map_del(&ps->whole, vkey));
+            /* refused for good: the pod's next change (or the resync) looks again */
+            return prc < 0 ? prc : VC_OK;
+        }
+    }
     json_t *tokens = NULL;
     int rc = ensure_tokens(s, c, vkey, whole, &tokens);
     if (rc == VC_OK && !vc__host_token(s, &wait))

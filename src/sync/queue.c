@@ -242,7 +242,12 @@ void vc__queue_done(vc__queue *q, vc__qitem *it, int rc, int64_t now)
         }
         return;
     }
-    it->failures = 0;
+    /* success of the reconcile, but with writes on the wire the key's
+     * outcome is theirs: a write that keeps failing must keep its count,
+     * or the backoff never grows (a refused create was re-POSTed 7 times a
+     * second) */
+    if (!it->inflight)
+        it->failures = 0;
     if (!it->inflight && !it->queued && !it->dirty)
         vc__queue_forget(q, it);
 }

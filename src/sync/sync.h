@@ -193,6 +193,10 @@ struct vc_syncer {
     vc__map pod_refs;        /* virtual pod key -> "UID\nREF\n..." (generic.c) */
     /* host nodes used by synced pods: node -> count */
     vc__map node_use;
+    /* Warning events on virtual objects (warn.c) */
+    vc__map warns;                     /* "kind|ns/name|message" -> record */
+    uint64_t warn_seq, warnings;
+    char *pss;                         /* policies.podSecurityStandard, or NULL */
     int64_t next_lease_ms;
     /* what fake nodes report (nodes.c): the kubelet proxy's endpoint and the
      * virtual API server's version (GET /version once) */
@@ -223,6 +227,14 @@ int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind,
                    const char *vname, const char *hname, int event_type, const char *method, const char *path,
                    const char *ctype, const char *body, vc__write_done done, void *ud);
 /* Path of an object: /api/v1/namespaces/NS/pods/NAME[/sub] */
+/* A Warning event "SyncError" with `message` on the virtual object (warn.c):
+ * aggregated per object and message, `hname` in the message replaced by
+ * `vname`, capped at 1,024 bytes. Best effort: fails only when out of
+ * memory. */
+int vc__sync_warn(vc_syncer *s, const char *kind, const char *vns, const char *vname, const char *hname,
+                  const char *message);
+void vc__sync_warns_free(vc_syncer *s);
+
 char *vc__obj_path(const char *api_version, const char *resource, const char *ns, const char *name,
                    const char *sub);
 /* True when the host rate limiter grants a write now; else *wait_ms. */

@@ -269,6 +269,7 @@ typedef struct write_ctx {
     char *qkey;
     char *kind, *vns, *vname, *hname;
     int event_type;
+    vc__side side;
     vc__write_done done;
     void *ud;
 } write_ctx;
@@ -281,6 +282,37 @@ static void write_ctx_free(write_ctx *w)
     vc__free(w->vname);
     vc__free(w->hname);
     vc__free(w);
+}
+
+/* A host write that failed on 409 AlreadyExists or Conflict is tried again
+ * soon (20 ms: the cache is usually just behind), then ever later, up to the
+ * queue's longest backoff. After this many AlreadyExists in a row the
+ * object is someone else's: a Warning event says so. */
+#define EXISTS_WARN_AFTER 5
+#define CONFLICT_DELAY_MAX_MS 30000
+
+static int64_t conflict_delay(int failures)
+{
+    int64_t d = 20LL << (failures < 11 ? (failures > 0 ? failures - 1 : 0) : 10);
+    return d > CONFLICT_DELAY_MAX_MS ? CONFLICT_DELAY_MAX_MS : d;
+}
+
+/* The host said no for a reason the tenant can act on or must know about:
+ * quota and admission (403), invalid (422), a bad request (400) or too large
+ * (413). */
+static bool host_refusal(int rc)
+{
+    return rc == VC_EFORBIDDEN || rc == VC_EINVALIDOBJ || (rc == VC_EAPI && vc_error_last()->http_status >= 400 &&
+                                                          vc_error_last()->http_status < 500);
+}
+
+static void refused(vc_syncer *s, const write_ctx *w, int rc)
+{
+    (void)rc;
+    vc__error_saved saved;
+    vc__error_save(&saved);
+    vc__sync_warn(s, w->kind, w->vns, w->vname, w->hname, saved.message ? saved.message : "refused by the host");
+    vc__error_restore(&saved);
 }
 
 static void write_done(void *ud, int rc, long http, const char *body, size_t len)
@@ -303,8 +335,26 @@ static void write_done(void *ud, int rc, long http, const char *body, size_t len
                                        w->event_type == VC_SYNC_CREATED_HOST))) {
         /* (a create that finds the object: the cache is behind; the key is
          * reconciled again, no error to report) */
+        if (w->side == VC__SIDE_HOST && host_refusal(rc))
+            refused(s, w, rc);
         vc__error_prefix("%s %s%s%s", w->kind, w->vns, *w->vns ? "/" : "", w->vname);
         vc__sync_event(s, VC_SYNC_ERROR, w->kind, w->vns, w->vname, w->hname, rc);
+    }
+    vc__qitem *qi = w->qkey ? vc__queue_item(&s->q, w->qkey) : NULL;
+    if (qi && (rc == VC_EEXISTS || rc == VC_ECONFLICT) && w->event_type != VC_SYNC_CREATED_VIRTUAL) {
+        /* usually the cache is a moment behind and the next try succeeds;
+         * when it does not, the object on the host is not ours (an
+         * unmanaged object holds the name): back off, and say so once it
+         * is clearly not the cache */
+        qi->failures++;
+        if (rc == VC_EEXISTS && w->side == VC__SIDE_HOST && qi->failures == EXISTS_WARN_AFTER) {
+            vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC,
+                      "the host already has a %s of this name that this virtual cluster does not manage; "
+                      "it is left alone and this %s is not synced until the name is free",
+                      w->kind, w->kind);
+            vc__sync_warn(s, w->kind, w->vns, w->vname, w->hname, vc_error_last()->message);
+            vc__sync_event(s, VC_SYNC_ERROR, w->kind, w->vns, w->vname, w->hname, VC_EEXISTS);
+        }
     }
     if (w->done)
         w->done(s, w->ud, rc, body, len);
@@ -320,7 +370,7 @@ static void write_done(void *ud, int rc, long http, const char *body, size_t len
                 if (rc < 0 && rc != VC_ECONFLICT && rc != VC_EEXISTS)
                     vc__queue_done(&s->q, it, rc, now);
                 else if (again && !s->stopping)
-                    vc__queue_add(&s->q, w->qkey, rc < 0 ? 20 : 0, now);
+                    vc__queue_add(&s->q, w->qkey, rc < 0 ? conflict_delay(it->failures) : 0, now);
                 else
                     vc__queue_done(&s->q, it, VC_OK, now);
             }
@@ -343,6 +393,7 @@ int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind,
     w->vname = vc__strdup(vname ? vname : "");
     w->hname = vc__strdup(hname ? hname : "");
     w->event_type = event_type;
+    w->side = side;
     w->done = done;
     w->ud = ud;
     if ((it && !w->qkey) || !w->kind || !w->vns || !w->vname || !w->hname) {
@@ -403,6 +454,8 @@ void vc_syncer_free(vc_syncer *s)
     vc__map_clear(&s->refs, NULL);
     vc__map_clear(&s->pod_refs, vc__free);
     vc__map_clear(&s->node_use, NULL);
+    vc__sync_warns_free(s);
+    vc__free(s->pss);
     vc_translator_free(s->tr);
     vc__kube_unref(s->host);
     vc__kube_unref(s->virt);
@@ -468,6 +521,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     vc__map_init(&s->refs);
     vc__map_init(&s->pod_refs);
     vc__map_init(&s->node_use);
+    vc__map_init(&s->warns);
     int rc = VC_OK;
     if (!s->name || !s->host_ns || !s->service_name || !s->domain || !s->coredns_image ||
         (!vc__str_empty(o2.kubelet_address) && !s->kubelet_address)) {
@@ -516,6 +570,12 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         to.runtime_class = vc__str_empty(cv->sync.to_host.pods.runtime_class_name) ? NULL : cv->sync.to_host.pods.runtime_class_name;
         to.default_priority_class = vc__str_empty(cv->sync.to_host.pods.priority_class_name) ? NULL : cv->sync.to_host.pods.priority_class_name;
         s->all_configmaps = cv->sync.to_host.config_maps.all;
+        if (!vc__str_empty(cv->policies.pod_security_standard) &&
+            !(s->pss = vc__strdup(cv->policies.pod_security_standard))) {
+            vc_config_free(cfg);
+            rc = vc__error_oom();
+            goto fail;
+        }
         s->all_secrets = cv->sync.to_host.secrets.all;
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;

@@ -107,6 +107,39 @@ static void t_in_flight_marks_dirty(void)
     vc__queue_clear(&q);
 }
 
+/* A key whose write keeps failing: each round the reconcile starts a write
+ * (done with VC_OK while it is on the wire), then the write fails. The
+ * failures must add up so the delay grows to the cap (before, the reconcile's
+ * VC_OK reset them and a refused create went out 7 times a second). */
+static void t_failing_write_backs_off(void)
+{
+    vc__queue q;
+    vc__queue_init(&q);
+    vc__queue_add(&q, "pods|a/1", 0, 0);
+    int64_t now = 0, last_delay = 0;
+    int rounds = 0;
+    for (; rounds < 20; rounds++) {
+        vc__qitem *it = NULL;
+        /* wait for it to come due */
+        int64_t t = vc__queue_timeout(&q, now);
+        if (t > 0)
+            now += t;
+        it = vc__queue_pop(&q, now);
+        if (!it)
+            break;
+        it->inflight = 1;               /* the reconcile started a write */
+        vc__queue_done(&q, it, VC_OK, now);
+        it->inflight = 0;               /* the write failed */
+        vc__queue_done(&q, it, VC_EINVALIDOBJ, now);
+        last_delay = vc__queue_timeout(&q, now);
+    }
+    CHECK_INT(rounds, 20);
+    CHECK_INT((int)last_delay, 30000);  /* the cap: 1 write per 30 s */
+    /* 20 failing writes take more than 3 minutes, not 3 seconds */
+    CHECK(now > 180000);
+    vc__queue_clear(&q);
+}
+
 static void t_many(void)
 {
     /* 20,000 keys, half delayed: every key comes out once, none lost */
@@ -139,6 +172,7 @@ int main(void)
     RUN(t_backoff_and_wait);
     RUN(t_add_high_pulls_delayed_forward);
     RUN(t_in_flight_marks_dirty);
+    RUN(t_failing_write_backs_off);
     RUN(t_many);
     vc_global_shutdown();
     TEST_DONE();
