@@ -1,4 +1,5 @@
 /* vcluster translate: preview what the host cluster receives. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,11 @@ static int parse_sync(const char *list, uint32_t *out)
     return 0;
 }
 
-/* The whole file (or stdin for "-"), NUL-terminated; NULL on error. */
+/* Manifests read by translate: 64 MiB at most (a cluster's worth of YAML). */
+#define MANIFESTS_MAX (64u << 20)
+
+/* The whole file (or stdin for "-"), NUL-terminated; NULL on error (errno
+ * EFBIG when larger than MANIFESTS_MAX). */
 static char *read_all(const char *path, size_t *len)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
@@ -79,6 +84,13 @@ static char *read_all(const char *path, size_t *len)
                 free(buf);
                 buf = NULL;
             }
+            break;
+        }
+        if (cap >= MANIFESTS_MAX) {
+            /* more than a manifest stream could sensibly be */
+            free(buf);
+            buf = NULL;
+            errno = EFBIG;
             break;
         }
         char *nb = realloc(buf, cap * 2);
@@ -172,9 +184,14 @@ int cmd_translate(int argc, char **argv)
         return CLI_USAGE;
     }
     size_t len = 0;
+    errno = 0;
     char *text = read_all(file, &len);
     if (!text) {
-        fprintf(stderr, "vcluster translate: cannot read %s\n", file);
+        if (errno == EFBIG)
+            fprintf(stderr, "vcluster translate: %.200s: larger than %u MiB, the limit for manifests\n", file,
+                    MANIFESTS_MAX >> 20);
+        else
+            fprintf(stderr, "vcluster translate: cannot read %.200s: %s\n", file, strerror(errno ? errno : EIO));
         return CLI_FAILED;
     }
     char *inputs = NULL;

@@ -859,6 +859,9 @@ static int load_doc(vc_config *cfg, vc__cfg_layer *L, json_t *doc)
 static int load_text(vc_config *cfg, const char *data, size_t len, const char *name)
 {
     json_t *docs = NULL, *marks = NULL;
+    if (len > VC__FILE_MAX)
+        return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG, "%.200s: larger than %d MiB, the limit for a vcluster.yaml",
+                         name, VC__FILE_MAX >> 20);
     int r = vc__yaml_parse(data, len, name, &docs, &marks);
     if (r < 0) {
         if (r != VC_ENOMEM)

@@ -137,6 +137,14 @@ int vc__file_read(const char *path, char **out, size_t *out_len)
         }
         if (n == 0)
             break;
+        if (b.size + (size_t)n > VC__FILE_MAX) {
+            close(fd);
+            vc_buf_dispose(&b);
+            return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID,
+                             "%.200s: larger than %d MiB, the limit for a file libvcluster reads "
+                             "(kubeconfig, vcluster.yaml, certificate, token)",
+                             path, VC__FILE_MAX >> 20);
+        }
         if (vc__buf_put(&b, tmp, (size_t)n) < 0) {
             close(fd);
             vc_buf_dispose(&b);

@@ -72,6 +72,10 @@ bool vc__streq(const char *a, const char *b);       /* NULL-safe */
 bool vc__str_empty(const char *s);                   /* NULL or "" */
 bool vc__str_startswith(const char *s, const char *prefix);
 /* Read a whole file; NUL-terminated; returns VC_OK or VC_EIO with message. */
+/* Files are read whole, up to VC__FILE_MAX bytes (16 MiB): more is
+ * VC_EINVAL naming the file and the limit (/dev/zero as a kubeconfig or a
+ * values file must not eat the machine). */
+#define VC__FILE_MAX (16 << 20)
 int vc__file_read(const char *path, char **out, size_t *out_len);
 int vc__file_write(const char *path, const void *data, size_t len, int mode);
 /* Join dir and a relative path; absolute `rel` is returned as a copy. */

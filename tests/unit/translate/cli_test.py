@@ -84,5 +84,14 @@ check("a huge --timeout value is not echoed whole", rc == 2 and len(err) < 200, 
 rc, out, err = run(["delete", "x", "--timeout", "30", "--kubeconfig", "/nonexistent"])
 check("--timeout 30 is accepted (then the missing kubeconfig fails)", rc == 1 and "/nonexistent" in err, err)
 
+# inputs are bounded (issue 19 item 4): /dev/zero is refused with the limit,
+# not read until memory runs out
+rc, out, err = run(["translate", "-f", "/dev/zero", "--name", "x"])
+check("translate -f /dev/zero: refused at 64 MiB", rc == 1 and "limit for manifests" in err, repr((rc, err[:300])))
+rc, out, err = run(["translate", "-f", "/nonexistent", "--name", "x"])
+check("translate -f a missing file: the reason", rc == 1 and "No such file" in err, repr((rc, err[:300])))
+rc, out, err = run(["create", "x", "--print", "-f", "/dev/zero", "--kubeconfig", "/nonexistent"])
+check("create -f /dev/zero: refused at 16 MiB", rc != 0 and "16 MiB" in err, repr((rc, err[:300])))
+
 print(f"# cli: {failures} failed")
 sys.exit(1 if failures else 0)
