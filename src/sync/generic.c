@@ -531,6 +531,26 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         else if (rc < 0)
             return rc;
     }
+    /* every namespace's kube-root-ca.crt is the one shared host ConfigMap:
+     * whichever namespace wrote it last is named in its annotations, and
+     * that is not another owner; it is rewritten only when the CA changes
+     * (deleting it as "another's" re-created it on every resync) */
+    bool shared = c->tk->id == VC__K_CONFIGMAP && vc__streq(vname, ROOT_CA);
+    if (shared && h && want) {
+        bool same = json_equal(json_object_get(desired, "data"), json_object_get(h, "data"));
+        if (same) {
+            json_decref(desired);
+            return VC_OK;
+        }
+        json_t *upd = desired_update(c, desired, h);
+        json_decref(desired);
+        return upd ? host_write(s, c, it, vns, vname, hname, upd, true) : vc__error_oom();
+    }
+    if (h && !shared && vc__host_owned_by_other(h, vns, vname)) {
+        /* another virtual object's host twin: never ours to touch */
+        json_decref(desired);
+        return want ? vc__name_taken(s, it, c->kind, vns, vname, hname) : VC_OK;
+    }
     if (!want) {
         json_decref(desired);
         if (h) {

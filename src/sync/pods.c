@@ -540,6 +540,10 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
 {
     int64_t wait;
 
+    if (h && vc__host_owned_by_other(h, vns, vname)) {
+        /* another virtual pod's host twin (the names collide): not ours */
+        return v && !vc__deleting(v) ? vc__name_taken(s, it, "Pod", vns, vname, hname) : VC_OK;
+    }
     if (h && !v) {
         if (vc__deleting(h))
             return VC_OK;
@@ -677,6 +681,56 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     return create_host_pod(s, c, it, vkey, vns, vname, hname, whole);
 }
 
+/* Name ownership of what the pod mounts: a ConfigMap, Secret or PVC whose
+ * host name is held by another virtual object (a colliding name in another
+ * namespace) must not be mounted in its place. VC_OK when every reference
+ * is free or ours; VC_EEXISTS (with a Warning event on the pod) when not. */
+static int references_owned(vc_syncer *s, const json_t *whole, const char *vns, const char *vname,
+                            const char *hname)
+{
+    static const struct {
+        const char *list, *ctl, *kind;
+    } k_refs[] = {
+        { "configMaps", "configmaps", "ConfigMap" },
+        { "secrets", "secrets", "Secret" },
+        { "persistentVolumeClaims", "persistentvolumeclaims", "PersistentVolumeClaim" },
+    };
+    json_t *refs = NULL;
+    int rc = vc__translate_pod_references(&refs, s->tr, whole);
+    if (rc < 0)
+        return rc;
+    for (size_t k = 0; k < VC__ARRAY_LEN(k_refs) && rc == VC_OK; k++) {
+        vc__ctl *c = vc__sync_ctl(s, k_refs[k].ctl);
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(refs, k_refs[k].list), i, e) {
+            const char *name = vc__jstr(e, "name"), *hn = vc__jstr(e, "hostName");
+            if (!c || !c->host || !name || !hn || (k == 0 && vc__streq(name, "kube-root-ca.crt")))
+                continue; /* (the shared one is everyone's) */
+            char hkey[VC__NAME_MAX + 256];
+            snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hn);
+            json_t *h = NULL;
+            if ((rc = vc__informer_load(c->host, hkey, &h)) < 0)
+                break;
+            bool other = h && vc__host_owned_by_other(h, vns, name);
+            json_decref(h);
+            if (other) {
+                rc = vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC,
+                               "Pod %s references %s %s, whose host name is used by another object of this "
+                               "virtual cluster (a different namespace and name that translate to the same host "
+                               "name); the pod is not synced while the other exists",
+                               vname, k_refs[k].kind, name);
+                vc__sync_warn(s, "Pod", vns, vname, hname, vc_error_last()->message);
+                vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC, "Pod %s/%s: %s %s is another's on the host", vns, vname,
+                          k_refs[k].kind, name);
+                break;
+            }
+        }
+    }
+    json_decref(refs);
+    return rc;
+}
+
 /* Translate the whole virtual pod (consumed) and create it on the host. */
 static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
                            const char *vname, const char *hname, json_t *whole)
@@ -705,6 +759,13 @@ static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
             /* refused for good: the pod's next change (or the resync) looks again */
             return prc < 0 ? prc : VC_OK;
         }
+    }
+    int orc = references_owned(s, whole, vns, vname, hname);
+    if (orc < 0) {
+        json_decref(whole);
+        json_decref(vc__map_del(&ps->tokens, vkey));
+        vc__free(vc__map_del(&ps->whole, vkey));
+        return orc;
     }
     json_t *tokens = NULL;
     int rc = ensure_tokens(s, c, vkey, whole, &tokens);

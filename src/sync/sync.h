@@ -246,6 +246,16 @@ void vc__slim_meta(json_t *obj);
 const char *vc__uid_of(const json_t *o);
 /* metadata.deletionTimestamp is set. */
 bool vc__deleting(const json_t *o);
+/* Name ownership: true when host object h records (object-name/namespace,
+ * or a pod's name/namespace annotations) a virtual owner other than
+ * vns/vname. Two virtual objects can translate to one host name (pod "a" in
+ * "b2-x-c2" and pod "a-x-b2" in "c2"); the first owns it, the other is
+ * never synced onto it, and nothing deletes or overwrites it for the other. */
+bool vc__host_owned_by_other(const json_t *h, const char *vns, const char *vname);
+/* Refuse vns/vname because its host name is taken: a Warning event on it,
+ * VC_EEXISTS (the key backs off). */
+int vc__name_taken(vc_syncer *s, vc__qitem *it, const char *kind, const char *vns, const char *vname,
+                   const char *hname);
 /* A DeleteOptions body: grace < 0 leaves the grace period to the server;
  * uid (may be NULL) becomes a precondition. NULL when out of memory. */
 char *vc__delete_body(const char *uid, json_int_t grace);

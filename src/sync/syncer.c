@@ -203,6 +203,35 @@ const char *vc__uid_of(const json_t *o)
     return vc__jpath_str(o, "metadata", "uid");
 }
 
+bool vc__host_owned_by_other(const json_t *h, const char *vns, const char *vname)
+{
+    json_t *ann = json_object_get(json_object_get(h, "metadata"), "annotations");
+    const char *n = json_string_value(json_object_get(ann, VC__A_OBJ_NAME));
+    const char *ns = json_string_value(json_object_get(ann, VC__A_OBJ_NAMESPACE));
+    if (!n) {
+        n = json_string_value(json_object_get(ann, VC__A_POD_NAME));
+        ns = json_string_value(json_object_get(ann, VC__A_POD_NAMESPACE));
+    }
+    if (!n)
+        return false; /* no record of an owner: the callers' own checks apply */
+    return !vc__streq(n, vname) || !vc__streq(ns ? ns : "", vns ? vns : "");
+}
+
+int vc__name_taken(vc_syncer *s, vc__qitem *it, const char *kind, const char *vns, const char *vname,
+                   const char *hname)
+{
+    (void)it;
+    int rc = vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC,
+                       "the host name of this %s is already used by another %s of this virtual cluster (a different "
+                       "namespace and name that translate to the same host name); it is not synced while the other "
+                       "exists",
+                       kind, kind);
+    vc__sync_warn(s, kind, vns, vname, hname, vc_error_last()->message);
+    vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC, "%s %s/%s: host name %s is taken by another virtual object", kind, vns,
+              vname, hname);
+    return rc;
+}
+
 bool vc__deleting(const json_t *o)
 {
     return json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;

@@ -9,6 +9,9 @@
  *    pod in the tenant's names, without the host name;
  *  - a host pod the cluster does not own that holds a translated name is
  *    left alone, its virtual twin gets a Warning event;
+ *  - two virtual objects that translate to one host name: the first owns it,
+ *    the other gets a Warning event, and nothing of the first is deleted,
+ *    overwritten or mounted by the other;
  *  - under these permanently failing objects the syncer writes to the host
  *    less than once a second (backoff), where it wrote 7 to 34 times a
  *    second before. */
@@ -217,6 +220,11 @@ static void t_namespace_labels(void)
     CHECK(pump_until(ns_labelled, 30000));
 }
 
+static bool overquota_synced(void)
+{
+    return host_pod_exists("overquota");
+}
+
 static void t_quota_refusal_visible(void)
 {
     /* the host namespace holds at most its current pods: the next is refused */
@@ -242,6 +250,10 @@ static void t_quota_refusal_visible(void)
     CHECK(w && strstr(w, "\"overquota\""));
     vc__free(w);
     CHECK(!host_pod_exists("overquota"));
+    /* the quota released, the pod goes through (its backoff is at most 30 s) */
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/resourcequotas/tight", HNS);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL), VC_OK);
+    CHECK(pump_until(overquota_synced, 60000));
 }
 
 static void t_unowned_host_object(void)
@@ -260,6 +272,108 @@ static void t_unowned_host_object(void)
     json_decref(p);
 }
 
+/* Pod "a" in namespace "b2-x-c2" and pod "a-x-b2" in "c2" translate to the
+ * same host name; so do Secret "s" in "b2-x-c2" and "s-x-b2" in "c2". The
+ * first owns the name; the other is refused with a Warning event, and
+ * nothing of the first is deleted, overwritten or mounted by the other. */
+static char g_first_host[256];
+static bool first_on_host(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", HNS, g_first_host);
+    json_t *p = kget(H, path);
+    bool ok = p != NULL;
+    json_decref(p);
+    return ok;
+}
+
+static char *warnings_in(const char *ns, const char *vname)
+{
+    char path[512];
+    snprintf(path, sizeof path,
+             "/api/v1/namespaces/%s/events?fieldSelector=involvedObject.name%%3D%s,reason%%3DSyncError", ns, vname);
+    json_t *l = kget(V, path);
+    vc_buf b = VC_BUF_INIT;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(l, "items"), i, e) vc__buf_printf(&b, "%s\n", vc__jstr(e, "message"));
+    json_decref(l);
+    return vc__buf_detach(&b);
+}
+
+static const char *g_ns, *g_name, *g_text;
+static bool warned_in(void)
+{
+    char *w = warnings_in(g_ns, g_name);
+    bool ok = w && strstr(w, g_text);
+    vc__free(w);
+    return ok;
+}
+
+static void t_name_collisions(void)
+{
+    CHECK_INT(kcreate(V, "/api/v1/namespaces",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"c2\"}}"), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b2-x-c2\"}}"), VC_OK);
+    char h1[256], h2[256];
+    host_name("c2", "a-x-b2", h1, sizeof h1);
+    host_name("b2-x-c2", "a", h2, sizeof h2);
+    CHECK(h1[0] && strcmp(h1, h2) == 0); /* the premise: one host name */
+    snprintf(g_first_host, sizeof g_first_host, "%s", h1);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/c2/secrets",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s-x-b2\"},"
+                      "\"stringData\":{\"owner\":\"c2\"}}"), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/b2-x-c2/secrets",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"},"
+                      "\"stringData\":{\"owner\":\"b2-x-c2\"}}"), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/c2/pods",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a-x-b2\"},\"spec\":{"
+                      "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}],"
+                      "\"volumes\":[{\"name\":\"s\",\"secret\":{\"secretName\":\"s-x-b2\"}}]}}"), VC_OK);
+    CHECK(pump_until(first_on_host, 60000));
+    pump(2000);
+    /* the colliding pod, which also mounts the colliding Secret */
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/b2-x-c2/pods",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"},\"spec\":{"
+                      "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}],"
+                      "\"volumes\":[{\"name\":\"s\",\"secret\":{\"secretName\":\"s\"}}]}}"), VC_OK);
+    g_ns = "b2-x-c2";
+    g_name = "a";
+    g_text = "already used by another Pod of this virtual cluster";
+    CHECK(pump_until(warned_in, 30000));
+    g_name = "s";
+    g_text = "already used by another Secret of this virtual cluster";
+    CHECK(pump_until(warned_in, 30000));
+    pump(3000);
+    /* the first pod and its Secret are untouched, and the virtual pod lives */
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", HNS, h1);
+    json_t *hp = kget(H, path);
+    CHECK(hp != NULL);
+    json_t *ann = json_object_get(json_object_get(hp, "metadata"), "annotations");
+    CHECK(vc__streq(vc__jstr(ann, "vcluster.loft.sh/namespace"), "c2"));
+    CHECK(vc__streq(vc__jstr(ann, "vcluster.loft.sh/name"), "a-x-b2"));
+    json_decref(hp);
+    json_t *vp = kget(V, "/api/v1/namespaces/c2/pods/a-x-b2");
+    CHECK(vp != NULL && !json_object_get(json_object_get(vp, "metadata"), "deletionTimestamp"));
+    json_decref(vp);
+    vp = kget(V, "/api/v1/namespaces/b2-x-c2/pods/a");
+    CHECK(vp != NULL); /* refused, not deleted */
+    json_decref(vp);
+    char sh[256];
+    vc_buf b = VC_BUF_INIT;
+    sh[0] = '\0';
+    if (vc_translate_host_name(&b, T, "Secret", "c2", "s-x-b2") == VC_OK)
+        snprintf(sh, sizeof sh, "%s", b.ptr);
+    vc_buf_dispose(&b);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", HNS, sh);
+    json_t *hs = kget(H, path);
+    /* "c2" base64 */
+    CHECK(hs && vc__streq(vc__jpath_str(hs, "data", "owner"), "YzI="));
+    json_decref(hs);
+}
+
 static void t_write_rate_bounded(void)
 {
     /* three objects fail for good (quota, unowned name, and the pods the
@@ -270,7 +384,7 @@ static void t_write_rate_bounded(void)
     pump(10000);
     CHECK_INT(vc_syncer_stats_get(S, &b), VC_OK);
     uint64_t writes = b.host_writes - a.host_writes;
-    printf("# host writes in 10 s with 2 permanently refused objects: %llu\n", (unsigned long long)writes);
+    printf("# host writes in 10 s with 2 permanently refused objects (squatted, b2-x-c2/a): %llu\n", (unsigned long long)writes);
     CHECK(writes < 10);
 }
 
@@ -311,6 +425,7 @@ int main(void)
     RUN(t_namespace_labels);
     RUN(t_quota_refusal_visible);
     RUN(t_unowned_host_object);
+    RUN(t_name_collisions);
     RUN(t_write_rate_bounded);
     RUN(t_stop);
     char path[256];
