@@ -78,6 +78,21 @@ static int copy_event(vc_syncer *s, const json_t *ev)
     else
         json_object_del(nio, "uid");
     json_object_del(nio, "resourceVersion");
+    /* the message in the tenant's names: "Successfully assigned
+     * vcluster-x/web-x-demo-x-x to node1" reads "demo/web" inside */
+    const char *hmsg = vc__jstr(vev, "message");
+    if (hmsg) {
+        char *hfull = vc__sprintf("%s/%s", s->host_ns, vc__jpath_str(ev, "involvedObject", "name"));
+        char *vfull = vc__sprintf("%s/%s", vns, vname);
+        char *m1 = hfull && vfull ? vc__str_replace(hmsg, hfull, vfull) : NULL;
+        char *m2 = m1 ? vc__str_replace(m1, vc__jpath_str(ev, "involvedObject", "name"), vname) : NULL;
+        if (m2)
+            json_object_set_new(vev, "message", json_string(m2));
+        vc__free(hfull);
+        vc__free(vfull);
+        vc__free(m1);
+        vc__free(m2);
+    }
     char *path = vc__obj_path("v1", "events", vns, NULL, NULL);
     char *body = json_dumps(vev, JSON_COMPACT);
     rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, it, "Event", vns, name, hname, VC_SYNC_CREATED_VIRTUAL, "POST",

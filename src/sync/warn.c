@@ -57,38 +57,19 @@ static uint64_t fnv(const char *s)
     return h;
 }
 
-/* Replace every occurrence of `from` in msg by `to`; cap the length. */
+/* The host's message in the tenant's names, capped. */
 static char *tenant_message(const char *msg, const char *from, const char *to)
 {
-    vc_buf b = VC_BUF_INIT;
-    size_t fl = from ? strlen(from) : 0;
-    const char *p = msg;
-    while (*p) {
-        const char *hit = fl ? strstr(p, from) : NULL;
-        size_t n = hit ? (size_t)(hit - p) : strlen(p);
-        if (vc__buf_put(&b, p, n) < 0 || (hit && vc__buf_puts(&b, to) < 0)) {
-            vc_buf_dispose(&b);
-            return NULL;
-        }
-        p += n + (hit ? fl : 0);
-        if (b.size > WARN_MSG_MAX)
-            break;
-    }
-    if (b.size > WARN_MSG_MAX) {
+    char *m = vc__str_replace(msg, from, to);
+    size_t len = m ? strlen(m) : 0;
+    if (len > WARN_MSG_MAX) {
         /* cut on a UTF-8 boundary and say so */
         size_t cut = WARN_MSG_MAX - 3;
-        while (cut > 0 && ((unsigned char)b.ptr[cut] & 0xC0) == 0x80)
+        while (cut > 0 && ((unsigned char)m[cut] & 0xC0) == 0x80)
             cut--;
-        b.size = cut;
-        b.ptr[cut] = '\0';
-        if (vc__buf_puts(&b, "...") < 0) {
-            vc_buf_dispose(&b);
-            return NULL;
-        }
+        memcpy(m + cut, "...", 4);
     }
-    if (!b.ptr && vc__buf_set(&b, "") < 0)
-        return NULL;
-    return vc__buf_detach(&b);
+    return m;
 }
 
 typedef struct warn_done_ctx {

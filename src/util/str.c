@@ -114,6 +114,25 @@ bool vc__str_startswith(const char *s, const char *prefix)
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+char *vc__str_replace(const char *s, const char *from, const char *to)
+{
+    vc_buf b = VC_BUF_INIT;
+    size_t fl = from ? strlen(from) : 0;
+    const char *p = s ? s : "";
+    while (*p) {
+        const char *hit = fl ? strstr(p, from) : NULL;
+        size_t n = hit ? (size_t)(hit - p) : strlen(p);
+        if (vc__buf_put(&b, p, n) < 0 || (hit && vc__buf_puts(&b, to ? to : "") < 0)) {
+            vc_buf_dispose(&b);
+            return NULL;
+        }
+        p += n + (hit ? fl : 0);
+    }
+    if (!b.ptr && vc__buf_set(&b, "") < 0)
+        return NULL;
+    return vc__buf_detach(&b);
+}
+
 int vc__file_read(const char *path, char **out, size_t *out_len)
 {
     *out = NULL;

@@ -71,6 +71,9 @@ void vc__buf_clear(vc_buf *b);
 bool vc__streq(const char *a, const char *b);       /* NULL-safe */
 bool vc__str_empty(const char *s);                   /* NULL or "" */
 bool vc__str_startswith(const char *s, const char *prefix);
+/* A copy of s with every `from` replaced by `to` (nothing when from is
+ * NULL or ""); NULL when out of memory. */
+char *vc__str_replace(const char *s, const char *from, const char *to);
 /* Read a whole file; NUL-terminated; returns VC_OK or VC_EIO with message. */
 /* Files are read whole, up to VC__FILE_MAX bytes (16 MiB): more is
  * VC_EINVAL naming the file and the limit (/dev/zero as a kubeconfig or a

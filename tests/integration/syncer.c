@@ -244,7 +244,10 @@ static bool scheduled_event_copied(void)
     json_array_foreach(json_object_get(l, "items"), i, e) {
         json_t *io = json_object_get(e, "involvedObject");
         if (vc__streq(vc__jstr(e, "reason"), "Scheduled") && vc__streq(vc__jstr(io, "namespace"), "demo") &&
-            vc__jstr(io, "uid") && vc__jstr(io, "name") && !strstr(vc__jstr(io, "name"), "-x-"))
+            vc__jstr(io, "uid") && vc__jstr(io, "name") && !strstr(vc__jstr(io, "name"), "-x-") &&
+            /* the message in the tenant's names too: "... assigned demo/web-... to ..." */
+            vc__jstr(e, "message") && strstr(vc__jstr(e, "message"), "demo/web") &&
+            !strstr(vc__jstr(e, "message"), "-x-") && !strstr(vc__jstr(e, "message"), HNS))
             ok = true;
     }
     json_decref(l);
