@@ -67,6 +67,7 @@ typedef struct vc__k8s_plan {
     int32_t replicas;        /* desired (0 when paused) */
     int32_t config_replicas; /* what the config asks for */
     bool paused;             /* upgrade of a paused cluster: stay paused */
+    const char *driver;      /* the driver label of what is rendered (NULL: kubernetes) */
 } vc__k8s_plan;
 
 /* Fill `plan` for lc: the effective config (a copy with --expose), names,
@@ -86,6 +87,12 @@ int vc__k8s_render_all(vc__k8s_plan *plan, vc__lc *lc, const json_t *certs_data,
 
 /* Names of the ClusterRole(Binding) of a virtual cluster: vc-NAME-v-NS cut to 63. */
 char *vc__k8s_cluster_role_name(const char *name, const char *ns);
+
+/* The syncer's host identity alone, as the kubernetes driver renders it:
+ * ServiceAccount, Role, RoleBinding, and the ClusterRole(Binding) when the
+ * config needs one (a new JSON array). The local driver gives its syncer
+ * this identity instead of the caller's credentials. */
+int vc__k8s_render_rbac(vc__k8s_plan *plan, json_t **out);
 
 /*
  * The PKI: reuse Secret NAME-certs when it exists (`existing` data, may be

@@ -791,7 +791,7 @@ int vc__k8s_plan_vars(vc__k8s_plan *p, vc__lc *lc)
     const vc_config *cfg = p->cfg;
     const vc__cfg_values *v = vc__config_values(cfg);
     vars_ctx c = { p->vars, false };
-    json_t *labels = vc__lc_labels(lc->name, VC__K8S_DRIVER);
+    json_t *labels = vc__lc_labels(lc->name, p->driver ? p->driver : VC__K8S_DRIVER);
     if (!labels)
         return vc__error_oom();
     sets(&c, "NAME", lc->name);
@@ -936,6 +936,40 @@ static int config_vars(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, ch
     return c.oom ? vc__error_oom() : VC_OK;
 }
 
+/* rbac.*.overwriteRules replace a Role's or ClusterRole's rules entirely. */
+static void overwrite_rules(json_t *obj, const vc__cfg_values *v)
+{
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    const json_t *ow = vc__streq(kind, "Role") ? v->rbac.role.overwrite_rules
+                       : vc__streq(kind, "ClusterRole") ? v->rbac.cluster_role.overwrite_rules : NULL;
+    if (json_array_size(ow))
+        json_object_set_new(obj, "rules", json_deep_copy(ow));
+}
+
+int vc__k8s_render_rbac(vc__k8s_plan *p, json_t **out)
+{
+    static const char *const k_rbac[] = { "serviceaccount", "role", "rolebinding", "clusterrole", "clusterrolebinding" };
+    const vc__cfg_values *v = vc__config_values(p->cfg);
+    *out = NULL;
+    json_t *list = json_array();
+    if (!list)
+        return vc__error_oom();
+    for (size_t i = 0; i < VC__ARRAY_LEN(k_rbac); i++) {
+        json_t *obj = NULL;
+        int rc = vc__k8s_render(k_rbac[i], p->vars, &obj);
+        if (rc < 0) {
+            json_decref(list);
+            return rc;
+        }
+        if (!obj)
+            continue;
+        overwrite_rules(obj, v);
+        json_array_append_new(list, obj);
+    }
+    *out = list;
+    return VC_OK;
+}
+
 int vc__k8s_render_all(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, const char *sans,
                        json_t *kubeconfig_secret, json_t **out)
 {
@@ -989,12 +1023,7 @@ int vc__k8s_render_all(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, co
         }
         if (!obj)
             continue;
-        const char *kind = json_string_value(json_object_get(obj, "kind"));
-        /* rbac.*.overwriteRules replace the rules entirely */
-        const json_t *ow = vc__streq(kind, "Role") ? v->rbac.role.overwrite_rules
-                           : vc__streq(kind, "ClusterRole") ? v->rbac.cluster_role.overwrite_rules : NULL;
-        if (json_array_size(ow))
-            json_object_set_new(obj, "rules", json_deep_copy(ow));
+        overwrite_rules(obj, v);
         json_array_append_new(list, obj);
         if (!strcmp(k_objects[i], "secret-certs") && kubeconfig_secret)
             json_array_append(list, kubeconfig_secret);

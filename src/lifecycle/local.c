@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lifecycle/k8s.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/proc.h"
 #include "pki/pki.h"
@@ -441,44 +442,117 @@ static void stop_all(lstate *s)
 
 /* ---- host side ---- */
 
-/* A kubeconfig for the syncer to reach the host, from the host connection. */
+/* The syncer's own host identity (least privilege, as the kubernetes
+ * driver's pod has): ServiceAccount vc-NAME bound to the same Role (and
+ * ClusterRole, when the config needs one), and a token for it from a
+ * service-account-token Secret vc-NAME-token, which lives as long as the
+ * Secret. The caller's credentials never reach the syncer. */
+#define TOKEN_WAIT_MS 30000
+
+static int grant_syncer_identity(vc__lc *lc, lstate *s, char **out_token)
+{
+    *out_token = NULL;
+    vc__k8s_plan p;
+    int rc = vc__k8s_plan_init(&p, lc);
+    if (rc < 0)
+        return rc;
+    p.driver = DRIVER;
+    json_t *objs = NULL;
+    p.service_cidr = s->service_cidr ? vc__strdup(s->service_cidr) : NULL;
+    if ((rc = vc__k8s_plan_vars(&p, lc)) == VC_OK)
+        rc = vc__k8s_render_rbac(&p, &objs);
+    size_t i;
+    json_t *o;
+    json_array_foreach(objs, i, o) {
+        if (rc == VC_OK && (rc = vc__lc_apply(lc->host, o)) < 0)
+            vc__error_prefix("the syncer's host identity: %s %s", vc__lc_str(o, "kind"),
+                             vc__lc_str2(o, "metadata", "name"));
+    }
+    json_decref(objs);
+    char tname[300];
+    snprintf(tname, sizeof tname, "vc-%s-token", lc->name);
+    json_t *sec = rc == VC_OK ? json_pack("{s:s,s:s,s:{s:s,s:s,s:o,s:{s:s}},s:s}", "apiVersion", "v1", "kind", "Secret",
+                                          "metadata", "name", tname, "namespace", lc->ns, "labels",
+                                          vc__lc_labels(lc->name, DRIVER), "annotations",
+                                          "kubernetes.io/service-account.name", p.sa, "type",
+                                          "kubernetes.io/service-account-token")
+                              : NULL;
+    if (rc == VC_OK && !sec)
+        rc = vc__error_oom();
+    if (rc == VC_OK)
+        rc = vc__lc_apply(lc->host, sec);
+    json_decref(sec);
+    vc__k8s_plan_clear(&p);
+    /* the host's token controller fills it in */
+    int64_t end = vc__now_ms() + TOKEN_WAIT_MS;
+    while (rc == VC_OK) {
+        json_t *got = NULL;
+        rc = vc__lc_get(lc->host, "v1", "secrets", lc->ns, tname, &got);
+        const char *b64 = rc == VC_OK ? vc__lc_str2(got, "data", "token") : NULL;
+        if (b64) {
+            unsigned char *tok = NULL;
+            size_t tl = 0;
+            rc = vc__base64_decode(b64, strlen(b64), &tok, &tl);
+            if (rc == VC_OK) {
+                *out_token = vc__strndup((const char *)tok, tl);
+                rc = *out_token ? VC_OK : vc__error_oom();
+            }
+            vc__free(tok);
+            json_decref(got);
+            break;
+        }
+        json_decref(got);
+        if (rc == VC_OK && vc__now_ms() >= end)
+            rc = vc__error(VC_ETIMEDOUT, VC_ERRCLASS_LIFECYCLE,
+                           "the host did not issue a token for ServiceAccount vc-%s within %d s (Secret %s/%s of "
+                           "type kubernetes.io/service-account-token: is the host's token controller running?)",
+                           lc->name, TOKEN_WAIT_MS / 1000, lc->ns, tname);
+        if (rc == VC_OK)
+            vc__sleep_ms(200);
+    }
+    return rc;
+}
+
+/* What grant_syncer_identity made (best effort; gone objects are fine):
+ * by label, so a custom controlPlane.advanced.serviceAccount.name goes too
+ * when delete has no values. */
+static void revoke_syncer_identity(vc__lc *lc)
+{
+    char *sel = vc__sprintf("%s=%s,%s=%s", VC__LC_RELEASE_LABEL, lc->name, VC__LC_DRIVER_LABEL, DRIVER);
+    if (sel) {
+        vc__lc_delete_collection(lc->host, "rbac.authorization.k8s.io/v1", "rolebindings", lc->ns, sel);
+        vc__lc_delete_collection(lc->host, "rbac.authorization.k8s.io/v1", "roles", lc->ns, sel);
+        vc__lc_delete_collection(lc->host, "v1", "serviceaccounts", lc->ns, sel);
+    }
+    vc__free(sel);
+    char n[300];
+    snprintf(n, sizeof n, "vc-%s-token", lc->name);
+    vc__lc_delete(lc->host, "v1", "secrets", lc->ns, n);
+    char *cr = vc__k8s_cluster_role_name(lc->name, lc->ns);
+    if (cr) {
+        vc__lc_delete(lc->host, "rbac.authorization.k8s.io/v1", "clusterrolebindings", NULL, cr);
+        vc__lc_delete(lc->host, "rbac.authorization.k8s.io/v1", "clusterroles", NULL, cr);
+    }
+    vc__free(cr);
+}
+
+/* A kubeconfig for the syncer to reach the host: the caller's server and
+ * trust, the syncer's own token. */
 static int write_host_kubeconfig(vc__lc *lc, lstate *s)
 {
     const vc__kube_cfg *c = &lc->host->cfg;
-    char *path = sub(s, "host.kubeconfig");
-    if (!path)
-        return vc__error_oom();
-    int rc;
-    if (c->exec || (c->token_file && !c->token)) {
-        /* credentials that must stay live (plugins, rotating files): point at
-         * the user's own kubeconfig and context */
-        if (!c->source || strchr(c->source, ' ') || !c->context) {
-            vc__free(path);
-            return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
-                             "the host credentials (exec plugin or token file) cannot be handed to the syncer");
-        }
-        /* a copy of the user's file; the syncer selects the context */
-        s->host_context = vc__strdup(c->context);
-        char *txt = NULL;
-        size_t len = 0;
-        rc = vc__file_read(c->source, &txt, &len);
-        if (rc == VC_OK) {
-            vc_buf b = VC_BUF_INIT;
-            vc__buf_put(&b, txt, len);
-            vc__buf_printf(&b, "\n");
-            rc = vc__file_write(path, b.ptr, b.size, 0600);
-            vc_buf_dispose(&b);
-        }
-        vc__free(txt);
-    } else {
+    char *token = NULL;
+    int rc = grant_syncer_identity(lc, s, &token);
+    char *path = rc == VC_OK ? sub(s, "host.kubeconfig") : NULL;
+    if (rc == VC_OK && !path)
+        rc = vc__error_oom();
+    if (rc == VC_OK) {
         vc__kubeconfig_spec spec;
         memset(&spec, 0, sizeof spec);
         spec.server = c->server;
         spec.ca_pem = (const char *)c->ca_data;
         spec.insecure = c->insecure;
-        spec.client_cert_pem = (const char *)c->cert_data;
-        spec.client_key_pem = (const char *)c->key_data;
-        spec.token = c->token;
+        spec.token = token;
         spec.context = "host";
         spec.ns = lc->ns;
         vc_buf b = VC_BUF_INIT;
@@ -487,6 +561,9 @@ static int write_host_kubeconfig(vc__lc *lc, lstate *s)
             rc = vc__file_write(path, b.ptr, b.size, 0600);
         vc_buf_dispose(&b);
     }
+    if (token)
+        memset(token, 0, strlen(token));
+    vc__free(token);
     vc__free(path);
     return rc;
 }
@@ -661,7 +738,8 @@ static int local_create(vc__lc *lc)
         if (rc < 0)
             return rc;
         vc__lc_step(lc, "upgrade", 0, "applying new values to %s", lc->name);
-        if ((rc = write_values(lc, &s)) == VC_OK)
+        /* the Role follows the values (a kind synced now needs its rule) */
+        if ((rc = write_values(lc, &s)) == VC_OK && (rc = write_host_kubeconfig(lc, &s)) == VC_OK)
             rc = restart_syncer(lc, &s);
         ls_clear(&s);
         if (rc == VC_OK)
@@ -732,6 +810,7 @@ fail: {
     vc__lc_delete(lc->host, "v1", "secrets", lc->ns, sec);
     snprintf(sec, sizeof sec, "vc-workload-%s", lc->name);
     vc__lc_delete(lc->host, "v1", "serviceaccounts", lc->ns, sec);
+    revoke_syncer_identity(lc);
     /* keep the logs for the user: <dir>.logs-failed */
     char *logd = sub(&s, "logs"), *keep = vc__sprintf("%s.failed-logs", s.dir);
     if (logd && keep) {
@@ -866,6 +945,8 @@ static int local_remove(vc__lc *lc, const json_t *svc, uint32_t flags)
     snprintf(n, sizeof n, "vc-workload-%s", lc->name);
     if (rc == VC_OK)
         rc = vc__lc_delete(lc->host, "v1", "serviceaccounts", lc->ns, n);
+    if (rc == VC_OK)
+        revoke_syncer_identity(lc);
     if (rc == VC_OK && (flags & VC_DELETE_NAMESPACE)) {
         json_t *ns = NULL;
         if (vc__lc_get(lc->host, "v1", "namespaces", NULL, lc->ns, &ns) == VC_OK) {

@@ -83,6 +83,30 @@ static void t_create(void)
     json_t *ns = kget(H, p);
     CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(ns, "metadata"), "annotations"), "vcluster.loft.sh/created")), "true");
     json_decref(ns);
+    /* least privilege (issue 19 item 5): the syncer reaches the host with
+     * its own ServiceAccount token, bound to the kubernetes driver's Role,
+     * not with the caller's admin credentials */
+    char hk[512];
+    snprintf(hk, sizeof hk, "%s/%s/%s/host.kubeconfig", STATE, NS, NAME);
+    char *hktxt = NULL;
+    size_t hklen = 0;
+    CHECK_INT(vc__file_read(hk, &hktxt, &hklen), VC_OK);
+    CHECK(hktxt && strstr(hktxt, "token:") && !strstr(hktxt, "client-key-data"));
+    vc__free(hktxt);
+    vc_kube *SK = kube_for(hk);
+    CHECK(SK != NULL);
+    if (SK) {
+        snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods", NS);
+        CHECK_INT(vc_kube_request(SK, NULL, NULL, "GET", p, NULL, NULL), VC_OK);
+        CHECK_INT(vc_kube_request(SK, NULL, NULL, "GET", "/api/v1/namespaces/kube-system/secrets", NULL, NULL),
+                  VC_EFORBIDDEN);
+        CHECK_INT(vc_kube_request(SK, NULL, NULL, "GET", "/api/v1/nodes", NULL, NULL), VC_EFORBIDDEN);
+        vc_kube_free(SK);
+    }
+    snprintf(p, sizeof p, "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles/vc-%s", NS, NAME);
+    json_t *role = kget(H, p);
+    CHECK(role != NULL);
+    json_decref(role);
     /* a second create fails clearly */
     rc = vc_cluster_create(H, &o, NULL);
     CHECK_INT(rc, VC_EEXISTS);
