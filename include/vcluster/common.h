@@ -99,7 +99,7 @@ typedef struct vc_error {
     int32_t klass;         /**< a vc_error_class value */
     int32_t http_status;   /**< HTTP status of the failing response, or 0 */
     const char *reason;    /**< Kubernetes Status reason, or "" */
-    const char *message;   /**< human-readable, one line, never NULL */
+    const char *message;   /**< human-readable, one line, never NULL, at most 4,096 bytes (longer ones end in "...") */
 } vc_error;
 
 /**

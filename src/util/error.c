@@ -54,6 +54,9 @@ static void set_strings(const char *reason, char *message_owned)
     t_err.pub.message = t_err.message ? t_err.message : "";
 }
 
+/* The longest error message (bytes, without the NUL): longer ones end in "...". */
+#define ERROR_MSG_MAX 4096
+
 VC__PRINTF(1, 0) static char *format_libc(const char *fmt, va_list ap)
 {
     va_list cp;
@@ -62,10 +65,18 @@ VC__PRINTF(1, 0) static char *format_libc(const char *fmt, va_list ap)
     va_end(cp);
     if (n < 0)
         return NULL;
-    char *p = malloc((size_t)n + 1);
+    /* bounded: a 100 KB name in a message is cut, and says so */
+    size_t len = (size_t)n > ERROR_MSG_MAX ? ERROR_MSG_MAX : (size_t)n;
+    char *p = malloc(len + 1);
     if (!p)
         return NULL;
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    vsnprintf(p, len + 1, fmt, ap);
+    if ((size_t)n > len) {
+        size_t cut = len - 3;
+        while (cut > 0 && ((unsigned char)p[cut] & 0xC0) == 0x80)
+            cut--; /* not inside a UTF-8 sequence */
+        memcpy(p + cut, "...", 4);
+    }
     /* keep it one line */
     for (char *c = p; *c; c++)
         if (*c == '\n' || *c == '\r')

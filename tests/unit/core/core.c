@@ -53,6 +53,24 @@ static void t_errors(void)
     vc_buf_dispose(&b);
     vc_buf_dispose(NULL);
     vc_free(NULL);
+    /* messages are bounded: a 100 KB name is cut at 4,096 bytes, with an
+     * ellipsis, on a UTF-8 boundary (issue 19 item 4) */
+    char *big = malloc(100001);
+    CHECK(big != NULL);
+    if (big) {
+        for (size_t i = 0; i < 100000; i += 2)
+            memcpy(big + i, "\xc3\xa9", 2); /* é */
+        big[100000] = '\0';
+        vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "name %s is not valid", big);
+        const char *m = vc_error_last()->message;
+        size_t ml = strlen(m);
+        CHECK(ml <= 4096 && ml > 4000);
+        CHECK(ml >= 3 && strcmp(m + ml - 3, "...") == 0);
+        CHECK(ml >= 4 && ((unsigned char)m[ml - 4] == 0xa9)); /* a whole é before the dots */
+        free(big);
+    }
+    vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "short %d", 1);
+    CHECK_STR(vc_error_last()->message, "short 1");
     vc_global_shutdown();
 }
 
