@@ -1,16 +1,25 @@
-/* The syncer daemon (examples/controller, `vcluster-syncer`) survives crashes
- * and a host API server restart. Two phases, each against a fresh bare
+/* The reliability suite (issue 19 item 6): the syncer daemon
+ * (examples/controller, `vcluster-syncer`) survives crashes, host API server
+ * restarts and a full host quota. Two phases, each against a fresh bare
  * virtual control plane (vcenv.h):
  *
- *  1. crash: on the shared host (VC_TEST_KUBECONFIG), a 200-replica
+ *  1. crash: on the shared host (VC_TEST_KUBECONFIG), a BURST-replica
  *     Deployment inside; the syncer is SIGKILLed while the burst is half-way
- *     synced to the host, then started again.
+ *     synced to the host, then started again; then KILLS rounds of churn
+ *     (scale, delete pods, update pods), each SIGKILLing the syncer at a
+ *     random moment (and sometimes changing more while it is dead).
  *  2. host restart: on a host cluster started here (its own state dir), the
- *     200 pods converge; then the Deployment is scaled down to 50, the HOST
+ *     pods converge; then RESTARTS rounds scale down and up, the HOST
  *     kube-apiserver is killed mid-way (its pid from the harness state dir)
  *     and, while it is down, 10 more virtual pods are deleted (their
  *     replacements are created inside); then the API server is started again
- *     with the same command line.
+ *     with the same command line. Last, a host ResourceQuota is filled (the
+ *     extra pods are refused: Warning events inside) and released.
+ *
+ * Short mode (tests/run): 200 pods, 2 kills, 1 restart. Long mode
+ * (VC_RELIABILITY=long): 1,000 pods, 20 kills, 5 restarts; results in
+ * doc/reliability.md. The churn is random with a printed seed
+ * (VC_RELIABILITY_SEED repeats it).
  *
  * After each, the host must equal translate(virtual): every live virtual pod
  * has exactly one host pod (the translated name, annotation
@@ -30,9 +39,11 @@
 #include "vcenv.h"
 #include "translate/translate.h"
 
-#define BURST 200
-#define SCALED 50
+/* Short mode (tests/run) and long mode (VC_RELIABILITY=long, doc/reliability.md). */
+static int BURST = 200, SCALED = 50, KILLS = 2, RESTARTS = 1;
 #define DELETED_WHILE_DOWN 10
+#define QUOTA_EXTRA 10
+static unsigned SEED;
 #define APP "burst"
 #define VNS "burst"
 
@@ -644,6 +655,93 @@ static void t_crash_restart_converges(void)
     check_converged(&A, &o, BURST);
 }
 
+/* Churn with kills: each round changes the workload (scale, delete pods,
+ * update pods), SIGKILLs the syncer at a random moment, sometimes changes
+ * more while it is dead, and starts it again. At the end: converged. */
+static int final_replicas;
+
+static int rnd(int lo, int hi)
+{
+    return lo + (int)(rand_r(&SEED) % (unsigned)(hi - lo + 1));
+}
+
+static void update_some_virtual_pods(site *s, int n, int round)
+{
+    json_t *l = kget(s->V, "/api/v1/namespaces/" VNS "/pods?labelSelector=app%3D" APP);
+    size_t i;
+    json_t *it;
+    int done = 0;
+    json_array_foreach(json_object_get(l, "items"), i, it) {
+        if (done >= n)
+            break;
+        if (is_deleting(it) || rnd(0, 3))
+            continue;
+        char path[300], body[128];
+        snprintf(path, sizeof path, "/api/v1/namespaces/" VNS "/pods/%s", vc__jpath_str(it, "metadata", "name"));
+        snprintf(body, sizeof body, "{\"metadata\":{\"labels\":{\"churn\":\"r%d\"}}}", round);
+        if (vc_kube_request(s->V, NULL, NULL, "PATCH", path, body, "application/merge-patch+json") == VC_OK)
+            done++;
+    }
+    json_decref(l);
+}
+
+static void churn_op(site *s, int round)
+{
+    switch (rnd(0, 2)) {
+    case 0:
+        final_replicas = rnd(BURST / 4, BURST);
+        CHECK_INT(scale_burst(s, final_replicas), VC_OK);
+        printf("# [crash] round %d: scale to %d\n", round, final_replicas);
+        break;
+    case 1: {
+        json_t *l = kget(s->V, "/api/v1/namespaces/" VNS "/pods?labelSelector=app%3D" APP);
+        int want = rnd(1, 10), done = 0;
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(l, "items"), i, it) {
+            if (done >= want)
+                break;
+            if (is_deleting(it) || rnd(0, 2))
+                continue;
+            char path[300];
+            snprintf(path, sizeof path, "/api/v1/namespaces/" VNS "/pods/%s", vc__jpath_str(it, "metadata", "name"));
+            if (vc_kube_request(s->V, NULL, NULL, "DELETE", path, NULL, NULL) == VC_OK)
+                done++;
+        }
+        json_decref(l);
+        printf("# [crash] round %d: delete %d virtual pods\n", round, done);
+        break;
+    }
+    default:
+        update_some_virtual_pods(s, rnd(1, 20), round);
+        printf("# [crash] round %d: update pod labels\n", round);
+        break;
+    }
+}
+
+static void t_crash_churn_kills(void)
+{
+    if (!A.syncer || killed_at <= 0)
+        return;
+    final_replicas = BURST;
+    for (int r = 1; r <= KILLS; r++) {
+        churn_op(&A, r);
+        sleep_ms(rnd(0, 3000));
+        int st = stop_syncer(&A, SIGKILL, 10000);
+        CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        printf("# [crash] round %d: SIGKILL, %d app pods on the host\n", r, host_app_pods(&A));
+        if (rnd(0, 1))
+            churn_op(&A, r); /* while it is dead */
+        CHECK(spawn_syncer(&A, NULL) > 0);
+    }
+    snap o;
+    bool ok = wait_converged(&A, final_replicas, final_replicas, 600000, &o);
+    CHECK(ok);
+    check_converged(&A, &o, final_replicas);
+    printf("# [crash] after %d kills: %d virtual pods, %d host pods, %d missing, %d orphans, %d duplicates\n", KILLS,
+           o.vlive, o.hlive, o.missing, o.orphans, o.dups);
+}
+
 static void t_crash_clean_stop(void)
 {
     if (!A.syncer)
@@ -708,23 +806,27 @@ static void delete_some_virtual_pods(site *s, int n)
     CHECK_INT(done, n);
 }
 
-static void t_host2_apiserver_restart(void)
+static int host2_replicas;
+
+static void host2_restart_round(int round)
 {
-    if (!B.syncer)
-        return;
-    CHECK_INT(scale_burst(&B, SCALED), VC_OK);
-    /* mid-run: the first host deletions are through */
+    /* odd rounds scale down, even rounds back up: the host API server goes
+     * away in the middle of deletions, then of creations */
+    int from = round % 2 ? BURST : SCALED, to = round % 2 ? SCALED : BURST;
+    CHECK_INT(scale_burst(&B, to), VC_OK);
+    host2_replicas = to;
+    /* mid-run: the first host changes are through */
     int64_t end = now_ms() + 120000;
-    int n = BURST;
-    while (now_ms() < end && (n = host_app_pods(&B)) >= BURST)
+    int n = from;
+    while (now_ms() < end && ((n = host_app_pods(&B)) == from))
         sleep_ms(20);
     proc_cmd *cmd = calloc(1, sizeof *cmd);
     CHECK(cmd != NULL);
     if (!cmd)
         return;
     int rc = kill_apiserver(HOST2, cmd);
-    printf("# [host-restart] host kube-apiserver killed with %d of %d live host pods left (scaling %d -> %d)\n", n,
-           BURST, BURST, SCALED);
+    printf("# [host-restart] round %d: host kube-apiserver killed with %d live host pods (scaling %d -> %d)\n", round,
+           n, from, to);
     CHECK_INT(rc, 0);
     if (rc == 0) {
         /* changes inside while the host is away: deletions and their replacements */
@@ -736,12 +838,69 @@ static void t_host2_apiserver_restart(void)
     }
     free(cmd);
     snap o;
-    bool ok = wait_converged(&B, SCALED, SCALED, 300000, &o);
+    bool ok = wait_converged(&B, to, to, 600000, &o);
     CHECK(ok);
-    check_converged(&B, &o, SCALED);
+    check_converged(&B, &o, to);
     char sc[600];
     snprintf(sc, sizeof sc, "'%s' status --state '%s' >&2", hostcluster_path(), HOST2);
     CHECK_INT(run_cmd(sc, NULL, 0), 0); /* the harness sees the restarted server as its own */
+}
+
+static void t_host2_apiserver_restart(void)
+{
+    if (!B.syncer)
+        return;
+    for (int r = 1; r <= RESTARTS; r++)
+        host2_restart_round(r);
+}
+
+/* The host quota filled (creations refused: Warning events inside, the
+ * writes back off) and released: everything converges. */
+static bool quota_warned(void)
+{
+    json_t *l = kget(B.V, "/api/v1/namespaces/" VNS "/events?fieldSelector=reason%3DSyncError");
+    bool ok = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(l, "items"), i, e) {
+        ok = ok || (vc__jstr(e, "message") && strstr(vc__jstr(e, "message"), "exceeded quota"));
+    }
+    json_decref(l);
+    return ok;
+}
+
+static void t_host2_quota_filled_released(void)
+{
+    if (!B.syncer)
+        return;
+    char path[300], body[300];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", B.hns);
+    json_t *l = kget(B.H, path);
+    size_t have = json_array_size(json_object_get(l, "items"));
+    json_decref(l);
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"v1\",\"kind\":\"ResourceQuota\",\"metadata\":{\"name\":\"full\"},"
+             "\"spec\":{\"hard\":{\"pods\":\"%zu\"}}}", have);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/resourcequotas", B.hns);
+    CHECK_INT(kcreate(B.H, path, body), VC_OK);
+    sleep_ms(3000); /* the quota controller counts */
+    int want = host2_replicas + QUOTA_EXTRA;
+    CHECK_INT(scale_burst(&B, want), VC_OK);
+    int64_t end = now_ms() + 120000;
+    bool warned = false;
+    while (!(warned = quota_warned()) && now_ms() < end)
+        sleep_ms(500);
+    CHECK(warned);
+    int n = host_app_pods(&B);
+    printf("# [quota] host quota full at %zu pods: %d app pods on the host for %d wanted\n", have, n, want);
+    CHECK(n <= host2_replicas);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/resourcequotas/full", B.hns);
+    CHECK_INT(vc_kube_request(B.H, NULL, NULL, "DELETE", path, NULL, NULL), VC_OK);
+    snap o;
+    bool ok = wait_converged(&B, want, want, 600000, &o);
+    CHECK(ok);
+    check_converged(&B, &o, want);
+    host2_replicas = want;
 }
 
 static void t_host2_clean_stop(void)
@@ -778,17 +937,31 @@ int main(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     vc_global_init(NULL);
+    const char *mode = getenv("VC_RELIABILITY");
+    if (mode && !strcmp(mode, "long")) {
+        BURST = 1000;
+        SCALED = 250;
+        KILLS = 20;
+        RESTARTS = 5;
+    }
+    SEED = getenv("VC_RELIABILITY_SEED") ? (unsigned)strtoul(getenv("VC_RELIABILITY_SEED"), NULL, 10)
+                                          : (unsigned)time(NULL);
+    printf("# reliability: %s mode, %d pods, %d kills, %d host API server restarts, seed %u "
+           "(VC_RELIABILITY_SEED=%u repeats the churn)\n",
+           mode && !strcmp(mode, "long") ? "long" : "short", BURST, KILLS, RESTARTS, SEED, SEED);
 
     RUN(t_crash_setup);
     RUN(t_crash_first_run);
     RUN(t_crash_kill_halfway);
     RUN(t_crash_restart_converges);
+    RUN(t_crash_churn_kills);
     RUN(t_crash_clean_stop);
     teardown_site(&A);
 
     RUN(t_host2_setup);
     RUN(t_host2_converge_burst);
     RUN(t_host2_apiserver_restart);
+    RUN(t_host2_quota_filled_released);
     RUN(t_host2_clean_stop);
 
     cleanup_all();
