@@ -110,18 +110,87 @@ static int listen_on(const char *addr)
     return fd;
 }
 
-static void serve_one(int lfd, vc_syncer *s, int ready)
+/* Health and metrics connections wait in a small table, polled with the
+ * syncer's fd: a client that connects and says nothing costs a slot for at
+ * most HEALTH_WAIT_MS, never a stall of the sync loop (it was a blocking
+ * read of up to 1 s per connection). */
+#define HEALTH_SLOTS 16
+#define HEALTH_WAIT_MS 2000
+
+static struct {
+    int fd;
+    int64_t deadline;
+} g_health[HEALTH_SLOTS];
+
+static int64_t mono_ms(void)
 {
-    int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (c < 0)
-        return;
-    struct pollfd p = { c, POLLIN, 0 };
-    char req[2048] = "";
-    if (poll(&p, 1, 1000) > 0) {
-        ssize_t n = read(c, req, sizeof req - 1);
-        if (n > 0)
-            req[n] = '\0';
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void health_init(void)
+{
+    for (int i = 0; i < HEALTH_SLOTS; i++)
+        g_health[i].fd = -1;
+}
+
+/* Accept what is waiting; the oldest connection gives way when all slots are busy. */
+static void health_accept(int lfd)
+{
+    for (;;) {
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (c < 0)
+            return;
+        int slot = -1;
+        int64_t oldest = INT64_MAX;
+        for (int i = 0; i < HEALTH_SLOTS; i++) {
+            if (g_health[i].fd < 0) {
+                slot = i;
+                break;
+            }
+            if (g_health[i].deadline < oldest) {
+                oldest = g_health[i].deadline;
+                slot = i;
+            }
+        }
+        if (g_health[slot].fd >= 0)
+            close(g_health[slot].fd);
+        g_health[slot].fd = c;
+        g_health[slot].deadline = mono_ms() + HEALTH_WAIT_MS;
     }
+}
+
+static void health_answer(int c, vc_syncer *s, int ready, const char *req);
+
+/* Answer the connections whose request has come; drop the silent ones past
+ * their deadline. Never waits. */
+static void health_serve(const struct pollfd *p, vc_syncer *s, int ready)
+{
+    int64_t now = mono_ms();
+    for (int i = 0; i < HEALTH_SLOTS; i++) {
+        int c = g_health[i].fd;
+        if (c < 0)
+            continue;
+        if (p[i].fd == c && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+            char req[2048];
+            ssize_t n = recv(c, req, sizeof req - 1, MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                continue;
+            req[n > 0 ? n : 0] = '\0';
+            if (n > 0)
+                health_answer(c, s, ready, req);
+            close(c);
+            g_health[i].fd = -1;
+        } else if (now >= g_health[i].deadline) {
+            close(c);
+            g_health[i].fd = -1;
+        }
+    }
+}
+
+static void health_answer(int c, vc_syncer *s, int ready, const char *req)
+{
     char body[4096];
     int status = 200;
     if (!strncmp(req, "GET /healthz", 12) || !strncmp(req, "GET /livez", 10)) {
@@ -161,7 +230,6 @@ static void serve_one(int lfd, vc_syncer *s, int ready)
                       status, status == 200 ? "OK" : status == 503 ? "Service Unavailable" : "Not Found", strlen(body));
     if (send(c, head, (size_t)hl, MSG_NOSIGNAL) > 0)
         send(c, body, strlen(body), MSG_NOSIGNAL);
-    close(c);
 }
 
 /* ---- the kubelet API proxy: an accept thread, a thread per connection ---- */
@@ -517,6 +585,7 @@ int main(int argc, char **argv)
             so.host_namespace ? so.host_namespace : "(vcluster-NAME)");
     int ready = 0;
     bool stopping = false;
+    health_init();
 #ifdef __GLIBC__
     struct timespec last_trim = { 0, 0 };
 #endif
@@ -530,10 +599,19 @@ int main(int argc, char **argv)
         vc_syncer_get_timeout(s, &ms);
         if (ms < 0 || ms > 1000)
             ms = 1000;
-        struct pollfd p[2] = { { vc_syncer_get_fd(s), POLLIN, 0 }, { lfd, POLLIN, 0 } };
-        int np = poll(p, lfd >= 0 ? 2 : 1, (int)ms);
+        /* the syncer, the health listener, the health connections waiting */
+        struct pollfd p[2 + HEALTH_SLOTS];
+        p[0] = (struct pollfd){ vc_syncer_get_fd(s), POLLIN, 0 };
+        p[1] = (struct pollfd){ lfd, POLLIN, 0 };
+        for (int i = 0; i < HEALTH_SLOTS; i++) {
+            p[2 + i] = (struct pollfd){ g_health[i].fd, POLLIN, 0 };
+            if (g_health[i].fd >= 0 && ms > HEALTH_WAIT_MS)
+                ms = HEALTH_WAIT_MS;
+        }
+        int np = poll(p, 2 + HEALTH_SLOTS, (int)ms);
         if (np > 0 && lfd >= 0 && (p[1].revents & POLLIN))
-            serve_one(lfd, s, ready);
+            health_accept(lfd);
+        health_serve(p + 2, s, ready);
         vc_step_state st;
         if (vc_syncer_step(s, 0, &st) < 0) {
             fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);

@@ -35,6 +35,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "vcenv.h"
 #include "translate/translate.h"
@@ -773,16 +777,84 @@ static void t_host2_setup(void)
     CHECK_INT(site_up(&B, kc, "vch"), 0);
 }
 
+/* The daemon's health endpoint: connect to 127.0.0.1:port. */
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* GET path; the whole answer into out within deadline_ms, or "" */
+static void http_get(int port, const char *path, int deadline_ms, char *out, size_t cap)
+{
+    out[0] = '\0';
+    int fd = tcp_connect(port);
+    if (fd < 0)
+        return;
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+        close(fd);
+        return;
+    }
+    size_t got = 0;
+    int64_t end = now_ms() + deadline_ms;
+    while (got + 1 < cap && now_ms() < end) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t r = read(fd, out + got, cap - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    out[got] = '\0';
+    close(fd);
+}
+
+#define HEALTH_PORT 18480
+#define SILENT_CONNS 24
+
 static void t_host2_converge_burst(void)
 {
     if (!B.tr)
         return;
-    CHECK(spawn_syncer(&B, NULL) > 0);
+    /* with its health endpoint on, and a crowd of clients that connect and
+     * say nothing (each used to stall the sync loop for up to 1 s) */
+    static const char *const listen_on[] = { "--listen", "127.0.0.1:18480", NULL };
+    CHECK(spawn_syncer(&B, listen_on) > 0);
+    int silent[SILENT_CONNS];
+    char ans[4096];
+    for (int tries = 0; tries < 50; tries++) {
+        http_get(HEALTH_PORT, "/healthz", 2000, ans, sizeof ans);
+        if (strstr(ans, "200 OK"))
+            break;
+        sleep_ms(200);
+    }
+    CHECK(strstr(ans, "200 OK") != NULL);
+    for (int i = 0; i < SILENT_CONNS; i++)
+        silent[i] = tcp_connect(HEALTH_PORT);
+    http_get(HEALTH_PORT, "/healthz", 5000, ans, sizeof ans);
+    CHECK(strstr(ans, "200 OK") && strstr(ans, "ok"));
+    http_get(HEALTH_PORT, "/metrics", 5000, ans, sizeof ans);
+    CHECK(strstr(ans, "vcluster_syncer_reconciles_total") != NULL);
     CHECK_INT(create_burst(&B, BURST), VC_OK);
     snap o;
     bool ok = wait_converged(&B, BURST, BURST, 300000, &o);
     CHECK(ok);
     check_converged(&B, &o, BURST);
+    for (int i = 0; i < SILENT_CONNS; i++)
+        if (silent[i] >= 0)
+            close(silent[i]);
 }
 
 static void delete_some_virtual_pods(site *s, int n)
@@ -883,7 +955,18 @@ static void t_host2_quota_filled_released(void)
              "\"spec\":{\"hard\":{\"pods\":\"%zu\"}}}", have);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/resourcequotas", B.hns);
     CHECK_INT(kcreate(B.H, path, body), VC_OK);
-    sleep_ms(3000); /* the quota controller counts */
+    /* the quota controller counts first (admission enforces what it wrote) */
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/resourcequotas/full", B.hns);
+    bool counted = false;
+    for (int64_t end = now_ms() + 60000; !counted && now_ms() < end;) {
+        json_t *q = kget(B.H, path);
+        counted = vc__jpath_str(json_object_get(q, "status"), "used", "pods") != NULL;
+        json_decref(q);
+        if (!counted)
+            sleep_ms(250);
+    }
+    CHECK(counted);
+    sleep_ms(1000); /* and the API server's quota cache has seen it */
     int want = host2_replicas + QUOTA_EXTRA;
     CHECK_INT(scale_burst(&B, want), VC_OK);
     int64_t end = now_ms() + 120000;

@@ -238,7 +238,18 @@ static void t_quota_refusal_visible(void)
              "\"spec\":{\"hard\":{\"pods\":\"%zu\"}}}", have);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/resourcequotas", HNS);
     CHECK_INT(kcreate(H, path, buf), VC_OK);
-    pump(3000); /* the quota controller computes its usage */
+    /* the quota controller computes its usage (admission enforces what it wrote) */
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/resourcequotas/tight", HNS);
+    bool counted = false;
+    for (int64_t end = vc__now_ms() + 60000; !counted && vc__now_ms() < end;) {
+        json_t *q = kget(H, path);
+        counted = vc__jpath_str(json_object_get(q, "status"), "used", "pods") != NULL;
+        json_decref(q);
+        if (!counted)
+            pump(250);
+    }
+    CHECK(counted);
+    pump(1000);
     pod("overquota", C1("") "}");
     g_want_pod = "overquota";
     g_want_text = "exceeded quota: tight";
