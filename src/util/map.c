@@ -232,16 +232,19 @@ bool vc__map_next(const vc__map *m, size_t *it, const char **key, void **value)
     return false;
 }
 
-size_t vc__map_max_probe(const vc__map *m)
+size_t vc__map_max_bucket(const vc__map *m)
 {
+    if (!m->cap)
+        return 0;
+    size_t *n = vc__calloc(m->cap, sizeof *n);
+    if (!n)
+        return SIZE_MAX;
     size_t worst = 0;
     for (size_t i = 0; i < m->cap; i++) {
         const vc__map_entry *e = &m->slots[i];
-        if (!e->key || e->key == TOMB)
-            continue;
-        size_t d = (i - (e->hash & (m->cap - 1))) & (m->cap - 1);
-        if (d > worst)
-            worst = d;
+        if (e->key && e->key != TOMB && ++n[e->hash & (m->cap - 1)] > worst)
+            worst = n[e->hash & (m->cap - 1)];
     }
+    vc__free(n);
     return worst;
 }

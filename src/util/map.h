@@ -34,7 +34,8 @@ bool vc__map_next(const vc__map *m, size_t *it, const char **key, void **value);
 /* SipHash-1-3 of data under the 128-bit key (k0, k1), as in the reference
  * (little-endian key words). */
 uint64_t vc__siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
-/* The longest distance of a live entry from its home slot (tests: flooding). */
-size_t vc__map_max_probe(const vc__map *m);
+/* The most live entries that share one home slot (tests: flooding);
+ * SIZE_MAX when out of memory. */
+size_t vc__map_max_bucket(const vc__map *m);
 
 #endif
