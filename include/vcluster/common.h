@@ -11,6 +11,33 @@
  *    until the object they came from changes or is freed;
  *  - strings returned in a vc_buf are released with vc_buf_dispose();
  *  - any other memory the library hands out is released with vc_free().
+ *
+ * Threads (doc/threading.md has the details; each handle's doc comment
+ * repeats its line). The library starts no thread of its own.
+ *  - vc_global_init() / vc_global_shutdown(): from one thread, while no
+ *    other thread is inside a library call; the last shutdown resets the
+ *    last error of every thread.
+ *  - A handle is used by one thread at a time (libgit2's rule); different
+ *    handles may be used on different threads at once. Exceptions:
+ *    vc_syncer_wakeup() and vc_port_forward_cancel() may be called from any
+ *    thread or a signal handler; vc_kubelet_proxy_serve() from many threads
+ *    at once; port-forwards and kubelet proxies use their vc_kube on their
+ *    own threads while its owner keeps using it.
+ *  - Freeing (vc_*_free) may happen on any thread, in any order: children
+ *    (vc_syncer, vc_port_forward, vc_kubelet_proxy) hold an atomic reference
+ *    on their vc_kube, so finalizers of garbage-collected bindings are safe.
+ *    A handle must not be freed while another thread is inside a call on it
+ *    (vc_kubelet_proxy_free() excepted: the proxy lives until its last
+ *    vc_kubelet_proxy_serve() returns).
+ *  - Results the caller owns (vc_buf, vc_sync_event, vc_cluster_list,
+ *    vc_cluster_info, memory for vc_free()) belong to no thread.
+ *  - vc_error_last() is per thread: read it on the thread of the failing call.
+ *  - vc_log_set() may be called from any thread; the sink is called from
+ *    whichever thread logs, must be thread-safe, and must not call the
+ *    library except vc_log_set(). vc_log_set() returns when no call to the
+ *    replaced sink is still running.
+ *  - The allocator is set once by vc_global_init() and called from every
+ *    thread that uses the library: it must be thread-safe.
  */
 #ifndef VCLUSTER_COMMON_H
 #define VCLUSTER_COMMON_H
@@ -105,7 +132,9 @@ typedef struct vc_error {
 /**
  * The last error raised on the calling thread. Never NULL: when there was no
  * error, code is VC_OK and message is "". The pointer is borrowed and valid
- * until the next library call on this thread.
+ * until the next library call on this thread (or the last
+ * vc_global_shutdown(), which resets every thread's last error).
+ * Threads: per thread; call it on the thread whose call failed.
  * @since 0.1
  */
 VC_API const vc_error *vc_error_last(void);
@@ -120,6 +149,7 @@ VC_API const char *vc_strerror(int code);
  * A byte buffer the library fills. `ptr` is NUL-terminated when size > 0
  * (and also when the library sets it to an empty string).
  * Initialise with VC_BUF_INIT; release with vc_buf_dispose().
+ * Threads: the caller's memory; dispose of it on any thread.
  * @since 0.1
  */
 typedef struct vc_buf {
@@ -138,7 +168,10 @@ VC_API void vc_free(void *ptr);
 
 /**
  * A memory allocator for every allocation libvcluster, libcurl and jansson
- * make. Must be thread-safe. libyaml has no allocator hook and uses libc.
+ * make. libyaml has no allocator hook and uses libc, and so do the
+ * library's last-error strings (an out-of-memory error must be reportable).
+ * Threads: called from every thread that calls the library, and from any
+ * thread that frees a handle: it must be thread-safe.
  * @since 0.1
  */
 typedef struct vc_allocator {
@@ -155,7 +188,9 @@ typedef struct vc_allocator {
  * Initialise the library (and libcurl). Refcounted: each successful call must
  * be balanced by vc_global_shutdown(). `alloc` may be NULL for libc malloc; a
  * custom allocator is honoured only by the first (outermost) call and is
- * copied. Call it before any other function, from one thread.
+ * copied. Call it before any other function.
+ * Threads: from one thread, while no other thread is inside a library call
+ * (libcurl's global init is not thread-safe).
  * @return VC_OK, VC_EVERSION, VC_EINVAL or VC_EGENERIC (libcurl failed).
  * @since 0.1
  */
@@ -163,7 +198,11 @@ VC_API int vc_global_init(const vc_allocator *alloc);
 
 /**
  * Drop one reference taken by vc_global_init(); the last one releases global
- * state. @return the remaining count, or VC_ESTATE when not initialised.
+ * state, including the last-error strings of every thread (each thread's
+ * vc_error_last() is then VC_OK again).
+ * Threads: from one thread, while no other thread is inside a library call
+ * and after every handle was freed.
+ * @return the remaining count, or VC_ESTATE when not initialised.
  * @since 0.1
  */
 VC_API int vc_global_shutdown(void);
@@ -179,8 +218,10 @@ typedef enum vc_log_level {
 
 /**
  * A log sink. `subsystem` ("kube", "sync", ...) and `msg` are preformatted
- * UTF-8, borrowed for the call. Must be thread-safe and must not call back
- * into the library.
+ * UTF-8, borrowed for the call. Threads: called on whichever thread logs,
+ * possibly on several at once, so it must be thread-safe. It must not call
+ * back into the library, except vc_log_set(), and must not wait for a
+ * thread that may be inside vc_log_set() (vc_log_set() waits for it).
  * @since 0.1
  */
 typedef void (*vc_log_fn)(int level, const char *subsystem, const char *msg, void *user_data);
@@ -189,6 +230,11 @@ typedef void (*vc_log_fn)(int level, const char *subsystem, const char *msg, voi
  * Install (fn != NULL) or remove (fn == NULL) the log sink; messages above
  * `max_level` are not formatted at all. The library never writes to
  * stdout/stderr itself.
+ * Threads: may be called from any thread. It returns only when no call to
+ * the sink it replaced is still running on another thread, so the caller
+ * may release the old sink's user_data at once. Called from inside a sink
+ * it swaps without waiting (it would wait for itself): calls of the old
+ * sink on other threads may then still be running when it returns.
  * @since 0.1
  */
 VC_API void vc_log_set(int max_level, vc_log_fn fn, void *user_data);

@@ -22,7 +22,12 @@
 extern "C" {
 #endif
 
-/** A vcluster.yaml configuration. Opaque. @since 0.1 */
+/**
+ * A vcluster.yaml configuration. Opaque.
+ * Threads: used by one thread at a time (a call that borrows it, such as
+ * vc_cluster_create(), counts as a use); vc_config_free() on any thread.
+ * @since 0.1
+ */
 typedef struct vc_config vc_config;
 
 /** Where the virtual cluster keeps its data (controlPlane.backingStore). @since 0.1 */

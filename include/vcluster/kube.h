@@ -15,7 +15,15 @@
 extern "C" {
 #endif
 
-/** A connection to one cluster (one context of a kubeconfig). @since 0.1 */
+/**
+ * A connection to one cluster (one context of a kubeconfig).
+ * Threads: calls that take it are made by one thread at a time, except
+ * that port-forwards and kubelet proxies opened on it use it on their own
+ * threads meanwhile. vc_kube_free() may run on any thread: the reference
+ * count its children (vc_syncer, vc_port_forward, vc_kubelet_proxy) hold is
+ * atomic, and the last of them to go releases it.
+ * @since 0.1
+ */
 typedef struct vc_kube vc_kube;
 
 /** Use the in-cluster service account instead of a kubeconfig. */

@@ -27,7 +27,13 @@
 extern "C" {
 #endif
 
-/** A kubelet API proxy. @since 0.1 */
+/**
+ * A kubelet API proxy.
+ * Threads: vc_kubelet_proxy_serve() may run on many threads at once;
+ * vc_kubelet_proxy_free() on any thread, even while calls run (the proxy
+ * goes when the last returns). It uses its vc_kube on its own connections.
+ * @since 0.1
+ */
 typedef struct vc_kubelet_proxy vc_kubelet_proxy;
 
 /**

@@ -105,7 +105,7 @@ typedef enum vc_cluster_state {
 
 /**
  * What list and status report about one virtual cluster. Strings are owned
- * by the record (or its list).
+ * by the record (or its list). Threads: the caller's; free it on any thread.
  * @since 0.1
  */
 typedef struct vc_cluster_info {
@@ -120,7 +120,7 @@ typedef struct vc_cluster_info {
     int32_t connected;            /**< 1 when the current kube context points at it */
 } vc_cluster_info;
 
-/** A list of virtual clusters. @since 0.1 */
+/** A list of virtual clusters. Threads: the caller's; free it on any thread. @since 0.1 */
 typedef struct vc_cluster_list vc_cluster_list;
 
 /**

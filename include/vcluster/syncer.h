@@ -17,7 +17,13 @@
 extern "C" {
 #endif
 
-/** A running syncer. @since 0.1 */
+/**
+ * A running syncer.
+ * Threads: used by one thread at a time, except vc_syncer_wakeup() (any
+ * thread, or a signal handler). vc_syncer_free() may run on any thread once
+ * no call on it is in progress; it holds a reference on both vc_kube.
+ * @since 0.1
+ */
 typedef struct vc_syncer vc_syncer;
 
 /** Do not deploy CoreDNS into the virtual kube-system namespace. */
@@ -146,6 +152,7 @@ typedef enum vc_sync_event_type {
 
 /**
  * One thing the syncer did or failed to do. Strings are owned by the event.
+ * Threads: the caller's; free it on any thread.
  * @since 0.1
  */
 typedef struct vc_sync_event {

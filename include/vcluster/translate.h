@@ -23,7 +23,12 @@
 extern "C" {
 #endif
 
-/** A translation context. Opaque. @since 0.1 */
+/**
+ * A translation context. Opaque.
+ * Threads: used by one thread at a time; separate translators may be used
+ * on separate threads at once. vc_translator_free() on any thread.
+ * @since 0.1
+ */
 typedef struct vc_translator vc_translator;
 
 /* Kinds synced to the host only on request (vc_translate_options.sync_to_host).

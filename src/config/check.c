@@ -586,6 +586,10 @@ json_t *vc__cfg_check(const vc__cfg_layer *L, int type, const char *extra, json_
             return NULL;
         }
         json_t *out = json_object();
+        if (!out) {
+            vc__error_oom();
+            return NULL;
+        }
         const char *k;
         json_t *f;
         json_object_foreach(v, k, f) {
@@ -600,8 +604,13 @@ json_t *vc__cfg_check(const vc__cfg_layer *L, int type, const char *extra, json_
                 nv = json_is_null(f) ? json_null() : check_map(L, VC__CT_QUANTITIES, f, fpath, fptr);
             vc__free(fptr);
             vc__free(fpath);
-            if (!nv || !out || json_object_set_new(out, k, nv) < 0) {
+            if (!nv) { /* the error is set */
                 json_decref(out);
+                return NULL;
+            }
+            if (json_object_set_new(out, k, nv) < 0) {
+                json_decref(out);
+                vc__error_oom();
                 return NULL;
             }
         }

@@ -656,9 +656,11 @@ static int handle_key(vc__cfg_layer *L, const char *key, json_t *v, vc_buf *ptr,
     if (sk) {
         json_t *nv = vc__cfg_check(L, sk->type, sk->extra, v, path->ptr, ptr->ptr);
         if (!nv) {
-            r = VC_ECONFIG;
+            r = vc_error_last()->code == VC_ENOMEM ? VC_ENOMEM : VC_ECONFIG; /* the check set the error */
         } else {
             char *where = vc__cfg_where(L, ptr->ptr);
+            if (!where)
+                json_decref(nv); /* vc__cfg_tree_set takes it, on failure too */
             if (!where || vc__cfg_tree_set(L->tree, path->ptr, nv) < 0 ||
                 json_object_set_new(L->origins, path->ptr, json_string(where)) < 0)
                 r = vc__error_oom();
@@ -958,8 +960,11 @@ int vc_config_load_file(vc_config *cfg, const char *path)
 }
 
 /* Split "a.b\.c" into segments; returns a JSON array of strings. */
-static json_t *split_key(const char *key)
+/* Split a dotted key; NULL with *oom false: an empty segment; NULL with
+ * *oom true: out of memory (the error is set). */
+static json_t *split_key(const char *key, bool *oom)
 {
+    *oom = false;
     json_t *segs = json_array();
     vc_buf seg = VC_BUF_INIT;
     if (!segs || vc__buf_grow(&seg, 16) < 0)
@@ -971,11 +976,13 @@ static json_t *split_key(const char *key)
                 goto oom;
             p++;
         } else if (*p == '.' || !*p) {
-            if (seg.size == 0 || json_array_append_new(segs, json_string(seg.ptr)) < 0) {
+            if (seg.size == 0) {
                 vc_buf_dispose(&seg);
                 json_decref(segs);
                 return NULL; /* empty segment */
             }
+            if (json_array_append_new(segs, json_string(seg.ptr)) < 0)
+                goto oom;
             ptr_cut(&seg, 0);
             if (!*p)
                 break;
@@ -988,6 +995,8 @@ static json_t *split_key(const char *key)
 oom:
     vc_buf_dispose(&seg);
     json_decref(segs);
+    *oom = true;
+    vc__error_oom();
     return NULL;
 }
 
@@ -997,10 +1006,11 @@ int vc_config_set(vc_config *cfg, const char *key, const char *value)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_config_set: %s is NULL",
                          !cfg ? "cfg" : !key ? "key" : "value");
     char *name = strlen(value) <= 80 ? vc__sprintf("--set %s=%s", key, value) : vc__sprintf("--set %s", key);
-    json_t *segs = split_key(key);
+    bool oom = false;
+    json_t *segs = split_key(key, &oom);
     json_t *docs = NULL;
     int r = VC_OK;
-    if (!name) {
+    if (!name || oom) {
         r = vc__error_oom();
     } else if (!segs || json_array_size(segs) == 0) {
         r = vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG, "%s: invalid key \"%s\"", name, key);
@@ -1016,6 +1026,8 @@ int vc_config_set(vc_config *cfg, const char *key, const char *value)
                                           : (*value ? json_null() : json_string(""));
         for (size_t i = json_array_size(segs); v && i-- > 0;) {
             json_t *o = json_object();
+            if (!o)
+                json_decref(v); /* json_object_set_new takes v, on failure too */
             if (!o || json_object_set_new(o, json_string_value(json_array_get(segs, i)), v) < 0) {
                 json_decref(o);
                 v = NULL;
@@ -1043,9 +1055,10 @@ int vc_config_get(vc_config *cfg, const char *key, vc_buf *out)
     if (!cfg || !key || !out)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_config_get: %s is NULL",
                          !cfg ? "cfg" : !key ? "key" : "out");
-    json_t *segs = split_key(key);
+    bool oom = false;
+    json_t *segs = split_key(key, &oom);
     if (!segs)
-        return vc__error(VC_ENOTFOUND, VC_ERRCLASS_CONFIG, "%s: no such key", key);
+        return oom ? VC_ENOMEM : vc__error(VC_ENOTFOUND, VC_ERRCLASS_CONFIG, "%s: no such key", key);
     json_t *cur = cfg->effective;
     size_t i;
     json_t *s;

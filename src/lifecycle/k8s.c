@@ -65,7 +65,7 @@ static int merge_patch(vc__lc *lc, const char *api_version, const char *resource
         return vc__error_oom();
     vc__kres r = { api_version, resource, lc->ns, name, NULL };
     int rc = vc__kube_patch(lc->host, &r, VC__PATCH_MERGE, body, "vcluster", false, NULL);
-    free(body);
+    vc__free(body); /* jansson allocates through the library allocator */
     if (rc < 0)
         vc__error_prefix("update %s %s/%s", resource, lc->ns, name);
     return rc;

@@ -44,7 +44,7 @@ static int subst_var(vc_buf *out, const char *what, const char *name, size_t n, 
         rc = vc__buf_put(out, j + 1, len - 2);  /* JSON string escapes are YAML double-quote escapes */
     else
         rc = vc__buf_put(out, j, len);
-    free(j);
+    vc__free(j); /* json_dumps allocates through the library allocator */
     return rc;
 }
 
@@ -928,7 +928,7 @@ static int config_vars(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, ch
         c.oom = true;
     vc__sha256_hex(all.ptr ? all.ptr : "", all.size, hash);
     vc_buf_dispose(&all);
-    free(certs);
+    vc__free(certs);
     vc__free(b1);
     vc__free(b2);
     vc_buf_dispose(&y);

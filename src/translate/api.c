@@ -20,16 +20,29 @@ static int parse_json(json_t **out, const char *what, const char *text)
     return VC_OK;
 }
 
+/* jansson does not stop at every callback failure (a failed piece can be
+ * skipped and the dump still return 0), so the failure is remembered here. */
+typedef struct dump_sink {
+    vc_buf *out;
+    bool failed;
+} dump_sink;
+
 static int dump_cb(const char *buffer, size_t size, void *data)
 {
-    return vc__buf_put(data, buffer, size) < 0 ? -1 : 0;
+    dump_sink *d = data;
+    if (d->failed || vc__buf_put(d->out, buffer, size) < 0) {
+        d->failed = true;
+        return -1;
+    }
+    return 0;
 }
 
 /* Serialize `v` into `out` (replacing its content). */
 static int emit(vc_buf *out, const json_t *v, size_t flags)
 {
     vc__buf_clear(out);
-    if (json_dump_callback(v, dump_cb, out, flags | JSON_ENCODE_ANY) < 0) {
+    dump_sink d = { out, false };
+    if (json_dump_callback(v, dump_cb, &d, flags | JSON_ENCODE_ANY) < 0 || d.failed) {
         vc__buf_clear(out);
         return vc__error_oom();
     }

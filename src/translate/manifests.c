@@ -66,9 +66,20 @@ static int note(vc_buf *notes, const json_t *obj, const char *why)
                           name ? name : "", why);
 }
 
+/* jansson can skip a failed piece and still return 0: remember failures */
+typedef struct dump_sink {
+    vc_buf *out;
+    bool failed;
+} dump_sink;
+
 static int dump_cb(const char *buffer, size_t size, void *data)
 {
-    return vc__buf_put(data, buffer, size) < 0 ? -1 : 0;
+    dump_sink *d = data;
+    if (d->failed || vc__buf_put(d->out, buffer, size) < 0) {
+        d->failed = true;
+        return -1;
+    }
+    return 0;
 }
 
 int vc_translate_manifests(vc_buf *out, vc_buf *out_notes, vc_translator *t, const char *text, size_t len,
@@ -142,7 +153,8 @@ int vc_translate_manifests(vc_buf *out, vc_buf *out_notes, vc_translator *t, con
         if (flags & VC_TRANSLATE_OUTPUT_JSON) {
             if (m == 1 || m > 1) {
                 const json_t *what = m == 1 ? json_array_get(results, 0) : results;
-                if (json_dump_callback(what, dump_cb, &body, JSON_INDENT(2) | JSON_ENCODE_ANY) < 0 ||
+                dump_sink d = { &body, false };
+                if (json_dump_callback(what, dump_cb, &d, JSON_INDENT(2) | JSON_ENCODE_ANY) < 0 || d.failed ||
                     vc__buf_put(&body, "\n", 1) < 0)
                     rc = vc__error_oom();
             } else if (vc__buf_puts(&body, "[]\n") < 0) {

@@ -10,30 +10,71 @@ typedef struct tl_error {
     vc_error pub;
     char *reason;
     char *message;
+    struct tl_error *prev, *next; /* g_err_threads, under g_err_lock */
+    bool linked;
 } tl_error;
 
 static _Thread_local tl_error t_err;
-static _Thread_local bool t_err_registered;
 
-/* A thread that ends with an error set would leak its message: a pthread
- * key's destructor frees it at thread exit (threads the caller runs, e.g.
- * one per kubelet-proxy connection). The key is made once per process. */
+/* Every thread whose last error holds strings is on a list, so that the last
+ * vc_global_shutdown() frees them on all threads (a Go or Python program's
+ * threads outlive the library: their strings would stay allocated for good),
+ * and a pthread key's destructor frees them at thread exit and takes the
+ * thread off the list (threads the caller runs, e.g. one per kubelet-proxy
+ * connection). The key is made once per process. */
+static pthread_mutex_t g_err_lock = PTHREAD_MUTEX_INITIALIZER;
+static tl_error *g_err_threads;
 static pthread_once_t err_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t err_key;
 static bool err_key_ok;
 
-static void err_key_free(void *p)
+static void strings_release(tl_error *e)
 {
-    tl_error *e = p;
     free(e->reason);
     free(e->message);
     e->reason = e->message = NULL;
     e->pub.reason = e->pub.message = "";
 }
 
+static void err_key_free(void *p)
+{
+    tl_error *e = p;
+    pthread_mutex_lock(&g_err_lock);
+    if (e->linked) {
+        if (e->prev)
+            e->prev->next = e->next;
+        else
+            g_err_threads = e->next;
+        if (e->next)
+            e->next->prev = e->prev;
+        e->prev = e->next = NULL;
+        e->linked = false;
+    }
+    strings_release(e);
+    pthread_mutex_unlock(&g_err_lock);
+}
+
 static void err_key_make(void)
 {
     err_key_ok = pthread_key_create(&err_key, err_key_free) == 0;
+}
+
+/* Put this thread on the list once it holds strings. */
+static void thread_register(void)
+{
+    if (t_err.linked || (!t_err.reason && !t_err.message))
+        return;
+    pthread_once(&err_key_once, err_key_make);
+    if (!err_key_ok || pthread_setspecific(err_key, &t_err) != 0)
+        return;
+    pthread_mutex_lock(&g_err_lock);
+    t_err.prev = NULL;
+    t_err.next = g_err_threads;
+    if (g_err_threads)
+        g_err_threads->prev = &t_err;
+    g_err_threads = &t_err;
+    t_err.linked = true;
+    pthread_mutex_unlock(&g_err_lock);
 }
 
 /* Messages are built with libc malloc, not the user allocator: the error of an
@@ -45,11 +86,7 @@ static void set_strings(const char *reason, char *message_owned)
     free(t_err.message);
     t_err.reason = reason && *reason ? strdup(reason) : NULL;
     t_err.message = message_owned;
-    if ((t_err.reason || t_err.message) && !t_err_registered) {
-        pthread_once(&err_key_once, err_key_make);
-        if (err_key_ok && pthread_setspecific(err_key, &t_err) == 0)
-            t_err_registered = true;
-    }
+    thread_register();
     t_err.pub.reason = t_err.reason ? t_err.reason : "";
     t_err.pub.message = t_err.message ? t_err.message : "";
 }
@@ -101,9 +138,21 @@ void vc_error_clear(void)
     t_err.pub.http_status = 0;
 }
 
+/* The last vc_global_shutdown(): every thread's last error goes back to
+ * VC_OK and its strings are freed. The threads stay on the list (their key
+ * destructor takes them off); they must not be inside a library call now,
+ * which vc_global_shutdown() documents. */
 void vc__error_thread_cleanup(void)
 {
     vc_error_clear();
+    pthread_mutex_lock(&g_err_lock);
+    for (tl_error *e = g_err_threads; e; e = e->next) {
+        strings_release(e);
+        e->pub.code = VC_OK;
+        e->pub.klass = VC_ERRCLASS_NONE;
+        e->pub.http_status = 0;
+    }
+    pthread_mutex_unlock(&g_err_lock);
 }
 
 int vc__error(int code, int klass, const char *fmt, ...)
@@ -155,6 +204,7 @@ void vc__error_prefix(const char *fmt, ...)
     free(t_err.message);
     t_err.message = m;
     t_err.pub.message = m;
+    thread_register();
 }
 
 int vc__error_oom(void)
@@ -193,6 +243,7 @@ void vc__error_restore(vc__error_saved *s)
     t_err.pub.reason = s->reason ? s->reason : "";
     t_err.pub.message = s->message ? s->message : "";
     s->reason = s->message = NULL;
+    thread_register();
 }
 
 const char *vc_strerror(int code)
@@ -225,18 +276,52 @@ const char *vc_strerror(int code)
     }
 }
 
-/* ---- logging ---- */
+/* ---- logging ----
+ * The sink is called outside the lock (a sink may log through other
+ * libraries, take its own locks, or be slow), so vc_log_set() cannot just
+ * swap the pointer: a call that read the old (fn, user_data) may still be
+ * running when it returns, and a binding that frees the old user_data at
+ * once (Go's cgo.Handle.Delete) would have it use freed memory. Each call in
+ * progress is recorded (a node on the caller's stack, on a list under the
+ * lock) with the generation of the sink it called; vc_log_set() bumps the
+ * generation and waits until no call of an older one is in progress. From
+ * inside a sink it does not wait: it would wait for its own caller. */
+typedef struct log_call {
+    struct log_call *prev, *next;
+    uint64_t gen;
+} log_call;
+
 static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_log_idle = PTHREAD_COND_INITIALIZER;
 static int g_log_level;
 static vc_log_fn g_log_fn;
 static void *g_log_ud;
+static uint64_t g_log_gen;
+static log_call *g_log_calls;  /* sink calls in progress */
+static int g_log_waiters;      /* vc_log_set calls waiting for them */
+static _Thread_local int t_in_sink;
+
+static bool older_call_running(uint64_t gen)
+{
+    for (const log_call *c = g_log_calls; c; c = c->next)
+        if (c->gen < gen)
+            return true;
+    return false;
+}
 
 void vc_log_set(int max_level, vc_log_fn fn, void *user_data)
 {
     pthread_mutex_lock(&g_log_lock);
     g_log_fn = fn;
     g_log_ud = user_data;
-    g_log_level = fn ? max_level : 0;
+    __atomic_store_n(&g_log_level, fn ? max_level : 0, __ATOMIC_RELAXED);
+    uint64_t gen = ++g_log_gen;
+    if (!t_in_sink) {
+        g_log_waiters++;
+        while (older_call_running(gen))
+            pthread_cond_wait(&g_log_idle, &g_log_lock);
+        g_log_waiters--;
+    }
     pthread_mutex_unlock(&g_log_lock);
 }
 
@@ -255,11 +340,32 @@ void vc__log(int level, const char *subsystem, const char *fmt, ...)
     va_end(ap);
     if (!m)
         return;
+    log_call call = { NULL, NULL, 0 };
     pthread_mutex_lock(&g_log_lock);
     vc_log_fn fn = g_log_fn;
     void *ud = g_log_ud;
+    if (fn) {
+        call.gen = g_log_gen;
+        call.next = g_log_calls;
+        if (g_log_calls)
+            g_log_calls->prev = &call;
+        g_log_calls = &call;
+    }
     pthread_mutex_unlock(&g_log_lock);
-    if (fn)
+    if (fn) {
+        t_in_sink++;
         fn(level, subsystem, m, ud);
+        t_in_sink--;
+        pthread_mutex_lock(&g_log_lock);
+        if (call.prev)
+            call.prev->next = call.next;
+        else
+            g_log_calls = call.next;
+        if (call.next)
+            call.next->prev = call.prev;
+        if (g_log_waiters)
+            pthread_cond_broadcast(&g_log_idle);
+        pthread_mutex_unlock(&g_log_lock);
+    }
     free(m);
 }

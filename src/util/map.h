@@ -1,4 +1,6 @@
-/* A string-keyed hash map (open addressing, linear probing, tombstones). */
+/* A string-keyed hash map (open addressing, linear probing, tombstones).
+ * Keys are tenant-chosen names, so the hash is keyed (SipHash-1-3 with a
+ * random key per map): nobody can choose names that share a probe run. */
 #ifndef VC_UTIL_MAP_H
 #define VC_UTIL_MAP_H
 
@@ -15,6 +17,7 @@ typedef struct vc__map {
     size_t cap;     /* power of two */
     size_t count;   /* live entries */
     size_t used;    /* live + tombstones */
+    uint64_t k0, k1; /* SipHash key, drawn when the first slots are made */
 } vc__map;
 
 void vc__map_init(vc__map *m);
@@ -28,5 +31,11 @@ void *vc__map_del(vc__map *m, const char *key);
 size_t vc__map_count(const vc__map *m);
 /* Iterate: start with *it = 0; returns false at the end. */
 bool vc__map_next(const vc__map *m, size_t *it, const char **key, void **value);
+/* SipHash-1-3 of data under the 128-bit key (k0, k1), as in the reference
+ * (little-endian key words). */
+uint64_t vc__siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
+/* The most live entries that share one home slot (tests: flooding);
+ * SIZE_MAX when out of memory. */
+size_t vc__map_max_bucket(const vc__map *m);
 
 #endif

@@ -227,10 +227,8 @@ static int attach(pstate *st, json_t *v, const yaml_mark_t *mk)
         return VC_OK;
     }
     frame *f = &st->stack[st->depth - 1];
-    if (json_is_array(f->value)) {
-        json_array_append_new(f->value, v);
-        return VC_OK;
-    }
+    if (json_is_array(f->value))
+        return json_array_append_new(f->value, v) < 0 ? vc__error_oom() : VC_OK;
     /* object */
     if (!f->key) {
         /* this value is a key */
@@ -255,7 +253,8 @@ static int attach(pstate *st, json_t *v, const yaml_mark_t *mk)
     if (f->merge_pending) {
         if (!f->merges)
             f->merges = json_array();
-        json_array_append_new(f->merges, v);
+        if (json_array_append_new(f->merges, v) < 0) /* consumes v; NULL merges fails too */
+            return vc__error_oom();
     } else {
         if (json_object_get(f->value, f->key)) {
             char msg[300];
@@ -266,7 +265,8 @@ static int attach(pstate *st, json_t *v, const yaml_mark_t *mk)
             f->key = NULL;
             return r;
         }
-        json_object_set_new(f->value, f->key, v);
+        if (json_object_set_new(f->value, f->key, v) < 0)
+            return vc__error_oom(); /* f->key is freed by unwind() */
     }
     vc__free(f->key);
     f->key = NULL;
@@ -356,7 +356,9 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
     json_t *docs = json_array();
     json_t *all_marks = out_marks ? json_array() : NULL;
     int rc = VC_OK;
-    bool done = false;
+    if (!docs || (out_marks && !all_marks))
+        rc = vc__error_oom();
+    bool done = rc < 0;
 
     while (!done) {
         yaml_event_t ev;
@@ -376,16 +378,19 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
         case YAML_DOCUMENT_START_EVENT:
             st.doc_root = NULL;
             st.nodes = 0;
-            if (all_marks)
-                st.marks = json_object();
+            if (all_marks && !(st.marks = json_object()))
+                rc = vc__error_oom();
             break;
         case YAML_DOCUMENT_END_EVENT:
             if (st.doc_root && !json_is_null(st.doc_root)) {
-                json_array_append_new(docs, st.doc_root);
-                if (all_marks)
-                    json_array_append_new(all_marks, st.marks);
-                else
+                if (json_array_append_new(docs, st.doc_root) < 0)
+                    rc = vc__error_oom();
+                if (all_marks) {
+                    if (json_array_append_new(all_marks, st.marks) < 0)
+                        rc = vc__error_oom();
+                } else {
                     json_decref(st.marks);
+                }
             } else {
                 json_decref(st.doc_root);
                 json_decref(st.marks);

@@ -5,6 +5,7 @@
  * with a translated selector; deletions go both ways; step(0) never blocks. */
 #include <poll.h>
 
+#include "canary.h"
 #include "vcenv.h"
 #include "translate/translate.h"
 #include "vcluster/syncer.h"
@@ -465,7 +466,10 @@ static void t_stop(void)
 int main(void)
 {
     const char *kc = itest_kubeconfig();
-    vc_global_init(NULL);
+    /* every allocation of the run through a canary-header allocator
+     * (tests/unit/canary.h): a block released with libc free() is an ASan
+     * bad-free, libc memory given to the allocator's free counts g_bad_free */
+    vc_global_init(&g_alloc);
     vcenv e;
     if (vcenv_up(&e) < 0)
         return 1;
@@ -496,5 +500,8 @@ int main(void)
     vc_kube_free(V);
     vcenv_down(&e);
     vc_global_shutdown();
+    CHECK_INT(g_bad_free, 0);
+    CHECK(g_count > 0);
+    printf("# %ld allocations through the canary allocator, %ld blocks live after shutdown\n", g_count, g_live);
     TEST_DONE();
 }

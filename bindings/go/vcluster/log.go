@@ -13,8 +13,9 @@ import (
 )
 
 // LogFunc receives one preformatted library message. It may be called from
-// any goroutine that is inside a library call and must not call back into
-// the library.
+// any goroutine that is inside a library call, several at once, and must not
+// call back into the library (SetLogFunc and SetLogger included: they wait
+// for running calls of the sink they replace, see doc/threading.md).
 type LogFunc func(level LogLevel, subsystem, msg string)
 
 var (
@@ -40,7 +41,8 @@ func SetLogFunc(maxLevel LogLevel, fn LogFunc) {
 		logHandle = cgo.NewHandle(cb)
 		vc_log_set(C.int(maxLevel), tramp_vc_log_fn(), C.vcgo_handle_ptr(C.uintptr_t(logHandle)))
 	}
-	// The library no longer refers to the old handle once vc_log_set returned.
+	// vc_log_set returns only when no call of the old sink is still running
+	// (doc/threading.md), so the old handle can go now.
 	if old != 0 {
 		old.Delete()
 	}

@@ -232,7 +232,9 @@ def error_last() -> Any:
 
     The last error raised on the calling thread. Never NULL: when there was no
     error, code is VC_OK and message is "". The pointer is borrowed and valid
-    until the next library call on this thread.
+    until the next library call on this thread (or the last
+    vc_global_shutdown(), which resets every thread's last error).
+    Threads: per thread; call it on the thread whose call failed.
     @since 0.1
     """
     r = lib.vc_error_last()
@@ -278,7 +280,9 @@ def global_init(alloc: Any = None) -> int:
     Initialise the library (and libcurl). Refcounted: each successful call must
     be balanced by vc_global_shutdown(). `alloc` may be NULL for libc malloc; a
     custom allocator is honoured only by the first (outermost) call and is
-    copied. Call it before any other function, from one thread.
+    copied. Call it before any other function.
+    Threads: from one thread, while no other thread is inside a library call
+    (libcurl's global init is not thread-safe).
     @return VC_OK, VC_EVERSION, VC_EINVAL or VC_EGENERIC (libcurl failed).
     @since 0.1
     """
@@ -291,7 +295,11 @@ def global_shutdown() -> int:
     """int vc_global_shutdown(void)
 
     Drop one reference taken by vc_global_init(); the last one releases global
-    state. @return the remaining count, or VC_ESTATE when not initialised.
+    state, including the last-error strings of every thread (each thread's
+    vc_error_last() is then VC_OK again).
+    Threads: from one thread, while no other thread is inside a library call
+    and after every handle was freed.
+    @return the remaining count, or VC_ESTATE when not initialised.
     @since 0.1
     """
     rc = lib.vc_global_shutdown()
@@ -305,6 +313,11 @@ def log_set(max_level: int, fn: Any, user_data: Any = ffi.NULL) -> None:
     Install (fn != NULL) or remove (fn == NULL) the log sink; messages above
     `max_level` are not formatted at all. The library never writes to
     stdout/stderr itself.
+    Threads: may be called from any thread. It returns only when no call to
+    the sink it replaced is still running on another thread, so the caller
+    may release the old sink's user_data at once. Called from inside a sink
+    it swaps without waiting (it would wait for itself): calls of the old
+    sink on other threads may then still be running when it returns.
     @since 0.1
     """
     lib.vc_log_set(max_level, fn, user_data)
