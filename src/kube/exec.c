@@ -311,8 +311,8 @@ int vc__exec_run(const vc__exec_cfg *e, const vc__kube_cfg *cfg, vc__exec_cred *
     memset(out, 0, sizeof(*out));
     vc__exec_job *j = NULL;
     int rc = vc__exec_start(&j, e, cfg);
-    if (rc < 0)
-        return rc;
+    if (rc < 0 || !j)
+        return rc < 0 ? rc : vc__error_oom();
     while ((rc = vc__exec_poll(j, out)) == VC__EAGAIN) {
         struct pollfd pf[2] = { { j->fd[0], POLLIN, 0 }, { j->fd[1], POLLIN, 0 } };
         int64_t left = j->deadline - vc__now_ms();
