@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kube/loop.h"
@@ -56,7 +57,15 @@ struct vc__kloop {
     size_t active;
     bool woken;
     credjob *jobs;
+    int64_t deadline_us;   /* vc__kloop_budget() */
 };
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* A watch event as it came (one line of JSON): parsed by vc__watch_next(),
  * so a flood of events waits as text, not as trees ten times bigger. */
@@ -77,7 +86,13 @@ struct vc__watch {
     bool status_checked;
     vc_buf line;       /* partial line of the stream */
     char *what;        /* for messages */
+    bool paused;       /* the transfer waits until the queue drains */
 };
+
+/* A watch whose consumer is behind stops reading at this many queued events
+ * (curl keeps the chunk in hand) and goes on below half of it: a flood is
+ * read as fast as it is applied, and no step splits thousands of lines. */
+#define WATCH_PAUSE_AT 512
 
 static void link_xf(vc__kloop *l, xfer *x)
 {
@@ -243,6 +258,11 @@ void vc__kloop_free(vc__kloop *l)
     vc__free(l);
 }
 
+void vc__kloop_budget(vc__kloop *l, int64_t deadline_us)
+{
+    l->deadline_us = deadline_us;
+}
+
 int vc__kloop_fd(vc__kloop *l)
 {
     return l->epfd;
@@ -378,6 +398,10 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
             vc__buf_put(&x->resp, ptr, n);
         return n;
     }
+    if (w->n - w->head >= WATCH_PAUSE_AT) {
+        w->paused = true;
+        return CURL_WRITEFUNC_PAUSE; /* the same bytes come again after the unpause */
+    }
     return watch_feed_bytes(w, ptr, n, x->what) == VC_OK ? n : 0;
 }
 
@@ -486,7 +510,7 @@ int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
     int n = epoll_wait(l->epfd, evs, 64, timeout_ms < 0 ? -1 : timeout_ms);
     if (n < 0 && errno != EINTR)
         return vc__error(VC_EIO, VC_ERRCLASS_OS, "epoll_wait: %s", strerror(errno));
-    int running = 0;
+    int running = 0, served = 0;
     bool timer = false;
     for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
@@ -503,6 +527,11 @@ int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
         } else if (is_job_fd(l, fd)) {
             continue; /* jobs_run() reads every plugin's pipes below */
         } else {
+            /* past the budget the other sockets stay ready (epoll is
+             * level-triggered) for the next run; one is always served */
+            if (served > 0 && l->deadline_us > 0 && now_us() >= l->deadline_us)
+                continue;
+            served++;
             int mask = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                        (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                        (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
@@ -559,6 +588,9 @@ static int xfer_prepare(xfer *x, vc__kloop *l, vc_kube *k, const char *method, c
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    /* a burst of transfers shares the first connection (HTTP/2) instead of
+     * opening one each: every TLS handshake is CPU spent inside a step */
+    curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 1L);
     if (timeout_ms > 0)
         curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     return VC_OK;
@@ -612,9 +644,9 @@ static int park(vc__kloop *l, xfer *x)
     credjob *j = job_of(l, x->kube);
     if (!j) {
         int r = job_start(l, x->kube, &j);
-        if (r < 0) {
+        if (r < 0 || !j) {
             vc__error_prefix("%s", x->what);
-            return r;
+            return r < 0 ? r : VC_ENOMEM;
         }
     }
     x->parked_on = j;
@@ -813,10 +845,20 @@ int vc__watch_start(vc__watch **out, vc__kloop *l, vc_kube *k, const vc__kres *r
     return VC_OK;
 }
 
+static void watch_unpause(vc__watch *w)
+{
+    if (w->paused && w->xf && !w->ended && w->n - w->head < WATCH_PAUSE_AT / 2) {
+        w->paused = false;
+        /* may deliver the chunk held back at once (watch_write) */
+        curl_easy_pause(w->xf->easy, CURLPAUSE_CONT);
+    }
+}
+
 int vc__watch_next(vc__watch *w, const char **type, json_t **obj)
 {
     vc__free(w->cur_type);
     w->cur_type = NULL;
+    watch_unpause(w);
     if (w->head >= w->n)
         return VC_ITEROVER;
     wev e = w->q[w->head++];
