@@ -222,6 +222,13 @@ int vc__kloop_new(vc__kloop **out)
     curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
     curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+    /* A libcurl without an asynchronous resolver (threaded or c-ares) looks
+     * host names up inside curl_multi_socket_action(), so in a step. */
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    if (cv && !(cv->features & CURL_VERSION_ASYNCHDNS))
+        VC__LOGW("kube", "libcurl %s has no asynchronous resolver: a step may wait for DNS when it opens a "
+                         "connection to a server given by host name",
+                 cv->version);
     *out = l;
     return VC_OK;
 }
