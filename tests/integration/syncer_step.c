@@ -107,11 +107,21 @@ static bool settled(vc_syncer *s, pumpstat *ps, uint64_t objects)
 
 static bool pump_until_settled(vc_syncer *s, pumpstat *ps, uint64_t objects, int timeout_ms)
 {
-    int64_t end = vc__now_ms() + timeout_ms;
+    int64_t start = vc__now_ms(), end = start + timeout_ms, next_report = start + 10000;
     while (vc__now_ms() < end) {
         pump_once(s, ps);
         if (ps->steps % 64 == 0 && settled(s, ps, objects))
             return true;
+        if (vc__now_ms() >= next_report) { /* what it still waits for */
+            next_report += 10000;
+            vc_syncer_stats st = stats(s);
+            int64_t t = 0;
+            vc_syncer_get_timeout(s, &t);
+            printf("#   after %lld s: ready %d, informers %u/%u synced, virtual objects %llu, queue %u, in flight "
+                   "%u, timeout %lld ms\n",
+                   (long long)((vc__now_ms() - start) / 1000), ps->ready, st.informers_synced, st.informers,
+                   (unsigned long long)st.virtual_objects, st.queue_depth, st.in_flight, (long long)t);
+        }
     }
     return settled(s, ps, objects);
 }
