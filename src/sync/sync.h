@@ -201,6 +201,7 @@ struct vc_syncer {
     int64_t coredns_next_ms;
     bool ready_reported;
     bool stopping, stopped;
+    bool enq_pending;                  /* enqueue_all in progress (syncer.c) */
     bool virt_version_pending;         /* nodes.c: GET /version in flight */
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
@@ -224,12 +225,11 @@ struct vc_syncer {
     /* stats */
     uint64_t host_writes, virtual_writes, errors, reconciles;
     int64_t step_deadline_us; /* monotonic: the current step's work budget */
-    /* enqueue_all in progress (syncer.c): controller, cache position, and
-     * the cache's slots when the position was taken */
-    bool enq_pending;
-    int enq_ctl;
+    /* enqueue_all in progress (syncer.c): cache position, the cache's slots
+     * when the position was taken, controller */
     size_t enq_it;
     const void *enq_slots;
+    int enq_ctl;
     uint32_t tick_rr;         /* the informer a step starts with */
 };
 
