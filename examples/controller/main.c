@@ -25,6 +25,15 @@
 #include <vcluster.h>
 
 static volatile sig_atomic_t g_stop;
+/* The longest vc_syncer_step(s, 0) so far, wall and CPU time (/metrics). */
+static int64_t g_step_max_us, g_step_max_cpu_us;
+
+static int64_t clock_us(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 static vc_syncer *g_syncer;
 
 static void on_signal(int sig)
@@ -214,11 +223,16 @@ static void health_answer(int c, vc_syncer *s, int ready, const char *req)
                  "# TYPE vcluster_syncer_relists_total counter\nvcluster_syncer_relists_total %llu\n"
                  "# TYPE vcluster_syncer_reconciles_total counter\nvcluster_syncer_reconciles_total %llu\n"
                  "# TYPE vcluster_syncer_objects gauge\nvcluster_syncer_objects{side=\"virtual\"} %llu\n"
-                 "vcluster_syncer_objects{side=\"host\"} %llu\n",
+                 "vcluster_syncer_objects{side=\"host\"} %llu\n"
+                 "# HELP vcluster_syncer_step_max_seconds The longest step(0) so far (wall clock; CPU time of the loop's thread).\n"
+                 "# TYPE vcluster_syncer_step_max_seconds gauge\n"
+                 "vcluster_syncer_step_max_seconds{clock=\"wall\"} %.6f\n"
+                 "vcluster_syncer_step_max_seconds{clock=\"cpu\"} %.6f\n",
                  st.informers_synced, st.informers, st.queue_depth, st.in_flight,
                  (unsigned long long)st.host_writes, (unsigned long long)st.virtual_writes,
                  (unsigned long long)st.errors, (unsigned long long)st.relists, (unsigned long long)st.reconciles,
-                 (unsigned long long)st.virtual_objects, (unsigned long long)st.host_objects);
+                 (unsigned long long)st.virtual_objects, (unsigned long long)st.host_objects,
+                 (double)g_step_max_us / 1e6, (double)g_step_max_cpu_us / 1e6);
     } else {
         status = 404;
         snprintf(body, sizeof body, "not found\n");
@@ -613,10 +627,16 @@ int main(int argc, char **argv)
             health_accept(lfd);
         health_serve(p + 2, s, ready);
         vc_step_state st;
+        int64_t t0 = clock_us(CLOCK_MONOTONIC), c0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
         if (vc_syncer_step(s, 0, &st) < 0) {
             fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
             goto out;
         }
+        int64_t wall = clock_us(CLOCK_MONOTONIC) - t0, cpu = clock_us(CLOCK_THREAD_CPUTIME_ID) - c0;
+        if (wall > g_step_max_us)
+            g_step_max_us = wall;
+        if (cpu > g_step_max_cpu_us)
+            g_step_max_cpu_us = cpu;
         vc_sync_event *ev;
         while (vc_syncer_next_event(&ev, s) == VC_OK) {
             if (ev->type == VC_SYNC_READY)

@@ -5,6 +5,11 @@
  * from the in-cluster service-account config. Lifecycle calls and the syncer
  * take it as input and hold a reference on it, so it may be freed by the
  * caller at any time after it was handed over.
+ *
+ * Exec credential plugins (users[].user.exec) run when a credential is first
+ * needed and again before it expires. A blocking call such as
+ * vc_kube_request() runs the plugin inside the call (up to 60 s); the
+ * syncer runs it beside its loop and never waits for it in a step.
  */
 #ifndef VCLUSTER_KUBE_H
 #define VCLUSTER_KUBE_H

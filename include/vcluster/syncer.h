@@ -6,6 +6,21 @@
  * no thread and no loop: the caller polls vc_syncer_get_fd() (optional) for
  * at most vc_syncer_get_timeout() and calls vc_syncer_step(). Every network
  * exchange is non-blocking (libcurl multi).
+ *
+ * vc_syncer_step(s, 0, ...) does not wait: it processes what arrived and
+ * returns after about 2 ms of work (plus the one item in hand; the dearest
+ * is parsing a list page of at most 500 objects), and vc_syncer_get_timeout()
+ * reports 0 while work is left, so a flood of watch events or a relist of
+ * many objects is spread over many short steps. Exec credential plugins
+ * (kubeconfig users[].user.exec: EKS, GKE, OIDC) run beside the loop, their
+ * pipes on the syncer's fd: the requests that need the credential wait for
+ * it, a credential about to expire is renewed ahead, and a plugin's failure
+ * comes back as VC_SYNC_ERROR events. Host names are resolved by libcurl:
+ * when it has no asynchronous resolver (no CURL_VERSION_ASYNCHDNS in
+ * curl_version_info(); Debian's and most distributions' libcurl use the
+ * threaded one) opening a connection may wait for DNS inside a step, and
+ * vc_syncer_new() logs a warning saying so. Servers given as IP addresses
+ * never wait for DNS.
  */
 #ifndef VCLUSTER_SYNCER_H
 #define VCLUSTER_SYNCER_H

@@ -142,27 +142,49 @@ int64_t vc__kube_ratelimit_take(vc_kube *k)
     return wait;
 }
 
-/* Current bearer token: static token, tokenFile (re-read every minute, as
- * client-go does) or the exec plugin's (refreshed before it expires). */
+/* An exec credential is used until 10 s before it expires; a loop runs the
+ * plugin again from 60 s before, while requests still go with the old one. */
+#define EXEC_EXPIRY_MARGIN_MS 10000
+#define EXEC_REFRESH_AHEAD_MS 60000
+
+static bool exec_valid(vc_kube *k, int64_t margin_ms)
+{
+    return (k->exec_cred.token || k->exec_cred.cert) &&
+           (k->exec_cred.expires_ms == 0 || k->exec_cred.expires_ms - margin_ms > vc__wall_ms());
+}
+
+void vc__kube_exec_install(vc_kube *k, vc__exec_cred *c)
+{
+    pthread_mutex_lock(&k->cred_mu);
+    vc__exec_cred_clear(&k->exec_cred);
+    k->exec_cred = *c;
+    memset(c, 0, sizeof(*c));
+    vc__free(k->bearer);
+    k->bearer = k->exec_cred.token ? vc__strdup(k->exec_cred.token) : NULL;
+    pthread_mutex_unlock(&k->cred_mu);
+}
+
+/* Runs k's exec plugin and waits for it, without holding k->cred_mu (a
+ * loop on another thread must not wait for the plugin too). */
+static int exec_refresh_blocking(vc_kube *k)
+{
+    vc__exec_cred nc;
+    int r = vc__exec_run(k->cfg.exec, &k->cfg, &nc);
+    if (r < 0)
+        return r;
+    vc__kube_exec_install(k, &nc);
+    return VC_OK;
+}
+
+/* Current bearer token, under k->cred_mu: static token, tokenFile (re-read
+ * every minute, as client-go does, or now when `force`) or the exec
+ * plugin's. Never runs the plugin: VC__ENEEDCRED when its credential is
+ * missing or about to expire. */
 static int refresh_bearer(vc_kube *k, bool force)
 {
     int64_t now = vc__now_ms();
-    if (k->cfg.exec) {
-        int64_t wall = vc__wall_ms();
-        bool valid = (k->exec_cred.token || k->exec_cred.cert) &&
-                     (k->exec_cred.expires_ms == 0 || k->exec_cred.expires_ms - 10000 > wall);
-        if (!valid || force) {
-            vc__exec_cred nc;
-            int r = vc__exec_run(k->cfg.exec, &k->cfg, &nc);
-            if (r < 0)
-                return r;
-            vc__exec_cred_clear(&k->exec_cred);
-            k->exec_cred = nc;
-            vc__free(k->bearer);
-            k->bearer = nc.token ? vc__strdup(nc.token) : NULL;
-        }
-        return VC_OK;
-    }
+    if (k->cfg.exec)
+        return exec_valid(k, EXEC_EXPIRY_MARGIN_MS) ? VC_OK : VC__ENEEDCRED;
     if (k->cfg.token_file && (force || !k->bearer || now - k->bearer_read_ms > TOKEN_FILE_REREAD_MS)) {
         char *txt = NULL;
         size_t len = 0;
@@ -190,11 +212,27 @@ static int refresh_bearer(vc_kube *k, bool force)
 
 static int setup_easy_locked(vc_kube *k, CURL *e, struct curl_slist **headers);
 
-int vc__kube_setup_easy(vc_kube *k, CURL *e, struct curl_slist **headers)
+int vc__kube_setup_easy_nb(vc_kube *k, CURL *e, struct curl_slist **headers, bool *refresh)
 {
     pthread_mutex_lock(&k->cred_mu);
     int r = setup_easy_locked(k, e, headers);
+    if (refresh)
+        *refresh = r == VC_OK && k->cfg.exec && !exec_valid(k, EXEC_REFRESH_AHEAD_MS);
     pthread_mutex_unlock(&k->cred_mu);
+    return r;
+}
+
+int vc__kube_setup_easy(vc_kube *k, CURL *e, struct curl_slist **headers)
+{
+    int r = vc__kube_setup_easy_nb(k, e, headers, NULL);
+    if (r != VC__ENEEDCRED)
+        return r;
+    if ((r = exec_refresh_blocking(k)) < 0)
+        return r;
+    r = vc__kube_setup_easy_nb(k, e, headers, NULL);
+    if (r == VC__ENEEDCRED)
+        r = vc__error(VC_EAUTH, VC_ERRCLASS_KUBECONFIG, "exec plugin \"%s\" returned a credential that expires in less than %d s",
+                      k->cfg.exec->command, EXEC_EXPIRY_MARGIN_MS / 1000);
     return r;
 }
 
@@ -477,9 +515,14 @@ int vc__kube_do(vc_kube *k, const char *method, const char *path, const char *co
             *out_http = http;
         if (http == 401 && !auth_retried && (k->cfg.exec || k->cfg.token_file)) {
             auth_retried = true;
-            pthread_mutex_lock(&k->cred_mu);
-            int rr = refresh_bearer(k, true);
-            pthread_mutex_unlock(&k->cred_mu);
+            int rr;
+            if (k->cfg.exec) {
+                rr = exec_refresh_blocking(k);
+            } else {
+                pthread_mutex_lock(&k->cred_mu);
+                rr = refresh_bearer(k, true);
+                pthread_mutex_unlock(&k->cred_mu);
+            }
             if (rr == VC_OK)
                 continue;
         }

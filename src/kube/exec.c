@@ -85,16 +85,48 @@ static char **build_env(const vc__exec_cfg *e, const vc__kube_cfg *cfg, char **i
     return env;
 }
 
-int vc__exec_run(const vc__exec_cfg *e, const vc__kube_cfg *cfg, vc__exec_cred *out)
+/* A running plugin: its pipes are non-blocking, so a loop can poll them
+ * with its other fds and read what arrived without waiting. */
+struct vc__exec_job {
+    char *command;          /* for messages */
+    pid_t pid;              /* -1 once reaped */
+    int fd[2];              /* stdout, stderr; -1 once at EOF */
+    vc_buf out[2];
+    int64_t deadline;       /* monotonic ms */
+    int status;
+};
+
+int vc__exec_start(vc__exec_job **out, const vc__exec_cfg *e, const vc__kube_cfg *cfg)
 {
-    memset(out, 0, sizeof(*out));
+    *out = NULL;
+    vc__exec_job *j = vc__calloc(1, sizeof(*j));
+    if (!j)
+        return vc__error_oom();
+    j->pid = -1;
+    j->fd[0] = j->fd[1] = -1;
+    j->command = vc__strdup(e->command);
+    if (!j->command) {
+        vc__free(j);
+        return vc__error_oom();
+    }
     int pout[2], perr[2];
-    if (pipe2(pout, O_CLOEXEC) < 0)
+    if (pipe2(pout, O_CLOEXEC) < 0) {
+        vc__exec_job_free(j);
         return vc__error(VC_EIO, VC_ERRCLASS_OS, "exec plugin %s: pipe: %s", e->command, strerror(errno));
+    }
     if (pipe2(perr, O_CLOEXEC) < 0) {
         close(pout[0]);
         close(pout[1]);
+        vc__exec_job_free(j);
         return vc__error(VC_EIO, VC_ERRCLASS_OS, "exec plugin %s: pipe: %s", e->command, strerror(errno));
+    }
+    j->fd[0] = pout[0];
+    j->fd[1] = perr[0];
+    /* only our ends: the plugin writes to blocking pipes */
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(j->fd[i], F_GETFL);
+        if (fl >= 0)
+            fcntl(j->fd[i], F_SETFL, fl | O_NONBLOCK);
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -108,7 +140,6 @@ int vc__exec_run(const vc__exec_cfg *e, const vc__kube_cfg *cfg, vc__exec_cred *
     char *info = NULL;
     char **envp = build_env(e, cfg, &info);
     int rc = VC_OK;
-    pid_t pid = -1;
     if (!argv || !envp) {
         rc = vc__error_oom();
         goto done_spawn;
@@ -116,13 +147,13 @@ int vc__exec_run(const vc__exec_cfg *e, const vc__kube_cfg *cfg, vc__exec_cred *
     argv[0] = e->command;
     for (size_t i = 0; i < na; i++)
         argv[i + 1] = e->args[i];
-    int se = strchr(e->command, '/') ? posix_spawn(&pid, e->command, &fa, NULL, argv, envp)
-                                     : posix_spawnp(&pid, e->command, &fa, NULL, argv, envp);
+    int se = strchr(e->command, '/') ? posix_spawn(&j->pid, e->command, &fa, NULL, argv, envp)
+                                     : posix_spawnp(&j->pid, e->command, &fa, NULL, argv, envp);
     if (se != 0) {
         rc = vc__error(VC_EAUTH, VC_ERRCLASS_KUBECONFIG, "exec plugin \"%s\" cannot be started: %s%s%s",
                        e->command, strerror(se), e->install_hint ? "; " : "",
                        e->install_hint ? e->install_hint : "");
-        pid = -1;
+        j->pid = -1;
     }
 done_spawn:
     posix_spawn_file_actions_destroy(&fa);
@@ -131,91 +162,170 @@ done_spawn:
     vc__free(argv);
     vc__free(envp);
     vc__free(info);
-    vc_buf so = VC_BUF_INIT, serr = VC_BUF_INIT;
-    if (pid > 0) {
-        int64_t deadline = vc__now_ms() + EXEC_TIMEOUT_MS;
-        struct pollfd pf[2] = { { pout[0], POLLIN, 0 }, { perr[0], POLLIN, 0 } };
-        int open_n = 2;
-        while (open_n > 0) {
-            int64_t left = deadline - vc__now_ms();
-            if (left <= 0) {
-                kill(pid, SIGKILL);
-                rc = vc__error(VC_ETIMEDOUT, VC_ERRCLASS_KUBECONFIG, "exec plugin \"%s\" timed out", e->command);
-                break;
-            }
-            int pr = poll(pf, 2, (int)left);
-            if (pr < 0 && errno == EINTR)
-                continue;
-            if (pr < 0)
-                break;
-            for (int i = 0; i < 2; i++) {
-                if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                    continue;
-                char tmp[4096];
-                ssize_t n = read(pf[i].fd, tmp, sizeof tmp);
-                if (n > 0) {
-                    vc_buf *b = i == 0 ? &so : &serr;
-                    if (b->size < (1u << 20))
-                        vc__buf_put(b, tmp, (size_t)n);
-                } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-                    pf[i].fd = -1;
-                    open_n--;
-                }
-            }
-        }
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        if (rc == VC_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-            /* first line of stderr */
-            char *nl = serr.ptr ? strchr(serr.ptr, '\n') : NULL;
-            if (nl)
-                *nl = '\0';
-            rc = vc__error(VC_EAUTH, VC_ERRCLASS_KUBECONFIG, "exec plugin \"%s\" failed (%s %d)%s%s",
-                           e->command, WIFEXITED(status) ? "exit status" : "signal",
-                           WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                           serr.size ? ": " : "", serr.size ? serr.ptr : "");
-        }
+    if (rc < 0) {
+        vc__error_saved sv;
+        vc__error_save(&sv);
+        vc__exec_job_free(j);
+        vc__error_restore(&sv);
+        return rc;
     }
-    close(pout[0]);
-    close(perr[0]);
-    if (rc == VC_OK) {
-        json_error_t je;
-        json_t *cred = json_loadb(so.ptr ? so.ptr : "", so.size, 0, &je);
-        json_t *st = json_object_get(cred, "status");
-        const char *kind = json_string_value(json_object_get(cred, "kind"));
-        if (!cred || !json_is_object(st) || !vc__streq(kind, "ExecCredential")) {
+    j->deadline = vc__now_ms() + EXEC_TIMEOUT_MS;
+    *out = j;
+    return VC_OK;
+}
+
+int vc__exec_fd(const vc__exec_job *j, int i)
+{
+    return j->fd[i];
+}
+
+int64_t vc__exec_deadline(const vc__exec_job *j)
+{
+    return j->deadline;
+}
+
+static void close_fd(vc__exec_job *j, int i)
+{
+    if (j->fd[i] >= 0)
+        close(j->fd[i]);
+    j->fd[i] = -1;
+}
+
+/* The plugin's stdout, parsed. */
+static int parse_cred(vc__exec_job *j, vc__exec_cred *out)
+{
+    int rc = VC_OK;
+    const vc_buf *so = &j->out[0];
+    json_error_t je;
+    json_t *cred = json_loadb(so->ptr ? so->ptr : "", so->size, 0, &je);
+    json_t *st = json_object_get(cred, "status");
+    const char *kind = json_string_value(json_object_get(cred, "kind"));
+    if (!cred || !json_is_object(st) || !vc__streq(kind, "ExecCredential")) {
+        rc = vc__error(VC_EAUTH, VC_ERRCLASS_KUBECONFIG, "exec plugin \"%s\" printed no ExecCredential with a status (%s)",
+                       j->command, cred ? "missing kind/status" : je.text);
+    } else {
+        const char *tok = json_string_value(json_object_get(st, "token"));
+        const char *crt = json_string_value(json_object_get(st, "clientCertificateData"));
+        const char *key = json_string_value(json_object_get(st, "clientKeyData"));
+        const char *exp = json_string_value(json_object_get(st, "expirationTimestamp"));
+        if (tok && *tok && !(out->token = vc__strdup(tok)))
+            rc = vc__error_oom();
+        if (rc == VC_OK && crt && key) {
+            out->cert = (unsigned char *)vc__strdup(crt);
+            out->cert_len = strlen(crt);
+            out->key = (unsigned char *)vc__strdup(key);
+            out->key_len = strlen(key);
+            if (!out->cert || !out->key)
+                rc = vc__error_oom();
+        }
+        if (exp)
+            out->expires_ms = parse_rfc3339(exp);
+        if (rc == VC_OK && !out->token && !out->cert)
             rc = vc__error(VC_EAUTH, VC_ERRCLASS_KUBECONFIG,
-                           "exec plugin \"%s\" printed no ExecCredential with a status (%s)", e->command,
-                           cred ? "missing kind/status" : je.text);
-        } else {
-            const char *tok = json_string_value(json_object_get(st, "token"));
-            const char *crt = json_string_value(json_object_get(st, "clientCertificateData"));
-            const char *key = json_string_value(json_object_get(st, "clientKeyData"));
-            const char *exp = json_string_value(json_object_get(st, "expirationTimestamp"));
-            if (tok && *tok)
-                out->token = vc__strdup(tok);
-            if (crt && key) {
-                out->cert = (unsigned char *)vc__strdup(crt);
-                out->cert_len = strlen(crt);
-                out->key = (unsigned char *)vc__strdup(key);
-                out->key_len = strlen(key);
-            }
-            if (exp)
-                out->expires_ms = parse_rfc3339(exp);
-            if (!out->token && !out->cert)
-                rc = vc__error(VC_EAUTH, VC_ERRCLASS_KUBECONFIG,
-                               "exec plugin \"%s\" returned neither a token nor a client certificate", e->command);
-        }
-        json_decref(cred);
+                           "exec plugin \"%s\" returned neither a token nor a client certificate", j->command);
     }
-    vc_buf_dispose(&so);
-    vc_buf_dispose(&serr);
+    json_decref(cred);
+    return rc;
+}
+
+int vc__exec_poll(vc__exec_job *j, vc__exec_cred *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < 2; i++) {
+        while (j->fd[i] >= 0) {
+            char tmp[4096];
+            ssize_t n = read(j->fd[i], tmp, sizeof tmp);
+            if (n > 0) {
+                if (j->out[i].size < (1u << 20) && vc__buf_put(&j->out[i], tmp, (size_t)n) < 0) {
+                    kill(j->pid, SIGKILL);
+                    return vc__error_oom();
+                }
+            } else if (n < 0 && errno == EINTR) {
+                continue;
+            } else if (n < 0 && errno == EAGAIN) {
+                break;
+            } else {
+                close_fd(j, i);
+            }
+        }
+    }
+    if (j->pid > 0) {
+        pid_t w = 0;
+        if (j->fd[0] < 0 && j->fd[1] < 0) {
+            while ((w = waitpid(j->pid, &j->status, WNOHANG)) < 0 && errno == EINTR) {
+            }
+        }
+        if (w == j->pid || w < 0) {
+            j->pid = -1;
+        } else if (vc__now_ms() >= j->deadline) {
+            kill(j->pid, SIGKILL);
+            while (waitpid(j->pid, &j->status, 0) < 0 && errno == EINTR) {
+            }
+            j->pid = -1;
+            return vc__error(VC_ETIMEDOUT, VC_ERRCLASS_KUBECONFIG, "exec plugin \"%s\" timed out after %d s",
+                             j->command, EXEC_TIMEOUT_MS / 1000);
+        } else {
+            return VC__EAGAIN;
+        }
+    }
+    int status = j->status;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        vc_buf *serr = &j->out[1];
+        char *nl = serr->ptr ? strchr(serr->ptr, '\n') : NULL; /* first line of stderr */
+        if (nl)
+            *nl = '\0';
+        return vc__error(VC_EAUTH, VC_ERRCLASS_KUBECONFIG, "exec plugin \"%s\" failed (%s %d)%s%s", j->command,
+                         WIFEXITED(status) ? "exit status" : "signal",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), serr->size ? ": " : "",
+                         serr->size ? serr->ptr : "");
+    }
+    int rc = parse_cred(j, out);
     if (rc < 0) {
         vc__error_saved sv;
         vc__error_save(&sv);
         vc__exec_cred_clear(out);
         vc__error_restore(&sv);
     }
+    return rc;
+}
+
+void vc__exec_job_free(vc__exec_job *j)
+{
+    if (!j)
+        return;
+    close_fd(j, 0);
+    close_fd(j, 1);
+    if (j->pid > 0) {
+        kill(j->pid, SIGKILL);
+        while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+    vc_buf_dispose(&j->out[0]);
+    vc_buf_dispose(&j->out[1]);
+    vc__free(j->command);
+    vc__free(j);
+}
+
+int vc__exec_run(const vc__exec_cfg *e, const vc__kube_cfg *cfg, vc__exec_cred *out)
+{
+    memset(out, 0, sizeof(*out));
+    vc__exec_job *j = NULL;
+    int rc = vc__exec_start(&j, e, cfg);
+    if (rc < 0 || !j)
+        return rc < 0 ? rc : vc__error_oom();
+    while ((rc = vc__exec_poll(j, out)) == VC__EAGAIN) {
+        struct pollfd pf[2] = { { j->fd[0], POLLIN, 0 }, { j->fd[1], POLLIN, 0 } };
+        int64_t left = j->deadline - vc__now_ms();
+        /* both pipes shut but the plugin not reaped yet: look again soon */
+        int wait = j->fd[0] < 0 && j->fd[1] < 0 ? 5 : (int)(left > 0 ? left : 0);
+        if (poll(pf, 2, wait < 0 ? 0 : wait) < 0 && errno != EINTR)
+            break;
+    }
+    if (rc == VC__EAGAIN)
+        rc = vc__error(VC_EIO, VC_ERRCLASS_OS, "exec plugin \"%s\": poll: %s", e->command, strerror(errno));
+    vc__error_saved sv;
+    vc__error_save(&sv);
+    vc__exec_job_free(j);
+    vc__error_restore(&sv);
     return rc;
 }

@@ -55,8 +55,24 @@ typedef struct vc__exec_cred {
     unsigned char *key; size_t key_len;
     int64_t expires_ms;  /* wall clock, 0 = never */
 } vc__exec_cred;
+/* Blocking: runs the plugin and waits for it (up to 60 s). */
 int vc__exec_run(const vc__exec_cfg *e, const vc__kube_cfg *cfg, vc__exec_cred *out);
 void vc__exec_cred_clear(vc__exec_cred *c);
+
+/* The same without waiting, for event loops: start the plugin, poll its two
+ * pipes (vc__exec_fd 0: stdout, 1: stderr; -1 once closed) with the loop's
+ * other fds, and call vc__exec_poll() when they are readable or the
+ * deadline (monotonic ms) comes. vc__exec_poll() reads what is there and
+ * returns VC__EAGAIN while the plugin runs (both fds closed but the
+ * process not reaped yet: look again in a few ms), VC_OK with *out filled,
+ * or an error (VC_EAUTH, VC_ETIMEDOUT after 60 s: the plugin is killed).
+ * vc__exec_job_free() kills a plugin still running. */
+typedef struct vc__exec_job vc__exec_job;
+int vc__exec_start(vc__exec_job **out, const vc__exec_cfg *e, const vc__kube_cfg *cfg);
+int vc__exec_fd(const vc__exec_job *j, int i);
+int64_t vc__exec_deadline(const vc__exec_job *j);
+int vc__exec_poll(vc__exec_job *j, vc__exec_cred *out);
+void vc__exec_job_free(vc__exec_job *j);
 
 /* ---- the client ---- */
 typedef struct vc__gvk_cache vc__gvk_cache;
@@ -92,6 +108,17 @@ void vc__kube_unref(vc_kube *k);
  * Thread-safe against itself and vc__kconn_open() on the same `k` (the
  * credential state is under k->cred_mu); vc__kube_do() is not. */
 int vc__kube_setup_easy(vc_kube *k, CURL *easy, struct curl_slist **headers);
+
+/* The same for event loops: never runs an exec plugin. Returns
+ * VC__ENEEDCRED (nothing set up) when k has an exec plugin and no valid
+ * credential: the loop runs the plugin (vc__exec_start), installs what it
+ * printed with vc__kube_exec_install() and calls this again. *refresh
+ * (may be NULL) is set when the credential is valid but expires soon, so a
+ * loop can run the plugin ahead of time. */
+#define VC__ENEEDCRED (-1001)
+int vc__kube_setup_easy_nb(vc_kube *k, CURL *easy, struct curl_slist **headers, bool *refresh);
+/* Takes ownership of *c (cleared). Thread-safe (k->cred_mu). */
+void vc__kube_exec_install(vc_kube *k, vc__exec_cred *c);
 
 /* Map a failed libcurl transfer to VC_ETIMEDOUT, VC_ETLS or VC_ECONNECT with
  * "what: detail" as the message (detail "" or NULL: curl's text). */

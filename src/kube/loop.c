@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kube/loop.h"
@@ -22,6 +23,7 @@ typedef struct xfer {
     vc_kube *kube;
     char *what;       /* "GET https://..." for messages */
     char *body;       /* request body copy */
+    char *ctype_hdr;  /* "Content-Type: ..." when there is a body */
     vc_buf resp;      /* response (req) or partial line (watch) */
     char errbuf[CURL_ERROR_SIZE];
     struct xfer *next, *prev;
@@ -30,7 +32,22 @@ typedef struct xfer {
     void *ud;
     /* watch */
     vc__watch *watch;
+    /* waiting for its connection's exec credential plugin (not yet in the
+     * multi handle) */
+    struct credjob *parked_on;
+    struct xfer *next_parked;
 } xfer;
+
+/* An exec credential plugin running for one connection: its pipes are on
+ * the loop's epoll set, and the transfers that need its credential wait
+ * here, so no step waits for the plugin. */
+typedef struct credjob {
+    vc_kube *kube;
+    vc__exec_job *job;
+    xfer *parked;
+    int64_t recheck_ms;        /* pipes shut, process not reaped: look again */
+    struct credjob *next;
+} credjob;
 
 struct vc__kloop {
     CURLM *multi;
@@ -39,7 +56,16 @@ struct vc__kloop {
     xfer *xfers;
     size_t active;
     bool woken;
+    credjob *jobs;
+    int64_t deadline_us;   /* vc__kloop_budget() */
 };
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* A watch event as it came (one line of JSON): parsed by vc__watch_next(),
  * so a flood of events waits as text, not as trees ten times bigger. */
@@ -60,7 +86,13 @@ struct vc__watch {
     bool status_checked;
     vc_buf line;       /* partial line of the stream */
     char *what;        /* for messages */
+    bool paused;       /* the transfer waits until the queue drains */
 };
+
+/* A watch whose consumer is behind stops reading at this many queued events
+ * (curl keeps the chunk in hand) and goes on below half of it: a flood is
+ * read as fast as it is applied, and no step splits thousands of lines. */
+#define WATCH_PAUSE_AT 512
 
 static void link_xf(vc__kloop *l, xfer *x)
 {
@@ -84,10 +116,26 @@ static void unlink_xf(vc__kloop *l, xfer *x)
     l->active--;
 }
 
+static void unpark(xfer *x)
+{
+    credjob *j = x->parked_on;
+    if (!j)
+        return;
+    for (xfer **pp = &j->parked; *pp; pp = &(*pp)->next_parked) {
+        if (*pp == x) {
+            *pp = x->next_parked;
+            break;
+        }
+    }
+    x->parked_on = NULL;
+    x->next_parked = NULL;
+}
+
 static void xfer_free(xfer *x)
 {
     if (!x)
         return;
+    unpark(x);
     if (x->easy) {
         if (x->loop)
             curl_multi_remove_handle(x->loop->multi, x->easy);
@@ -97,6 +145,7 @@ static void xfer_free(xfer *x)
     vc__kube_unref(x->kube);
     vc__free(x->what);
     vc__free(x->body);
+    vc__free(x->ctype_hdr);
     vc_buf_dispose(&x->resp);
     vc__free(x);
 }
@@ -173,9 +222,18 @@ int vc__kloop_new(vc__kloop **out)
     curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
     curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+    /* A libcurl without an asynchronous resolver (threaded or c-ares) looks
+     * host names up inside curl_multi_socket_action(), so in a step. */
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    if (cv && !(cv->features & CURL_VERSION_ASYNCHDNS))
+        VC__LOGW("kube", "libcurl %s has no asynchronous resolver: a step may wait for DNS when it opens a "
+                         "connection to a server given by host name",
+                 cv->version);
     *out = l;
     return VC_OK;
 }
+
+static void job_free(vc__kloop *l, credjob *j);
 
 void vc__kloop_free(vc__kloop *l)
 {
@@ -191,6 +249,11 @@ void vc__kloop_free(vc__kloop *l)
         }
         xfer_free(x);
     }
+    while (l->jobs) {
+        credjob *j = l->jobs;
+        l->jobs = j->next;
+        job_free(l, j);
+    }
     if (l->multi)
         curl_multi_cleanup(l->multi);
     if (l->epfd >= 0)
@@ -200,6 +263,11 @@ void vc__kloop_free(vc__kloop *l)
     if (l->efd >= 0)
         close(l->efd);
     vc__free(l);
+}
+
+void vc__kloop_budget(vc__kloop *l, int64_t deadline_us)
+{
+    l->deadline_us = deadline_us;
 }
 
 int vc__kloop_fd(vc__kloop *l)
@@ -214,9 +282,15 @@ size_t vc__kloop_active(vc__kloop *l)
 
 int64_t vc__kloop_timeout(vc__kloop *l)
 {
-    if (l->timer_deadline < 0)
+    int64_t best = l->timer_deadline;
+    for (credjob *j = l->jobs; j; j = j->next) {
+        int64_t t = j->recheck_ms >= 0 ? j->recheck_ms : vc__exec_deadline(j->job);
+        if (best < 0 || t < best)
+            best = t;
+    }
+    if (best < 0)
         return -1;
-    int64_t d = l->timer_deadline - vc__now_ms();
+    int64_t d = best - vc__now_ms();
     return d < 0 ? 0 : d;
 }
 
@@ -331,6 +405,10 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
             vc__buf_put(&x->resp, ptr, n);
         return n;
     }
+    if (w->n - w->head >= WATCH_PAUSE_AT) {
+        w->paused = true;
+        return CURL_WRITEFUNC_PAUSE; /* the same bytes come again after the unpause */
+    }
     return watch_feed_bytes(w, ptr, n, x->what) == VC_OK ? n : 0;
 }
 
@@ -421,6 +499,16 @@ static void finish(vc__kloop *l, xfer *x, CURLcode res)
     xfer_free(x);
 }
 
+static bool is_job_fd(vc__kloop *l, int fd)
+{
+    for (credjob *j = l->jobs; j; j = j->next)
+        if (vc__exec_fd(j->job, 0) == fd || vc__exec_fd(j->job, 1) == fd)
+            return true;
+    return false;
+}
+
+static void jobs_run(vc__kloop *l);
+
 int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
 {
     if (out_woken)
@@ -429,7 +517,7 @@ int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
     int n = epoll_wait(l->epfd, evs, 64, timeout_ms < 0 ? -1 : timeout_ms);
     if (n < 0 && errno != EINTR)
         return vc__error(VC_EIO, VC_ERRCLASS_OS, "epoll_wait: %s", strerror(errno));
-    int running = 0;
+    int running = 0, served = 0;
     bool timer = false;
     for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
@@ -443,7 +531,14 @@ int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
             while (read(l->efd, &v, sizeof v) > 0) {
             }
             l->woken = true;
+        } else if (is_job_fd(l, fd)) {
+            continue; /* jobs_run() reads every plugin's pipes below */
         } else {
+            /* past the budget the other sockets stay ready (epoll is
+             * level-triggered) for the next run; one is always served */
+            if (served > 0 && l->deadline_us > 0 && now_us() >= l->deadline_us)
+                continue;
+            served++;
             int mask = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                        (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                        (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
@@ -454,6 +549,8 @@ int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
         l->timer_deadline = -1;
         curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
+    if (l->jobs)
+        jobs_run(l);
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(l->multi, &left))) {
@@ -471,8 +568,9 @@ int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
     return VC_OK;
 }
 
-static int xfer_setup(xfer *x, vc__kloop *l, vc_kube *k, const char *method, const char *path,
-                      const char *ctype, const char *body, size_t body_len, int32_t timeout_ms)
+/* Everything but the credentials: those may need an exec plugin first. */
+static int xfer_prepare(xfer *x, vc__kloop *l, vc_kube *k, const char *method, const char *path,
+                        const char *ctype, const char *body, size_t body_len, int32_t timeout_ms)
 {
     x->loop = l;
     x->kube = vc__kube_ref(k);
@@ -483,33 +581,191 @@ static int xfer_setup(xfer *x, vc__kloop *l, vc_kube *k, const char *method, con
         vc__free(url);
         return vc__error_oom();
     }
-    int r = vc__kube_setup_easy(k, x->easy, &x->headers);
-    if (r < 0) {
-        vc__free(url);
-        vc__error_prefix("%s", x->what);
-        return r;
-    }
     curl_easy_setopt(x->easy, CURLOPT_URL, url);
     vc__free(url);
     curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
         x->body = vc__strndup(body, body_len);
-        char *ct = vc__sprintf("Content-Type: %s", ctype ? ctype : "application/json");
-        struct curl_slist *t = ct ? curl_slist_append(x->headers, ct) : NULL;
-        vc__free(ct);
-        if (!x->body || !t)
+        x->ctype_hdr = vc__sprintf("Content-Type: %s", ctype ? ctype : "application/json");
+        if (!x->body || !x->ctype_hdr)
             return vc__error_oom();
-        x->headers = t;
         curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body);
         curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
-    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, (char *)x);
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    /* a burst of transfers shares the first connection (HTTP/2) instead of
+     * opening one each: every TLS handshake is CPU spent inside a step */
+    curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 1L);
     if (timeout_ms > 0)
         curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     return VC_OK;
+}
+
+static int job_start(vc__kloop *l, vc_kube *k, credjob **out);
+
+static credjob *job_of(vc__kloop *l, vc_kube *k)
+{
+    for (credjob *j = l->jobs; j; j = j->next)
+        if (j->kube == k)
+            return j;
+    return NULL;
+}
+
+/* Credentials, then onto the wire. VC__ENEEDCRED: park it (see park()). */
+static int xfer_go(vc__kloop *l, xfer *x)
+{
+    bool refresh = false;
+    int r = vc__kube_setup_easy_nb(x->kube, x->easy, &x->headers, &refresh);
+    if (r == VC__ENEEDCRED)
+        return r;
+    if (r < 0) {
+        vc__error_prefix("%s", x->what);
+        return r;
+    }
+    if (x->ctype_hdr) {
+        struct curl_slist *t = curl_slist_append(x->headers, x->ctype_hdr);
+        if (!t)
+            return vc__error_oom();
+        x->headers = t;
+    }
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+    /* no compression on streams: libcurl's gzip writer fails on the
+     * apiserver's flushed watch chunks ("Failed writing received data") */
+    if (x->kind == XF_WATCH)
+        curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, NULL);
+    if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK)
+        return vc__error(VC_EGENERIC, VC_ERRCLASS_HTTP, "%s: cannot add a transfer", x->what);
+    if (refresh && !job_of(l, x->kube)) {
+        credjob *j = NULL;
+        if (job_start(l, x->kube, &j) < 0) /* the current credential still works meanwhile */
+            VC__LOGW("kube", "refreshing the exec credential ahead of its expiry: %s", vc_error_last()->message);
+    }
+    return VC_OK;
+}
+
+/* x waits for its connection's exec plugin (started unless running). */
+static int park(vc__kloop *l, xfer *x)
+{
+    credjob *j = job_of(l, x->kube);
+    if (!j) {
+        int r = job_start(l, x->kube, &j);
+        if (r < 0 || !j) {
+            vc__error_prefix("%s", x->what);
+            return r < 0 ? r : VC_ENOMEM;
+        }
+    }
+    x->parked_on = j;
+    x->next_parked = j->parked;
+    j->parked = x;
+    return VC_OK;
+}
+
+static void job_epoll(vc__kloop *l, credjob *j, int op)
+{
+    for (int i = 0; i < 2; i++) {
+        int fd = vc__exec_fd(j->job, i);
+        if (fd < 0)
+            continue;
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        epoll_ctl(l->epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev);
+    }
+}
+
+static int job_start(vc__kloop *l, vc_kube *k, credjob **out)
+{
+    *out = NULL;
+    credjob *j = vc__calloc(1, sizeof(*j));
+    if (!j)
+        return vc__error_oom();
+    int r = vc__exec_start(&j->job, k->cfg.exec, &k->cfg);
+    if (r < 0) {
+        vc__free(j);
+        return r;
+    }
+    VC__LOGD("kube", "%s: running the exec credential plugin %s", k->cfg.server, k->cfg.exec->command);
+    j->kube = vc__kube_ref(k);
+    j->recheck_ms = -1;
+    job_epoll(l, j, EPOLL_CTL_ADD);
+    j->next = l->jobs;
+    l->jobs = j;
+    *out = j;
+    return VC_OK;
+}
+
+static void job_free(vc__kloop *l, credjob *j)
+{
+    job_epoll(l, j, EPOLL_CTL_DEL);
+    vc__exec_job_free(j->job);
+    vc__kube_unref(j->kube);
+    vc__free(j);
+}
+
+/* A transfer that cannot start: its request or watch ends with rc (and
+ * vc_error_last() as set). */
+static void fail_xfer(vc__kloop *l, xfer *x, int rc)
+{
+    unlink_xf(l, x);
+    if (x->kind == XF_REQ) {
+        vc__kreq_cb cb = x->cb;
+        void *ud = x->ud;
+        xfer_free(x);
+        if (cb)
+            cb(ud, rc, 0, "", 0);
+        return;
+    }
+    watch_end(x->watch, rc);
+    x->watch->xf = NULL;
+    xfer_free(x);
+}
+
+/* Read what the plugins printed; a plugin that ended releases (or fails)
+ * the transfers waiting for it. */
+static void jobs_run(vc__kloop *l)
+{
+    for (credjob **pp = &l->jobs; *pp;) {
+        credjob *j = *pp;
+        vc__exec_cred cred;
+        int r = vc__exec_poll(j->job, &cred);
+        if (r == VC__EAGAIN) {
+            j->recheck_ms = vc__exec_fd(j->job, 0) < 0 && vc__exec_fd(j->job, 1) < 0 ? vc__now_ms() + 5 : -1;
+            pp = &j->next;
+            continue;
+        }
+        *pp = j->next; /* detached first: callbacks may start new jobs */
+        xfer *parked = j->parked;
+        j->parked = NULL;
+        int code = r;
+        int klass = vc_error_last()->klass;
+        char *msg = r < 0 ? vc__strdup(vc_error_last()->message) : NULL;
+        if (r == VC_OK)
+            vc__kube_exec_install(j->kube, &cred);
+        else
+            VC__LOGW("kube", "%s", msg ? msg : "exec credential plugin failed");
+        job_free(l, j);
+        while (parked) {
+            xfer *x = parked;
+            parked = x->next_parked;
+            x->parked_on = NULL;
+            x->next_parked = NULL;
+            int xr = code;
+            if (code == VC_OK) {
+                xr = xfer_go(l, x);
+                if (xr == VC__ENEEDCRED)
+                    xr = vc__error(VC_EAUTH, VC_ERRCLASS_KUBECONFIG,
+                                   "%s: the exec plugin's credential expires in less than 10 s", x->what);
+            } else {
+                vc__error(code, klass, "%s: %s", x->what, msg ? msg : "exec credential plugin failed");
+            }
+            if (xr < 0)
+                fail_xfer(l, x, xr);
+        }
+        vc__free(msg);
+    }
 }
 
 int vc__kreq_start(vc__kloop *l, vc_kube *k, const char *method, const char *path, const char *content_type,
@@ -521,19 +777,19 @@ int vc__kreq_start(vc__kloop *l, vc_kube *k, const char *method, const char *pat
     x->kind = XF_REQ;
     x->cb = cb;
     x->ud = user_data;
-    int r = xfer_setup(x, l, k, method, path, content_type, body, body_len,
-                       timeout_ms > 0 ? timeout_ms : k->timeout_ms);
+    int r = xfer_prepare(x, l, k, method, path, content_type, body, body_len,
+                         timeout_ms > 0 ? timeout_ms : k->timeout_ms);
+    if (r == VC_OK) {
+        curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, req_write);
+        curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+        r = xfer_go(l, x);
+        if (r == VC__ENEEDCRED)
+            r = park(l, x);
+    }
     if (r < 0) {
         x->loop = NULL;
         xfer_free(x);
         return r;
-    }
-    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, req_write);
-    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-    if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
-        x->loop = NULL;
-        xfer_free(x);
-        return vc__error(VC_EGENERIC, VC_ERRCLASS_HTTP, "cannot add a transfer");
     }
     link_xf(l, x);
     return VC_OK;
@@ -567,45 +823,49 @@ int vc__watch_start(vc__watch **out, vc__kloop *l, vc_kube *k, const vc__kres *r
     x->kind = XF_WATCH;
     x->watch = w;
     w->xf = x;
-    rc = xfer_setup(x, l, k, "GET", path.ptr, NULL, NULL, 0, 0);
+    rc = xfer_prepare(x, l, k, "GET", path.ptr, NULL, NULL, 0, 0);
     vc_buf_dispose(&path);
+    if (rc == VC_OK) {
+        w->what = vc__strdup(x->what); /* for messages after the transfer is gone */
+        if (!w->what)
+            rc = vc__error_oom();
+    }
+    if (rc == VC_OK) {
+        curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, watch_write);
+        curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+        /* detect dead connections on long-lived streams */
+        curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPIDLE, 30L);
+        curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPINTVL, 10L);
+        rc = xfer_go(l, x);
+        if (rc == VC__ENEEDCRED)
+            rc = park(l, x);
+    }
     if (rc < 0) {
-        x->loop = NULL;
-        xfer_free(x);
-        vc__free(w);
-        return rc;
-    }
-    w->what = vc__strdup(x->what ? x->what : "watch"); /* for messages after the transfer is gone */
-    if (!w->what) {
-        x->loop = NULL;
-        xfer_free(x);
-        vc__free(w);
-        return vc__error_oom();
-    }
-    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, watch_write);
-    /* no compression on streams: libcurl's gzip writer fails on the
-     * apiserver's flushed watch chunks ("Failed writing received data") */
-    curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, NULL);
-    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-    /* detect dead connections on long-lived streams */
-    curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPIDLE, 30L);
-    curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPINTVL, 10L);
-    if (curl_multi_add_handle(l->multi, x->easy) != CURLM_OK) {
         x->loop = NULL;
         xfer_free(x);
         vc__free(w->what);
         vc__free(w);
-        return vc__error(VC_EGENERIC, VC_ERRCLASS_HTTP, "cannot add a watch transfer");
+        return rc;
     }
     link_xf(l, x);
     *out = w;
     return VC_OK;
 }
 
+static void watch_unpause(vc__watch *w)
+{
+    if (w->paused && w->xf && !w->ended && w->n - w->head < WATCH_PAUSE_AT / 2) {
+        w->paused = false;
+        /* may deliver the chunk held back at once (watch_write) */
+        curl_easy_pause(w->xf->easy, CURLPAUSE_CONT);
+    }
+}
+
 int vc__watch_next(vc__watch *w, const char **type, json_t **obj)
 {
     vc__free(w->cur_type);
     w->cur_type = NULL;
+    watch_unpause(w);
     if (w->head >= w->n)
         return VC_ITEROVER;
     wev e = w->q[w->head++];

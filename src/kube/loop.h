@@ -21,6 +21,11 @@ int64_t vc__kloop_timeout(vc__kloop *l);
  * Returns VC_OK or an error; `*out_woken` (may be NULL) tells whether
  * vc__kloop_wakeup() was called. */
 int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken);
+/* Let vc__kloop_run() stop serving sockets once CLOCK_MONOTONIC passes
+ * deadline_us (0: no limit): one socket is always served, the others stay
+ * ready for the next run. A TLS handshake or a burst of HTTP/2 frames costs
+ * milliseconds; this keeps two of them out of one step. */
+void vc__kloop_budget(vc__kloop *l, int64_t deadline_us);
 /* Thread-safe. */
 int vc__kloop_wakeup(vc__kloop *l);
 /* Number of transfers in flight. */

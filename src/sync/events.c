@@ -171,7 +171,7 @@ int vc__events_tick(vc_syncer *s)
     vc__ctl *c = vc__sync_ctl(s, "events");
     ev_state *e = c ? c->state : NULL;
     int n = 0;
-    while (may_copy(s, e)) {
+    while (may_copy(s, e) && (n == 0 || !vc__step_over(s))) {
         char *text = e->ring[e->head];
         e->head = (e->head + 1) % PENDING_MAX;
         e->len--;

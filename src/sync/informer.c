@@ -19,21 +19,44 @@ static char *obj_key(const json_t *obj)
     return ns && *ns ? vc__sprintf("%s/%s", ns, name) : vc__strdup(name);
 }
 
-/* A cache entry: "RV\0TEXT\0" in one allocation. */
-static char *entry_new(const char *rv, const char *text)
+/* A cache entry: the generation of the list that last saw it (uint32_t),
+ * then "RV\0TEXT\0", in one allocation. The generation marks what a relist
+ * saw without a set of keys to build and free (10,000 keys cost a step
+ * milliseconds). */
+#define ENTRY_HDR sizeof(uint32_t)
+
+static char *entry_new(const char *rv, const char *text, uint32_t gen)
 {
     size_t a = strlen(rv), b = strlen(text);
-    char *e = vc__malloc(a + b + 2);
+    char *e = vc__malloc(ENTRY_HDR + a + b + 2);
     if (!e)
         return NULL;
-    memcpy(e, rv, a + 1);
-    memcpy(e + a + 1, text, b + 1);
+    memcpy(e, &gen, ENTRY_HDR);
+    memcpy(e + ENTRY_HDR, rv, a + 1);
+    memcpy(e + ENTRY_HDR + a + 1, text, b + 1);
     return e;
+}
+
+static const char *entry_rv(const char *e)
+{
+    return e + ENTRY_HDR;
 }
 
 static const char *entry_text(const char *e)
 {
-    return e + strlen(e) + 1;
+    return entry_rv(e) + strlen(entry_rv(e)) + 1;
+}
+
+static uint32_t entry_gen(const char *e)
+{
+    uint32_t g;
+    memcpy(&g, e, ENTRY_HDR);
+    return g;
+}
+
+static void entry_set_gen(char *e, uint32_t gen)
+{
+    memcpy(e, &gen, ENTRY_HDR);
 }
 
 int vc__informer_new(vc__informer **out, vc_syncer *s, vc_kube *kube, const char *what, const char *api_version,
@@ -54,7 +77,6 @@ int vc__informer_new(vc__informer **out, vc_syncer *s, vc_kube *kube, const char
     inf->fn = fn;
     inf->ud = ud;
     vc__map_init(&inf->cache);
-    vc__map_init(&inf->seen);
     if (!inf->what || !inf->api_version || !inf->resource || (ns && !inf->ns) || (label_selector && !inf->label_selector)) {
         vc__informer_free(inf);
         return vc__error_oom();
@@ -87,9 +109,145 @@ static char *entry_of(vc__informer *inf, json_t *obj)
         inf->slim(inf->ud, obj);
     const char *rv = vc__jpath_str(obj, "metadata", "resourceVersion");
     char *text = json_dumps(obj, JSON_COMPACT);
-    char *e = text ? entry_new(rv ? rv : "", text) : NULL;
+    char *e = text ? entry_new(rv ? rv : "", text, inf->list_gen) : NULL;
     vc__free(text);
     return e;
+}
+
+/* ---- a list page as text: {"kind":..,"metadata":{..},"items":[{..},..]}
+ * scanned a value at a time, each item parsed on its own ---- */
+
+static void page_drop(vc__informer *inf)
+{
+    vc_buf_dispose(&inf->page);
+    vc__free(inf->page_cont);
+    vc__free(inf->page_rv);
+    inf->page_cont = inf->page_rv = NULL;
+    inf->page_pending = inf->page_in_items = inf->page_has_items = false;
+    inf->page_pos = 0;
+}
+
+static size_t skip_ws(const char *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+        i++;
+    return i;
+}
+
+/* The end of the string starting at p[i] == '"' (one past its closing
+ * quote), or 0 when it does not end. */
+static size_t skip_string(const char *p, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (p[i] == '\\')
+            i++;
+        else if (p[i] == '"')
+            return i + 1;
+    }
+    return 0;
+}
+
+/* One past the JSON value starting at p[i], or 0 when malformed. Only the
+ * nesting and strings are followed: jansson checks the rest when the value
+ * is parsed. */
+static size_t skip_value(const char *p, size_t n, size_t i)
+{
+    if (i >= n)
+        return 0;
+    if (p[i] == '"')
+        return skip_string(p, n, i);
+    if (p[i] == '{' || p[i] == '[') {
+        size_t depth = 0;
+        for (; i < n; i++) {
+            char c = p[i];
+            if (c == '"') {
+                size_t e = skip_string(p, n, i);
+                if (!e)
+                    return 0;
+                i = e - 1;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                if (--depth == 0)
+                    return i + 1;
+            }
+        }
+        return 0;
+    }
+    while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' && p[i] != '\n' && p[i] != '\r' &&
+           p[i] != '\t')
+        i++;
+    return i;
+}
+
+/* The next item of the page: 1 with [*start, *start + *len), 0 at the end of
+ * the page (its metadata read), -1 when the text is not a list. */
+static int page_next(vc__informer *inf, const char **start, size_t *len)
+{
+    const char *p = inf->page.ptr;
+    size_t n = inf->page.size, i = inf->page_pos;
+    if (i == 0) {
+        i = skip_ws(p, n, 0);
+        if (i >= n || p[i] != '{')
+            return -1;
+        i++;
+    }
+    for (;;) {
+        i = skip_ws(p, n, i);
+        if (inf->page_in_items) {
+            if (i < n && p[i] == ',')
+                i = skip_ws(p, n, i + 1);
+            if (i < n && p[i] == ']') {
+                inf->page_in_items = false;
+                i++;
+                continue;
+            }
+            size_t e = skip_value(p, n, i);
+            if (!e)
+                return -1;
+            *start = p + i;
+            *len = e - i;
+            inf->page_pos = e;
+            return 1;
+        }
+        if (i < n && p[i] == ',')
+            i = skip_ws(p, n, i + 1);
+        if (i < n && p[i] == '}') {
+            inf->page_pos = i + 1;
+            return 0;
+        }
+        if (i >= n || p[i] != '"')
+            return -1;
+        size_t ke = skip_string(p, n, i);
+        if (!ke)
+            return -1;
+        const char *key = p + i + 1;
+        size_t klen = ke - i - 2;
+        i = skip_ws(p, n, ke);
+        if (i >= n || p[i] != ':')
+            return -1;
+        i = skip_ws(p, n, i + 1);
+        if (klen == 5 && !memcmp(key, "items", 5) && i < n && p[i] == '[') {
+            inf->page_in_items = true;
+            inf->page_has_items = true;
+            i++;
+            continue;
+        }
+        size_t e = skip_value(p, n, i);
+        if (!e)
+            return -1;
+        if (klen == 8 && !memcmp(key, "metadata", 8)) {
+            json_t *md = json_loadb(p + i, e - i, 0, NULL);
+            const char *cont = json_string_value(json_object_get(md, "continue"));
+            const char *rv = json_string_value(json_object_get(md, "resourceVersion"));
+            vc__free(inf->page_cont);
+            vc__free(inf->page_rv);
+            inf->page_cont = cont && *cont ? vc__strdup(cont) : NULL;
+            inf->page_rv = rv ? vc__strdup(rv) : NULL;
+            json_decref(md);
+        }
+        i = e;
+    }
 }
 
 void vc__informer_free(vc__informer *inf)
@@ -97,9 +255,9 @@ void vc__informer_free(vc__informer *inf)
     if (!inf)
         return;
     vc__free(inf->kind);
+    page_drop(inf);
     vc__watch_free(inf->w);
     vc__map_clear(&inf->cache, vc__free);
-    vc__map_clear(&inf->seen, NULL);
     vc__free(inf->what);
     vc__free(inf->api_version);
     vc__free(inf->resource);
@@ -113,6 +271,7 @@ void vc__informer_free(vc__informer *inf)
 
 void vc__informer_stop(vc__informer *inf)
 {
+    page_drop(inf);
     vc__watch_free(inf->w);
     inf->w = NULL;
     inf->state = VC__INF_STOPPED;
@@ -169,7 +328,11 @@ static void put(vc__informer *inf, const char *key, json_t *obj)
     char *e = entry_of(inf, obj);
     void *oldp = NULL;
     if (!e || vc__map_put(&inf->cache, key, e, &oldp) < 0) {
-        /* keep the older entry: a later event or relist corrects it */
+        /* keep the older entry: a later event or relist corrects it (and
+         * a relist in progress must not take it for gone) */
+        char *keep = vc__map_get(&inf->cache, key);
+        if (keep)
+            entry_set_gen(keep, inf->list_gen);
         vc__free(e);
         VC__LOGW("sync", "%s: out of memory caching %s", inf->what, key);
         return;
@@ -246,8 +409,9 @@ static void finish_list(vc__informer *inf)
         const char *k;
         char **del = NULL;
         size_t n_del = 0, cap = 0;
-        while (vc__map_next(&inf->cache, &it, &k, NULL)) {
-            if (vc__map_get(&inf->seen, k))
+        void *e;
+        while (vc__map_next(&inf->cache, &it, &k, &e)) {
+            if (entry_gen(e) == inf->list_gen)
                 continue;
             if (n_del == cap) {
                 size_t nc = cap ? cap * 2 : 16;
@@ -266,12 +430,11 @@ static void finish_list(vc__informer *inf)
         }
         vc__free(del);
     }
-    vc__map_clear(&inf->seen, NULL);
-    vc__map_init(&inf->seen);
     inf->synced = true;
     inf->failures = 0;
 }
 
+/* A page arrived: kept as text, applied by apply_page() an item at a time. */
 static void list_page_done(void *ud, int rc, long http, const char *body, size_t len)
 {
     (void)http;
@@ -285,55 +448,70 @@ static void list_page_done(void *ud, int rc, long http, const char *body, size_t
         backoff(inf, rc, now);
         return;
     }
-    json_error_t je;
-    json_t *list = json_loadb(body, len, 0, &je);
-    json_t *items = json_object_get(list, "items");
-    if (!json_is_array(items)) {
-        json_decref(list);
-        backoff(inf, vc__error(VC_EAPI, VC_ERRCLASS_SYNC, "list %s: the server answered no item list", inf->what), now);
+    page_drop(inf);
+    if (vc__buf_put(&inf->page, body, len) < 0) {
+        backoff(inf, vc__error_oom(), now);
         return;
     }
-    size_t i;
-    json_t *obj;
-    json_array_foreach(items, i, obj) {
-        char *key = obj_key(obj);
-        if (!key)
+    inf->page_pending = true;
+}
+
+/* Apply the items of the page that arrived while the step's budget lasts;
+ * at the page's end, ask for the next one or end the list. Returns the
+ * number of items applied. */
+static int apply_page(vc__informer *inf, int64_t now)
+{
+    int handled = 0, r = 1;
+    const char *item;
+    size_t item_len;
+    while ((handled == 0 || !vc__step_over(inf->s)) && (r = page_next(inf, &item, &item_len)) == 1) {
+        handled++;
+        json_error_t je;
+        json_t *obj = json_loadb(item, item_len, 0, &je);
+        char *key = json_is_object(obj) ? obj_key(obj) : NULL;
+        if (!key) {
+            json_decref(obj);
             continue;
+        }
         stamp(inf, obj);
         if (inf->no_cache) {
             inf->fn(inf->ud, inf, key, NULL, obj);
-        } else if (vc__map_put(&inf->seen, key, (void *)1, NULL) < 0) {
-            /* without the mark the relist's end would take it for gone */
-            vc__free(key);
-            json_decref(list);
-            backoff(inf, vc__error_oom(), now);
-            return;
         } else {
-            const char *e = vc__map_get(&inf->cache, key);
+            char *e = vc__map_get(&inf->cache, key);
             const char *rv = vc__jpath_str(obj, "metadata", "resourceVersion");
-            if (!e || !rv || strcmp(e, rv) != 0)
-                put(inf, key, obj);
+            if (!e || !rv || strcmp(entry_rv(e), rv) != 0)
+                put(inf, key, obj); /* a new entry, of this list's generation */
+            else
+                entry_set_gen(e, inf->list_gen); /* seen: not gone */
         }
         vc__free(key);
+        json_decref(obj);
     }
-    json_t *md = json_object_get(list, "metadata");
-    const char *cont = json_string_value(json_object_get(md, "continue"));
-    const char *rv = json_string_value(json_object_get(md, "resourceVersion"));
+    if (r == 1)
+        return handled; /* the budget is spent: more at the next step */
+    if (r < 0 || !inf->page_has_items) {
+        page_drop(inf);
+        backoff(inf, vc__error(VC_EAPI, VC_ERRCLASS_SYNC, "list %s: the server answered no item list", inf->what), now);
+        return handled;
+    }
     vc__free(inf->cont);
-    inf->cont = cont && *cont ? vc__strdup(cont) : NULL;
+    inf->cont = inf->page_cont;
+    inf->page_cont = NULL;
     if (!inf->cont) {
         vc__free(inf->rv);
-        inf->rv = rv ? vc__strdup(rv) : NULL;
+        inf->rv = inf->page_rv;
+        inf->page_rv = NULL;
     }
-    json_decref(list);
+    page_drop(inf);
     if (inf->cont) {
-        int r = start_list_page(inf);
-        if (r < 0)
-            backoff(inf, r, now);
-        return;
+        int rc = start_list_page(inf);
+        if (rc < 0)
+            backoff(inf, rc, now);
+        return handled;
     }
     finish_list(inf);
     inf->state = VC__INF_IDLE; /* tick starts the watch */
+    return handled;
 }
 
 static int start_watch(vc__informer *inf)
@@ -356,8 +534,14 @@ int vc__informer_tick(vc__informer *inf, int64_t now)
     int handled = 0;
     switch (inf->state) {
     case VC__INF_STOPPED:
-    case VC__INF_LISTING:
         return 0;
+    case VC__INF_LISTING:
+        if (!inf->page_pending)
+            return 0;
+        handled = apply_page(inf, now);
+        if (inf->state != VC__INF_IDLE || vc__step_over(inf->s))
+            return handled;
+        break; /* the list ended: the watch starts now */
     case VC__INF_BACKOFF:
         if (now < inf->next_ms)
             return 0;
@@ -371,9 +555,12 @@ int vc__informer_tick(vc__informer *inf, int64_t now)
         break;
     }
     if (inf->state == VC__INF_IDLE) {
+        /* a new transfer costs curl work in this step or the next (and
+         * maybe a connection): wait for a step with budget left */
+        if (handled > 0 || vc__step_over(inf->s))
+            return handled;
         if (!inf->rv) {
-            vc__map_clear(&inf->seen, NULL);
-            vc__map_init(&inf->seen);
+            inf->list_gen++;
             vc__free(inf->cont);
             inf->cont = NULL;
             inf->state = VC__INF_LISTING;
@@ -393,7 +580,7 @@ int vc__informer_tick(vc__informer *inf, int64_t now)
     /* WATCHING: drain events */
     const char *type;
     json_t *obj;
-    while (vc__watch_next(inf->w, &type, &obj) == VC_OK) {
+    while ((handled == 0 || !vc__step_over(inf->s)) && vc__watch_next(inf->w, &type, &obj) == VC_OK) {
         handled++;
         inf->events++;
         const char *rv = vc__jpath_str(obj, "metadata", "resourceVersion");
@@ -434,6 +621,8 @@ int64_t vc__informer_timeout(vc__informer *inf, int64_t now)
     if (inf->state == VC__INF_BACKOFF)
         return inf->next_ms > now ? inf->next_ms - now : 0;
     if (inf->state == VC__INF_IDLE)
+        return 0;
+    if (inf->state == VC__INF_LISTING && inf->page_pending)
         return 0;
     if (inf->state == VC__INF_WATCHING && inf->w && (vc__watch_queued(inf->w) || vc__watch_ended(inf->w, NULL)))
         return 0;

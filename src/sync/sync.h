@@ -3,6 +3,7 @@
 #define VC_SYNC_SYNC_H
 
 #include <jansson.h>
+#include <time.h>
 
 #include "kube/loop.h"
 #include "translate/translate.h"
@@ -42,7 +43,7 @@ struct vc__informer {
      * compact JSON text, parsed again when reconciling needs it. Text costs
      * about a tenth of a jansson tree (issue 5: 10,000 pods in < 64 MiB). */
     vc__map cache;
-    vc__map seen;            /* keys seen by a relist in progress */
+    uint32_t list_gen;       /* the current list's generation (see informer.c) */
     vc__inf_state state;
     char *rv;
     char *cont;
@@ -51,6 +52,15 @@ struct vc__informer {
     int64_t next_ms;         /* backoff deadline */
     bool synced;
     bool list_in_flight;
+    /* A list page that arrived, kept as text and applied an item at a time
+     * while the step's budget lasts (parsing 500 objects at once costs more
+     * than a step may): page_pos is where the scan of the body stands. */
+    vc_buf page;
+    bool page_pending;
+    bool page_in_items;      /* the scan is inside "items": [ */
+    bool page_has_items;
+    size_t page_pos;
+    char *page_cont, *page_rv; /* from the page's metadata */
     vc__inf_fn fn;
     void *ud;
     vc__slim_fn slim;
@@ -65,7 +75,9 @@ int vc__informer_new(vc__informer **out, vc_syncer *s, vc_kube *kube, const char
 /* Set the Kind stamped on cached objects. */
 int vc__informer_set_kind(vc__informer *inf, const char *kind);
 void vc__informer_free(vc__informer *inf);
-/* Advance: process queued watch events, start lists/watches. Returns number of events handled. */
+/* Advance: apply list pages and queued watch events (until the step's
+ * budget is spent, see vc__step_over), start lists/watches. Returns the
+ * number of objects handled. */
 int vc__informer_tick(vc__informer *inf, int64_t now);
 /* ms until the informer needs a tick for a timer (-1: none). */
 int64_t vc__informer_timeout(vc__informer *inf, int64_t now);
@@ -153,6 +165,14 @@ typedef struct vc__svcmap {
 #define VC__SYNC_MAX_IN_FLIGHT 128
 #endif
 #define VC__MAX_EVENTS 4096
+/* The work one step does after its I/O (watch events, list items,
+ * reconciles, copied Events) stops when this much time has passed; what is
+ * left makes vc_syncer_get_timeout() return 0. Single items are not split:
+ * the longest step is this plus the dearest item (parsing one list page of
+ * at most 500 objects is the dearest). */
+#ifndef VC__STEP_BUDGET_US
+#define VC__STEP_BUDGET_US 2000
+#endif
 
 struct vc_syncer {
     vc_kube *host, *virt;
@@ -181,6 +201,7 @@ struct vc_syncer {
     int64_t coredns_next_ms;
     bool ready_reported;
     bool stopping, stopped;
+    bool enq_pending;                  /* enqueue_all in progress (syncer.c) */
     bool virt_version_pending;         /* nodes.c: GET /version in flight */
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
@@ -207,7 +228,27 @@ struct vc_syncer {
     int32_t virt_version_failures;
     /* stats */
     uint64_t host_writes, virtual_writes, errors, reconciles;
+    int64_t step_deadline_us; /* monotonic: the current step's work budget */
+    /* enqueue_all in progress (syncer.c): cache position, the cache's slots
+     * when the position was taken, controller */
+    size_t enq_it;
+    const void *enq_slots;
+    int enq_ctl;
+    uint32_t tick_rr;         /* the informer a step starts with */
 };
+
+static inline int64_t vc__sync_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* True when the current step has spent its budget (VC__STEP_BUDGET_US). */
+static inline bool vc__step_over(const vc_syncer *s)
+{
+    return vc__sync_now_us() >= s->step_deadline_us;
+}
 
 /* ---- helpers shared by controllers (syncer.c) ---- */
 void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, const char *vname,

@@ -746,9 +746,13 @@ static bool ctl_synced(vc__ctl *c)
 
 static int run_queue(vc_syncer *s, int64_t now)
 {
-    int n = 0;
+    int n = 0, popped = 0;
     vc__qitem *it;
-    while (n < s->max_per_step && s->in_flight < MAX_IN_FLIGHT && (it = vc__queue_pop(&s->q, now))) {
+    /* popped counts the keys put back unreconciled too (their controller not
+     * synced yet): 10,000 of them cost milliseconds */
+    while (n < s->max_per_step && s->in_flight < MAX_IN_FLIGHT && (popped == 0 || !vc__step_over(s)) &&
+           (it = vc__queue_pop(&s->q, now))) {
+        popped++;
         char ctl_name[32];
         const char *bar = strchr(it->key, '|');
         if (!bar || (size_t)(bar - it->key) >= sizeof ctl_name) {
@@ -783,10 +787,45 @@ static int run_queue(vc_syncer *s, int64_t now)
     return n;
 }
 
+/* Every cached virtual key of every controller, into the queue (startup
+ * and resync): spread over steps by enqueue_all_tick(), since 10,000 keys
+ * cost a step about 10 ms. */
 static void enqueue_all(vc_syncer *s)
 {
-    for (int i = 0; i < s->n_ctls; i++)
-        vc__sync_enqueue_all(s, &s->ctls[i]);
+    s->enq_pending = true;
+    s->enq_ctl = 0;
+    s->enq_it = 0;
+    s->enq_slots = NULL;
+}
+
+static int enqueue_all_tick(vc_syncer *s)
+{
+    int n = 0;
+    while (s->enq_pending) {
+        if (s->enq_ctl >= s->n_ctls) {
+            s->enq_pending = false;
+            break;
+        }
+        vc__ctl *c = &s->ctls[s->enq_ctl];
+        if (c->virt) {
+            /* a cache that grew since the last step was rehashed: its
+             * iteration starts again (the queue drops the duplicates) */
+            const void *slots = c->virt->cache.slots;
+            if (s->enq_slots && slots != s->enq_slots)
+                s->enq_it = 0;
+            s->enq_slots = slots;
+            const char *k;
+            while (vc__informer_next(c->virt, &s->enq_it, &k, NULL)) {
+                vc__sync_enqueue(s, c, k, 0);
+                if (++n % 16 == 0 && vc__step_over(s))
+                    return n;
+            }
+        }
+        s->enq_ctl++;
+        s->enq_it = 0;
+        s->enq_slots = NULL;
+    }
+    return n;
 }
 
 int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
@@ -808,9 +847,15 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
         if (t >= 0 && t < wait)
             wait = (int32_t)t;
     }
+    /* the budget counts from the step's start, I/O included; when the
+     * caller asked to wait, from the end of the wait (the I/O then has none) */
+    s->step_deadline_us = vc__sync_now_us() + VC__STEP_BUDGET_US;
+    vc__kloop_budget(s->loop, wait > 0 ? 0 : s->step_deadline_us);
     int rc = vc__kloop_run(s->loop, wait, NULL);
     if (rc < 0)
         return rc;
+    if (wait > 0)
+        s->step_deadline_us = vc__sync_now_us() + VC__STEP_BUDGET_US;
     now = vc__now_ms();
     if (s->stopping) {
         if (s->in_flight == 0) {
@@ -824,11 +869,15 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
     }
     int work = 0;
     kube_ip_tick(s, now);
-    for (int i = 0; i < s->n_ctls; i++) {
-        if (s->ctls[i].virt)
-            work += vc__informer_tick(s->ctls[i].virt, now);
-        if (s->ctls[i].host)
-            work += vc__informer_tick(s->ctls[i].host, now);
+    /* round robin: the budget may run out before the last informer, so
+     * each step starts with another one */
+    int first = s->n_ctls ? (int)(s->tick_rr++ % (uint32_t)s->n_ctls) : 0;
+    for (int j = 0; j < s->n_ctls; j++) {
+        vc__ctl *c = &s->ctls[(first + j) % s->n_ctls];
+        if (c->virt)
+            work += vc__informer_tick(c->virt, now);
+        if (c->host)
+            work += vc__informer_tick(c->host, now);
     }
     bool synced = all_synced(s);
     if (synced && !s->ready_reported) {
@@ -849,12 +898,14 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
         if (synced)
             enqueue_all(s);
     }
+    if (s->enq_pending)
+        work += enqueue_all_tick(s);
     work += run_queue(s, now);
     work += vc__events_tick(s);
     if (out) {
         if (work > 0 || s->in_flight > 0)
             *out = VC_STEP_PROGRESS;
-        else if (synced && vc__queue_depth(&s->q) == 0 && s->kube_ip)
+        else if (synced && vc__queue_depth(&s->q) == 0 && !s->enq_pending && s->kube_ip)
             *out = VC_STEP_SYNCED;
         else
             *out = VC_STEP_IDLE;
@@ -883,6 +934,8 @@ int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
             CONSIDER(vc__informer_timeout(s->ctls[i].host, now));
     }
     CONSIDER(vc__events_timeout(s));
+    if (s->enq_pending)
+        CONSIDER(0);
     if (!s->kube_ip && !s->kube_ip_pending)
         CONSIDER(s->kube_ip_next_ms > now ? s->kube_ip_next_ms - now : 0);
     if (s->ready_reported && !s->coredns_done && !s->coredns_pending)

@@ -13,8 +13,15 @@
 static vc_kube *H, *V;
 static vc_syncer *S;
 static char NAME[32], HNS[64];
-static int64_t max_step_us;
+static int64_t max_step_us, max_step_cpu_us;
 static long steps;
+
+static int64_t cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void pump(int ms)
 {
@@ -26,13 +33,17 @@ static void pump(int ms)
         int w = t < 0 || t > 50 ? 50 : (int)t;
         poll(&p, 1, w);
         struct timespec a, b;
+        int64_t c0 = cpu_us();
         clock_gettime(CLOCK_MONOTONIC, &a);
         vc_step_state st;
         vc_syncer_step(S, 0, &st);
         clock_gettime(CLOCK_MONOTONIC, &b);
+        int64_t cus = cpu_us() - c0;
         int64_t us = (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
         if (us > max_step_us)
             max_step_us = us;
+        if (cus > max_step_cpu_us)
+            max_step_cpu_us = cus;
         steps++;
         vc_sync_event *ev;
         while (vc_syncer_next_event(&ev, S) == VC_OK) {
@@ -436,9 +447,19 @@ static void t_virtual_deletion(void)
 
 static void t_step_never_blocks(void)
 {
-    /* measured over every step of this test, with I/O in flight */
-    printf("# steps: %ld, longest step(0): %lld us\n", steps, (long long)max_step_us);
-    CHECK(max_step_us < 2000000);
+    /* measured over every step of this test, with I/O in flight: at most
+     * 10 ms of work (the thread's CPU time: on a loaded machine the wall
+     * time includes preemption) and no wait (wall time far below the
+     * seconds a wait for a plugin, DNS or a server costs); syncer-step
+     * drives the same bound through an exec plugin and 10,000 objects */
+    printf("# steps: %ld, longest step(0): %lld us wall, %lld us CPU\n", steps, (long long)max_step_us,
+           (long long)max_step_cpu_us);
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK(max_step_cpu_us < 20000); /* ASan: see syncer_step.c */
+#else
+    CHECK(max_step_cpu_us < 10000);
+#endif
+    CHECK(max_step_us < 1000000);
     vc_syncer_stats st;
     memset(&st, 0, sizeof st);
     st.version = VC_SYNCER_STATS_VERSION;

@@ -29,10 +29,11 @@ typedef struct fakeserver {
     int n_script;
     int served;            /* requests seen */
     char last_request[512];
+    char last_auth[512];   /* value of the last request's Authorization header */
     volatile int stop;
 } fakeserver;
 
-static int fs_read_request(int c, char *first_line, size_t n)
+static int fs_read_request(int c, char *first_line, size_t n, char *auth, size_t auth_n)
 {
     char buf[65536];
     size_t len = 0;
@@ -54,6 +55,15 @@ static int fs_read_request(int c, char *first_line, size_t n)
                 if (r <= 0)
                     return -1;
                 len += (size_t)r;
+            }
+            auth[0] = 0;
+            char *a = strcasestr(buf, "\r\nAuthorization: ");
+            if (a && a < end) {
+                a += 17;
+                char *ae = strstr(a, "\r\n");
+                size_t al = (size_t)(ae - a) < auth_n - 1 ? (size_t)(ae - a) : auth_n - 1;
+                memcpy(auth, a, al);
+                auth[al] = 0;
             }
             char *nl = strstr(buf, "\r\n");
             size_t l = (size_t)(nl - buf) < n - 1 ? (size_t)(nl - buf) : n - 1;
@@ -86,9 +96,10 @@ static void *fs_main(void *arg)
         if (c < 0)
             continue;
         for (;;) {
-            char line[512];
-            if (fs_read_request(c, line, sizeof line) < 0)
+            char line[512], auth[512];
+            if (fs_read_request(c, line, sizeof line, auth, sizeof auth) < 0)
                 break;
+            snprintf(f->last_auth, sizeof f->last_auth, "%s", auth);
             int i = f->served < f->n_script ? f->served : f->n_script - 1;
             f->served++;
             snprintf(f->last_request, sizeof f->last_request, "%s", line);
