@@ -11,6 +11,12 @@
  *    until the object they came from changes or is freed;
  *  - strings returned in a vc_buf are released with vc_buf_dispose();
  *  - any other memory the library hands out is released with vc_free().
+ *
+ * Structs the caller allocates (the options structs, vc_allocator,
+ * vc_syncer_stats) begin with `uint32_t version` and only grow at the end.
+ * The library writes and reads only the bytes of the version the caller
+ * set, so a program built against an older header keeps working with a
+ * newer library; fields of newer versions take their defaults.
  */
 #ifndef VCLUSTER_COMMON_H
 #define VCLUSTER_COMMON_H

@@ -18,6 +18,7 @@
 #endif
 
 #include "util/util.h"
+#include "util/vstruct.h"
 #include "vcluster/version.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -121,12 +122,20 @@ bool vc__global_initialized(void)
     return r;
 }
 
-int vc_global_init(const vc_allocator *alloc)
+/* Versioned public struct (util/vstruct.h). */
+VC__VSTRUCT(vc_allocator, VC_ALLOCATOR_VERSION, );
+
+int vc_global_init(const vc_allocator *user_alloc)
 {
-    if (alloc && (alloc->version < 1 || alloc->version > VC_ALLOCATOR_VERSION))
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID,
-                         "vc_allocator version %u not supported (1..%d)",
-                         (unsigned)alloc->version, VC_ALLOCATOR_VERSION);
+    /* only the bytes of the caller's version are read (util/vstruct.h) */
+    vc_allocator copy = { 0 };
+    const vc_allocator *alloc = NULL;
+    if (user_alloc) {
+        int vrc = vc__vstruct_read(&vc_allocator__vs, &copy, user_alloc);
+        if (vrc < 0)
+            return vrc;
+        alloc = &copy;
+    }
     if (alloc && (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn))
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_allocator needs malloc_fn, realloc_fn and free_fn");
     pthread_mutex_lock(&g_lock);
