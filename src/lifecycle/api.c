@@ -121,7 +121,8 @@ int vc_cluster_create(vc_kube *host, const vc_create_options *user_opts, vc_buf 
         lc.backing_store = opts->backing_store;
     else
     {
-        int bs = vc_config_backing_store(lc.config);
+        int32_t bs = VC_STORE_EMBEDDED_DATABASE;
+        vc_config_backing_store(&bs, lc.config);
         lc.backing_store = bs == VC_STORE_EMBEDDED_ETCD || bs == VC_STORE_DEPLOYED_ETCD ? "etcd" : "sqlite";
     }
     if (!vc__streq(lc.backing_store, "sqlite") && !vc__streq(lc.backing_store, "etcd")) {

@@ -26,12 +26,20 @@ VC__OPTIONS_INIT_FN(vc_syncer_options, VC_SYNCER_OPTIONS_INIT)
 
 /* ---- events ---- */
 
+/* An event and the error it points to, in one allocation (the event comes
+ * first, so a vc_sync_event * is a sync_event *). */
+typedef struct sync_event {
+    vc_sync_event ev;
+    vc_error err;
+} sync_event;
+
 void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, const char *vname, const char *hname,
                     int rc)
 {
     if (type == VC_SYNC_ERROR)
         s->errors++;
-    vc_sync_event *ev = vc__calloc(1, sizeof(*ev));
+    sync_event *se = vc__calloc(1, sizeof(*se));
+    vc_sync_event *ev = se ? &se->ev : NULL;
     if (!ev)
         return;
     ev->type = type;
@@ -39,19 +47,21 @@ void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, c
     ev->virtual_namespace = vc__strdup(vns ? vns : "");
     ev->virtual_name = vc__strdup(vname ? vname : "");
     ev->host_name = vc__strdup(hname ? hname : "");
-    ev->error.code = rc;
+    vc_error *err = &se->err;
+    ev->error = err;
+    err->code = rc;
     if (rc < 0) {
         const vc_error *e = vc_error_last();
-        ev->error.klass = e->klass;
-        ev->error.http_status = e->http_status;
-        ev->error.reason = vc__strdup(e->reason);
-        ev->error.message = vc__strdup(e->message);
+        err->klass = e->klass;
+        err->http_status = e->http_status;
+        err->reason = vc__strdup(e->reason);
+        err->message = vc__strdup(e->message);
     } else {
-        ev->error.reason = vc__strdup("");
-        ev->error.message = vc__strdup("");
+        err->reason = vc__strdup("");
+        err->message = vc__strdup("");
     }
-    if (!ev->kind || !ev->virtual_namespace || !ev->virtual_name || !ev->host_name || !ev->error.reason ||
-        !ev->error.message) {
+    if (!ev->kind || !ev->virtual_namespace || !ev->virtual_name || !ev->host_name || !err->reason ||
+        !err->message) {
         vc_sync_event_free(ev);
         return;
     }
@@ -87,8 +97,9 @@ void vc_sync_event_free(vc_sync_event *ev)
     vc__free((char *)ev->virtual_namespace);
     vc__free((char *)ev->virtual_name);
     vc__free((char *)ev->host_name);
-    vc__free((char *)ev->error.reason);
-    vc__free((char *)ev->error.message);
+    vc_error *err = &((sync_event *)ev)->err;
+    vc__free((char *)err->reason);
+    vc__free((char *)err->message);
     vc__free(ev);
 }
 
@@ -688,7 +699,7 @@ static void enqueue_all(vc_syncer *s)
         vc__sync_enqueue_all(s, &s->ctls[i]);
 }
 
-int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
+int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, int32_t *out)
 {
     if (out)
         *out = VC_STEP_IDLE;

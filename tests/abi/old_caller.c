@@ -9,6 +9,7 @@
  * the options, a memset of the stats) fails with heap-buffer-overflow.
  * Public API only.
  */
+#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,47 @@ static void test_stats(void)
     vc_kube_free(virt);
 }
 
+/* Events are the library's: their error is a pointer (never NULL), so
+ * vc_sync_event and vc_error can both grow. Nothing listens on
+ * 127.0.0.1:1, so the first lists fail and come back as error events. */
+static void test_events(void)
+{
+    vc_kube *host = kube(), *virt = kube();
+    vc_syncer_options o = VC_SYNCER_OPTIONS_INIT;
+    o.name = "abi";
+    vc_syncer *s = NULL;
+    CHECK_INT(vc_syncer_new(&s, host, virt, &o), VC_OK);
+    int errors = 0, others = 0;
+    for (int i = 0; i < 100 && !errors; i++) {
+        int64_t ms = 0;
+        CHECK_INT(vc_syncer_get_timeout(s, &ms), VC_OK);
+        struct pollfd p = { vc_syncer_get_fd(s), POLLIN, 0 };
+        poll(&p, 1, ms < 0 || ms > 50 ? 50 : (int)ms);
+        int32_t st = -1;
+        CHECK_INT(vc_syncer_step(s, 0, &st), VC_OK);
+        CHECK(st >= VC_STEP_IDLE && st <= VC_STEP_STOPPED);
+        vc_sync_event *ev;
+        while (vc_syncer_next_event(&ev, s) == VC_OK) {
+            CHECK(ev->error != NULL);
+            if (ev->type == VC_SYNC_ERROR) {
+                errors++;
+                CHECK_INT(ev->error->code, VC_ECONNECT);
+                CHECK(ev->error->message && strstr(ev->error->message, "127.0.0.1"));
+                CHECK(ev->error->reason != NULL);
+            } else {
+                others++;
+                CHECK_INT(ev->error->code, VC_OK);
+                CHECK_STR(ev->error->message, "");
+            }
+            vc_sync_event_free(ev);
+        }
+    }
+    CHECK(errors > 0);
+    vc_syncer_free(s);
+    vc_kube_free(host);
+    vc_kube_free(virt);
+}
+
 static void test_kubelet_proxy(void)
 {
     vc_kube *host = kube();
@@ -206,6 +248,8 @@ int main(int argc, char **argv)
         RUN(test_syncer);
     if (all || !strcmp(only, "stats"))
         RUN(test_stats);
+    if (all || !strcmp(only, "events"))
+        RUN(test_events);
     if (all || !strcmp(only, "kubelet"))
         RUN(test_kubelet_proxy);
     if (all || !strcmp(only, "lifecycle"))
