@@ -4,6 +4,11 @@
  * common.h: export macros, status codes, the thread-local last error,
  * buffers, the allocator hook, global init and logging.
  *
+ * Platform: Linux only. The syncer's pollable fd is an epoll set with a
+ * timerfd and an eventfd (there is no kqueue or IOCP backend), and the
+ * local driver uses Linux process and /proc interfaces. Requires libcurl
+ * >= 7.85.0, checked at build time and by vc_global_init().
+ *
  * Ownership rules used in every doc comment of this library:
  *  - `**out` results are owned by the caller and released with the matching
  *    vc_*_free() function;
@@ -162,7 +167,8 @@ typedef struct vc_allocator {
  * be balanced by vc_global_shutdown(). `alloc` may be NULL for libc malloc; a
  * custom allocator is honoured only by the first (outermost) call and is
  * copied. Call it before any other function, from one thread.
- * @return VC_OK, VC_EVERSION, VC_EINVAL or VC_EGENERIC (libcurl failed).
+ * @return VC_OK, VC_EVERSION, VC_EINVAL, VC_ENOTSUPPORTED (the libcurl
+ *   loaded is older than 7.85.0) or VC_EGENERIC (libcurl failed).
  * @since 0.1
  */
 VC_API int vc_global_init(const vc_allocator *alloc);

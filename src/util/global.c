@@ -18,6 +18,9 @@
 #endif
 
 #include "util/util.h"
+#if LIBCURL_VERSION_NUM < VC__CURL_MIN_VERSION_NUM
+#error "libvcluster needs libcurl >= 7.85.0 (CURLOPT_PROTOCOLS_STR)"
+#endif
 #include "util/vstruct.h"
 #include "vcluster/version.h"
 
@@ -138,6 +141,12 @@ int vc_global_init(const vc_allocator *user_alloc)
     }
     if (alloc && (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn))
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_allocator needs malloc_fn, realloc_fn and free_fn");
+    /* libcurl.so.4 may be older than the headers we were built with: an
+     * option it does not know is then silently not set (CURLOPT_PROTOCOLS_STR) */
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    if (!cv || cv->version_num < VC__CURL_MIN_VERSION_NUM)
+        return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_HTTP, "libcurl %s is loaded; libvcluster needs >= %s",
+                         cv && cv->version ? cv->version : "?", VC__CURL_MIN_VERSION);
     pthread_mutex_lock(&g_lock);
     if (g_refcount++ > 0) {
         pthread_mutex_unlock(&g_lock);
