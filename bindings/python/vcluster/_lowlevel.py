@@ -279,7 +279,8 @@ def global_init(alloc: Any = None) -> int:
     be balanced by vc_global_shutdown(). `alloc` may be NULL for libc malloc; a
     custom allocator is honoured only by the first (outermost) call and is
     copied. Call it before any other function, from one thread.
-    @return VC_OK, VC_EVERSION, VC_EINVAL or VC_EGENERIC (libcurl failed).
+    @return VC_OK, VC_EVERSION, VC_EINVAL, VC_ENOTSUPPORTED (the libcurl
+      loaded is older than 7.85.0) or VC_EGENERIC (libcurl failed).
     @since 0.1
     """
     rc = lib.vc_global_init(_s.struct_ptr(alloc))
