@@ -18,7 +18,8 @@
 #endif
 
 #include "util/util.h"
-#if LIBCURL_VERSION_NUM < VC__CURL_MIN_VERSION_NUM
+/* (defined(): cppcheck reads this file without the system headers) */
+#if defined(LIBCURL_VERSION_NUM) && LIBCURL_VERSION_NUM < VC__CURL_MIN_VERSION_NUM
 #error "libvcluster needs libcurl >= 7.85.0 (CURLOPT_PROTOCOLS_STR)"
 #endif
 #include "util/vstruct.h"
