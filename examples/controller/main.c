@@ -626,7 +626,7 @@ int main(int argc, char **argv)
         if (np > 0 && lfd >= 0 && (p[1].revents & POLLIN))
             health_accept(lfd);
         health_serve(p + 2, s, ready);
-        vc_step_state st;
+        int32_t st;
         int64_t t0 = clock_us(CLOCK_MONOTONIC), c0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
         if (vc_syncer_step(s, 0, &st) < 0) {
             fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
@@ -642,7 +642,7 @@ int main(int argc, char **argv)
             if (ev->type == VC_SYNC_READY)
                 ready = 1;
             if (ev->type == VC_SYNC_ERROR)
-                log_fn(VC_LOG_WARN, "sync", ev->error.message, NULL);
+                log_fn(VC_LOG_WARN, "sync", ev->error->message, NULL);
             else if (g_verbose >= VC_LOG_INFO && ev->type != VC_SYNC_UPDATED_VIRTUAL) {
                 char line[1024];
                 snprintf(line, sizeof line, "%s %s%s%s%s%s: %s", ev->kind, ev->virtual_namespace,

@@ -4,6 +4,11 @@
  * common.h: export macros, status codes, the thread-local last error,
  * buffers, the allocator hook, global init and logging.
  *
+ * Platform: Linux only. The syncer's pollable fd is an epoll set with a
+ * timerfd and an eventfd (there is no kqueue or IOCP backend), and the
+ * local driver uses Linux process and /proc interfaces. Requires libcurl
+ * >= 7.85.0, checked at build time and by vc_global_init().
+ *
  * Ownership rules used in every doc comment of this library:
  *  - `**out` results are owned by the caller and released with the matching
  *    vc_*_free() function;
@@ -38,6 +43,12 @@
  *    replaced sink is still running.
  *  - The allocator is set once by vc_global_init() and called from every
  *    thread that uses the library: it must be thread-safe.
+ *
+ * Structs the caller allocates (the options structs, vc_allocator,
+ * vc_syncer_stats) begin with `uint32_t version` and only grow at the end.
+ * The library writes and reads only the bytes of the version the caller
+ * set, so a program built against an older header keeps working with a
+ * newer library; fields of newer versions take their defaults.
  */
 #ifndef VCLUSTER_COMMON_H
 #define VCLUSTER_COMMON_H
@@ -191,7 +202,8 @@ typedef struct vc_allocator {
  * copied. Call it before any other function.
  * Threads: from one thread, while no other thread is inside a library call
  * (libcurl's global init is not thread-safe).
- * @return VC_OK, VC_EVERSION, VC_EINVAL or VC_EGENERIC (libcurl failed).
+ * @return VC_OK, VC_EVERSION, VC_EINVAL, VC_ENOTSUPPORTED (the libcurl
+ *   loaded is older than 7.85.0) or VC_EGENERIC (libcurl failed).
  * @since 0.1
  */
 VC_API int vc_global_init(const vc_allocator *alloc);

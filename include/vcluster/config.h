@@ -108,11 +108,13 @@ VC_API int vc_config_to_yaml(vc_config *cfg, vc_buf *out);
 VC_API const char *vc_config_distro(vc_config *cfg);
 
 /**
- * The backing store (a vc_backing_store value): the one whose `enabled` is
- * true, else VC_STORE_EMBEDDED_DATABASE.
+ * The backing store into `*out`: a vc_backing_store value (an int32_t, as
+ * every enum that crosses the ABI), the one whose `enabled` is true, else
+ * VC_STORE_EMBEDDED_DATABASE. `cfg` NULL means the defaults.
+ * @return VC_OK or VC_EINVAL (out is NULL).
  * @since 0.1
  */
-VC_API int vc_config_backing_store(vc_config *cfg);
+VC_API int vc_config_backing_store(int32_t *out, vc_config *cfg);
 
 /**
  * controlPlane.statefulSet.highAvailability.replicas (1 unless HA).

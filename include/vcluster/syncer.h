@@ -134,7 +134,7 @@ VC_API int vc_syncer_get_fd(vc_syncer *syncer);
  */
 VC_API int vc_syncer_get_timeout(vc_syncer *syncer, int64_t *out_ms);
 
-/** What a step did. @since 0.1 */
+/** What a step did (vc_syncer_step() reports it as an int32_t). @since 0.1 */
 typedef enum vc_step_state {
     VC_STEP_IDLE = 0,     /**< nothing to do right now */
     VC_STEP_PROGRESS = 1, /**< work was done or is in flight */
@@ -145,12 +145,13 @@ typedef enum vc_step_state {
 /**
  * Run one step: wait at most `timeout_ms` for I/O (0: never blocks), process
  * what arrived, run due reconciles, and return. `out` (may be NULL) tells
- * what happened. Errors of individual objects are not returned here: they
- * are reported as events and retried with backoff.
+ * what happened: a vc_step_state value (an int32_t, as every enum that
+ * crosses the ABI). Errors of individual objects are not returned here:
+ * they are reported as events and retried with backoff.
  * @return VC_OK; VC_EINVAL; VC_EIO (the event loop failed).
  * @since 0.1
  */
-VC_API int vc_syncer_step(vc_syncer *syncer, int32_t timeout_ms, vc_step_state *out);
+VC_API int vc_syncer_step(vc_syncer *syncer, int32_t timeout_ms, int32_t *out);
 
 /** Event types. @since 0.1 */
 typedef enum vc_sync_event_type {
@@ -166,7 +167,10 @@ typedef enum vc_sync_event_type {
 } vc_sync_event_type;
 
 /**
- * One thing the syncer did or failed to do. Strings are owned by the event.
+ * One thing the syncer did or failed to do. Strings and `error` are owned by
+ * the event. Only the library allocates events (vc_syncer_next_event()) and
+ * fields are appended in later versions, so never allocate one or copy it
+ * by value; `error` is a pointer so that vc_error can grow too.
  * Threads: the caller's; free it on any thread.
  * @since 0.1
  */
@@ -176,13 +180,15 @@ typedef struct vc_sync_event {
     const char *virtual_namespace;/**< "" for cluster-scoped */
     const char *virtual_name;
     const char *host_name;        /**< "" when not applicable */
-    vc_error error;               /**< code VC_OK unless type is VC_SYNC_ERROR */
+    /** Never NULL: code VC_OK unless type is VC_SYNC_ERROR. */
+    const vc_error *error;
 } vc_sync_event;
 
 /**
  * Take the next event. On VC_OK `*out` is owned by the caller (free it with
  * vc_sync_event_free()); VC_ITEROVER when none is queued. Events are kept
  * up to a bound (oldest dropped first, counted in the stats).
+ * @return VC_OK, VC_ITEROVER or VC_EINVAL.
  * @since 0.1
  */
 VC_API int vc_syncer_next_event(vc_sync_event **out, vc_syncer *syncer);
@@ -201,6 +207,7 @@ VC_API int vc_syncer_wakeup(vc_syncer *syncer);
 /**
  * Ask the syncer to stop: watches are closed, queued work is dropped, and
  * once in-flight writes have finished a step reports VC_STEP_STOPPED.
+ * @return VC_OK, VC_EINVAL or VC_EIO (the wakeup could not be signalled).
  * @since 0.1
  */
 VC_API int vc_syncer_stop(vc_syncer *syncer);

@@ -1132,9 +1132,12 @@ const char *vc_config_distro(vc_config *cfg)
     return "k8s";
 }
 
-int vc_config_backing_store(vc_config *cfg)
+int vc_config_backing_store(int32_t *out, vc_config *cfg)
 {
-    return cfg ? store_of(&cfg->values) : VC_STORE_EMBEDDED_DATABASE;
+    if (!out)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_config_backing_store: out is NULL");
+    *out = cfg ? store_of(&cfg->values) : VC_STORE_EMBEDDED_DATABASE;
+    return VC_OK;
 }
 
 int32_t vc_config_ha_replicas(vc_config *cfg)

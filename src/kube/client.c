@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "kube/kube.h"
+#include "util/vstruct.h"
 #include "vcluster/version.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
@@ -13,18 +14,8 @@
 #define DEFAULT_RETRIES 5
 #define TOKEN_FILE_REREAD_MS 60000
 
-int vc_kube_options_init(vc_kube_options *opts, uint32_t version)
-{
-    if (!opts)
-        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "opts is NULL");
-    if (version < 1 || version > VC_KUBE_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_kube_options version %u not supported (1..%d)",
-                         (unsigned)version, VC_KUBE_OPTIONS_VERSION);
-    vc_kube_options d = VC_KUBE_OPTIONS_INIT;
-    *opts = d;
-    opts->version = version;
-    return VC_OK;
-}
+VC__VSTRUCT(vc_kube_options, VC_KUBE_OPTIONS_VERSION, );
+VC__OPTIONS_INIT_FN(vc_kube_options, VC_KUBE_OPTIONS_INIT)
 
 /* Atomic: port-forwards (and other children) may take and drop references
  * on other threads than the owner's (vc_port_forward_open's thread rule). */
@@ -56,17 +47,17 @@ void vc_kube_free(vc_kube *kube)
     vc__kube_unref(kube);
 }
 
-int vc_kube_new(vc_kube **out, const vc_kube_options *opts)
+int vc_kube_new(vc_kube **out, const vc_kube_options *user_opts)
 {
     if (!out)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "out is NULL");
     *out = NULL;
-    vc_kube_options def = VC_KUBE_OPTIONS_INIT;
-    if (!opts)
-        opts = &def;
-    if (opts->version < 1 || opts->version > VC_KUBE_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_kube_options version %u not supported (1..%d)",
-                         (unsigned)opts->version, VC_KUBE_OPTIONS_VERSION);
+    /* only the bytes of the caller's version are read (util/vstruct.h) */
+    vc_kube_options o = VC_KUBE_OPTIONS_INIT;
+    int rc = user_opts ? vc__vstruct_read(&vc_kube_options__vs, &o, user_opts) : VC_OK;
+    if (rc < 0)
+        return rc;
+    const vc_kube_options *opts = &o;
     vc_kube *k = vc__calloc(1, sizeof(*k));
     if (!k)
         return vc__error_oom();

@@ -33,6 +33,7 @@
 #include "kubelet/kubelet.h"
 #include "pki/pki.h"
 #include "translate/translate.h"
+#include "util/vstruct.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define RELAY_BUF 16384
@@ -58,18 +59,9 @@ struct vc_kubelet_proxy {
     pthread_mutex_t rng_mu;      /* the DRBG is shared by every connection */
 };
 
-int vc_kubelet_proxy_options_init(vc_kubelet_proxy_options *opts, uint32_t version)
-{
-    if (!opts)
-        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "opts is NULL");
-    if (version < 1 || version > VC_KUBELET_PROXY_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_kubelet_proxy_options version %u not supported (1..%d)",
-                         (unsigned)version, VC_KUBELET_PROXY_OPTIONS_VERSION);
-    vc_kubelet_proxy_options d = VC_KUBELET_PROXY_OPTIONS_INIT;
-    *opts = d;
-    opts->version = version;
-    return VC_OK;
-}
+/* Versioned public struct (util/vstruct.h). */
+VC__VSTRUCT(vc_kubelet_proxy_options, VC_KUBELET_PROXY_OPTIONS_VERSION, );
+VC__OPTIONS_INIT_FN(vc_kubelet_proxy_options, VC_KUBELET_PROXY_OPTIONS_INIT)
 
 static int tls_err(int ret, const char *what)
 {
@@ -158,16 +150,19 @@ static int self_signed(vc_kubelet_proxy *p)
     return rc;
 }
 
-int vc_kubelet_proxy_new(vc_kubelet_proxy **out, vc_kube *host, const vc_kubelet_proxy_options *opts)
+int vc_kubelet_proxy_new(vc_kubelet_proxy **out, vc_kube *host, const vc_kubelet_proxy_options *user_opts)
 {
     if (!out)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "out is NULL");
     *out = NULL;
-    if (!host || !opts)
+    if (!host || !user_opts)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_kubelet_proxy_new: host and opts are required");
-    if (opts->version < 1 || opts->version > VC_KUBELET_PROXY_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_kubelet_proxy_options version %u not supported (1..%d)",
-                         (unsigned)opts->version, VC_KUBELET_PROXY_OPTIONS_VERSION);
+    /* only the bytes of the caller's version are read (util/vstruct.h) */
+    vc_kubelet_proxy_options o = VC_KUBELET_PROXY_OPTIONS_INIT;
+    int vrc = vc__vstruct_read(&vc_kubelet_proxy_options__vs, &o, user_opts);
+    if (vrc < 0)
+        return vrc;
+    const vc_kubelet_proxy_options *opts = &o;
     if (vc__str_empty(opts->name))
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "kubelet proxy: the virtual cluster name is required");
     if (vc__str_empty(opts->client_ca_pem) && vc__str_empty(opts->client_ca_file))

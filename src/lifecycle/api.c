@@ -3,34 +3,15 @@
 
 #include "lifecycle/lifecycle.h"
 #include "pki/pki.h"
+#include "util/vstruct.h"
 
 #define DEFAULT_TIMEOUT_MS 120000
 
-int vc_create_options_init(vc_create_options *opts, uint32_t version)
-{
-    if (!opts)
-        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "opts is NULL");
-    if (version < 1 || version > VC_CREATE_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_create_options version %u not supported (1..%d)",
-                         (unsigned)version, VC_CREATE_OPTIONS_VERSION);
-    vc_create_options d = VC_CREATE_OPTIONS_INIT;
-    *opts = d;
-    opts->version = version;
-    return VC_OK;
-}
-
-int vc_cluster_op_options_init(vc_cluster_op_options *opts, uint32_t version)
-{
-    if (!opts)
-        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "opts is NULL");
-    if (version < 1 || version > VC_CLUSTER_OP_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_cluster_op_options version %u not supported (1..%d)",
-                         (unsigned)version, VC_CLUSTER_OP_OPTIONS_VERSION);
-    vc_cluster_op_options d = VC_CLUSTER_OP_OPTIONS_INIT;
-    *opts = d;
-    opts->version = version;
-    return VC_OK;
-}
+/* Versioned public structs (util/vstruct.h). */
+VC__VSTRUCT(vc_create_options, VC_CREATE_OPTIONS_VERSION, );
+VC__VSTRUCT(vc_cluster_op_options, VC_CLUSTER_OP_OPTIONS_VERSION, );
+VC__OPTIONS_INIT_FN(vc_create_options, VC_CREATE_OPTIONS_INIT)
+VC__OPTIONS_INIT_FN(vc_cluster_op_options, VC_CLUSTER_OP_OPTIONS_INIT)
 
 static bool dns_label(const char *s)
 {
@@ -96,13 +77,16 @@ static const vc__driver *driver_of(const json_t *svc)
     return driver_by_name(d);
 }
 
-int vc_cluster_create(vc_kube *host, const vc_create_options *opts, vc_buf *out_manifests)
+int vc_cluster_create(vc_kube *host, const vc_create_options *user_opts, vc_buf *out_manifests)
 {
-    if (!opts)
+    if (!user_opts)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "options are required");
-    if (opts->version < 1 || opts->version > VC_CREATE_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_create_options version %u not supported",
-                         (unsigned)opts->version);
+    /* only the bytes of the caller's version are read (util/vstruct.h) */
+    vc_create_options o = VC_CREATE_OPTIONS_INIT;
+    int vrc = vc__vstruct_read(&vc_create_options__vs, &o, user_opts);
+    if (vrc < 0)
+        return vrc;
+    const vc_create_options *opts = &o;
     const vc__driver *drv = driver_by_name(opts->driver);
     if (!drv)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "unknown driver \"%s\": use kubernetes or local", opts->driver);
@@ -137,7 +121,8 @@ int vc_cluster_create(vc_kube *host, const vc_create_options *opts, vc_buf *out_
         lc.backing_store = opts->backing_store;
     else
     {
-        int bs = vc_config_backing_store(lc.config);
+        int32_t bs = VC_STORE_EMBEDDED_DATABASE;
+        vc_config_backing_store(&bs, lc.config);
         lc.backing_store = bs == VC_STORE_EMBEDDED_ETCD || bs == VC_STORE_DEPLOYED_ETCD ? "etcd" : "sqlite";
     }
     if (!vc__streq(lc.backing_store, "sqlite") && !vc__streq(lc.backing_store, "etcd")) {
@@ -194,11 +179,17 @@ out:
     return rc;
 }
 
-static int op(vc_kube *host, const char *name, const char *ns, const vc_cluster_op_options *opts, int which)
+static int op(vc_kube *host, const char *name, const char *ns, const vc_cluster_op_options *user_opts, int which)
 {
-    if (opts && (opts->version < 1 || opts->version > VC_CLUSTER_OP_OPTIONS_VERSION))
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_cluster_op_options version %u not supported",
-                         (unsigned)opts->version);
+    /* only the bytes of the caller's version are read (util/vstruct.h) */
+    vc_cluster_op_options o = VC_CLUSTER_OP_OPTIONS_INIT;
+    const vc_cluster_op_options *opts = NULL;
+    if (user_opts) {
+        int vrc = vc__vstruct_read(&vc_cluster_op_options__vs, &o, user_opts);
+        if (vrc < 0)
+            return vrc;
+        opts = &o;
+    }
     vc__lc lc;
     int rc = lc_init(&lc, host, name, ns, opts ? opts->timeout_ms : 0);
     if (rc < 0)

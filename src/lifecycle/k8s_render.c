@@ -326,7 +326,8 @@ static char *image_of(const vc_config *cfg, const vc__cfg_image *img, const vc__
  * else "sqlite"); only a real disagreement overrides the config. */
 static int store_kind(vc__lc *lc, const vc_config *cfg)
 {
-    int store = vc_config_backing_store((vc_config *)cfg);
+    int32_t store = VC_STORE_EMBEDDED_DATABASE;
+    vc_config_backing_store(&store, (vc_config *)cfg);
     bool etcd = store == VC_STORE_EMBEDDED_ETCD || store == VC_STORE_DEPLOYED_ETCD || store == VC_STORE_EXTERNAL_ETCD;
     if (vc__streq(lc->backing_store, "etcd") && !etcd)
         return VC_STORE_EMBEDDED_ETCD;

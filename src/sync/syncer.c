@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "sync/sync.h"
+#include "util/vstruct.h"
 
 #define DEFAULT_HOST_QPS 200.0
 #define DEFAULT_HOST_BURST 400
@@ -17,33 +18,28 @@
 #define DEFAULT_RESYNC_S 300
 #define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.12.1"
 
-/* The size of the options struct of `version` (fields are append-only). */
-static size_t syncer_opts_size(uint32_t version)
-{
-    return version >= 2 ? sizeof(vc_syncer_options) : offsetof(vc_syncer_options, kubelet_address);
-}
-
-int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version)
-{
-    if (!opts)
-        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "opts is NULL");
-    if (version < 1 || version > VC_SYNCER_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_syncer_options version %u not supported (1..%d)",
-                         (unsigned)version, VC_SYNCER_OPTIONS_VERSION);
-    vc_syncer_options d = VC_SYNCER_OPTIONS_INIT;
-    d.version = version;
-    memcpy(opts, &d, syncer_opts_size(version));
-    return VC_OK;
-}
+/* Versioned public structs (util/vstruct.h): version 2 of the options
+ * begins at kubelet_address. */
+VC__VSTRUCT(vc_syncer_options, VC_SYNCER_OPTIONS_VERSION, VC__VEND(vc_syncer_options, kubelet_address));
+VC__VSTRUCT(vc_syncer_stats, VC_SYNCER_STATS_VERSION, );
+VC__OPTIONS_INIT_FN(vc_syncer_options, VC_SYNCER_OPTIONS_INIT)
 
 /* ---- events ---- */
+
+/* An event and the error it points to, in one allocation (the event comes
+ * first, so a vc_sync_event * is a sync_event *). */
+typedef struct sync_event {
+    vc_sync_event ev;
+    vc_error err;
+} sync_event;
 
 void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, const char *vname, const char *hname,
                     int rc)
 {
     if (type == VC_SYNC_ERROR)
         s->errors++;
-    vc_sync_event *ev = vc__calloc(1, sizeof(*ev));
+    sync_event *se = vc__calloc(1, sizeof(*se));
+    vc_sync_event *ev = se ? &se->ev : NULL;
     if (!ev)
         return;
     ev->type = type;
@@ -51,19 +47,21 @@ void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, c
     ev->virtual_namespace = vc__strdup(vns ? vns : "");
     ev->virtual_name = vc__strdup(vname ? vname : "");
     ev->host_name = vc__strdup(hname ? hname : "");
-    ev->error.code = rc;
+    vc_error *err = &se->err;
+    ev->error = err;
+    err->code = rc;
     if (rc < 0) {
         const vc_error *e = vc_error_last();
-        ev->error.klass = e->klass;
-        ev->error.http_status = e->http_status;
-        ev->error.reason = vc__strdup(e->reason);
-        ev->error.message = vc__strdup(e->message);
+        err->klass = e->klass;
+        err->http_status = e->http_status;
+        err->reason = vc__strdup(e->reason);
+        err->message = vc__strdup(e->message);
     } else {
-        ev->error.reason = vc__strdup("");
-        ev->error.message = vc__strdup("");
+        err->reason = vc__strdup("");
+        err->message = vc__strdup("");
     }
-    if (!ev->kind || !ev->virtual_namespace || !ev->virtual_name || !ev->host_name || !ev->error.reason ||
-        !ev->error.message) {
+    if (!ev->kind || !ev->virtual_namespace || !ev->virtual_name || !ev->host_name || !err->reason ||
+        !err->message) {
         vc_sync_event_free(ev);
         return;
     }
@@ -99,8 +97,9 @@ void vc_sync_event_free(vc_sync_event *ev)
     vc__free((char *)ev->virtual_namespace);
     vc__free((char *)ev->virtual_name);
     vc__free((char *)ev->host_name);
-    vc__free((char *)ev->error.reason);
-    vc__free((char *)ev->error.message);
+    vc_error *err = &((sync_event *)ev)->err;
+    vc__free((char *)err->reason);
+    vc__free((char *)err->message);
     vc__free(ev);
 }
 
@@ -501,21 +500,21 @@ void vc_syncer_free(vc_syncer *s)
     vc__free(s);
 }
 
-int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts)
+int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *user_opts)
 {
     if (!out)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "out is NULL");
     *out = NULL;
-    if (!host || !virt || !opts)
+    if (!host || !virt || !user_opts)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new needs a host and a virtual connection and options");
-    if (opts->version < 1 || opts->version > VC_SYNCER_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_syncer_options version %u not supported (1..%d)",
-                         (unsigned)opts->version, VC_SYNCER_OPTIONS_VERSION);
+    /* only the bytes of the caller's version are read (util/vstruct.h) */
+    vc_syncer_options o2 = VC_SYNCER_OPTIONS_INIT;
+    int vrc = vc__vstruct_read(&vc_syncer_options__vs, &o2, user_opts);
+    if (vrc < 0)
+        return vrc;
+    const vc_syncer_options *opts = &o2;
     if (vc__str_empty(opts->name))
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new: the virtual cluster name is required");
-    /* read the caller's version only */
-    vc_syncer_options o2 = VC_SYNCER_OPTIONS_INIT;
-    memcpy(&o2, opts, syncer_opts_size(opts->version));
     if (!vc__str_empty(o2.kubelet_address)) {
         unsigned char ipbuf[16];
         if (inet_pton(AF_INET, o2.kubelet_address, ipbuf) != 1 && inet_pton(AF_INET6, o2.kubelet_address, ipbuf) != 1)
@@ -828,7 +827,7 @@ static int enqueue_all_tick(vc_syncer *s)
     return n;
 }
 
-int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, vc_step_state *out)
+int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, int32_t *out)
 {
     if (out)
         *out = VC_STEP_IDLE;
@@ -953,15 +952,14 @@ int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
     return VC_OK;
 }
 
-int vc_syncer_stats_get(vc_syncer *s, vc_syncer_stats *out)
+int vc_syncer_stats_get(vc_syncer *s, vc_syncer_stats *user_out)
 {
-    if (!s || !out)
+    if (!s || !user_out)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer and out are required");
-    if (out->version < 1 || out->version > VC_SYNCER_STATS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_syncer_stats version %u not supported", (unsigned)out->version);
-    uint32_t v = out->version;
-    memset(out, 0, sizeof(*out));
-    out->version = v;
+    /* filled in full here; only the bytes of the caller's version are
+     * written back (util/vstruct.h) */
+    vc_syncer_stats st = { 0 };
+    vc_syncer_stats *out = &st;
     for (int i = 0; i < s->n_ctls; i++) {
         vc__informer *infs[2] = { s->ctls[i].virt, s->ctls[i].host };
         for (int j = 0; j < 2; j++) {
@@ -984,7 +982,7 @@ int vc_syncer_stats_get(vc_syncer *s, vc_syncer_stats *out)
     out->virtual_writes = s->virtual_writes;
     out->errors = s->errors;
     out->reconciles = s->reconciles;
-    return VC_OK;
+    return vc__vstruct_write(&vc_syncer_stats__vs, user_out, &st);
 }
 
 int vc_syncer_stats_json(vc_syncer *s, vc_buf *out)

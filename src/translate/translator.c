@@ -3,22 +3,14 @@
 #include <string.h>
 
 #include "translate/translate.h"
+#include "util/vstruct.h"
 
 #define DEFAULT_DOMAIN "cluster.local"
 #define DEFAULT_HOSTS_IMAGE "mirror.gcr.io/library/alpine:3.20"
 
-int vc_translate_options_init(vc_translate_options *opts, uint32_t version)
-{
-    if (!opts)
-        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_translate_options_init: opts is NULL");
-    if (version < 1 || version > VC_TRANSLATE_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID,
-                         "vc_translate_options version %u not supported (1..%d)", (unsigned)version,
-                         VC_TRANSLATE_OPTIONS_VERSION);
-    memset(opts, 0, sizeof *opts);
-    opts->version = version;
-    return VC_OK;
-}
+/* Versioned public struct (util/vstruct.h). */
+VC__VSTRUCT(vc_translate_options, VC_TRANSLATE_OPTIONS_VERSION, );
+VC__OPTIONS_INIT_FN(vc_translate_options, VC_TRANSLATE_OPTIONS_INIT)
 
 static bool is_ip(const char *s)
 {
@@ -181,16 +173,19 @@ static json_t *fieldpath(const char *annotation)
     return json_string(b);
 }
 
-int vc_translator_new(vc_translator **out, const vc_translate_options *opts)
+int vc_translator_new(vc_translator **out, const vc_translate_options *user_opts)
 {
     if (!out)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_translator_new: out is NULL");
     *out = NULL;
-    if (!opts)
+    if (!user_opts)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_translator_new: options are required (name)");
-    if (opts->version < 1 || opts->version > VC_TRANSLATE_OPTIONS_VERSION)
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID, "vc_translate_options version %u not supported (1..%d)",
-                         (unsigned)opts->version, VC_TRANSLATE_OPTIONS_VERSION);
+    /* only the bytes of the caller's version are read (util/vstruct.h) */
+    vc_translate_options o = VC_TRANSLATE_OPTIONS_INIT;
+    int vrc = vc__vstruct_read(&vc_translate_options__vs, &o, user_opts);
+    if (vrc < 0)
+        return vrc;
+    const vc_translate_options *opts = &o;
     if (!opts->name || !vc__is_dns1123_label(opts->name))
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID,
                          "translate options: name: must be a DNS-1123 label (lower-case alphanumerics and '-', "

@@ -18,6 +18,11 @@
 #endif
 
 #include "util/util.h"
+/* (defined(): cppcheck reads this file without the system headers) */
+#if defined(LIBCURL_VERSION_NUM) && LIBCURL_VERSION_NUM < VC__CURL_MIN_VERSION_NUM
+#error "libvcluster needs libcurl >= 7.85.0 (CURLOPT_PROTOCOLS_STR)"
+#endif
+#include "util/vstruct.h"
 #include "vcluster/version.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -121,14 +126,28 @@ bool vc__global_initialized(void)
     return r;
 }
 
-int vc_global_init(const vc_allocator *alloc)
+/* Versioned public struct (util/vstruct.h). */
+VC__VSTRUCT(vc_allocator, VC_ALLOCATOR_VERSION, );
+
+int vc_global_init(const vc_allocator *user_alloc)
 {
-    if (alloc && (alloc->version < 1 || alloc->version > VC_ALLOCATOR_VERSION))
-        return vc__error(VC_EVERSION, VC_ERRCLASS_INVALID,
-                         "vc_allocator version %u not supported (1..%d)",
-                         (unsigned)alloc->version, VC_ALLOCATOR_VERSION);
+    /* only the bytes of the caller's version are read (util/vstruct.h) */
+    vc_allocator copy = { 0 };
+    const vc_allocator *alloc = NULL;
+    if (user_alloc) {
+        int vrc = vc__vstruct_read(&vc_allocator__vs, &copy, user_alloc);
+        if (vrc < 0)
+            return vrc;
+        alloc = &copy;
+    }
     if (alloc && (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn))
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_allocator needs malloc_fn, realloc_fn and free_fn");
+    /* libcurl.so.4 may be older than the headers we were built with: an
+     * option it does not know is then silently not set (CURLOPT_PROTOCOLS_STR) */
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    if (!cv || cv->version_num < VC__CURL_MIN_VERSION_NUM)
+        return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_HTTP, "libcurl %s is loaded; libvcluster needs >= %s",
+                         cv && cv->version ? cv->version : "?", VC__CURL_MIN_VERSION);
     pthread_mutex_lock(&g_lock);
     if (g_refcount++ > 0) {
         pthread_mutex_unlock(&g_lock);

@@ -19,6 +19,11 @@
 
 #define VC__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The oldest libcurl the code works with (CURLOPT_PROTOCOLS_STR), as
+ * meson.build declares it (tests/abi/curl_minimum.py keeps them equal). */
+#define VC__CURL_MIN_VERSION "7.85.0"
+#define VC__CURL_MIN_VERSION_NUM 0x075500
+
 /* ---- allocation (goes through the vc_global_init allocator) ---- */
 void *vc__malloc(size_t n);
 void *vc__calloc(size_t nmemb, size_t size);

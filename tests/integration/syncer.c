@@ -35,7 +35,7 @@ static void pump(int ms)
         struct timespec a, b;
         int64_t c0 = cpu_us();
         clock_gettime(CLOCK_MONOTONIC, &a);
-        vc_step_state st;
+        int32_t st;
         vc_syncer_step(S, 0, &st);
         clock_gettime(CLOCK_MONOTONIC, &b);
         int64_t cus = cpu_us() - c0;
@@ -47,8 +47,8 @@ static void pump(int ms)
         steps++;
         vc_sync_event *ev;
         while (vc_syncer_next_event(&ev, S) == VC_OK) {
-            if (ev->type == VC_SYNC_ERROR && ev->error.code != VC_ECONFLICT)
-                fprintf(stderr, "  sync error: %s\n", ev->error.message);
+            if (ev->type == VC_SYNC_ERROR && ev->error->code != VC_ECONFLICT)
+                fprintf(stderr, "  sync error: %s\n", ev->error->message);
             vc_sync_event_free(ev);
         }
     }
@@ -475,7 +475,7 @@ static void t_step_never_blocks(void)
 static void t_stop(void)
 {
     CHECK_INT(vc_syncer_stop(S), VC_OK);
-    vc_step_state st = VC_STEP_IDLE;
+    int32_t st = VC_STEP_IDLE;
     int64_t end = vc__now_ms() + 10000;
     while (st != VC_STEP_STOPPED && vc__now_ms() < end)
         vc_syncer_step(S, 100, &st);

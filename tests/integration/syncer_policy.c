@@ -35,7 +35,7 @@ static void pump(int ms)
         struct pollfd p = { vc_syncer_get_fd(S), POLLIN, 0 };
         int w = t < 0 || t > 50 ? 50 : (int)t;
         poll(&p, 1, w);
-        vc_step_state st;
+        int32_t st;
         vc_syncer_step(S, 0, &st);
         vc_sync_event *ev;
         while (vc_syncer_next_event(&ev, S) == VC_OK)
@@ -402,7 +402,7 @@ static void t_write_rate_bounded(void)
 static void t_stop(void)
 {
     CHECK_INT(vc_syncer_stop(S), VC_OK);
-    vc_step_state st = VC_STEP_IDLE;
+    int32_t st = VC_STEP_IDLE;
     int64_t end = vc__now_ms() + 10000;
     while (st != VC_STEP_STOPPED && vc__now_ms() < end)
         vc_syncer_step(S, 100, &st);

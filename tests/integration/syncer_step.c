@@ -64,7 +64,7 @@ static void pump_once(vc_syncer *s, pumpstat *ps)
     vc_syncer_get_timeout(s, &t);
     struct pollfd p = { vc_syncer_get_fd(s), POLLIN, 0 };
     poll(&p, 1, t < 0 || t > 50 ? 50 : (int)t);
-    vc_step_state st;
+    int32_t st;
     int64_t a = now_us(), c = cpu_us();
     vc_syncer_step(s, 0, &st);
     int64_t us = now_us() - a, cus = cpu_us() - c;
@@ -81,8 +81,8 @@ static void pump_once(vc_syncer *s, pumpstat *ps)
     while (vc_syncer_next_event(&ev, s) == VC_OK) {
         if (ev->type == VC_SYNC_READY)
             ps->ready = true;
-        if (ev->type == VC_SYNC_ERROR && ev->error.code != VC_ECONFLICT && ps->errors++ < 5)
-            fprintf(stderr, "  sync error: %s\n", ev->error.message);
+        if (ev->type == VC_SYNC_ERROR && ev->error->code != VC_ECONFLICT && ps->errors++ < 5)
+            fprintf(stderr, "  sync error: %s\n", ev->error->message);
         vc_sync_event_free(ev);
     }
 }

@@ -99,8 +99,9 @@ func (c *Config) Distro() string {
 // BackingStore is where the virtual cluster keeps its data.
 func (c *Config) BackingStore() (BackingStore, error) {
 	defer runtime.KeepAlive(c)
-	rc, err := vc_config_backing_store(c.handle())
-	return BackingStore(rc), err
+	var out C.int32_t
+	_, err := vc_config_backing_store(&out, c.handle())
+	return BackingStore(out), err
 }
 
 // HAReplicas is the control plane's replica count.

@@ -138,7 +138,7 @@ func (s *Syncer) Timeout() (time.Duration, error) {
 // arrived and runs due reconciles.
 func (s *Syncer) Step(timeout time.Duration) (StepState, error) {
 	defer runtime.KeepAlive(s)
-	var st C.vc_step_state
+	var st C.int32_t
 	_, err := vc_syncer_step(s.handle(), C.int32_t(timeout/time.Millisecond), &st)
 	return StepState(st), err
 }
@@ -159,9 +159,10 @@ func (s *Syncer) NextEvent() (ev SyncEvent, ok bool, err error) {
 		VirtualName:      gostr(e.virtual_name),
 		HostName:         gostr(e.host_name),
 	}
-	if e.error.code != 0 {
-		ev.Err = &Error{Code: Status(e.error.code), Class: ErrorClass(e.error.klass),
-			HTTPStatus: int(e.error.http_status), Reason: gostr(e.error.reason), Message: gostr(e.error.message)}
+	if e.error != nil && e.error.code != 0 {
+		ee := e.error
+		ev.Err = &Error{Code: Status(ee.code), Class: ErrorClass(ee.klass),
+			HTTPStatus: int(ee.http_status), Reason: gostr(ee.reason), Message: gostr(ee.message)}
 	}
 	return ev, true, nil
 }

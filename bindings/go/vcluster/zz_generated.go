@@ -255,7 +255,7 @@ func (v BackingStore) Name() string {
 
 // StepState is the C enum vc_step_state.
 //
-// What a step did. @since 0.1
+// What a step did (vc_syncer_step() reports it as an int32_t). @since 0.1
 type StepState int32
 
 const STEP_IDLE StepState = C.VC_STEP_IDLE
@@ -608,10 +608,10 @@ func vc_config_distro(cfg *C.vc_config) *C.char {
 
 // vc_config_backing_store calls the C function of the same name.
 //
-// int vc_config_backing_store(vc_config *cfg)
-func vc_config_backing_store(cfg *C.vc_config) (C.int, error) {
+// int vc_config_backing_store(int32_t *out, vc_config *cfg)
+func vc_config_backing_store(out *C.int32_t, cfg *C.vc_config) (C.int, error) {
 	var e C.vcgo_error
-	rc := C.vcgo_vc_config_backing_store(&e, cfg)
+	rc := C.vcgo_vc_config_backing_store(&e, out, cfg)
 	return rc, takeError(rc, &e, "vc_config_backing_store")
 }
 
@@ -674,8 +674,8 @@ func vc_syncer_get_timeout(syncer *C.vc_syncer, out_ms *C.int64_t) (C.int, error
 
 // vc_syncer_step calls the C function of the same name.
 //
-// int vc_syncer_step(vc_syncer *syncer, int32_t timeout_ms, vc_step_state *out)
-func vc_syncer_step(syncer *C.vc_syncer, timeout_ms C.int32_t, out *C.vc_step_state) (C.int, error) {
+// int vc_syncer_step(vc_syncer *syncer, int32_t timeout_ms, int32_t *out)
+func vc_syncer_step(syncer *C.vc_syncer, timeout_ms C.int32_t, out *C.int32_t) (C.int, error) {
 	var e C.vcgo_error
 	rc := C.vcgo_vc_syncer_step(&e, syncer, timeout_ms, out)
 	return rc, takeError(rc, &e, "vc_syncer_step")

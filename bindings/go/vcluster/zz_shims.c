@@ -130,9 +130,9 @@ int vcgo_vc_config_to_yaml(vcgo_error *err, vc_config *cfg, vc_buf *out)
     return vcgo_capture(err, vc_config_to_yaml(cfg, out));
 }
 
-int vcgo_vc_config_backing_store(vcgo_error *err, vc_config *cfg)
+int vcgo_vc_config_backing_store(vcgo_error *err, int32_t *out, vc_config *cfg)
 {
-    return vcgo_capture(err, vc_config_backing_store(cfg));
+    return vcgo_capture(err, vc_config_backing_store(out, cfg));
 }
 
 int vcgo_vc_syncer_options_init(vcgo_error *err, vc_syncer_options *opts, uint32_t version)
@@ -155,7 +155,7 @@ int vcgo_vc_syncer_get_timeout(vcgo_error *err, vc_syncer *syncer, int64_t *out_
     return vcgo_capture(err, vc_syncer_get_timeout(syncer, out_ms));
 }
 
-int vcgo_vc_syncer_step(vcgo_error *err, vc_syncer *syncer, int32_t timeout_ms, vc_step_state *out)
+int vcgo_vc_syncer_step(vcgo_error *err, vc_syncer *syncer, int32_t timeout_ms, int32_t *out)
 {
     return vcgo_capture(err, vc_syncer_step(syncer, timeout_ms, out));
 }

@@ -46,12 +46,12 @@ int vcgo_vc_config_load_string(vcgo_error *err, vc_config *cfg, const char *text
 int vcgo_vc_config_set(vcgo_error *err, vc_config *cfg, const char *key, const char *value);
 int vcgo_vc_config_get(vcgo_error *err, vc_config *cfg, const char *key, vc_buf *out);
 int vcgo_vc_config_to_yaml(vcgo_error *err, vc_config *cfg, vc_buf *out);
-int vcgo_vc_config_backing_store(vcgo_error *err, vc_config *cfg);
+int vcgo_vc_config_backing_store(vcgo_error *err, int32_t *out, vc_config *cfg);
 int vcgo_vc_syncer_options_init(vcgo_error *err, vc_syncer_options *opts, uint32_t version);
 int vcgo_vc_syncer_new(vcgo_error *err, vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts);
 int vcgo_vc_syncer_get_fd(vcgo_error *err, vc_syncer *syncer);
 int vcgo_vc_syncer_get_timeout(vcgo_error *err, vc_syncer *syncer, int64_t *out_ms);
-int vcgo_vc_syncer_step(vcgo_error *err, vc_syncer *syncer, int32_t timeout_ms, vc_step_state *out);
+int vcgo_vc_syncer_step(vcgo_error *err, vc_syncer *syncer, int32_t timeout_ms, int32_t *out);
 int vcgo_vc_syncer_next_event(vcgo_error *err, vc_sync_event **out, vc_syncer *syncer);
 int vcgo_vc_syncer_wakeup(vcgo_error *err, vc_syncer *syncer);
 int vcgo_vc_syncer_stop(vcgo_error *err, vc_syncer *syncer);

@@ -132,7 +132,7 @@ class BackingStore(enum.IntEnum):
 
 
 class StepState(enum.IntEnum):
-    """enum vc_step_state: What a step did. @since 0.1"""
+    """enum vc_step_state: What a step did (vc_syncer_step() reports it as an int32_t). @since 0.1"""
     IDLE = lib.VC_STEP_IDLE
     PROGRESS = lib.VC_STEP_PROGRESS
     SYNCED = lib.VC_STEP_SYNCED
@@ -283,7 +283,8 @@ def global_init(alloc: Any = None) -> int:
     copied. Call it before any other function.
     Threads: from one thread, while no other thread is inside a library call
     (libcurl's global init is not thread-safe).
-    @return VC_OK, VC_EVERSION, VC_EINVAL or VC_EGENERIC (libcurl failed).
+    @return VC_OK, VC_EVERSION, VC_EINVAL, VC_ENOTSUPPORTED (the libcurl
+      loaded is older than 7.85.0) or VC_EGENERIC (libcurl failed).
     @since 0.1
     """
     rc = lib.vc_global_init(_s.struct_ptr(alloc))
@@ -676,15 +677,18 @@ def config_distro(cfg: Any) -> str:
 
 
 def config_backing_store(cfg: Any) -> int:
-    """int vc_config_backing_store(vc_config *cfg)
+    """int vc_config_backing_store(int32_t *out, vc_config *cfg)
 
-    The backing store (a vc_backing_store value): the one whose `enabled` is
-    true, else VC_STORE_EMBEDDED_DATABASE.
+    The backing store into `*out`: a vc_backing_store value (an int32_t, as
+    every enum that crosses the ABI), the one whose `enabled` is true, else
+    VC_STORE_EMBEDDED_DATABASE. `cfg` NULL means the defaults.
+    @return VC_OK or VC_EINVAL (out is NULL).
     @since 0.1
     """
-    rc = lib.vc_config_backing_store(_s.handle(cfg, 'cfg'))
+    out = ffi.new("int32_t *")
+    rc = lib.vc_config_backing_store(out, _s.handle(cfg, 'cfg'))
     _s.check(rc, 'vc_config_backing_store')
-    return rc
+    return out[0]
 
 
 def config_ha_replicas(cfg: Any) -> int:
@@ -780,16 +784,17 @@ def syncer_get_timeout(syncer: Any) -> int:
 
 
 def syncer_step(syncer: Any, timeout_ms: int) -> int:
-    """int vc_syncer_step(vc_syncer *syncer, int32_t timeout_ms, vc_step_state *out)
+    """int vc_syncer_step(vc_syncer *syncer, int32_t timeout_ms, int32_t *out)
 
     Run one step: wait at most `timeout_ms` for I/O (0: never blocks), process
     what arrived, run due reconciles, and return. `out` (may be NULL) tells
-    what happened. Errors of individual objects are not returned here: they
-    are reported as events and retried with backoff.
+    what happened: a vc_step_state value (an int32_t, as every enum that
+    crosses the ABI). Errors of individual objects are not returned here:
+    they are reported as events and retried with backoff.
     @return VC_OK; VC_EINVAL; VC_EIO (the event loop failed).
     @since 0.1
     """
-    out = ffi.new("vc_step_state *")
+    out = ffi.new("int32_t *")
     rc = lib.vc_syncer_step(_s.handle(syncer, 'syncer'), timeout_ms, out)
     _s.check(rc, 'vc_syncer_step')
     return out[0]
@@ -801,6 +806,7 @@ def syncer_next_event(syncer: Any) -> tuple[int, Any]:
     Take the next event. On VC_OK `*out` is owned by the caller (free it with
     vc_sync_event_free()); VC_ITEROVER when none is queued. Events are kept
     up to a bound (oldest dropped first, counted in the stats).
+    @return VC_OK, VC_ITEROVER or VC_EINVAL.
     @since 0.1
     """
     out = ffi.new("vc_sync_event **")
@@ -835,6 +841,7 @@ def syncer_stop(syncer: Any) -> int:
 
     Ask the syncer to stop: watches are closed, queued work is dropped, and
     once in-flight writes have finished a step reports VC_STEP_STOPPED.
+    @return VC_OK, VC_EINVAL or VC_EIO (the wakeup could not be signalled).
     @since 0.1
     """
     rc = lib.vc_syncer_stop(_s.handle(syncer, 'syncer'))

@@ -21,6 +21,7 @@ from . import _lowlevel as ll
 from ._handle import Handle
 from ._options import fill
 from ._support import pystr, release
+from ._vcluster import ffi
 from .errors import ERRORS, Error
 from .kube import Kube
 
@@ -45,10 +46,11 @@ class SyncEvent:
 
 def _event(ev: Any) -> SyncEvent:
     err = None
-    if ev.error.code != 0:
-        cls = ERRORS.get(ev.error.code, Error)
-        err = cls(ev.error.code, pystr(ev.error.message), klass=ev.error.klass,
-                  http_status=ev.error.http_status, reason=pystr(ev.error.reason))
+    e = ev.error  # a pointer (vc_error may grow); never NULL
+    if e != ffi.NULL and e.code != 0:
+        cls = ERRORS.get(e.code, Error)
+        err = cls(e.code, pystr(e.message), klass=e.klass,
+                  http_status=e.http_status, reason=pystr(e.reason))
     try:
         t = ll.SyncEventType(ev.type)
     except ValueError:  # newer library

@@ -20,6 +20,14 @@ static vc_config *load(const char *a, const char *b)
     return c;
 }
 
+/* vc_config_backing_store() through its out parameter */
+static int32_t store_of_cfg(vc_config *c)
+{
+    int32_t v = -1;
+    CHECK_INT(vc_config_backing_store(&v, c), VC_OK);
+    return v;
+}
+
 static const char *q(const json_t *map, const char *key)
 {
     return json_string_value(json_object_get(map, key));
@@ -47,7 +55,9 @@ static void t_defaults(void)
     CHECK(!vc__config_from_host_auto(c, "storageClasses"));
     /* control plane */
     CHECK_STR(vc_config_distro(c), "k8s");
-    CHECK_INT(vc_config_backing_store(c), VC_STORE_EMBEDDED_DATABASE);
+    CHECK_INT(store_of_cfg(c), VC_STORE_EMBEDDED_DATABASE);
+    CHECK_INT(store_of_cfg(NULL), VC_STORE_EMBEDDED_DATABASE);
+    CHECK_INT(vc_config_backing_store(NULL, c), VC_EINVAL);
     CHECK_INT(vc_config_ha_replicas(c), 1);
     CHECK_STR(vc_config_service_type(c), "ClusterIP");
     CHECK_INT(v->control_plane.stateful_set.high_availability.lease_duration, 60);
@@ -120,7 +130,7 @@ static void t_article_files(void)
     v = vc__config_values(c);
     CHECK_STR(vc_config_distro(c), "k8s");
     CHECK_INT(vc_config_ha_replicas(c), 3);
-    CHECK_INT(vc_config_backing_store(c), VC_STORE_DEPLOYED_ETCD);
+    CHECK_INT(store_of_cfg(c), VC_STORE_DEPLOYED_ETCD);
     CHECK_INT(v->control_plane.backing_store.etcd.deploy.replicas, 3);
     CHECK_INT(v->control_plane.backing_store.etcd.deploy.volume_claim.enabled, VC__FALSE);
     CHECK_STR(v->control_plane.backing_store.etcd.deploy.image.repository, "cr7258/k8s.gcr.io.etcd");
@@ -216,14 +226,14 @@ static void t_legacy_2022(void)
     /* enableHA alone picks the deployed etcd; an explicit store wins */
     CHECK_INT(vc_config_new(&c), VC_OK);
     CHECK_INT(vc_config_load_string(c, "enableHA: true\n", "ha.yaml"), VC_OK);
-    CHECK_INT(vc_config_backing_store(c), VC_STORE_DEPLOYED_ETCD);
+    CHECK_INT(store_of_cfg(c), VC_STORE_DEPLOYED_ETCD);
     vc_config_free(c);
     CHECK_INT(vc_config_new(&c), VC_OK);
     CHECK_INT(vc_config_load_string(c,
                                     "enableHA: true\nembeddedEtcd:\n  enabled: true\nsyncer:\n  replicas: 3\n",
                                     "ha.yaml"),
               VC_OK);
-    CHECK_INT(vc_config_backing_store(c), VC_STORE_EMBEDDED_ETCD);
+    CHECK_INT(store_of_cfg(c), VC_STORE_EMBEDDED_ETCD);
     CHECK_INT(vc_config_ha_replicas(c), 3);
     vc_config_free(c);
 }
@@ -248,7 +258,7 @@ static void t_current_and_merge(void)
     /* a partial image keeps the other parts of the default */
     CHECK_STR(v->control_plane.distro.k3s.image.repository, "rancher/k3s");
     CHECK_STR(v->control_plane.distro.k3s.image.tag, "v1.30.2-k3s1");
-    CHECK_INT(vc_config_backing_store(c), VC_STORE_DEPLOYED_ETCD);
+    CHECK_INT(store_of_cfg(c), VC_STORE_DEPLOYED_ETCD);
     CHECK_INT(vc_config_ha_replicas(c), 3);
     CHECK_STR(vc_config_service_type(c), "LoadBalancer");
     CHECK_STR(v->networking.advanced.cluster_domain, "corp.internal");
@@ -330,7 +340,7 @@ static void t_render_round_trip(void)
         CHECK_INT(vc_config_to_yaml(b, &y2), VC_OK);
         CHECK_STR(y2.ptr, y1.ptr);
         CHECK_STR(vc_config_distro(a), vc_config_distro(b));
-        CHECK_INT(vc_config_backing_store(a), vc_config_backing_store(b));
+        CHECK_INT(store_of_cfg(a), store_of_cfg(b));
         /* current keys only */
         CHECK(!strstr(y1.ptr, "mapServices") && !strstr(y1.ptr, "isolation:") && !strstr(y1.ptr, "enableHA"));
         CHECK_CONTAINS(y1.ptr, "sync:\n  toHost:\n    services:\n      enabled: true\n");

@@ -244,7 +244,7 @@ static void *driver(void *arg)
         give(host);
         give(virt);
         for (int i = 0; s && i < 20; i++) {
-            vc_step_state st;
+            int32_t st;
             vc_syncer_step(s, 0, &st);
             vc_sync_event *ev = NULL;
             while (vc_syncer_next_event(&ev, s) == VC_OK)
