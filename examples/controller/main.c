@@ -212,6 +212,8 @@ static void health_answer(int c, vc_syncer *s, int ready, const char *req)
         memset(&st, 0, sizeof st);
         st.version = VC_SYNCER_STATS_VERSION;
         vc_syncer_stats_get(s, &st);
+        uint64_t classified = st.refused_pod_security + st.refused_by_host + st.refused_name_taken;
+        uint64_t other_errors = st.errors > classified ? st.errors - classified : 0;
         snprintf(body, sizeof body,
                  "# TYPE vcluster_syncer_informers_synced gauge\nvcluster_syncer_informers_synced %u\n"
                  "# TYPE vcluster_syncer_informers gauge\nvcluster_syncer_informers %u\n"
@@ -219,7 +221,13 @@ static void health_answer(int c, vc_syncer *s, int ready, const char *req)
                  "# TYPE vcluster_syncer_in_flight gauge\nvcluster_syncer_in_flight %u\n"
                  "# TYPE vcluster_syncer_host_writes_total counter\nvcluster_syncer_host_writes_total %llu\n"
                  "# TYPE vcluster_syncer_virtual_writes_total counter\nvcluster_syncer_virtual_writes_total %llu\n"
-                 "# TYPE vcluster_syncer_errors_total counter\nvcluster_syncer_errors_total %llu\n"
+                 "# HELP vcluster_syncer_errors_total Failed reconciles and writes, by reason.\n"
+                 "# TYPE vcluster_syncer_errors_total counter\n"
+                 "vcluster_syncer_errors_total{reason=\"pod_security\"} %llu\n"
+                 "vcluster_syncer_errors_total{reason=\"host_refused\"} %llu\n"
+                 "vcluster_syncer_errors_total{reason=\"name_taken\"} %llu\n"
+                 "vcluster_syncer_errors_total{reason=\"other\"} %llu\n"
+                 "# TYPE vcluster_syncer_warnings_total counter\nvcluster_syncer_warnings_total %llu\n"
                  "# TYPE vcluster_syncer_relists_total counter\nvcluster_syncer_relists_total %llu\n"
                  "# TYPE vcluster_syncer_reconciles_total counter\nvcluster_syncer_reconciles_total %llu\n"
                  "# TYPE vcluster_syncer_objects gauge\nvcluster_syncer_objects{side=\"virtual\"} %llu\n"
@@ -230,7 +238,9 @@ static void health_answer(int c, vc_syncer *s, int ready, const char *req)
                  "vcluster_syncer_step_max_seconds{clock=\"cpu\"} %.6f\n",
                  st.informers_synced, st.informers, st.queue_depth, st.in_flight,
                  (unsigned long long)st.host_writes, (unsigned long long)st.virtual_writes,
-                 (unsigned long long)st.errors, (unsigned long long)st.relists, (unsigned long long)st.reconciles,
+                 (unsigned long long)st.refused_pod_security, (unsigned long long)st.refused_by_host,
+                 (unsigned long long)st.refused_name_taken, (unsigned long long)other_errors,
+                 (unsigned long long)st.warnings, (unsigned long long)st.relists, (unsigned long long)st.reconciles,
                  (unsigned long long)st.virtual_objects, (unsigned long long)st.host_objects,
                  (double)g_step_max_us / 1e6, (double)g_step_max_cpu_us / 1e6);
     } else {

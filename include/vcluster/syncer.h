@@ -227,9 +227,20 @@ typedef struct vc_syncer_stats {
     uint64_t reconciles;
     uint64_t virtual_objects;     /**< objects in the virtual caches */
     uint64_t host_objects;        /**< objects in the host caches */
+    /* ---- version 2: why objects were refused (each also counts in errors) ---- */
+    /** Pods refused by policies.podSecurityStandard. @since 0.1 (version 2) */
+    uint64_t refused_pod_security;
+    /** Host writes the host refused: quota or admission (403), invalid (422),
+     *  bad or too large (400, 413). @since 0.1 (version 2) */
+    uint64_t refused_by_host;
+    /** Objects not synced because their host name belongs to another virtual
+     *  object or to an object this cluster does not manage. @since 0.1 (version 2) */
+    uint64_t refused_name_taken;
+    /** Warning events put on virtual objects (new ones and repeats). @since 0.1 (version 2) */
+    uint64_t warnings;
 } vc_syncer_stats;
 
-#define VC_SYNCER_STATS_VERSION 1
+#define VC_SYNCER_STATS_VERSION 2
 
 /**
  * Fill `out` (set out->version first; older versions get their fields only).

@@ -715,6 +715,7 @@ static int references_owned(vc_syncer *s, const json_t *whole, const char *vns, 
             bool other = h && vc__host_owned_by_other(h, vns, name);
             json_decref(h);
             if (other) {
+                s->refused_name_taken++;
                 rc = vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC,
                                "Pod %s references %s %s, whose host name is used by another object of this "
                                "virtual cluster (a different namespace and name that translate to the same host "
@@ -745,6 +746,7 @@ static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
         int prc = vc__pod_security_check(whole, s->pss, &why);
         if (prc < 0 || why) {
             if (why) {
+                s->refused_pod_security++;
                 char *msg = vc__sprintf("Pod %s is forbidden: %s", vname, why);
                 if (msg)
                     vc__sync_warn(s, "Pod", vns, vname, hname, msg);

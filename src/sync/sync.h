@@ -217,6 +217,7 @@ struct vc_syncer {
     /* Warning events on virtual objects (warn.c) */
     vc__map warns;                     /* "kind|ns/name|message" -> record */
     uint64_t warn_seq, warnings;
+    uint64_t refused_pod_security, refused_by_host, refused_name_taken;
     char *pss;                         /* policies.podSecurityStandard, or NULL */
     int64_t next_lease_ms;
     /* what fake nodes report (nodes.c): the kubelet proxy's endpoint and the

@@ -21,7 +21,7 @@
 /* Versioned public structs (util/vstruct.h): version 2 of the options
  * begins at kubelet_address. */
 VC__VSTRUCT(vc_syncer_options, VC_SYNCER_OPTIONS_VERSION, VC__VEND(vc_syncer_options, kubelet_address));
-VC__VSTRUCT(vc_syncer_stats, VC_SYNCER_STATS_VERSION, );
+VC__VSTRUCT(vc_syncer_stats, VC_SYNCER_STATS_VERSION, VC__VEND(vc_syncer_stats, refused_pod_security));
 VC__OPTIONS_INIT_FN(vc_syncer_options, VC_SYNCER_OPTIONS_INIT)
 
 /* ---- events ---- */
@@ -220,6 +220,7 @@ int vc__name_taken(vc_syncer *s, vc__qitem *it, const char *kind, const char *vn
                    const char *hname)
 {
     (void)it;
+    s->refused_name_taken++;
     int rc = vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC,
                        "the host name of this %s is already used by another %s of this virtual cluster (a different "
                        "namespace and name that translate to the same host name); it is not synced while the other "
@@ -337,6 +338,7 @@ static bool host_refusal(int rc)
 static void refused(vc_syncer *s, const write_ctx *w, int rc)
 {
     (void)rc;
+    s->refused_by_host++;
     vc__error_saved saved;
     vc__error_save(&saved);
     vc__sync_warn(s, w->kind, w->vns, w->vname, w->hname, saved.message ? saved.message : "refused by the host");
@@ -376,6 +378,7 @@ static void write_done(void *ud, int rc, long http, const char *body, size_t len
          * is clearly not the cache */
         qi->failures++;
         if (rc == VC_EEXISTS && w->side == VC__SIDE_HOST && qi->failures == EXISTS_WARN_AFTER) {
+            s->refused_name_taken++;
             vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC,
                       "the host already has a %s of this name that this virtual cluster does not manage; "
                       "it is left alone and this %s is not synced until the name is free",
@@ -982,6 +985,10 @@ int vc_syncer_stats_get(vc_syncer *s, vc_syncer_stats *user_out)
     out->virtual_writes = s->virtual_writes;
     out->errors = s->errors;
     out->reconciles = s->reconciles;
+    out->refused_pod_security = s->refused_pod_security;
+    out->refused_by_host = s->refused_by_host;
+    out->refused_name_taken = s->refused_name_taken;
+    out->warnings = s->warnings;
     return vc__vstruct_write(&vc_syncer_stats__vs, user_out, &st);
 }
 

@@ -847,6 +847,7 @@ static void t_host2_converge_burst(void)
     CHECK(strstr(ans, "200 OK") && strstr(ans, "ok"));
     http_get(HEALTH_PORT, "/metrics", 5000, ans, sizeof ans);
     CHECK(strstr(ans, "vcluster_syncer_reconciles_total") != NULL);
+    CHECK(strstr(ans, "vcluster_syncer_errors_total{reason=\"host_refused\"}") != NULL);
     CHECK_INT(create_burst(&B, BURST), VC_OK);
     snap o;
     bool ok = wait_converged(&B, BURST, BURST, 300000, &o);

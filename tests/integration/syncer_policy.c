@@ -397,6 +397,16 @@ static void t_write_rate_bounded(void)
     uint64_t writes = b.host_writes - a.host_writes;
     printf("# host writes in 10 s with 2 permanently refused objects (squatted, b2-x-c2/a): %llu\n", (unsigned long long)writes);
     CHECK(writes < 10);
+    /* the refusals are counted by reason (stats version 2; the daemon's
+     * errors_total{reason}) */
+    printf("# refused: pod security %llu, by the host %llu, name taken %llu; warnings %llu; errors %llu\n",
+           (unsigned long long)b.refused_pod_security, (unsigned long long)b.refused_by_host,
+           (unsigned long long)b.refused_name_taken, (unsigned long long)b.warnings, (unsigned long long)b.errors);
+    CHECK(b.refused_pod_security >= 4);  /* privileged, hostpath, hostns, sysadmin */
+    CHECK(b.refused_by_host >= 1);       /* the quota */
+    CHECK(b.refused_name_taken >= 3);    /* squatted, b2-x-c2/a, b2-x-c2/s */
+    CHECK(b.warnings >= 8);
+    CHECK(b.errors >= b.refused_pod_security + b.refused_by_host + b.refused_name_taken);
 }
 
 static void t_stop(void)

@@ -25,7 +25,7 @@ type SyncerOptions struct {
 	HostQPS              float64
 	HostBurst            int
 	MaxReconcilesPerStep int
-	ResyncSeconds        int // 0: 300; < 0: never
+	ResyncSeconds        int    // 0: 300; < 0: never
 	KubeletAddress       string // IP fake nodes advertise as their kubelet (a kubelet proxy); "" = none
 	KubeletPort          int    // port of that kubelet endpoint; 0 = none
 }
@@ -186,6 +186,9 @@ type SyncerStats struct {
 	InformersSynced, Informers, QueueDepth, InFlight, EventsDropped uint32
 	HostWrites, VirtualWrites, Errors, Relists, Reconciles          uint64
 	VirtualObjects, HostObjects                                     uint64
+	// Why objects were refused (each also counts in Errors), and the
+	// Warning events put on virtual objects.
+	RefusedPodSecurity, RefusedByHost, RefusedNameTaken, Warnings uint64
 }
 
 // Stats reads the counters.
@@ -202,6 +205,8 @@ func (s *Syncer) Stats() (SyncerStats, error) {
 		HostWrites: uint64(st.host_writes), VirtualWrites: uint64(st.virtual_writes), Errors: uint64(st.errors),
 		Relists: uint64(st.relists), Reconciles: uint64(st.reconciles),
 		VirtualObjects: uint64(st.virtual_objects), HostObjects: uint64(st.host_objects),
+		RefusedPodSecurity: uint64(st.refused_pod_security), RefusedByHost: uint64(st.refused_by_host),
+		RefusedNameTaken: uint64(st.refused_name_taken), Warnings: uint64(st.warnings),
 	}, nil
 }
 

@@ -118,7 +118,7 @@ int vc_syncer_next_event(vc_sync_event **out, vc_syncer *syncer);
 void vc_sync_event_free(vc_sync_event *event);
 int vc_syncer_wakeup(vc_syncer *syncer);
 int vc_syncer_stop(vc_syncer *syncer);
-typedef struct vc_syncer_stats { uint32_t version; uint32_t informers_synced; uint32_t informers; uint32_t queue_depth; uint32_t in_flight; uint32_t events_dropped; uint64_t host_writes; uint64_t virtual_writes; uint64_t errors; uint64_t relists; uint64_t reconciles; uint64_t virtual_objects; uint64_t host_objects; } vc_syncer_stats;
+typedef struct vc_syncer_stats { uint32_t version; uint32_t informers_synced; uint32_t informers; uint32_t queue_depth; uint32_t in_flight; uint32_t events_dropped; uint64_t host_writes; uint64_t virtual_writes; uint64_t errors; uint64_t relists; uint64_t reconciles; uint64_t virtual_objects; uint64_t host_objects; uint64_t refused_pod_security; uint64_t refused_by_host; uint64_t refused_name_taken; uint64_t warnings; } vc_syncer_stats;
 int vc_syncer_stats_get(vc_syncer *syncer, vc_syncer_stats *out);
 int vc_syncer_stats_json(vc_syncer *syncer, vc_buf *out);
 #define VC_SYNCER_NO_COREDNS ...
