@@ -73,6 +73,7 @@ static int lc_init(vc__lc *lc, vc_kube *host, const char *name, const char *ns, 
 static void lc_clear(vc__lc *lc)
 {
     vc__free(lc->ns);
+    vc__lc_clear_progress(lc);
 }
 
 /* The host Service NAME marks a virtual cluster (both drivers make it). */
@@ -115,6 +116,7 @@ int vc_cluster_create(vc_kube *host, const vc_create_options *opts, vc_buf *out_
     lc.flags = opts->flags;
     lc.progress = opts->progress;
     lc.progress_ud = opts->progress_user_data;
+    lc.cancellable = opts->version >= 2;
     lc.bin_dir = opts->bin_dir;
     lc.syncer_path = opts->syncer_path;
     lc.state_root = opts->state_dir;
@@ -206,6 +208,7 @@ static int op(vc_kube *host, const char *name, const char *ns, const vc_cluster_
     if (opts) {
         lc.progress = opts->progress;
         lc.progress_ud = opts->progress_user_data;
+        lc.cancellable = opts->version >= 2;
         lc.bin_dir = opts->bin_dir;
         lc.syncer_path = opts->syncer_path;
         lc.state_root = opts->state_dir;
