@@ -20,7 +20,13 @@
 /* The size of the options struct of `version` (fields are append-only). */
 static size_t syncer_opts_size(uint32_t version)
 {
-    return version >= 2 ? sizeof(vc_syncer_options) : offsetof(vc_syncer_options, kubelet_address);
+    static const size_t size[] = {
+        0,
+        offsetof(vc_syncer_options, kubelet_address), /* 1 */
+        offsetof(vc_syncer_options, config),          /* 2 */
+        sizeof(vc_syncer_options),                    /* 3 */
+    };
+    return version < VC__ARRAY_LEN(size) ? size[version] : sizeof(vc_syncer_options);
 }
 
 int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version)
@@ -443,6 +449,9 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     if (o2.kubelet_port < 0 || o2.kubelet_port > 65535)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new: kubelet_port %d out of range",
                          (int)o2.kubelet_port);
+    if (o2.config && !vc__str_empty(o2.config_yaml))
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID,
+                         "vc_syncer_new: config and config_yaml are both set; pass one");
     vc_syncer *s = vc__calloc(1, sizeof(*s));
     if (!s)
         return vc__error_oom();
@@ -483,13 +492,19 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     to.cluster_domain = s->domain;
     if (opts->flags & VC_SYNCER_SECRETS_FOR_SA_TOKENS)
         to.flags |= VC_TRANSLATE_OPT_SECRETS_FOR_SA_TOKENS;
-    /* vcluster.yaml: what syncs and how pods are rewritten */
-    vc_config *cfg = NULL;
-    if ((rc = vc_config_new(&cfg)) < 0)
-        goto fail;
-    if (!vc__str_empty(opts->config_yaml) && (rc = vc_config_load_string(cfg, opts->config_yaml, "config")) < 0) {
-        vc_config_free(cfg);
-        goto fail;
+    /* vcluster.yaml: what syncs and how pods are rewritten; the caller's
+     * parsed values, else config_yaml parsed here (older callers), else the
+     * defaults */
+    vc_config *own = NULL;
+    const vc_config *cfg = o2.config;
+    if (!cfg) {
+        if ((rc = vc_config_new(&own)) < 0)
+            goto fail;
+        if (!vc__str_empty(o2.config_yaml) && (rc = vc_config_load_string(own, o2.config_yaml, "config")) < 0) {
+            vc_config_free(own);
+            goto fail;
+        }
+        cfg = own;
     }
     const vc__cfg_values *cv = vc__config_values(cfg);
     if (cv) {
@@ -531,12 +546,12 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             rc = vc__replicate_add(s, false, cv->networking.replicate_services.to_host.v[i].from,
                                    cv->networking.replicate_services.to_host.v[i].to);
         if (rc < 0) {
-            vc_config_free(cfg);
+            vc_config_free(own);
             goto fail;
         }
     }
     rc = vc_translator_new(&s->tr, &to);
-    vc_config_free(cfg);
+    vc_config_free(own);
     if (rc < 0)
         goto fail;
     /* controllers: order matters for startup only */

@@ -107,7 +107,7 @@ int vc_kubeconfig_restore_context(const char *path, vc_buf *out_context);
 
 /* include/vcluster/syncer.h */
 typedef struct vc_syncer vc_syncer;
-typedef struct vc_syncer_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *service_name; const char *cluster_domain; const char *config_yaml; const char *coredns_image; double host_qps; int32_t host_burst; int32_t max_reconciles_per_step; int32_t resync_seconds; const char *kubelet_address; int32_t kubelet_port; } vc_syncer_options;
+typedef struct vc_syncer_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *service_name; const char *cluster_domain; const char *config_yaml; const char *coredns_image; double host_qps; int32_t host_burst; int32_t max_reconciles_per_step; int32_t resync_seconds; const char *kubelet_address; int32_t kubelet_port; const vc_config *config; } vc_syncer_options;
 int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
 int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts);
 void vc_syncer_free(vc_syncer *syncer);

@@ -721,8 +721,10 @@ def syncer_new(host: Any, virt: Any, opts: Any) -> Any:
     The syncer takes its own references on both connections. No request is
     made until the first vc_syncer_step(). On success `*out` is owned by the
     caller and released with vc_syncer_free().
-    @return VC_OK; VC_EINVAL (missing name or connection); VC_EVERSION;
-      VC_ECONFIG (config_yaml is invalid: the message names line and key);
+    @return VC_OK; VC_EINVAL (missing name or connection, or both config
+      and config_yaml set); VC_EVERSION;
+      VC_ECONFIG (config_yaml is invalid: the message names line and key;
+      or a value of config/config_yaml the syncer cannot use);
       VC_EINVAL (kubelet_address is not an IP address, kubelet_port out of
       range); VC_EIO (the event loop could not be set up). Fields of
       versions above opts->version are not read.
