@@ -117,6 +117,35 @@ static void t_base64_sha(void)
     char *e = vc__base64_encode((const unsigned char *)"hello", 5);
     CHECK_STR(e, "aGVsbG8=");
     vc__free(e);
+    /* accepted as before (kubeconfig data in YAML block scalars, tokens):
+     * whitespace anywhere, the URL-safe alphabet, missing padding */
+    CHECK_INT(vc__base64_decode(" aG\tVs\r\nbG8", strlen(" aG\tVs\r\nbG8"), &o, &n), VC_OK);
+    CHECK(n == 5 && !memcmp(o, "hello", 5));
+    vc__free(o);
+    CHECK_INT(vc__base64_decode("-_-_", 4, &o, &n), VC_OK);
+    CHECK(n == 3 && o[0] == 0xfb && o[1] == 0xff && o[2] == 0xbf);
+    vc__free(o);
+    CHECK_INT(vc__base64_decode("", 0, &o, &n), VC_OK);
+    CHECK(n == 0 && o && o[0] == 0);
+    vc__free(o);
+    /* refused: data after the padding, characters outside both alphabets */
+    CHECK_INT(vc__base64_decode("aGVs=bG8", 8, &o, &n), VC_EINVAL);
+    CHECK_INT(vc__base64_decode("aGVs.bG8", 8, &o, &n), VC_EINVAL);
+    e = vc__base64_encode((const unsigned char *)"", 0);
+    CHECK_STR(e, "");
+    vc__free(e);
+    /* every byte value, every length mod 3, round trip */
+    unsigned char all[258];
+    for (int i = 0; i < 258; i++)
+        all[i] = (unsigned char)(i * 7 + 3);
+    for (size_t len = 255; len <= 258; len++) {
+        e = vc__base64_encode(all, len);
+        CHECK(e && strlen(e) == (len + 2) / 3 * 4);
+        CHECK_INT(vc__base64_decode(e, strlen(e), &o, &n), VC_OK);
+        CHECK(n == len && !memcmp(o, all, len));
+        vc__free(o);
+        vc__free(e);
+    }
     char hex[65];
     vc__sha256_hex("abc", 3, hex);
     CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
