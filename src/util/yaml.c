@@ -1,5 +1,6 @@
 /* YAML -> jansson with positions; jansson -> block YAML. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,111 +564,124 @@ static bool needs_quote(const char *s)
     return false;
 }
 
-static int emit_scalar(vc_buf *out, const json_t *v)
+/* The emitter is libyaml's; we choose the scalar styles, because only we
+ * know that the string "true" or "08" must stay a string when read back
+ * (libyaml would write it plain). Anything our resolver would misread,
+ * and text with control characters or line breaks, is double-quoted, as the
+ * hand-written emitter did, so the output is the same text.
+ * Measured against the hand-written emitter this replaces (bench_yaml,
+ * release build, the 90 translate golden documents x 2000): see the commit. */
+
+typedef struct emitter {
+    yaml_emitter_t em;
+    vc_buf *out;
+    bool oom;
+} emitter;
+
+static int write_out(void *data, unsigned char *buf, size_t size)
+{
+    emitter *e = data;
+    if (vc__buf_put(e->out, buf, size) < 0) {
+        e->oom = true;
+        return 0;
+    }
+    return 1;
+}
+
+static int emitted(emitter *e, yaml_event_t *ev, int ok)
+{
+    if (!ok)
+        return vc__error_oom();
+    if (!yaml_emitter_emit(&e->em, ev)) /* frees the event either way */
+        return e->oom || e->em.error == YAML_MEMORY_ERROR
+                   ? vc__error_oom()
+                   : vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "YAML emitter: %s",
+                               e->em.problem ? e->em.problem : "failed");
+    return VC_OK;
+}
+
+static int emit_text(emitter *e, const char *s, size_t n, yaml_scalar_style_t style)
+{
+    if (n > INT_MAX)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "value too long to print");
+    yaml_event_t ev;
+    return emitted(e, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)n, 1, 1, style));
+}
+
+static int emit_scalar(emitter *e, const json_t *v)
 {
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
-        if (!needs_quote(s) && strlen(s) == json_string_length(v))
-            return vc__buf_puts(out, s);
+        size_t n = json_string_length(v);
+        yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+        if (strlen(s) != n || needs_quote(s))
+            style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        return emit_text(e, s, n, style);
     }
-    char *txt = json_dumps(v, JSON_ENCODE_ANY);
+    char *txt = json_dumps(v, JSON_ENCODE_ANY); /* numbers, true, false, null */
     if (!txt)
         return vc__error_oom();
-    int r = vc__buf_puts(out, txt);
+    int r = emit_text(e, txt, strlen(txt), YAML_PLAIN_SCALAR_STYLE);
     vc__free(txt);
     return r;
 }
 
-static int indent(vc_buf *out, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (vc__buf_put(out, " ", 1) < 0)
-            return VC_ENOMEM;
-    return VC_OK;
-}
-
-static bool is_empty_container(const json_t *v)
-{
-    return (json_is_object(v) && json_object_size(v) == 0) || (json_is_array(v) && json_array_size(v) == 0);
-}
-
-static int emit_node(vc_buf *out, const json_t *v, int ind, int depth);
-
-static int emit_key(vc_buf *out, const char *k)
-{
-    json_t *s = json_string(k);
-    if (!s)
-        return vc__error_oom();
-    int r = emit_scalar(out, s);
-    json_decref(s);
-    return r;
-}
-
-static int emit_node(vc_buf *out, const json_t *v, int ind, int depth)
+static int emit_node(emitter *e, const json_t *v, int depth)
 {
     if (depth > MAX_DEPTH)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "value nested too deep to print");
+    yaml_event_t ev;
+    int r;
     if (json_is_object(v)) {
+        yaml_mapping_style_t st = json_object_size(v) ? YAML_BLOCK_MAPPING_STYLE : YAML_FLOW_MAPPING_STYLE;
+        if ((r = emitted(e, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, st))) < 0)
+            return r;
         const char *k;
         json_t *c;
-        bool first = true;
         json_object_foreach((json_t *)v, k, c) {
-            if (!first && indent(out, ind) < 0)
-                return VC_ENOMEM;
-            first = false;
-            if (emit_key(out, k) < 0 || vc__buf_put(out, ":", 1) < 0)
-                return VC_ENOMEM;
-            if (json_is_object(c) && !is_empty_container(c)) {
-                if (vc__buf_put(out, "\n", 1) < 0 || indent(out, ind + 2) < 0)
-                    return VC_ENOMEM;
-                if (emit_node(out, c, ind + 2, depth + 1) < 0)
-                    return VC_ENOMEM;
-            } else if (json_is_array(c) && !is_empty_container(c)) {
-                if (vc__buf_put(out, "\n", 1) < 0 || indent(out, ind) < 0)
-                    return VC_ENOMEM;
-                if (emit_node(out, c, ind, depth + 1) < 0)
-                    return VC_ENOMEM;
-            } else {
-                if (vc__buf_put(out, " ", 1) < 0)
-                    return VC_ENOMEM;
-                if (is_empty_container(c)) {
-                    if (vc__buf_puts(out, json_is_object(c) ? "{}\n" : "[]\n") < 0)
-                        return VC_ENOMEM;
-                } else if (emit_scalar(out, c) < 0 || vc__buf_put(out, "\n", 1) < 0) {
-                    return VC_ENOMEM;
-                }
-            }
+            if ((r = emit_text(e, k, strlen(k), needs_quote(k) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                                                               : YAML_ANY_SCALAR_STYLE)) < 0 ||
+                (r = emit_node(e, c, depth + 1)) < 0)
+                return r;
         }
-        return VC_OK;
+        return emitted(e, &ev, yaml_mapping_end_event_initialize(&ev));
     }
     if (json_is_array(v)) {
+        yaml_sequence_style_t st = json_array_size(v) ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE;
+        if ((r = emitted(e, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, st))) < 0)
+            return r;
         size_t i;
         json_t *c;
         json_array_foreach(v, i, c) {
-            if (i > 0 && indent(out, ind) < 0)
-                return VC_ENOMEM;
-            if (vc__buf_put(out, "- ", 2) < 0)
-                return VC_ENOMEM;
-            if ((json_is_object(c) || json_is_array(c)) && !is_empty_container(c)) {
-                if (emit_node(out, c, ind + 2, depth + 1) < 0)
-                    return VC_ENOMEM;
-            } else if (is_empty_container(c)) {
-                if (vc__buf_puts(out, json_is_object(c) ? "{}\n" : "[]\n") < 0)
-                    return VC_ENOMEM;
-            } else if (emit_scalar(out, c) < 0 || vc__buf_put(out, "\n", 1) < 0) {
-                return VC_ENOMEM;
-            }
+            if ((r = emit_node(e, c, depth + 1)) < 0)
+                return r;
         }
-        return VC_OK;
+        return emitted(e, &ev, yaml_sequence_end_event_initialize(&ev));
     }
-    if (emit_scalar(out, v) < 0 || vc__buf_put(out, "\n", 1) < 0)
-        return VC_ENOMEM;
-    return VC_OK;
+    return emit_scalar(e, v);
 }
 
 int vc__yaml_emit(vc_buf *out, const json_t *value)
 {
-    if (is_empty_container(value))
-        return vc__buf_puts(out, json_is_object(value) ? "{}\n" : "[]\n");
-    return emit_node(out, value, 0, 0);
+    emitter e = { .out = out };
+    if (!yaml_emitter_initialize(&e.em))
+        return vc__error_oom();
+    yaml_emitter_set_output(&e.em, write_out, &e);
+    yaml_emitter_set_unicode(&e.em, 1);
+    yaml_emitter_set_width(&e.em, -1); /* never fold long lines */
+    yaml_emitter_set_indent(&e.em, 2);
+    yaml_event_t ev;
+    int r = emitted(&e, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+    if (r == VC_OK)
+        r = emitted(&e, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+    if (r == VC_OK)
+        r = emit_node(&e, value, 0);
+    if (r == VC_OK)
+        r = emitted(&e, &ev, yaml_document_end_event_initialize(&ev, 1));
+    if (r == VC_OK)
+        r = emitted(&e, &ev, yaml_stream_end_event_initialize(&ev));
+    if (r == VC_OK && !yaml_emitter_flush(&e.em))
+        r = vc__error_oom();
+    yaml_emitter_delete(&e.em);
+    return r;
 }

@@ -106,6 +106,54 @@ static void t_emit_roundtrip(void)
     vc_buf_dispose(&b);
 }
 
+/* The emitter keeps strings strings (YAML 1.1 words, numbers, odd
+ * characters), writes multi-line text double-quoted on one line (as the
+ * goldens have it), never folds long lines, and gives the block layout kubectl users know. */
+static void t_emit_format(void)
+{
+    const char *j = "{\"apiVersion\":\"v1\",\"data\":{\"script\":\"#!/bin/sh\\necho hi\\n\","
+                    "\"spaced\":\"  lead\\ntrail  \\n\",\"words\":[\"on\",\"No\",\"~\",\"0x1F\",\"1e3\",\".inf\","
+                    "\"2020-01-01\",\"null\",\"-\",\"@x\",\"a: b\",\"tab\\there\",\"caf\u00e9\",\"\\u0001\"],"
+                    "\"long\":\"";
+    vc_buf in = VC_BUF_INIT;
+    vc__buf_puts(&in, j);
+    for (int i = 0; i < 40; i++)
+        vc__buf_puts(&in, "abcdefghij ");
+    vc__buf_puts(&in, "\"},\"items\":[{\"name\":\"a\",\"ports\":[80,443]},{}],\"n\":1.5,\"t\":true}");
+    json_t *v = json_loads(in.ptr, 0, NULL);
+    CHECK(v != NULL);
+    vc_buf b = VC_BUF_INIT;
+    CHECK_INT(vc__yaml_emit(&b, v), VC_OK);
+    json_t *back = one(b.ptr, NULL);
+    CHECK(back && json_equal(v, back));
+    if (!back || !json_equal(v, back))
+        fprintf(stderr, "emitted:\n%s\n", b.ptr);
+    CHECK_CONTAINS(b.ptr, "apiVersion: v1\n");
+    CHECK_CONTAINS(b.ptr, "  script: \"#!/bin/sh\\necho hi\\n\"\n");
+    CHECK_CONTAINS(b.ptr, "items:\n- name: a\n  ports:\n  - 80\n  - 443\n- {}\n");
+    CHECK_CONTAINS(b.ptr, "caf\xc3\xa9");     /* UTF-8 as is */
+    CHECK_CONTAINS(b.ptr, "  long: \"abcdefghij abcdefghij"); /* one line (quoted: it ends in a space) */
+    CHECK(strstr(b.ptr, "abcdefghij\n") == NULL);
+    CHECK(strncmp(b.ptr, "---", 3) != 0 && strstr(b.ptr, "\n...") == NULL);
+    json_decref(back);
+    json_decref(v);
+    vc_buf_dispose(&b);
+    vc_buf_dispose(&in);
+    /* a scalar or an empty container as the whole document */
+    json_t *s = json_string("true");
+    CHECK_INT(vc__yaml_emit(&b, s), VC_OK);
+    back = one(b.ptr, NULL);
+    CHECK(back && json_equal(s, back));
+    json_decref(back);
+    json_decref(s);
+    vc_buf_dispose(&b);
+    json_t *e = json_object();
+    CHECK_INT(vc__yaml_emit(&b, e), VC_OK);
+    CHECK_STR(b.ptr, "{}\n");
+    json_decref(e);
+    vc_buf_dispose(&b);
+}
+
 static void t_base64_sha(void)
 {
     unsigned char *o;
@@ -159,6 +207,7 @@ int main(void)
     RUN(t_errors);
     RUN(t_anchors_merge);
     RUN(t_emit_roundtrip);
+    RUN(t_emit_format);
     RUN(t_base64_sha);
     vc_global_shutdown();
     TEST_DONE();
