@@ -32,6 +32,7 @@ typedef struct pstate {
     int depth;
     vc_buf ptr;         /* current JSON pointer */
     json_t *marks;      /* current doc marks or NULL */
+    json_t *key_marks;  /* current doc: where each mapping key starts, or NULL */
     anchor *anchors;
     size_t n_anchors, cap_anchors;
     size_t nodes;
@@ -251,6 +252,14 @@ static int attach(pstate *st, json_t *v, const yaml_mark_t *mk)
         f->merge_pending = strcmp(f->key, "<<") == 0;
         f->key_line = (int)mk->line;
         f->key_col = (int)mk->column;
+        if (st->key_marks) {
+            /* value_begin left the pointer at the mapping's */
+            size_t base = st->ptr.size;
+            json_t *m = json_pack("[ii]", (json_int_t)mk->line + 1, (json_int_t)mk->column + 1);
+            if (!m || ptr_push_key(st, f->key) < 0 || json_object_set_new(st->key_marks, st->ptr.ptr, m) < 0)
+                return vc__error_oom();
+            ptr_truncate(st, base);
+        }
         return VC_OK;
     }
     if (f->merge_pending) {
@@ -343,9 +352,17 @@ static void unwind(pstate *st)
 int vc__yaml_parse(const char *data, size_t len, const char *filename,
                    json_t **out_docs, json_t **out_marks)
 {
+    return vc__yaml_parse_keys(data, len, filename, out_docs, out_marks, NULL);
+}
+
+int vc__yaml_parse_keys(const char *data, size_t len, const char *filename,
+                        json_t **out_docs, json_t **out_marks, json_t **out_key_marks)
+{
     *out_docs = NULL;
     if (out_marks)
         *out_marks = NULL;
+    if (out_key_marks)
+        *out_key_marks = NULL;
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
         return vc__error_oom();
@@ -356,6 +373,7 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
     st.filename = filename;
     json_t *docs = json_array();
     json_t *all_marks = out_marks ? json_array() : NULL;
+    json_t *all_keys = out_key_marks ? json_array() : NULL;
     int rc = VC_OK;
     bool done = false;
 
@@ -379,6 +397,8 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
             st.nodes = 0;
             if (all_marks)
                 st.marks = json_object();
+            if (all_keys)
+                st.key_marks = json_object();
             break;
         case YAML_DOCUMENT_END_EVENT:
             if (st.doc_root && !json_is_null(st.doc_root)) {
@@ -387,12 +407,16 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
                     json_array_append_new(all_marks, st.marks);
                 else
                     json_decref(st.marks);
+                if (all_keys)
+                    json_array_append_new(all_keys, st.key_marks);
             } else {
                 json_decref(st.doc_root);
                 json_decref(st.marks);
+                json_decref(st.key_marks);
             }
             st.doc_root = NULL;
             st.marks = NULL;
+            st.key_marks = NULL;
             clear_anchors(&st);
             break;
         case YAML_SCALAR_EVENT: {
@@ -497,9 +521,11 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
     if (rc < 0) {
         unwind(&st);
         json_decref(st.marks);
+        json_decref(st.key_marks);
         json_decref(docs);
         json_decref(all_marks);
-        docs = all_marks = NULL;
+        json_decref(all_keys);
+        docs = all_marks = all_keys = NULL;
     }
     clear_anchors(&st);
     vc__free(st.anchors);
@@ -510,6 +536,8 @@ int vc__yaml_parse(const char *data, size_t len, const char *filename,
     *out_docs = docs;
     if (out_marks)
         *out_marks = all_marks;
+    if (out_key_marks)
+        *out_key_marks = all_keys;
     return VC_OK;
 }
 

@@ -154,6 +154,37 @@ static void t_emit_format(void)
     vc_buf_dispose(&b);
 }
 
+/* Where keys start comes from the same walk as the values
+ * (vc__yaml_parse_keys), per document. */
+static void t_key_marks(void)
+{
+    const char *y = "a: 1\nb:\n  c: x\n  'd/e': [1, {f: 2}]\nlist:\n- g: 3\n  h: 4\n---\nz: 9\n";
+    json_t *docs = NULL, *marks = NULL, *keys = NULL;
+    CHECK_INT(vc__yaml_parse_keys(y, strlen(y), "k.yaml", &docs, &marks, &keys), VC_OK);
+    CHECK_INT(json_array_size(keys), 2);
+    json_t *k = json_array_get(keys, 0);
+#define KEY_AT(ptr, l, c)                                                                                          \
+    CHECK(json_integer_value(json_array_get(json_object_get(k, ptr), 0)) == (l) &&                                 \
+          json_integer_value(json_array_get(json_object_get(k, ptr), 1)) == (c))
+    KEY_AT("/a", 1, 1);
+    KEY_AT("/b", 2, 1);
+    KEY_AT("/b/c", 3, 3);
+    KEY_AT("/b/d~1e", 4, 3);
+    KEY_AT("/b/d~1e/1/f", 4, 15);
+    KEY_AT("/list/0/g", 6, 3);
+    KEY_AT("/list/0/h", 7, 3);
+    CHECK(json_object_get(k, "/b/d~1e/0") == NULL); /* sequence items have no key */
+    k = json_array_get(keys, 1);
+    KEY_AT("/z", 9, 1);
+#undef KEY_AT
+    /* the value marks are unchanged: /b/c's value starts after the key */
+    json_t *vm = json_object_get(json_array_get(marks, 0), "/b/c");
+    CHECK(json_integer_value(json_array_get(vm, 0)) == 3 && json_integer_value(json_array_get(vm, 1)) == 6);
+    json_decref(docs);
+    json_decref(marks);
+    json_decref(keys);
+}
+
 static void t_base64_sha(void)
 {
     unsigned char *o;
@@ -208,6 +239,7 @@ int main(void)
     RUN(t_anchors_merge);
     RUN(t_emit_roundtrip);
     RUN(t_emit_format);
+    RUN(t_key_marks);
     RUN(t_base64_sha);
     vc_global_shutdown();
     TEST_DONE();
