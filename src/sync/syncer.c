@@ -139,6 +139,12 @@ void vc__split_key(const char *key, char *buf, size_t cap, const char **ns, cons
     }
 }
 
+vc__ctl *vc__sync_ctl_of(vc_syncer *s, vc__ctl_id id)
+{
+    return (unsigned)id < VC__CTL_COUNT ? s->by_id[id] : NULL;
+}
+
+/* By name: only for the queue, whose keys start with the controller's name. */
 vc__ctl *vc__sync_ctl(vc_syncer *s, const char *name)
 {
     for (int i = 0; i < s->n_ctls; i++)
@@ -554,20 +560,16 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     vc_config_free(own);
     if (rc < 0)
         goto fail;
-    /* controllers: order matters for startup only */
-    if ((rc = vc__ctl_namespaces_init(s, &s->ctls[s->n_ctls++])) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SERVICE)) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_CONFIGMAP)) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SECRET)) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_ENDPOINTS)) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_PVC)) < 0 ||
-        (rc = vc__ctl_pods_init(s, &s->ctls[s->n_ctls++])) < 0 ||
-        (rc = vc__ctl_kube_endpoints_init(s, &s->ctls[s->n_ctls++])) < 0)
-        goto fail;
-    if (!(s->flags & VC_SYNCER_NO_FAKE_NODES) && (rc = vc__ctl_nodes_init(s, &s->ctls[s->n_ctls++])) < 0)
-        goto fail;
-    if (!(s->flags & VC_SYNCER_NO_EVENTS) && (rc = vc__ctl_events_init(s, &s->ctls[s->n_ctls++])) < 0)
-        goto fail;
+    /* controllers: the registration table (controllers.c), in its order */
+    for (size_t i = 0; i < vc__n_controllers; i++) {
+        const vc__ctl_desc *d = &vc__controllers[i];
+        if (d->off_flag & s->flags)
+            continue;
+        vc__ctl *c = &s->ctls[s->n_ctls++];
+        if ((rc = d->init(s, c, d->arg)) < 0)
+            goto fail;
+        s->by_id[d->id] = c;
+    }
     if (opts->flags & VC_SYNCER_NO_COREDNS)
         s->coredns_done = true;
     vc_error_clear();
@@ -632,7 +634,7 @@ static void kube_ip_done(void *ud, int rc, long http, const char *body, size_t l
         vc_translator_set_service_ips(s->tr, s->kube_ip, s->dns_ip);
         VC__LOGI("sync", "virtual API server reachable in the host at %s", ip);
         /* pods waiting for it */
-        vc__sync_enqueue_all(s, vc__sync_ctl(s, "pods"));
+        vc__sync_enqueue_all(s, vc__sync_ctl_of(s, VC__CTL_PODS));
     } else {
         vc__error(VC_ESTATE, VC_ERRCLASS_SYNC, "host Service %s/%s has no ClusterIP yet", s->host_ns, s->service_name);
         s->kube_ip_next_ms = vc__now_ms() + 2000;
