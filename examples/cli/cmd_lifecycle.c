@@ -114,12 +114,21 @@ static vc_kube *host_connect(const common *c)
     return k;
 }
 
+static volatile sig_atomic_t g_interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
 /* ---- progress display: steps with elapsed time on a terminal, plain lines when piped ---- */
 
 typedef struct progress {
     bool tty;
     struct timespec t0;
     char last[256];
+    struct sigaction old_int, old_term;
 } progress;
 
 static double elapsed(progress *p)
@@ -129,19 +138,27 @@ static double elapsed(progress *p)
     return (double)(t.tv_sec - p->t0.tv_sec) + (double)(t.tv_nsec - p->t0.tv_nsec) / 1e9;
 }
 
-static void on_progress(const char *step, const char *message, int32_t done, void *ud)
+/* Ctrl-C (or SIGTERM) cancels the call through the callback's return value;
+ * the library then returns VC_ECANCELED within a tick (100 ms) of waiting.
+ * A second Ctrl-C kills as usual (SA_RESETHAND). */
+static int on_progress(const char *step, const char *message, int32_t done, void *ud)
 {
     (void)step;
     progress *p = ud;
+    if (g_interrupted)
+        return 1;
     if (p->tty) {
-        fprintf(stderr, "\r\033[K%s %s  (%.1fs)%s", done ? "\033[32m✓\033[0m" : "\033[33m•\033[0m", message, elapsed(p),
-                done ? "\n" : "");
+        /* VC_PROGRESS_WAITING redraws the line: the elapsed time runs */
+        bool ok = done == VC_PROGRESS_DONE;
+        fprintf(stderr, "\r\033[K%s %s  (%.1fs)%s", ok ? "\033[32m✓\033[0m" : "\033[33m•\033[0m", message, elapsed(p),
+                ok ? "\n" : "");
     } else {
         if (strcmp(p->last, message) != 0)
             fprintf(stderr, "%s\n", message);
     }
     snprintf(p->last, sizeof p->last, "%s", message);
     fflush(stderr);
+    return 0;
 }
 
 static void progress_init(progress *p)
@@ -149,12 +166,38 @@ static void progress_init(progress *p)
     memset(p, 0, sizeof(*p));
     p->tty = isatty(2);
     clock_gettime(CLOCK_MONOTONIC, &p->t0);
+    g_interrupted = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &p->old_int);
+    sigaction(SIGTERM, &sa, &p->old_term);
 }
 
+/* Called once after the call, whatever it returned. */
 static void progress_end(progress *p)
 {
     if (p->tty && p->last[0])
         fprintf(stderr, "\r\033[K");
+    p->last[0] = '\0';
+    sigaction(SIGINT, &p->old_int, NULL);
+    sigaction(SIGTERM, &p->old_term, NULL);
+}
+
+/* The error of a lifecycle call, with what an interrupt left behind. */
+static void report_lifecycle(const char *verb, const char *name)
+{
+    if (vc_error_last()->code == VC_ECANCELED && g_interrupted) {
+        fprintf(stderr, "vcluster %s: interrupted.\n", verb);
+        if (!strcmp(verb, "create"))
+            fprintf(stderr, "  what was made so far stays: finish it with vcluster create %s --upgrade, or remove it "
+                            "with vcluster delete %s\n", name, name);
+        else
+            fprintf(stderr, "  run vcluster %s %s again to finish\n", verb, name);
+        return;
+    }
+    cli_report(verb);
 }
 
 static char *context_for(vc_kube *host, const char *name, const char *ns)
@@ -235,14 +278,6 @@ static void local_server(char *out, size_t n, const char *address, int port)
         snprintf(out, n, "https://[%s]:%d", h, port);
     else
         snprintf(out, n, "https://%s:%d", h, port);
-}
-
-static volatile sig_atomic_t g_interrupted;
-
-static void on_interrupt(int sig)
-{
-    (void)sig;
-    g_interrupted = 1;
 }
 
 /* Wait for the foreground forwarder until it exits or we are interrupted. */
@@ -434,9 +469,10 @@ int cmd_create(int argc, char **argv)
     o.progress_user_data = &p;
     vc_buf manifests = VC_BUF_INIT;
     int rc = CLI_OK;
-    if (vc_cluster_create(host, &o, &manifests) < 0) {
-        progress_end(&p);
-        cli_report("create");
+    int crc = vc_cluster_create(host, &o, &manifests);
+    progress_end(&p);
+    if (crc < 0) {
+        report_lifecycle("create", name);
         const vc_error *e = vc_error_last();
         if (e->code == VC_EEXISTS)
             fprintf(stderr, "  hint: vcluster connect %s, or vcluster create %s --upgrade -f values.yaml\n", name, name);
@@ -444,7 +480,6 @@ int cmd_create(int argc, char **argv)
     } else if (flags & VC_CREATE_PRINT) {
         fputs(manifests.ptr ? manifests.ptr : "", stdout);
     } else if (connect) {
-        progress_end(&p);
         connect_opts co = { NULL, NULL, "127.0.0.1", 0, true, false, true };
         rc = do_connect(host, &c, name, &co, true);
     }
@@ -822,9 +857,10 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
     o.progress = on_progress;
     o.progress_user_data = &p;
     int rc = CLI_OK;
-    if (fn(host, name, c.ns, &o) < 0) {
-        progress_end(&p);
-        cli_report(verb);
+    int orc = fn(host, name, c.ns, &o);
+    progress_end(&p);
+    if (orc < 0) {
+        report_lifecycle(verb, name);
         rc = CLI_FAILED;
     } else if (fn == vc_cluster_delete) {
         /* gone: its port-forwarder has nothing to reach.  A paused cluster

@@ -542,7 +542,7 @@ int main(int argc, char **argv)
     char kp_ip[64] = "";
     int kp_port = 0;
     vc_syncer *s = NULL;
-    char *cfg_text = NULL;
+    vc_config *cfg = NULL;
     int lfd = -1;
     vc_kube_options ko;
     vc_kube_options_init(&ko, VC_KUBE_OPTIONS_VERSION);
@@ -565,16 +565,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "vcluster-syncer: virtual cluster: %s\n", vc_error_last()->message);
         goto out;
     }
-    if (config && !(cfg_text = read_file(config))) {
-        fprintf(stderr, "vcluster-syncer: %s: %s\n", config, strerror(errno));
-        goto out;
+    /* parsed once, here (FILE:LINE:COL errors); the syncer takes the values */
+    if (config) {
+        char *text = read_file(config); /* "-" is stdin */
+        if (!text) {
+            fprintf(stderr, "vcluster-syncer: %s: %s\n", config, strerror(errno));
+            goto out;
+        }
+        int crc = vc_config_new(&cfg);
+        if (crc == VC_OK)
+            crc = vc_config_load_string(cfg, text, strcmp(config, "-") ? config : "<stdin>");
+        free(text);
+        if (crc < 0) {
+            fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
+            goto out;
+        }
     }
     vc_syncer_options so;
     vc_syncer_options_init(&so, VC_SYNCER_OPTIONS_VERSION);
     so.name = name;
     so.host_namespace = host_ns ? host_ns : (host_kc ? NULL : vc_kube_namespace(host));
     so.service_name = service_name;
-    so.config_yaml = cfg_text;
+    so.config = cfg;
     so.flags = flags;
     so.host_qps = host_qps;
     so.host_burst = host_burst;
@@ -686,7 +698,7 @@ out:
     vc_kube_free(host);
     vc_kube_free(kp_host);
     vc_kube_free(virt);
-    free(cfg_text);
+    vc_config_free(cfg);
     vc_global_shutdown();
     return rc;
 }

@@ -23,14 +23,38 @@
 extern "C" {
 #endif
 
+/** `done` of a vc_progress_fn call: the step starts. @since 0.1 */
+#define VC_PROGRESS_STARTED 0
+/** `done` of a vc_progress_fn call: the step finished. @since 0.1 */
+#define VC_PROGRESS_DONE 1
+/** `done` of a vc_progress_fn call: the call is still waiting in the step
+ *  last reported (same `step` and `message`); nothing to show, but a
+ *  chance to cancel. @since 0.2 */
+#define VC_PROGRESS_WAITING 2
+
 /**
- * Progress of a long call: `step` is a short stable id ("namespace",
- * "certificates", "apiserver", "syncer", ...), `message` a human line,
- * `done` 0 when the step starts and 1 when it finished. Strings are borrowed
- * for the call.
- * @since 0.1
+ * Progress of a long call, and the way to cancel it. `step` is a short
+ * stable id ("namespace", "certificates", "apiserver", "syncer", ...),
+ * `message` a human line, `done` VC_PROGRESS_STARTED when the step starts,
+ * VC_PROGRESS_DONE when it finished, and VC_PROGRESS_WAITING while the call
+ * waits (at least every 250 ms of waiting, repeating the last step and
+ * message). Strings are borrowed for the call. The callback runs on the
+ * calling thread and must not call the library with the same host
+ * connection.
+ *
+ * Return 0 to go on; any other value cancels (as libgit2's transfer
+ * callbacks): the call stops at once, before its next request or wait,
+ * and returns VC_ECANCELED. A request already in flight finishes first
+ * (bounded by the connection's timeout). What a cancelled call leaves is
+ * what a VC_ETIMEDOUT at the same moment would leave; each call says what
+ * that is. A non-zero return from the last VC_PROGRESS_DONE of a call that
+ * has finished its work is ignored (the call returns VC_OK).
+ *
+ * Options of version 1 were compiled against a callback returning void:
+ * for them the return value is ignored and the call cannot be cancelled.
+ * @since 0.1 (int return and VC_PROGRESS_WAITING since 0.2, options version 2)
  */
-typedef void (*vc_progress_fn)(const char *step, const char *message, int32_t done, void *user_data);
+typedef int (*vc_progress_fn)(const char *step, const char *message, int32_t done, void *user_data);
 
 /** Upgrade an existing virtual cluster in place instead of failing. */
 #define VC_CREATE_UPGRADE 0x1u
@@ -75,7 +99,7 @@ typedef struct vc_create_options {
     void *progress_user_data;
 } vc_create_options;
 
-#define VC_CREATE_OPTIONS_VERSION 1
+#define VC_CREATE_OPTIONS_VERSION 2
 #define VC_CREATE_OPTIONS_INIT { VC_CREATE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /** @return VC_OK, VC_EINVAL or VC_EVERSION. @since 0.1 */
@@ -88,8 +112,15 @@ VC_API int vc_create_options_init(vc_create_options *opts, uint32_t version);
  * as a YAML stream into `out_manifests` (which may otherwise be NULL).
  * @return VC_OK; VC_EEXISTS (the name or namespace is taken: use
  *   VC_CREATE_UPGRADE); VC_ECONFIG (invalid values); VC_EINVAL;
- *   VC_ETIMEDOUT; VC_ENOTFOUND (a binary of the local driver is missing);
- *   API errors of the host.
+ *   VC_ETIMEDOUT; VC_ECANCELED (the progress callback said stop);
+ *   VC_ENOTFOUND (a binary of the local driver is missing); API errors of
+ *   the host.
+ * After VC_ETIMEDOUT or VC_ECANCELED: the kubernetes driver keeps what it
+ *   applied, so the virtual cluster exists (Pending until its control plane
+ *   is Ready) and create with VC_CREATE_UPGRADE finishes it, delete removes
+ *   it; the local driver removes what it made (its processes, state
+ *   directory, host objects, and the host namespace if it created it), as on
+ *   any failure. Cancelled at the first step, nothing was made.
  * @since 0.1
  */
 VC_API int vc_cluster_create(vc_kube *host, const vc_create_options *opts, vc_buf *out_manifests);
@@ -187,7 +218,7 @@ typedef struct vc_cluster_op_options {
     const char *state_dir;
 } vc_cluster_op_options;
 
-#define VC_CLUSTER_OP_OPTIONS_VERSION 1
+#define VC_CLUSTER_OP_OPTIONS_VERSION 2
 #define VC_CLUSTER_OP_OPTIONS_INIT { VC_CLUSTER_OP_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
 
 /** Keep PersistentVolumeClaims of the virtual cluster on delete. */
@@ -202,7 +233,10 @@ VC_API int vc_cluster_op_options_init(vc_cluster_op_options *opts, uint32_t vers
  * Pause: stop the control plane (scale to 0 / stop the processes) and
  * delete every workload it created on the host; all data is kept.
  * `opts` may be NULL.
- * @return VC_OK, VC_ENOTFOUND, VC_ESTATE (already paused), API errors.
+ * @return VC_OK, VC_ENOTFOUND, VC_ESTATE (already paused), VC_ETIMEDOUT,
+ *   VC_ECANCELED, API errors. Cancelled after its first step, the cluster
+ *   is paused (marked, control plane stopped or scaling to 0) but some host
+ *   workloads may remain: resume, then pause again, removes them.
  * @since 0.1
  */
 VC_API int vc_cluster_pause(vc_kube *host, const char *name, const char *host_namespace,
@@ -210,7 +244,10 @@ VC_API int vc_cluster_pause(vc_kube *host, const char *name, const char *host_na
 
 /**
  * Resume a paused virtual cluster; the syncer recreates its workloads.
- * @return VC_OK, VC_ENOTFOUND, VC_ESTATE (not paused), VC_ETIMEDOUT, API errors.
+ * @return VC_OK, VC_ENOTFOUND, VC_ESTATE (not paused), VC_ETIMEDOUT,
+ *   VC_ECANCELED, API errors. Cancelled while waiting, the kubernetes
+ *   driver's cluster is resuming (unmarked, scaled up) and comes up by
+ *   itself; the local driver stops what it started and stays paused.
  * @since 0.1
  */
 VC_API int vc_cluster_resume(vc_kube *host, const char *name, const char *host_namespace,
@@ -219,7 +256,10 @@ VC_API int vc_cluster_resume(vc_kube *host, const char *name, const char *host_n
 /**
  * Delete a virtual cluster and everything it created on the host (and, for
  * the local driver, its processes and state).
- * @return VC_OK, VC_ENOTFOUND, API errors.
+ * @return VC_OK, VC_ENOTFOUND, VC_ETIMEDOUT, VC_ECANCELED, API errors.
+ *   The Service that marks the cluster goes last, so a timed-out or
+ *   cancelled delete can be run again to finish (a process being stopped
+ *   when the call is cancelled is killed, never left half-stopped).
  * @since 0.1
  */
 VC_API int vc_cluster_delete(vc_kube *host, const char *name, const char *host_namespace,

@@ -26,6 +26,7 @@
 #define VCLUSTER_SYNCER_H
 
 #include "common.h"
+#include "config.h"
 #include "kube.h"
 
 #ifdef __cplusplus
@@ -67,7 +68,8 @@ typedef struct vc_syncer_options {
     const char *service_name;
     /** Cluster domain of the virtual cluster; NULL: "cluster.local". */
     const char *cluster_domain;
-    /** vcluster.yaml text (may be NULL): sync.toHost/fromHost options. */
+    /** vcluster.yaml text (may be NULL): sync.toHost/fromHost options.
+     *  Parsed again by vc_syncer_new; prefer `config` (version 3). */
     const char *config_yaml;
     /** CoreDNS image for the virtual kube-system (NULL: a default). */
     const char *coredns_image;
@@ -87,10 +89,17 @@ typedef struct vc_syncer_options {
      *  --kubelet-preferred-address-types=InternalIP. @since 0.1 (version 2) */
     const char *kubelet_address;
     int32_t kubelet_port;
+    /* ---- version 3 ---- */
+    /** Parsed values (vcluster.yaml) for sync.toHost/fromHost and
+     *  networking.replicateServices, as vc_create_options.config takes them:
+     *  read by vc_syncer_new only (borrowed for the call; the syncer keeps
+     *  no pointer into it). NULL: config_yaml, else defaults. Setting both
+     *  is VC_EINVAL. @since 0.2 (version 3) */
+    const vc_config *config;
 } vc_syncer_options;
 
-#define VC_SYNCER_OPTIONS_VERSION 2
-#define VC_SYNCER_OPTIONS_INIT { VC_SYNCER_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0 }
+#define VC_SYNCER_OPTIONS_VERSION 3
+#define VC_SYNCER_OPTIONS_INIT { VC_SYNCER_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Initialise `opts` to the defaults of options `version`; only the bytes of
@@ -106,8 +115,10 @@ VC_API int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
  * The syncer takes its own references on both connections. No request is
  * made until the first vc_syncer_step(). On success `*out` is owned by the
  * caller and released with vc_syncer_free().
- * @return VC_OK; VC_EINVAL (missing name or connection); VC_EVERSION;
- *   VC_ECONFIG (config_yaml is invalid: the message names line and key);
+ * @return VC_OK; VC_EINVAL (missing name or connection, or both config
+ *   and config_yaml set); VC_EVERSION;
+ *   VC_ECONFIG (config_yaml is invalid: the message names line and key;
+ *   or a value of config/config_yaml the syncer cannot use);
  *   VC_EINVAL (kubelet_address is not an IP address, kubelet_port out of
  *   range); VC_EIO (the event loop could not be set up). Fields of
  *   versions above opts->version are not read.

@@ -2,8 +2,8 @@
  * vcluster.yaml: loading layers, checking every key against the schema,
  * merging like helm, the typed view, cross-key validation and rendering.
  *
- * A load goes: parse (vc__yaml_parse, plus a pass that records where each
- * mapping key starts) -> walk the document against schema.c, rewriting
+ * A load goes: parse (vc__yaml_parse_keys: values, and where each value and
+ * each mapping key starts, in one walk) -> walk the document against schema.c, rewriting
  * legacy keys through legacy.c -> combine the explicit, legacy and implied
  * values of that file -> merge over the user's earlier layers -> build the
  * effective tree (defaults + user) -> fill the typed view -> check rules
@@ -14,24 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
 
 #include "config/config.h"
 #include "util/yaml.h"
 
-#define MAX_KEY_DEPTH 300
 #define ptr_append vc__cfg_ptr_append
 #define GOT(v) (vc__cfg_describe((v), got, sizeof got), got)
-
-/* ------------------------------------------------------------------ */
-/* where each mapping key starts                                      */
-
-typedef struct kframe {
-    bool map;
-    bool want_key;
-    size_t idx;
-    size_t base;
-} kframe;
 
 int vc__cfg_ptr_append(vc_buf *b, const char *seg, size_t n)
 {
@@ -56,110 +44,6 @@ static void ptr_cut(vc_buf *b, size_t n)
     b->size = n;
     if (b->ptr)
         b->ptr[n] = '\0';
-}
-
-/* JSON pointer -> [line, col] of the key of every mapping entry of the first
- * document. Best effort: NULL when anything goes wrong (positions then come
- * from the value marks). The text already parsed once, so errors are rare. */
-static json_t *key_marks(const char *data, size_t len)
-{
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return NULL;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-    json_t *marks = json_object();
-    kframe *st = vc__calloc(MAX_KEY_DEPTH, sizeof(kframe));
-    vc_buf ptr = VC_BUF_INIT;
-    int depth = 0;
-    bool ok = marks && st && vc__buf_grow(&ptr, 16) == VC_OK, done = false;
-    if (ok)
-        ptr_cut(&ptr, 0);
-    while (ok && !done) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&parser, &ev)) {
-            ok = false;
-            break;
-        }
-        kframe *f = depth > 0 ? &st[depth - 1] : NULL;
-        switch (ev.type) {
-        case YAML_DOCUMENT_END_EVENT:
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_ALIAS_EVENT:
-            if (f && f->map && f->want_key) {
-                ptr_cut(&ptr, f->base);
-                if (ev.type == YAML_SCALAR_EVENT) {
-                    if (ptr_append(&ptr, (const char *)ev.data.scalar.value, ev.data.scalar.length) < 0) {
-                        ok = false;
-                        break;
-                    }
-                    json_object_set_new(marks, ptr.ptr,
-                                        json_pack("[ii]", (json_int_t)ev.start_mark.line + 1,
-                                                  (json_int_t)ev.start_mark.column + 1));
-                } else if (ptr_append(&ptr, "\x01", 1) < 0) {
-                    ok = false;
-                    break;
-                }
-                f->want_key = false;
-                break;
-            }
-            if (f && !f->map)
-                f->idx++;
-            if (f) {
-                ptr_cut(&ptr, f->base);
-                f->want_key = true;
-            }
-            break;
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            if (f && !f->map) {
-                char idx[32];
-                int n = snprintf(idx, sizeof idx, "%zu", f->idx++);
-                ptr_cut(&ptr, f->base);
-                if (ptr_append(&ptr, idx, (size_t)n) < 0) {
-                    ok = false;
-                    break;
-                }
-            } else if (f && f->map && f->want_key) {
-                ok = false; /* a complex key: vc__yaml_parse refused it already */
-                break;
-            }
-            if (depth >= MAX_KEY_DEPTH) {
-                ok = false;
-                break;
-            }
-            st[depth].map = ev.type == YAML_MAPPING_START_EVENT;
-            st[depth].want_key = true;
-            st[depth].idx = 0;
-            st[depth].base = ptr.size;
-            depth++;
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            if (depth > 0)
-                depth--;
-            if (depth > 0) {
-                ptr_cut(&ptr, st[depth - 1].base);
-                st[depth - 1].want_key = true;
-            } else {
-                ptr_cut(&ptr, 0);
-            }
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-    }
-    yaml_parser_delete(&parser);
-    vc_buf_dispose(&ptr);
-    vc__free(st);
-    if (!ok) {
-        json_decref(marks);
-        return NULL;
-    }
-    return marks;
 }
 
 /* ------------------------------------------------------------------ */
@@ -860,11 +744,13 @@ static int load_doc(vc_config *cfg, vc__cfg_layer *L, json_t *doc)
 
 static int load_text(vc_config *cfg, const char *data, size_t len, const char *name)
 {
-    json_t *docs = NULL, *marks = NULL;
+    json_t *docs = NULL, *marks = NULL, *keys = NULL;
     if (len > VC__FILE_MAX)
         return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG, "%.200s: larger than %d MiB, the limit for a vcluster.yaml",
                          name, VC__FILE_MAX >> 20);
-    int r = vc__yaml_parse(data, len, name, &docs, &marks);
+    /* one walk gives the values, where each value starts and where each key
+     * starts (unknown-key messages point at the key) */
+    int r = vc__yaml_parse_keys(data, len, name, &docs, &marks, &keys);
     if (r < 0) {
         if (r != VC_ENOMEM)
             return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG, "%s", vc_error_last()->message);
@@ -874,6 +760,7 @@ static int load_text(vc_config *cfg, const char *data, size_t len, const char *n
     if ((r = layer_init(&L, name)) < 0) {
         json_decref(docs);
         json_decref(marks);
+        json_decref(keys);
         return r;
     }
     L.marks = json_incref(json_array_get(marks, 0));
@@ -890,7 +777,7 @@ static int load_text(vc_config *cfg, const char *data, size_t len, const char *n
     } else if (ndocs == 1 && !json_is_object(doc)) {
         r = vc__cfg_errorf(&L, "", NULL, "expected a mapping of keys at the top level, got %s", GOT(doc));
     } else {
-        L.key_marks = key_marks(data, len);
+        L.key_marks = json_incref(json_array_get(keys, 0));
         json_t *empty = ndocs ? NULL : json_object();
         r = load_doc(cfg, &L, ndocs ? doc : empty);
         json_decref(empty);
@@ -898,6 +785,7 @@ static int load_text(vc_config *cfg, const char *data, size_t len, const char *n
     layer_dispose(&L);
     json_decref(docs);
     json_decref(marks);
+    json_decref(keys);
     return r;
 }
 

@@ -8,8 +8,10 @@
 #define DEFAULT_TIMEOUT_MS 120000
 
 /* Versioned public structs (util/vstruct.h). */
-VC__VSTRUCT(vc_create_options, VC_CREATE_OPTIONS_VERSION, );
-VC__VSTRUCT(vc_cluster_op_options, VC_CLUSTER_OP_OPTIONS_VERSION, );
+/* Version 2 of both added no field (the progress callback's int result is
+ * read only from version-2 callers): version 1 is the whole struct. */
+VC__VSTRUCT(vc_create_options, VC_CREATE_OPTIONS_VERSION, sizeof(vc_create_options) VC__COMMA);
+VC__VSTRUCT(vc_cluster_op_options, VC_CLUSTER_OP_OPTIONS_VERSION, sizeof(vc_cluster_op_options) VC__COMMA);
 VC__OPTIONS_INIT_FN(vc_create_options, VC_CREATE_OPTIONS_INIT)
 VC__OPTIONS_INIT_FN(vc_cluster_op_options, VC_CLUSTER_OP_OPTIONS_INIT)
 
@@ -54,6 +56,7 @@ static int lc_init(vc__lc *lc, vc_kube *host, const char *name, const char *ns, 
 static void lc_clear(vc__lc *lc)
 {
     vc__free(lc->ns);
+    vc__lc_clear_progress(lc);
 }
 
 /* The host Service NAME marks a virtual cluster (both drivers make it). */
@@ -99,6 +102,7 @@ int vc_cluster_create(vc_kube *host, const vc_create_options *user_opts, vc_buf 
     lc.flags = opts->flags;
     lc.progress = opts->progress;
     lc.progress_ud = opts->progress_user_data;
+    lc.cancellable = opts->version >= 2;
     lc.bin_dir = opts->bin_dir;
     lc.syncer_path = opts->syncer_path;
     lc.state_root = opts->state_dir;
@@ -197,6 +201,7 @@ static int op(vc_kube *host, const char *name, const char *ns, const vc_cluster_
     if (opts) {
         lc.progress = opts->progress;
         lc.progress_ud = opts->progress_user_data;
+        lc.cancellable = opts->version >= 2;
         lc.bin_dir = opts->bin_dir;
         lc.syncer_path = opts->syncer_path;
         lc.state_root = opts->state_dir;

@@ -6,16 +6,69 @@
 
 #define FIELD_MANAGER "vcluster"
 
-void vc__lc_step(vc__lc *lc, const char *step, int done, const char *fmt, ...)
+static int canceled(vc__lc *lc)
+{
+    lc->canceled = true;
+    return vc__error(VC_ECANCELED, VC_ERRCLASS_LIFECYCLE, "virtual cluster %s: cancelled by the progress callback",
+                     lc->name ? lc->name : "");
+}
+
+/* The callback of a version-1 caller returns void: never read its result. */
+static int call_progress(vc__lc *lc, const char *step, const char *msg, int32_t done)
+{
+    if (lc->canceled)
+        return canceled(lc);
+    if (!lc->progress)
+        return VC_OK;
+    int r = lc->progress(step, msg, done, lc->progress_ud);
+    return lc->cancellable && r != 0 ? canceled(lc) : VC_OK;
+}
+
+int vc__lc_step(vc__lc *lc, const char *step, int done, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *m = vc__vsprintf(fmt, ap);
     va_end(ap);
     VC__LOGI("lifecycle", "%s%s", m ? m : step, done ? " (done)" : "");
-    if (lc->progress)
-        lc->progress(step, m ? m : step, done, lc->progress_ud);
-    vc__free(m);
+    int rc = call_progress(lc, step, m ? m : step, done ? VC_PROGRESS_DONE : VC_PROGRESS_STARTED);
+    /* kept for the VC_PROGRESS_WAITING ticks that follow */
+    char *s = vc__strdup(step);
+    vc__free(lc->tick_step);
+    vc__free(lc->tick_msg);
+    lc->tick_step = s;
+    lc->tick_msg = m;
+    return rc;
+}
+
+int vc__lc_tick(vc__lc *lc)
+{
+    const char *step = lc->tick_step ? lc->tick_step : "wait";
+    return call_progress(lc, step, lc->tick_msg ? lc->tick_msg : step, VC_PROGRESS_WAITING);
+}
+
+int vc__lc_tick_cb(void *lc)
+{
+    return vc__lc_tick(lc);
+}
+
+int vc__lc_sleep(vc__lc *lc, int64_t ms)
+{
+    int64_t end = vc__now_ms() + (ms < vc__lc_left(lc) ? ms : vc__lc_left(lc));
+    int rc = vc__lc_tick(lc);
+    for (int64_t now = vc__now_ms(); rc == VC_OK && now < end; now = vc__now_ms()) {
+        int64_t slice = end - now < VC__LC_TICK_MS ? end - now : VC__LC_TICK_MS;
+        vc__sleep_ms(slice);
+        rc = vc__lc_tick(lc);
+    }
+    return rc;
+}
+
+void vc__lc_clear_progress(vc__lc *lc)
+{
+    vc__free(lc->tick_step);
+    vc__free(lc->tick_msg);
+    lc->tick_step = lc->tick_msg = NULL;
 }
 
 int64_t vc__lc_left(vc__lc *lc)
@@ -119,8 +172,9 @@ int vc__lc_ensure_namespace(vc__lc *lc, bool *out_created)
         if (vc__lc_left(lc) == 0)
             return vc__error(VC_ETIMEDOUT, VC_ERRCLASS_LIFECYCLE,
                              "host namespace %s is still being deleted; wait and try again", lc->ns);
-        vc__lc_step(lc, "namespace", 0, "waiting for the old host namespace %s to be deleted", lc->ns);
-        vc__sleep_ms(500);
+        if ((rc = vc__lc_step(lc, "namespace", 0, "waiting for the old host namespace %s to be deleted", lc->ns)) < 0 ||
+            (rc = vc__lc_sleep(lc, 500)) < 0)
+            return rc;
         rc = vc__lc_get(lc->host, "v1", "namespaces", NULL, lc->ns, &ns);
     }
     if (rc == VC_OK) {
@@ -230,8 +284,9 @@ int vc__lc_delete_workloads(vc__lc *lc)
     char *sel = vc__sprintf("%s=%s", VC__LC_MANAGED_BY, lc->name);
     if (!sel)
         return vc__error_oom();
-    vc__lc_step(lc, "workloads", 0, "deleting the workloads of %s in host namespace %s", lc->name, lc->ns);
-    int rc = vc__lc_delete_collection(lc->host, "v1", "pods", lc->ns, sel);
+    int rc = vc__lc_step(lc, "workloads", 0, "deleting the workloads of %s in host namespace %s", lc->name, lc->ns);
+    if (rc == VC_OK)
+        rc = vc__lc_delete_collection(lc->host, "v1", "pods", lc->ns, sel);
     vc__free(sel);
     if (rc < 0)
         return rc;
@@ -243,10 +298,10 @@ int vc__lc_delete_workloads(vc__lc *lc)
             break;
         if (vc__lc_left(lc) == 0)
             return vc__lc_timeout(lc, "its host pods to go");
-        vc__sleep_ms(200);
+        if ((rc = vc__lc_sleep(lc, 200)) < 0)
+            return rc;
     }
-    vc__lc_step(lc, "workloads", 1, "host workloads deleted");
-    return VC_OK;
+    return vc__lc_step(lc, "workloads", 1, "host workloads deleted");
 }
 
 int vc__lc_delete_host_objects(vc__lc *lc, uint32_t flags)

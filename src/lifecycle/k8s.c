@@ -183,11 +183,13 @@ static int wait_replicas(vc__lc *lc, int32_t want)
             snprintf(now, sizeof now, "control plane: %d/%d pods ready%s", (int)ready, (int)want,
                      done || updated >= want ? "" : ", rolling out the new version");
         if (strcmp(now, last) != 0 || done) {
-            vc__lc_step(lc, "controlplane", done, "%s", now);
+            rc = vc__lc_step(lc, "controlplane", done, "%s", now);
             snprintf(last, sizeof last, "%s", now);
         }
         if (done)
-            return VC_OK;
+            return VC_OK; /* the work is complete: a cancel now changes nothing */
+        if (rc < 0)
+            return rc;
         bool fatal = false;
         char *why = want > 0 ? pods_message(lc, &fatal) : NULL;
         if (fatal || vc__lc_left(lc) == 0) {
@@ -201,8 +203,8 @@ static int wait_replicas(vc__lc *lc, int32_t want)
             return rc;
         }
         vc__free(why);
-        int64_t left = vc__lc_left(lc);
-        vc__sleep_ms(left < 500 ? left : 500);
+        if ((rc = vc__lc_sleep(lc, 500)) < 0)
+            return rc;
     }
 }
 
@@ -437,10 +439,10 @@ static int create(vc__lc *lc)
     }
 
     if (!print) {
-        vc__lc_step(lc, "namespace", 0, "host namespace %s", lc->ns);
-        if ((rc = vc__lc_ensure_namespace(lc, NULL)) < 0 || (rc = label_host_namespace(lc, &p)) < 0)
+        if ((rc = vc__lc_step(lc, "namespace", 0, "host namespace %s", lc->ns)) < 0 ||
+            (rc = vc__lc_ensure_namespace(lc, NULL)) < 0 || (rc = label_host_namespace(lc, &p)) < 0 ||
+            (rc = vc__lc_step(lc, "namespace", 1, "host namespace %s ready", lc->ns)) < 0)
             goto out;
-        vc__lc_step(lc, "namespace", 1, "host namespace %s ready", lc->ns);
     }
     /* the host's service range, which the virtual cluster shares (as upstream);
      * like upstream, fall back to the common default when it cannot be found */
@@ -474,20 +476,19 @@ static int create(vc__lc *lc)
     if (sts && (rc = check_immutable(lc, sts, p.vars)) < 0)
         goto out;
     if (!print) {
-        vc__lc_step(lc, "service", 0, "Service %s", lc->name);
-        if ((rc = apply_service(lc, &p)) < 0)
+        if ((rc = vc__lc_step(lc, "service", 0, "Service %s", lc->name)) < 0 || (rc = apply_service(lc, &p)) < 0 ||
+            (rc = vc__lc_step(lc, "service", 1, "Service %s (%s)", lc->name,
+                              p.service_ip ? p.service_ip : "no ClusterIP")) < 0 ||
+            (rc = vc__lc_step(lc, "certificates", 0, "certificates")) < 0)
             goto out;
-        vc__lc_step(lc, "service", 1, "Service %s (%s)", lc->name, p.service_ip ? p.service_ip : "no ClusterIP");
     }
 
-    if (!print)
-        vc__lc_step(lc, "certificates", 0, "certificates");
     rc = vc__k8s_certs(lc, &p, json_object_get(certs, "data"), vc__lc_str(annotations(certs), VC__K8S_SANS_ANN),
                        &cert_data, &sans, &kc_secret);
     if (rc < 0)
         goto out;
-    if (!print)
-        vc__lc_step(lc, "certificates", 1, "certificates in Secret %s", certs_name);
+    if (!print && (rc = vc__lc_step(lc, "certificates", 1, "certificates in Secret %s", certs_name)) < 0)
+        goto out;
 
     if ((rc = vc__k8s_render_all(&p, lc, cert_data, sans, kc_secret, &objects)) < 0)
         goto out;
@@ -496,7 +497,8 @@ static int create(vc__lc *lc)
         goto out;
     }
 
-    vc__lc_step(lc, "manifests", 0, "applying %zu host objects", json_array_size(objects));
+    if ((rc = vc__lc_step(lc, "manifests", 0, "applying %zu host objects", json_array_size(objects))) < 0)
+        goto out;
     size_t i;
     json_t *o;
     json_array_foreach(objects, i, o) {
@@ -504,13 +506,13 @@ static int create(vc__lc *lc)
          * not shape the pods it is about to roll */
         if (vc__streq(vc__lc_str(o, "kind"), "StatefulSet") && (rc = prune(lc, &p, objects)) < 0)
             goto out;
-        if ((rc = vc__lc_apply(lc->host, o)) < 0)
+        if ((rc = vc__lc_apply(lc->host, o)) < 0 || (rc = vc__lc_tick(lc)) < 0)
             goto out;
     }
-    vc__lc_step(lc, "manifests", 1, "StatefulSet %s/%s applied (%d replica%s%s)", lc->ns, lc->name,
+    rc = vc__lc_step(lc, "manifests", 1, "StatefulSet %s/%s applied (%d replica%s%s)", lc->ns, lc->name,
                 (int)p.config_replicas, p.config_replicas == 1 ? "" : "s", p.paused ? ", paused" : "");
 
-    if (!(lc->flags & VC_CREATE_NO_WAIT) && !p.paused)
+    if (rc == VC_OK && !(lc->flags & VC_CREATE_NO_WAIT) && !p.paused)
         rc = wait_replicas(lc, p.replicas);
 out:
     json_decref(sts);
@@ -557,7 +559,8 @@ static int pause_(vc__lc *lc, const json_t *svc)
     json_decref(sts);
     if (paused)
         return vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE, "virtual cluster %s is already paused", lc->name);
-    vc__lc_step(lc, "pause", 0, "scaling StatefulSet %s from %d to 0", lc->name, (int)replicas);
+    if ((rc = vc__lc_step(lc, "pause", 0, "scaling StatefulSet %s from %d to 0", lc->name, (int)replicas)) < 0)
+        return rc;
     rc = merge_patch(lc, "apps/v1", "statefulsets", lc->name,
                      json_pack("{s:{s:o},s:{s:i}}", "metadata", "annotations",
                                pause_annotations((int32_t)replicas, true), "spec", "replicas", 0));
@@ -569,7 +572,7 @@ static int pause_(vc__lc *lc, const json_t *svc)
     if (rc == VC_OK)
         rc = vc__lc_delete_workloads(lc);
     if (rc == VC_OK)
-        vc__lc_step(lc, "pause", 1, "virtual cluster %s paused", lc->name);
+        (void)vc__lc_step(lc, "pause", 1, "virtual cluster %s paused", lc->name);
     return rc;
 }
 
@@ -591,7 +594,8 @@ static int resume_(vc__lc *lc, const json_t *svc)
         return vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE, "virtual cluster %s is not paused", lc->name);
     if (replicas < 1)
         replicas = 1;
-    vc__lc_step(lc, "resume", 0, "scaling StatefulSet %s to %d", lc->name, (int)replicas);
+    if ((rc = vc__lc_step(lc, "resume", 0, "scaling StatefulSet %s to %d", lc->name, (int)replicas)) < 0)
+        return rc;
     rc = merge_patch(lc, "apps/v1", "statefulsets", lc->name,
                      json_pack("{s:{s:o},s:{s:i}}", "metadata", "annotations", pause_annotations(0, false), "spec",
                                "replicas", (int)replicas));
@@ -601,7 +605,7 @@ static int resume_(vc__lc *lc, const json_t *svc)
     if (rc == VC_OK)
         rc = wait_replicas(lc, replicas);
     if (rc == VC_OK)
-        vc__lc_step(lc, "resume", 1, "virtual cluster %s running", lc->name);
+        (void)vc__lc_step(lc, "resume", 1, "virtual cluster %s running", lc->name);
     return rc;
 }
 
@@ -630,7 +634,8 @@ static int delete_and_wait(vc__lc *lc, const char *resource, const char *sel, co
             break;
         if (vc__lc_left(lc) == 0)
             return vc__lc_timeout(lc, what);
-        vc__sleep_ms(200);
+        if ((rc = vc__lc_sleep(lc, 200)) < 0)
+            return rc;
     }
     return rc;
 }
@@ -641,7 +646,8 @@ static int remove_(vc__lc *lc, const json_t *svc, uint32_t flags)
     char *own = own_selector(lc->name), *pods = pod_selector(lc->name);
     char *headless = vc__sprintf("%s-headless", lc->name), *crole = vc__k8s_cluster_role_name(lc->name, lc->ns);
     int rc = own && pods && headless && crole ? VC_OK : vc__error_oom();
-    vc__lc_step(lc, "delete", 0, "deleting virtual cluster %s in host namespace %s", lc->name, lc->ns);
+    if (rc == VC_OK)
+        rc = vc__lc_step(lc, "delete", 0, "deleting virtual cluster %s in host namespace %s", lc->name, lc->ns);
     if (rc == VC_OK)
         rc = vc__lc_delete(lc->host, "apps/v1", "statefulsets", lc->ns, lc->name);
     if (rc == VC_OK)
@@ -670,8 +676,9 @@ static int remove_(vc__lc *lc, const json_t *svc, uint32_t flags)
             vc_error_clear();
             rc = VC_OK;
         } else if (rc == VC_OK && ours) {
-            vc__lc_step(lc, "namespace", 0, "deleting host namespace %s", lc->ns);
-            rc = vc__lc_delete(lc->host, "v1", "namespaces", NULL, lc->ns);
+            rc = vc__lc_step(lc, "namespace", 0, "deleting host namespace %s", lc->ns);
+            if (rc == VC_OK)
+                rc = vc__lc_delete(lc->host, "v1", "namespaces", NULL, lc->ns);
             while (rc == VC_OK) {
                 rc = vc__lc_get(lc->host, "v1", "namespaces", NULL, lc->ns, &ns);
                 json_decref(ns);
@@ -684,17 +691,17 @@ static int remove_(vc__lc *lc, const json_t *svc, uint32_t flags)
                 if (rc == VC_OK && vc__lc_left(lc) == 0)
                     rc = vc__lc_timeout(lc, "its host namespace to go");
                 else if (rc == VC_OK)
-                    vc__sleep_ms(250);
+                    rc = vc__lc_sleep(lc, 250);
             }
             if (rc == VC_OK)
-                vc__lc_step(lc, "namespace", 1, "host namespace %s deleted", lc->ns);
+                (void)vc__lc_step(lc, "namespace", 1, "host namespace %s deleted", lc->ns);
         } else if (rc == VC_OK) {
-            vc__lc_step(lc, "namespace", 1, "host namespace %s kept: virtual cluster %s did not create it", lc->ns,
+            (void)vc__lc_step(lc, "namespace", 1, "host namespace %s kept: virtual cluster %s did not create it", lc->ns,
                         lc->name);
         }
     }
     if (rc == VC_OK)
-        vc__lc_step(lc, "delete", 1, "virtual cluster %s deleted", lc->name);
+        (void)vc__lc_step(lc, "delete", 1, "virtual cluster %s deleted", lc->name);
     vc__free(own);
     vc__free(pods);
     vc__free(headless);

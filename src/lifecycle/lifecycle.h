@@ -31,6 +31,9 @@ typedef struct vc__lc {
     int64_t deadline_ms;       /* monotonic */
     vc_progress_fn progress;
     void *progress_ud;
+    bool cancellable;          /* options version >= 2: progress returns int */
+    bool canceled;             /* the callback said stop (sticky) */
+    char *tick_step, *tick_msg; /* the last step reported, repeated while waiting */
     vc_config *config;         /* never NULL inside drivers (defaults) */
     const char *distro;        /* "k8s", "k3s", "k0s" */
     const char *backing_store; /* "sqlite", "etcd" */
@@ -58,10 +61,22 @@ const char *vc__lc_str2(const json_t *o, const char *a, const char *b);
 /* Replace a string field of a vc_cluster_info (the record owns it). */
 void vc__lc_info_set(const char **field, const char *value);
 
-/* ---- progress ---- */
-void vc__lc_step(vc__lc *lc, const char *step, int done, const char *fmt, ...) VC__PRINTF(4, 5);
+/* ---- progress and cancellation ---- */
+/* Report a step; VC_ECANCELED (with the error set) when the callback asks to
+ * stop, now or earlier. Ignore it only where the work is already complete. */
+int vc__lc_step(vc__lc *lc, const char *step, int done, const char *fmt, ...) VC__PRINTF(4, 5);
+/* Ask the callback whether to go on while waiting (done = VC_PROGRESS_WAITING,
+ * the last step repeated): VC_OK or VC_ECANCELED. */
+int vc__lc_tick(vc__lc *lc);
+/* Sleep up to `ms` (never past the deadline), ticking every VC__LC_TICK_MS:
+ * VC_OK or VC_ECANCELED. Every wait of a driver goes through this. */
+int vc__lc_sleep(vc__lc *lc, int64_t ms);
+#define VC__LC_TICK_MS 100
+/* vc__lc_tick for callbacks that take a void * (vc__proc_stop). */
+int vc__lc_tick_cb(void *lc);
 int64_t vc__lc_left(vc__lc *lc);   /* ms left before the deadline (>= 0) */
 int vc__lc_timeout(vc__lc *lc, const char *what);  /* VC_ETIMEDOUT with a message */
+void vc__lc_clear_progress(vc__lc *lc);
 
 /* ---- host helpers (blocking, bounded by the connection's timeout) ---- */
 /* Create the namespace when missing (annotated vcluster.loft.sh/created=true). */

@@ -409,7 +409,8 @@ static int wait_apiserver(vc__lc *lc, lstate *s)
             rc = vc__lc_timeout(lc, "its kube-apiserver");
             break;
         }
-        vc__sleep_ms(250);
+        if ((rc = vc__lc_sleep(lc, 250)) < 0)
+            break;
     }
     vc_kube_free(k);
     return rc;
@@ -427,15 +428,21 @@ static int wait_syncer(vc__lc *lc, lstate *s)
             return log_tail_error(s, P_SYNCER, "exited");
         if (vc__lc_left(lc) == 0)
             return vc__lc_timeout(lc, "its syncer to sync");
-        vc__sleep_ms(250);
+        int rc = vc__lc_sleep(lc, 250);
+        if (rc < 0)
+            return rc;
     }
 }
 
-static void stop_all(lstate *s)
+/* Stops every process even when the caller cancels (the wait for each
+ * SIGTERM then ends and SIGKILL follows): the state file then says nothing
+ * runs, which is true. lc may be NULL (no ticks). */
+static void stop_all(vc__lc *lc, lstate *s)
 {
     for (int i = P_COUNT - 1; i >= 0; i--) {
         if (s->pid[i] > 0 && s->exe[i])
-            vc__proc_stop(s->pid[i], exe_base(s->exe[i]), s->dir, i == P_API ? 15000 : 10000);
+            vc__proc_stop(s->pid[i], exe_base(s->exe[i]), s->dir, i == P_API ? 15000 : 10000,
+                          lc ? vc__lc_tick_cb : NULL, lc);
         s->pid[i] = 0;
     }
 }
@@ -670,20 +677,21 @@ static int start(vc__lc *lc, lstate *s)
         }
         vc__free(p);
     }
-    vc__lc_step(lc, "store", 0, "starting %s", vc__streq(s->store, "etcd") ? "etcd" : "kine (SQLite)");
-    if ((rc = start_store(s)) < 0)
+    /* the state file is saved after each start, so a cancel or failure
+     * in between leaves it naming every process that runs */
+    if ((rc = vc__lc_step(lc, "store", 0, "starting %s", vc__streq(s->store, "etcd") ? "etcd" : "kine (SQLite)")) < 0 ||
+        (rc = start_store(s)) < 0)
         return rc;
-    vc__lc_step(lc, "apiserver", 0, "starting kube-apiserver on 127.0.0.1:%d", s->port[P_API]);
-    if ((rc = start_apiserver(s, "cluster.local")) < 0 || (rc = ls_save(s)) < 0)
+    if ((rc = vc__lc_step(lc, "apiserver", 0, "starting kube-apiserver on 127.0.0.1:%d", s->port[P_API])) < 0 ||
+        (rc = start_apiserver(s, "cluster.local")) < 0 || (rc = ls_save(s)) < 0)
         return rc;
-    if ((rc = wait_apiserver(lc, s)) < 0)
+    if ((rc = wait_apiserver(lc, s)) < 0 || (rc = vc__lc_step(lc, "apiserver", 1, "kube-apiserver is ready")) < 0)
         return rc;
-    vc__lc_step(lc, "apiserver", 1, "kube-apiserver is ready");
-    vc__lc_step(lc, "controller-manager", 0, "starting kube-controller-manager");
-    if ((rc = start_kcm(s)) < 0 || (rc = ls_save(s)) < 0)
+    if ((rc = vc__lc_step(lc, "controller-manager", 0, "starting kube-controller-manager")) < 0 ||
+        (rc = start_kcm(s)) < 0 || (rc = ls_save(s)) < 0)
         return rc;
-    vc__lc_step(lc, "syncer", 0, "starting the syncer");
-    if ((rc = start_syncer(lc, s)) < 0 || (rc = ls_save(s)) < 0)
+    if ((rc = vc__lc_step(lc, "syncer", 0, "starting the syncer")) < 0 || (rc = start_syncer(lc, s)) < 0 ||
+        (rc = ls_save(s)) < 0)
         return rc;
     if (lc->flags & VC_CREATE_NO_WAIT)
         return VC_OK;
@@ -691,8 +699,7 @@ static int start(vc__lc *lc, lstate *s)
         return rc;
     if (!vc__proc_alive_with(s->pid[P_KCM], exe_base(s->exe[P_KCM]), s->dir))
         return log_tail_error(s, P_KCM, "exited");
-    vc__lc_step(lc, "syncer", 1, "the syncer is running");
-    return VC_OK;
+    return vc__lc_step(lc, "syncer", 1, "the syncer is running");
 }
 
 static char *state_dir_for(vc__lc *lc)
@@ -706,8 +713,12 @@ static char *state_dir_for(vc__lc *lc)
 static int restart_syncer(vc__lc *lc, lstate *s)
 {
     if (s->pid[P_SYNCER] > 0)
-        vc__proc_stop(s->pid[P_SYNCER], exe_base(s->exe[P_SYNCER]), s->dir, 10000);
-    int rc = start_syncer(lc, s);
+        vc__proc_stop(s->pid[P_SYNCER], exe_base(s->exe[P_SYNCER]), s->dir, 10000, vc__lc_tick_cb, lc);
+    s->pid[P_SYNCER] = 0;
+    /* cancelled while it stopped: save that it is gone, start nothing */
+    int rc = lc->canceled ? vc__lc_tick(lc) : start_syncer(lc, s);
+    if (rc == VC_ECANCELED)
+        ls_save(s);
     if (rc == VC_OK)
         rc = ls_save(s);
     if (rc == VC_OK && !(lc->flags & VC_CREATE_NO_WAIT))
@@ -737,13 +748,13 @@ static int local_create(vc__lc *lc)
         vc__free(dir);
         if (rc < 0)
             return rc;
-        vc__lc_step(lc, "upgrade", 0, "applying new values to %s", lc->name);
         /* the Role follows the values (a kind synced now needs its rule) */
-        if ((rc = write_values(lc, &s)) == VC_OK && (rc = write_host_kubeconfig(lc, &s)) == VC_OK)
+        if ((rc = vc__lc_step(lc, "upgrade", 0, "applying new values to %s", lc->name)) == VC_OK &&
+            (rc = write_values(lc, &s)) == VC_OK && (rc = write_host_kubeconfig(lc, &s)) == VC_OK)
             rc = restart_syncer(lc, &s);
         ls_clear(&s);
         if (rc == VC_OK)
-            vc__lc_step(lc, "upgrade", 1, "virtual cluster %s upgraded", lc->name);
+            (void)vc__lc_step(lc, "upgrade", 1, "virtual cluster %s upgraded", lc->name);
         return rc;
     }
     if (exists) {
@@ -764,12 +775,12 @@ static int local_create(vc__lc *lc)
         return rc;
     }
     bool ns_created = false;
-    vc__lc_step(lc, "namespace", 0, "host namespace %s", lc->ns);
-    if ((rc = vc__lc_ensure_namespace(lc, &ns_created)) < 0)
+    if ((rc = vc__lc_step(lc, "namespace", 0, "host namespace %s", lc->ns)) < 0 ||
+        (rc = vc__lc_ensure_namespace(lc, &ns_created)) < 0)
         goto fail_early;
-    if ((rc = vc__lc_service_cidr(lc->host, lc->ns, &s.service_cidr)) < 0)
+    if ((rc = vc__lc_service_cidr(lc->host, lc->ns, &s.service_cidr)) < 0 ||
+        (rc = vc__lc_step(lc, "certificates", 0, "certificates and state in %s", s.dir)) < 0)
         goto fail_early;
-    vc__lc_step(lc, "certificates", 0, "certificates and state in %s", s.dir);
     char *logs = sub(&s, "logs"), *data = sub(&s, "data");
     rc = logs && data ? VC_OK : vc__error_oom();
     if (rc == VC_OK)
@@ -790,20 +801,22 @@ static int local_create(vc__lc *lc)
         rc = ls_save(&s);
     if (rc < 0)
         goto fail;
-    vc__lc_step(lc, "host", 0, "host Service %s/%s and ServiceAccount vc-workload-%s", lc->ns, lc->name, lc->name);
-    if ((rc = apply_host_objects(lc, &s, false)) < 0)
+    if ((rc = vc__lc_step(lc, "host", 0, "host Service %s/%s and ServiceAccount vc-workload-%s", lc->ns, lc->name,
+                          lc->name)) < 0 ||
+        (rc = apply_host_objects(lc, &s, false)) < 0)
         goto fail;
     if ((rc = start(lc, &s)) < 0)
         goto fail;
-    vc__lc_step(lc, "done", 1, "virtual cluster %s is running (API server https://127.0.0.1:%d)", lc->name,
-                s.port[P_API]);
+    /* complete: a cancel now changes nothing */
+    (void)vc__lc_step(lc, "done", 1, "virtual cluster %s is running (API server https://127.0.0.1:%d)", lc->name,
+                      s.port[P_API]);
     ls_clear(&s);
     return VC_OK;
 fail: {
     /* leave nothing half-made: processes, state and our host objects go */
     vc__error_saved sv;
     vc__error_save(&sv);
-    stop_all(&s);
+    stop_all(lc, &s);
     vc__lc_delete(lc->host, "v1", "services", lc->ns, lc->name);
     char sec[300];
     snprintf(sec, sizeof sec, "vc-%s", lc->name);
@@ -869,15 +882,21 @@ static int local_pause(vc__lc *lc, const json_t *svc)
     int rc = load_for(lc, svc, &s);
     if (rc < 0)
         return rc;
-    vc__lc_step(lc, "stop", 0, "stopping the syncer and the control plane of %s", lc->name);
-    stop_all(&s);
-    rc = ls_save(&s);
-    if (rc == VC_OK)
-        rc = set_paused(lc, true);
+    rc = vc__lc_step(lc, "stop", 0, "stopping the syncer and the control plane of %s", lc->name);
+    if (rc == VC_OK) {
+        /* stopped, saved and marked paused even when cancelled meanwhile:
+         * only the deletion of the host workloads may be left (pause again) */
+        stop_all(lc, &s);
+        rc = ls_save(&s);
+        if (rc == VC_OK)
+            rc = set_paused(lc, true);
+        if (rc == VC_OK && lc->canceled)
+            rc = vc__lc_tick(lc);
+    }
     if (rc == VC_OK)
         rc = vc__lc_delete_workloads(lc);
     if (rc == VC_OK)
-        vc__lc_step(lc, "paused", 1, "virtual cluster %s is paused; its data is kept", lc->name);
+        (void)vc__lc_step(lc, "paused", 1, "virtual cluster %s is paused; its data is kept", lc->name);
     ls_clear(&s);
     return rc;
 }
@@ -901,8 +920,8 @@ static int local_resume(vc__lc *lc, const json_t *svc)
         ls_clear(&s);
         return vc__error(VC_ESTATE, VC_ERRCLASS_LIFECYCLE, "virtual cluster %s is not paused", lc->name);
     }
-    stop_all(&s); /* whatever is left of a crash */
-    if ((rc = pick_ports(&s, true)) < 0)
+    stop_all(lc, &s); /* whatever is left of a crash */
+    if ((rc = vc__lc_tick(lc)) < 0 || (rc = pick_ports(&s, true)) < 0)
         goto out;
     /* ports may have changed: the kubeconfigs and host objects carry them */
     if ((rc = write_pki(lc, &s)) < 0 || (rc = apply_host_objects(lc, &s, true)) < 0)
@@ -910,14 +929,14 @@ static int local_resume(vc__lc *lc, const json_t *svc)
     if ((rc = start(lc, &s)) < 0) {
         vc__error_saved sv;
         vc__error_save(&sv);
-        stop_all(&s);
+        stop_all(lc, &s);
         ls_save(&s);
         vc__error_restore(&sv);
         goto out;
     }
     rc = set_paused(lc, false);
     if (rc == VC_OK)
-        vc__lc_step(lc, "resumed", 1, "virtual cluster %s is running again", lc->name);
+        (void)vc__lc_step(lc, "resumed", 1, "virtual cluster %s is running again", lc->name);
 out:
     ls_clear(&s);
     return rc;
@@ -929,13 +948,19 @@ static int local_remove(vc__lc *lc, const json_t *svc, uint32_t flags)
     int rc = load_for(lc, svc, &s);
     bool have_state = rc == VC_OK;
     if (have_state) {
-        vc__lc_step(lc, "stop", 0, "stopping the processes of %s", lc->name);
-        stop_all(&s);
+        if ((rc = vc__lc_step(lc, "stop", 0, "stopping the processes of %s", lc->name)) < 0) {
+            ls_clear(&s);
+            return rc;
+        }
+        stop_all(lc, &s);
+        ls_save(&s);
     } else if (rc != VC_ENOTFOUND) {
         return rc;
     }
-    vc__lc_step(lc, "host", 0, "deleting the host objects of %s in %s", lc->name, lc->ns);
-    rc = vc__lc_delete_host_objects(lc, flags);
+    /* the Service marks the cluster and goes late: a cancelled delete can be run again */
+    rc = vc__lc_step(lc, "host", 0, "deleting the host objects of %s in %s", lc->name, lc->ns);
+    if (rc == VC_OK)
+        rc = vc__lc_delete_host_objects(lc, flags);
     char n[300];
     if (rc == VC_OK)
         rc = vc__lc_delete(lc->host, "v1", "services", lc->ns, lc->name);
@@ -953,8 +978,9 @@ static int local_remove(vc__lc *lc, const json_t *svc, uint32_t flags)
             const char *created = vc__lc_str(json_object_get(json_object_get(ns, "metadata"), "annotations"),
                                              VC__LC_CREATED_ANN);
             if (vc__streq(created, "true")) {
-                vc__lc_step(lc, "namespace", 0, "deleting host namespace %s", lc->ns);
-                rc = vc__lc_delete(lc->host, "v1", "namespaces", NULL, lc->ns);
+                rc = vc__lc_step(lc, "namespace", 0, "deleting host namespace %s", lc->ns);
+                if (rc == VC_OK)
+                    rc = vc__lc_delete(lc->host, "v1", "namespaces", NULL, lc->ns);
             }
         }
         json_decref(ns);
@@ -970,7 +996,7 @@ static int local_remove(vc__lc *lc, const json_t *svc, uint32_t flags)
     if (have_state)
         ls_clear(&s);
     if (rc == VC_OK)
-        vc__lc_step(lc, "deleted", 1, "virtual cluster %s deleted", lc->name);
+        (void)vc__lc_step(lc, "deleted", 1, "virtual cluster %s deleted", lc->name);
     return rc;
 }
 

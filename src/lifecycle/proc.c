@@ -114,7 +114,8 @@ bool vc__proc_alive_with(pid_t pid, const char *exe_name, const char *arg_substr
     return strstr(buf, arg_substring) != NULL;
 }
 
-int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms)
+int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms,
+                  int (*tick)(void *), void *tick_ud)
 {
     if (!vc__proc_alive_with(pid, exe_name, arg_substring))
         return VC_OK;
@@ -123,6 +124,8 @@ int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, in
     while (vc__now_ms() < end) {
         if (!vc__proc_alive_with(pid, exe_name, arg_substring))
             return VC_OK;
+        if (tick && tick(tick_ud) != 0)
+            break;
         vc__sleep_ms(50);
     }
     kill(pid, SIGKILL);

@@ -13,8 +13,12 @@ int vc__proc_spawn(pid_t *out, char *const argv[], const char *log_path);
 bool vc__proc_alive(pid_t pid, const char *exe_name);
 /* Same, and its arguments contain arg_substring (NULL: no check). */
 bool vc__proc_alive_with(pid_t pid, const char *exe_name, const char *arg_substring);
-/* SIGTERM, wait up to timeout_ms, then SIGKILL; only if alive_with(). */
-int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms);
+/* SIGTERM, wait up to timeout_ms, then SIGKILL; only if alive_with().
+ * While waiting, tick(tick_ud) runs every 50 ms (tick may be NULL); when it
+ * returns non-zero the wait for SIGTERM ends at once and SIGKILL follows, so
+ * a cancelled caller still leaves the process stopped. */
+int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms,
+                  int (*tick)(void *), void *tick_ud);
 /* A currently free 127.0.0.1 TCP port, or -1. */
 int vc__free_port(void);
 bool vc__port_free(int port);

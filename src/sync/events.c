@@ -29,7 +29,7 @@ static void copied(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
     (void)rc;
     (void)body;
     (void)len;
-    vc__ctl *c = vc__sync_ctl(s, "events");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_EVENTS);
     ev_state *e = c ? c->state : NULL;
     if (e && e->in_flight > 0)
         e->in_flight--;
@@ -42,7 +42,7 @@ static int copy_event(vc_syncer *s, const json_t *ev)
     vc__qitem *it = NULL;
     json_t *io = json_object_get(ev, "involvedObject");
     const char *pod = vc__jstr(io, "name");
-    vc__ctl *pods = vc__sync_ctl(s, "pods");
+    vc__ctl *pods = vc__sync_ctl_of(s, VC__CTL_PODS);
     if (!pod || !pods)
         return VC_OK;
     char pkey[512];
@@ -99,7 +99,7 @@ static int copy_event(vc_syncer *s, const json_t *ev)
                                        path, NULL, body, copied, NULL)
                       : vc__error_oom();
     if (rc == VC_OK) {
-        vc__ctl *c = vc__sync_ctl(s, "events");
+        vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_EVENTS);
         ev_state *e = c ? c->state : NULL;
         if (e)
             e->in_flight++;
@@ -168,7 +168,7 @@ static bool may_copy(vc_syncer *s, const ev_state *e)
 
 int vc__events_tick(vc_syncer *s)
 {
-    vc__ctl *c = vc__sync_ctl(s, "events");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_EVENTS);
     ev_state *e = c ? c->state : NULL;
     int n = 0;
     while (may_copy(s, e) && (n == 0 || !vc__step_over(s))) {
@@ -187,7 +187,7 @@ int vc__events_tick(vc_syncer *s)
 
 int64_t vc__events_timeout(vc_syncer *s)
 {
-    vc__ctl *c = vc__sync_ctl(s, "events");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_EVENTS);
     return may_copy(s, c ? c->state : NULL) ? 0 : -1;
 }
 
@@ -200,8 +200,9 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hkey)
     return VC_OK; /* nothing is queued for events */
 }
 
-int vc__ctl_events_init(vc_syncer *s, vc__ctl *c)
+int vc__ctl_events_init(vc_syncer *s, vc__ctl *c, int arg)
 {
+    (void)arg;
     c->name = "events";
     c->kind = "Event";
     c->reconcile = reconcile;

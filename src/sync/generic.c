@@ -61,10 +61,10 @@ static void ref_delta(vc_syncer *s, const char *ref, size_t len, int delta)
      * users across namespaces */
     if (!strncmp(key, "configMaps|", 11) && !strcmp(slash + 1, ROOT_CA))
         s->root_ca_refs += delta;
-    const char *ctl = !strncmp(key, "configMaps|", 11) ? "configmaps"
-                      : !strncmp(key, "secrets|", 8)   ? "secrets"
-                                                       : "persistentvolumeclaims";
-    vc__ctl *c = vc__sync_ctl(s, ctl);
+    vc__ctl_id ctl = !strncmp(key, "configMaps|", 11) ? VC__CTL_CONFIGMAPS
+                     : !strncmp(key, "secrets|", 8)   ? VC__CTL_SECRETS
+                                                      : VC__CTL_PVCS;
+    vc__ctl *c = vc__sync_ctl_of(s, ctl);
     if (c)
         vc__sync_enqueue(s, c, bar + 1, 0);
 }
@@ -154,7 +154,7 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
     vc__sync_enqueue(inf->s, c, key, 0);
     /* a Service's selector decides whether its Endpoints sync */
     if (c->tk->id == VC__K_SERVICE) {
-        vc__ctl *ep = vc__sync_ctl(inf->s, "endpoints");
+        vc__ctl *ep = vc__sync_ctl_of(inf->s, VC__CTL_ENDPOINTS);
         if (ep)
             vc__sync_enqueue(inf->s, ep, key, 0);
     }
@@ -168,7 +168,7 @@ static void set_dns_ip(vc_syncer *s, const char *ip)
     s->dns_ip = vc__strdup(ip);
     vc_translator_set_service_ips(s->tr, s->kube_ip, s->dns_ip);
     VC__LOGI("sync", "virtual DNS reachable in the host at %s", ip);
-    vc__sync_enqueue_all(s, vc__sync_ctl(s, "pods"));
+    vc__sync_enqueue_all(s, vc__sync_ctl_of(s, VC__CTL_PODS));
 }
 
 static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
@@ -211,7 +211,7 @@ static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *v
     case VC__K_ENDPOINTS: {
         if (vc__streq(vns, "default") && vc__streq(vname, "kubernetes"))
             return false;
-        vc__ctl *svc = vc__sync_ctl(s, "services");
+        vc__ctl *svc = vc__sync_ctl_of(s, VC__CTL_SERVICES);
         char key[512];
         snprintf(key, sizeof key, "%s/%s", vns, vname);
         json_t *sv = NULL;
@@ -370,7 +370,7 @@ static void recreate_created(vc_syncer *s, void *ud, int rc, const char *body, s
     (void)body;
     (void)len;
     recreate_ctx *r = ud;
-    vc__ctl *c = vc__sync_ctl(s, "services");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_SERVICES);
     if (c) {
         gen_state *g = c->state;
         vc__map_del(&g->recreate, r->vkey);
@@ -401,7 +401,7 @@ static void dryrun_done(vc_syncer *s, void *ud, int rc, const char *body, size_t
     (void)body;
     (void)len;
     char *vkey = ud;
-    vc__ctl *c = vc__sync_ctl(s, "services");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_SERVICES);
     if (c) {
         gen_state *g = c->state;
         bool ok = rc == VC_OK || rc == VC_EEXISTS;
@@ -595,8 +595,9 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     return vc__reconcile_pair(s, c, it, vkey, reconcile_objs);
 }
 
-int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id)
+int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, int kind_id)
 {
+    vc__kind_id id = (vc__kind_id)kind_id;
     c->tk = vc__kind_get(id);
     c->kind = c->tk->kind;
     c->name = c->tk->plural;

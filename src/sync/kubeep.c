@@ -130,8 +130,9 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *key)
     return rc;
 }
 
-int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c)
+int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c, int arg)
 {
+    (void)arg;
     c->name = "kube-endpoints";
     c->kind = "Endpoints";
     c->reconcile = reconcile;

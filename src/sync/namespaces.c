@@ -71,7 +71,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *key)
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out)
 {
     *out = NULL;
-    vc__ctl *c = vc__sync_ctl(s, "namespaces");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_NAMESPACES);
     if (!c || !ns)
         return VC_OK;
     json_t *o = NULL;
@@ -85,8 +85,9 @@ int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out)
     return rc;
 }
 
-int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c)
+int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg)
 {
+    (void)arg;
     c->name = "namespaces";
     c->kind = "Namespace";
     c->reconcile = reconcile;

@@ -11,7 +11,7 @@
 
 void vc__nodes_use(vc_syncer *s, const char *old_node, const char *new_node)
 {
-    vc__ctl *c = vc__sync_ctl(s, "nodes");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_NODES);
     if (old_node && *old_node) {
         intptr_t n = (intptr_t)vc__map_get(&s->node_use, old_node) - 1;
         if (n <= 0)
@@ -64,7 +64,7 @@ static void version_done(void *ud, int rc, long http, const char *body, size_t l
         s->virt_version_next_ms = vc__now_ms() + 1000;
     }
     json_decref(v);
-    vc__ctl *c = vc__sync_ctl(s, "nodes");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_NODES);
     if (s->virt_version && c) {
         /* nodes that waited for it: the used ones, and fake nodes of an
          * earlier run */
@@ -78,7 +78,7 @@ static void version_done(void *ud, int rc, long http, const char *body, size_t l
 
 void vc__nodes_version_tick(vc_syncer *s, int64_t now)
 {
-    if (s->virt_version || s->virt_version_pending || now < s->virt_version_next_ms || !vc__sync_ctl(s, "nodes"))
+    if (s->virt_version || s->virt_version_pending || now < s->virt_version_next_ms || !vc__sync_ctl_of(s, VC__CTL_NODES))
         return;
     if (vc__kreq_start(s->loop, s->virt, "GET", "/version", NULL, NULL, 0, 10000, version_done, s) == VC_OK)
         s->virt_version_pending = true;
@@ -228,7 +228,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
 
 void vc__nodes_tick(vc_syncer *s, int64_t now)
 {
-    vc__ctl *c = vc__sync_ctl(s, "nodes");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_NODES);
     if (!c || now < s->next_lease_ms)
         return;
     s->next_lease_ms = now + LEASE_PERIOD_MS;
@@ -260,8 +260,9 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
     vc__sync_enqueue(inf->s, ud, key, 0);
 }
 
-int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c)
+int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg)
 {
+    (void)arg;
     c->name = "nodes";
     c->kind = "Node";
     c->reconcile = reconcile;

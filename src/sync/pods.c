@@ -257,7 +257,7 @@ typedef struct whole_fetch {
 static void whole_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
 {
     whole_fetch *wf = ud;
-    vc__ctl *c = vc__sync_ctl(s, "pods");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_PODS);
     pods_state *ps = c ? c->state : NULL;
     if (ps) {
         vc__map_del(&ps->fetching, wf->vkey);
@@ -369,7 +369,7 @@ static void token_one_done(vc_syncer *s, void *ud, int rc, const char *body, siz
     tf->outstanding--;
     if (tf->outstanding > 0)
         return;
-    vc__ctl *c = vc__sync_ctl(s, "pods");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_PODS);
     pods_state *ps = c ? c->state : NULL;
     if (ps && vc__map_get(&ps->pending, tf->vkey) == tf) {
         vc__map_del(&ps->pending, tf->vkey);
@@ -477,7 +477,7 @@ static json_t *pod_inputs(vc_syncer *s, const char *vns, json_t *tokens)
     }
     if (nsl)
         json_object_set_new(in, "namespaceLabels", nsl);
-    vc__ctl *svc = vc__sync_ctl(s, "services");
+    vc__ctl *svc = vc__sync_ctl_of(s, VC__CTL_SERVICES);
     if (svc && svc->virt) {
         json_t *arr = json_array();
         size_t it = 0;
@@ -509,7 +509,7 @@ static void binding_done(vc_syncer *s, void *ud, int rc, const char *body, size_
     (void)body;
     (void)len;
     bind_ctx *b = ud;
-    vc__ctl *c = vc__sync_ctl(s, "pods");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_PODS);
     pods_state *ps = c ? c->state : NULL;
     if (ps && (rc == VC_OK || rc == VC_ECONFLICT)) {
         char *u = vc__strdup(b->uid);
@@ -595,7 +595,7 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
             return rc;
         if (binding) {
             const char *node = node_of(h);
-            vc__ctl *nodes = vc__sync_ctl(s, "nodes");
+            vc__ctl *nodes = vc__sync_ctl_of(s, VC__CTL_NODES);
             if (nodes && node && !vc__informer_has(nodes->virt, node)) {
                 json_decref(binding);
                 vc__sync_enqueue(s, nodes, node, 0);
@@ -666,7 +666,7 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     }
     if (!s->kube_ip)
         return VC_ITEROVER;
-    vc__ctl *nsc = vc__sync_ctl(s, "namespaces");
+    vc__ctl *nsc = vc__sync_ctl_of(s, VC__CTL_NAMESPACES);
     if (nsc && nsc->virt && !nsc->virt->synced)
         return VC_ITEROVER; /* the namespace labels go with the create */
     pods_state *ps = c->state;
@@ -829,8 +829,9 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
     return vc__reconcile_pair(s, c, it, vkey, reconcile_objs);
 }
 
-int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c)
+int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c, int arg)
 {
+    (void)arg;
     c->name = "pods";
     c->kind = "Pod";
     c->tk = vc__kind_get(VC__K_POD);

@@ -127,7 +127,7 @@ static void host_svc_done(vc_syncer *s, void *ud, int rc, const char *body, size
 /* toHost: apply the host Service from the virtual one. */
 static void to_host(vc_syncer *s, vc__svcmap *m)
 {
-    vc__ctl *c = vc__sync_ctl(s, "services");
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_SERVICES);
     if (!c || !c->virt || !c->virt->synced)
         return;
     char key[600];

@@ -139,6 +139,21 @@ void vc__queue_forget(vc__queue *q, vc__qitem *it);
 /* ---- controllers ---- */
 typedef enum { VC__SIDE_VIRT = 0, VC__SIDE_HOST = 1 } vc__side;
 
+/* Controllers find each other by id (vc__sync_ctl_of), never by name. */
+typedef enum vc__ctl_id {
+    VC__CTL_NAMESPACES = 0,
+    VC__CTL_SERVICES,
+    VC__CTL_CONFIGMAPS,
+    VC__CTL_SECRETS,
+    VC__CTL_ENDPOINTS,
+    VC__CTL_PVCS,
+    VC__CTL_PODS,
+    VC__CTL_KUBE_ENDPOINTS,
+    VC__CTL_NODES,
+    VC__CTL_EVENTS,
+    VC__CTL_COUNT
+} vc__ctl_id;
+
 struct vc__ctl {
     const char *name;        /* "pods" */
     const char *kind;        /* "Pod" */
@@ -158,7 +173,7 @@ typedef struct vc__svcmap {
     bool applied;
 } vc__svcmap;
 
-#define VC__MAX_CTLS 16
+#define VC__MAX_CTLS VC__CTL_COUNT
 /* Async writes in flight at most (a burst had 1,846 open without a cap, and
  * the virtual API server's Lease updates timed out). */
 #ifndef VC__SYNC_MAX_IN_FLIGHT
@@ -182,6 +197,7 @@ struct vc_syncer {
     uint32_t flags;
     vc__ctl ctls[VC__MAX_CTLS];
     int n_ctls;
+    vc__ctl *by_id[VC__CTL_COUNT]; /* NULL: that controller is off */
     vc__queue q;
     /* output events */
     vc_sync_event **events;
@@ -260,6 +276,8 @@ void vc__split_key(const char *key, char *buf, size_t cap, const char **ns, cons
 void vc__sync_enqueue(vc_syncer *s, vc__ctl *c, const char *vkey, int64_t delay_ms);
 /* Enqueue a controller key ahead of the others (vc__queue_add_high). */
 void vc__sync_enqueue_high(vc_syncer *s, vc__ctl *c, const char *vkey);
+/* The controller named by a queue key's prefix (the core's dispatch only;
+ * controllers use vc__sync_ctl_of). */
 vc__ctl *vc__sync_ctl(vc_syncer *s, const char *name);
 
 /* An async write; `done` runs with the result (may be NULL). The queue item
@@ -314,13 +332,27 @@ typedef int (*vc__pair_fn)(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
                            const char *vname, const char *hname, const json_t *v, const json_t *h);
 int vc__reconcile_pair(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, vc__pair_fn fn);
 
-/* Controller constructors (one file each). */
-int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c);
-int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, vc__kind_id id);
-int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c);
-int vc__ctl_events_init(vc_syncer *s, vc__ctl *c);
-int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c);
-int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c);
+/* The registration table (controllers.c): every controller the syncer
+ * runs, in start order, with its constructor (one file each) and the
+ * VC_SYNCER_* flag that leaves it out. Adding a kind is a line there (and,
+ * for a generic kind, its translate kind). */
+typedef struct vc__ctl_desc {
+    vc__ctl_id id;
+    int (*init)(vc_syncer *s, vc__ctl *c, int arg);
+    int arg;              /* passed to init (the generic controller's vc__kind_id) */
+    uint32_t off_flag;    /* VC_SYNCER_* that turns it off, or 0 */
+} vc__ctl_desc;
+extern const vc__ctl_desc vc__controllers[];
+extern const size_t vc__n_controllers;
+/* The running controller `id`, NULL when it is off. */
+vc__ctl *vc__sync_ctl_of(vc_syncer *s, vc__ctl_id id);
+
+int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, int kind_id);
+int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_events_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);
 /* The labels of a virtual namespace (*out a new reference, NULL when none). */
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 /* CoreDNS into the virtual kube-system (coredns.c): issues applies; done when all succeeded. */

@@ -20,7 +20,7 @@
 
 /* Versioned public structs (util/vstruct.h): version 2 of the options
  * begins at kubelet_address. */
-VC__VSTRUCT(vc_syncer_options, VC_SYNCER_OPTIONS_VERSION, VC__VEND(vc_syncer_options, kubelet_address));
+VC__VSTRUCT(vc_syncer_options, VC_SYNCER_OPTIONS_VERSION, VC__VEND(vc_syncer_options, kubelet_address) VC__VEND(vc_syncer_options, config));
 VC__VSTRUCT(vc_syncer_stats, VC_SYNCER_STATS_VERSION, VC__VEND(vc_syncer_stats, refused_pod_security));
 VC__OPTIONS_INIT_FN(vc_syncer_options, VC_SYNCER_OPTIONS_INIT)
 
@@ -132,6 +132,12 @@ void vc__split_key(const char *key, char *buf, size_t cap, const char **ns, cons
     }
 }
 
+vc__ctl *vc__sync_ctl_of(vc_syncer *s, vc__ctl_id id)
+{
+    return (unsigned)id < VC__CTL_COUNT ? s->by_id[id] : NULL;
+}
+
+/* By name: only for the queue, whose keys start with the controller's name. */
 vc__ctl *vc__sync_ctl(vc_syncer *s, const char *name)
 {
     for (int i = 0; i < s->n_ctls; i++)
@@ -527,6 +533,9 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     if (o2.kubelet_port < 0 || o2.kubelet_port > 65535)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_syncer_new: kubelet_port %d out of range",
                          (int)o2.kubelet_port);
+    if (o2.config && !vc__str_empty(o2.config_yaml))
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID,
+                         "vc_syncer_new: config and config_yaml are both set; pass one");
     vc_syncer *s = vc__calloc(1, sizeof(*s));
     if (!s)
         return vc__error_oom();
@@ -568,13 +577,19 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     to.cluster_domain = s->domain;
     if (opts->flags & VC_SYNCER_SECRETS_FOR_SA_TOKENS)
         to.flags |= VC_TRANSLATE_OPT_SECRETS_FOR_SA_TOKENS;
-    /* vcluster.yaml: what syncs and how pods are rewritten */
-    vc_config *cfg = NULL;
-    if ((rc = vc_config_new(&cfg)) < 0)
-        goto fail;
-    if (!vc__str_empty(opts->config_yaml) && (rc = vc_config_load_string(cfg, opts->config_yaml, "config")) < 0) {
-        vc_config_free(cfg);
-        goto fail;
+    /* vcluster.yaml: what syncs and how pods are rewritten; the caller's
+     * parsed values, else config_yaml parsed here (older callers), else the
+     * defaults */
+    vc_config *own = NULL;
+    const vc_config *cfg = o2.config;
+    if (!cfg) {
+        if ((rc = vc_config_new(&own)) < 0)
+            goto fail;
+        if (!vc__str_empty(o2.config_yaml) && (rc = vc_config_load_string(own, o2.config_yaml, "config")) < 0) {
+            vc_config_free(own);
+            goto fail;
+        }
+        cfg = own;
     }
     const vc__cfg_values *cv = vc__config_values(cfg);
     if (cv) {
@@ -603,7 +618,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         s->all_configmaps = cv->sync.to_host.config_maps.all;
         if (!vc__str_empty(cv->policies.pod_security_standard) &&
             !(s->pss = vc__strdup(cv->policies.pod_security_standard))) {
-            vc_config_free(cfg);
+            vc_config_free(own);
             rc = vc__error_oom();
             goto fail;
         }
@@ -622,28 +637,24 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             rc = vc__replicate_add(s, false, cv->networking.replicate_services.to_host.v[i].from,
                                    cv->networking.replicate_services.to_host.v[i].to);
         if (rc < 0) {
-            vc_config_free(cfg);
+            vc_config_free(own);
             goto fail;
         }
     }
     rc = vc_translator_new(&s->tr, &to);
-    vc_config_free(cfg);
+    vc_config_free(own);
     if (rc < 0)
         goto fail;
-    /* controllers: order matters for startup only */
-    if ((rc = vc__ctl_namespaces_init(s, &s->ctls[s->n_ctls++])) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SERVICE)) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_CONFIGMAP)) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_SECRET)) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_ENDPOINTS)) < 0 ||
-        (rc = vc__ctl_generic_init(s, &s->ctls[s->n_ctls++], VC__K_PVC)) < 0 ||
-        (rc = vc__ctl_pods_init(s, &s->ctls[s->n_ctls++])) < 0 ||
-        (rc = vc__ctl_kube_endpoints_init(s, &s->ctls[s->n_ctls++])) < 0)
-        goto fail;
-    if (!(s->flags & VC_SYNCER_NO_FAKE_NODES) && (rc = vc__ctl_nodes_init(s, &s->ctls[s->n_ctls++])) < 0)
-        goto fail;
-    if (!(s->flags & VC_SYNCER_NO_EVENTS) && (rc = vc__ctl_events_init(s, &s->ctls[s->n_ctls++])) < 0)
-        goto fail;
+    /* controllers: the registration table (controllers.c), in its order */
+    for (size_t i = 0; i < vc__n_controllers; i++) {
+        const vc__ctl_desc *d = &vc__controllers[i];
+        if (d->off_flag & s->flags)
+            continue;
+        vc__ctl *c = &s->ctls[s->n_ctls++];
+        if ((rc = d->init(s, c, d->arg)) < 0)
+            goto fail;
+        s->by_id[d->id] = c;
+    }
     if (opts->flags & VC_SYNCER_NO_COREDNS)
         s->coredns_done = true;
     vc_error_clear();
@@ -708,7 +719,7 @@ static void kube_ip_done(void *ud, int rc, long http, const char *body, size_t l
         vc_translator_set_service_ips(s->tr, s->kube_ip, s->dns_ip);
         VC__LOGI("sync", "virtual API server reachable in the host at %s", ip);
         /* pods waiting for it */
-        vc__sync_enqueue_all(s, vc__sync_ctl(s, "pods"));
+        vc__sync_enqueue_all(s, vc__sync_ctl_of(s, VC__CTL_PODS));
     } else {
         vc__error(VC_ESTATE, VC_ERRCLASS_SYNC, "host Service %s/%s has no ClusterIP yet", s->host_ns, s->service_name);
         s->kube_ip_next_ms = vc__now_ms() + 2000;

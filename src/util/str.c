@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
 #if defined(__has_include)
@@ -235,70 +236,58 @@ char *vc__path_dirname(const char *path)
     return vc__strndup(path, (size_t)(slash - path));
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
+/* base64 is mbedTLS's (constant time, which matters for the keys and
+ * tokens that go through it). What we accept beyond it, as before:
+ * whitespace anywhere (YAML block scalars, wrapped PEM-like data), the
+ * URL-safe alphabet and missing padding; so the input is normalised first. */
 int vc__base64_decode(const char *in, size_t in_len, unsigned char **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
-    unsigned char *o = vc__malloc(in_len / 4 * 3 + 4);
-    if (!o)
+    char *norm = vc__malloc(in_len + 4);
+    if (!norm)
         return vc__error_oom();
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0, pad = 0;
+    size_t m = 0;
     for (size_t i = 0; i < in_len; i++) {
-        int c = (unsigned char)in[i];
+        char c = in[i];
         if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
             continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        int v = b64val(c);
-        if (v < 0 || pad) {
-            vc__free(o);
-            return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "invalid base64 at offset %zu", i);
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[n++] = (unsigned char)(acc >> bits);
-        }
+        if (c == '-' || c == '_') /* URL-safe alphabet */
+            c = c == '-' ? '+' : '/';
+        norm[m++] = c;
     }
-    o[n] = 0;
+    while (m % 4 != 0 && m % 4 != 1) /* missing padding; 1 extra character is invalid either way */
+        norm[m++] = '=';
+    size_t need = 0;
+    int r = mbedtls_base64_decode(NULL, 0, &need, (const unsigned char *)norm, m);
+    unsigned char *o = r == MBEDTLS_ERR_BASE64_INVALID_CHARACTER ? NULL : vc__malloc(need + 1);
+    if (o)
+        r = mbedtls_base64_decode(o, need + 1, &need, (const unsigned char *)norm, m);
+    vc__free(norm);
+    if (r == MBEDTLS_ERR_BASE64_INVALID_CHARACTER || (o && r != 0)) {
+        vc__free(o);
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "invalid base64");
+    }
+    if (!o)
+        return vc__error_oom();
+    o[need] = 0;
     *out = o;
-    *out_len = n;
+    *out_len = need;
     return VC_OK;
 }
 
 char *vc__base64_encode(const unsigned char *in, size_t len)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *o = vc__malloc((len + 2) / 3 * 4 + 1);
-    if (!o)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len) v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len) v |= in[i + 2];
-        o[j++] = tbl[(v >> 18) & 63];
-        o[j++] = tbl[(v >> 12) & 63];
-        o[j++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        o[j++] = i + 2 < len ? tbl[v & 63] : '=';
+    if (len == 0)
+        return vc__strdup("");
+    size_t need = 0;
+    mbedtls_base64_encode(NULL, 0, &need, in, len); /* the size, with its NUL */
+    unsigned char *o = need ? vc__malloc(need) : NULL;
+    if (o && mbedtls_base64_encode(o, need, &need, in, len) != 0) {
+        vc__free(o);
+        o = NULL;
     }
-    o[j] = '\0';
-    return o;
+    return (char *)o;
 }
 
 int vc__url_escape(vc_buf *b, const char *s)

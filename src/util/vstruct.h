@@ -38,6 +38,9 @@ typedef struct vc__vstruct {
     const size_t *sizes; /* sizes[v]: the bytes of version v, 1 <= v <= latest */
 } vc__vstruct;
 
+/* A comma inside VC__VSTRUCT's list (a version that added no field: sizeof(T) VC__COMMA). */
+#define VC__COMMA ,
+
 /* The first field of a version after 1, in VC__VSTRUCT's list. */
 #define VC__VEND(T, first_field) offsetof(T, first_field),
 

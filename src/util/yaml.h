@@ -17,6 +17,11 @@
  */
 int vc__yaml_parse(const char *data, size_t len, const char *filename,
                    json_t **out_docs, json_t **out_marks);
+/* The same walk, and with `out_key_marks` not NULL a second parallel array:
+ * for each document, the pointer of every mapping entry to [line, column]
+ * of its key (where "unknown key" and "duplicate key" point). */
+int vc__yaml_parse_keys(const char *data, size_t len, const char *filename,
+                        json_t **out_docs, json_t **out_marks, json_t **out_key_marks);
 
 /* "FILE:LINE:COL" for a pointer in one document's marks (falls back to the
  * nearest parent that has a mark; to "FILE" alone when none). Caller frees. */

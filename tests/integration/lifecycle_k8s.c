@@ -219,14 +219,17 @@ static char *secret_value(const json_t *sec, const char *key)
 }
 
 static char STEPS[1024];
-static void on_progress(const char *step, const char *msg, int32_t done, void *ud)
+static int on_progress(const char *step, const char *msg, int32_t done, void *ud)
 {
     (void)ud;
+    if (done == VC_PROGRESS_WAITING)
+        return 0;
     if (!strstr(STEPS, step) && strlen(STEPS) + strlen(step) + 2 < sizeof STEPS) {
         strcat(STEPS, step);
         strcat(STEPS, " ");
     }
     printf("#   [%s%s] %s\n", step, done ? " done" : "", msg);
+    return 0;
 }
 
 static int create(const char *name, const char *ns, vc_config *cfg, uint32_t flags, vc_buf *out)

@@ -26,13 +26,15 @@ static vc_cluster_op_options op_opts(void)
 }
 
 static int progress_calls;
-static void on_progress(const char *step, const char *msg, int32_t done, void *ud)
+static int on_progress(const char *step, const char *msg, int32_t done, void *ud)
 {
     (void)step;
-    (void)done;
     (void)ud;
+    if (done == VC_PROGRESS_WAITING)
+        return 0;
     progress_calls++;
     printf("#   %s\n", msg);
+    return 0;
 }
 
 static bool ns_exists(const char *ns)

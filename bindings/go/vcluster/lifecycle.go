@@ -6,6 +6,8 @@ package vcluster
 import "C"
 
 import (
+	"context"
+	"fmt"
 	"runtime"
 	"runtime/cgo"
 	"time"
@@ -15,11 +17,19 @@ import (
 // ProgressFunc is told about the steps of a long lifecycle call ("namespace",
 // "certificates", "apiserver", "syncer", ...): done is false when a step
 // starts and true when it finished. It runs inside the call, on its thread,
-// and must not call back into the library.
+// and must not call back into the library. A panic in it cancels the call
+// (as Context would) and is re-raised when the call has returned.
 type ProgressFunc func(step, message string, done bool)
 
 // LifecycleOptions are shared by every lifecycle call; zero values are defaults.
 type LifecycleOptions struct {
+	// Context cancels the call (nil = context.Background()): once it is
+	// done the call stops before its next request or wait (it checks at
+	// least every 100 ms while waiting) and returns an error that matches
+	// both ErrCanceled and ctx.Err() (context.Canceled or
+	// context.DeadlineExceeded) with errors.Is. It leaves what a timeout at
+	// that moment would: see vc_progress_fn in lifecycle.h.
+	Context       context.Context
 	HostNamespace string        // "" = "vcluster-<name>"
 	Timeout       time.Duration // 0 = 2 minutes
 	Progress      ProgressFunc
@@ -47,16 +57,70 @@ type ClusterInfo struct {
 	Connected                                                      bool
 }
 
-// progressHandle carries fn through the C user_data; release it after the call.
-func progressHandle(fn ProgressFunc) (C.vc_progress_fn, unsafe.Pointer, func()) {
-	if fn == nil {
-		return nil, nil, func() {}
-	}
-	h := cgo.NewHandle(callback_vc_progress_fn(func(step, message *C.char, done C.int32_t) {
-		fn(gostr(step), gostr(message), done != 0)
-	}))
-	return tramp_vc_progress_fn(), C.vcgo_handle_ptr(C.uintptr_t(h)), h.Delete
+// progressCall carries Progress and Context through the C user_data of one
+// call: the callback answers non-zero (cancel) once ctx is done or fn panicked.
+type progressCall struct {
+	ctx      context.Context
+	fn       ProgressFunc
+	panicked any
+	h        cgo.Handle
 }
+
+func newProgressCall(o *LifecycleOptions) *progressCall {
+	pc := &progressCall{ctx: o.Context, fn: o.Progress}
+	if pc.ctx == nil && pc.fn == nil {
+		return pc
+	}
+	pc.h = cgo.NewHandle(callback_vc_progress_fn(func(step, message *C.char, done C.int32_t) (r C.int) {
+		if pc.panicked != nil {
+			return 1
+		}
+		if pc.ctx != nil && pc.ctx.Err() != nil {
+			return 1
+		}
+		if pc.fn == nil || done == C.VC_PROGRESS_WAITING {
+			return 0
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				pc.panicked = p
+				r = 1
+			}
+		}()
+		pc.fn(gostr(step), gostr(message), done == C.VC_PROGRESS_DONE)
+		return 0
+	}))
+	return pc
+}
+
+// set fills the progress fields of a C options struct.
+func (pc *progressCall) set(fn *C.vc_progress_fn, ud *unsafe.Pointer) {
+	if pc.h != 0 {
+		*fn, *ud = tramp_vc_progress_fn(), C.vcgo_handle_ptr(C.uintptr_t(pc.h))
+	}
+}
+
+// finish releases the handle, re-raises a panic of Progress and ties a
+// cancellation to the context's error.
+func (pc *progressCall) finish(err error) error {
+	if pc.h != 0 {
+		pc.h.Delete()
+	}
+	if pc.panicked != nil {
+		panic(pc.panicked)
+	}
+	if CodeOf(err) == ECANCELED && pc.ctx != nil && pc.ctx.Err() != nil {
+		return &canceledError{err: err, ctx: pc.ctx.Err()}
+	}
+	return err
+}
+
+// canceledError is a call stopped by its Context: errors.Is matches both the
+// library's ErrCanceled and the context's error.
+type canceledError struct{ err, ctx error }
+
+func (e *canceledError) Error() string   { return fmt.Sprintf("%v (%v)", e.err, e.ctx) }
+func (e *canceledError) Unwrap() []error { return []error{e.err, e.ctx} }
 
 func infoFrom(p *C.vc_cluster_info) ClusterInfo {
 	return ClusterInfo{
@@ -111,12 +175,11 @@ func createCluster(host *Kube, name string, o CreateOptions, extra uint32) (stri
 	opts.syncer_path = cs.opt(o.SyncerPath)
 	opts.state_dir = cs.opt(o.StateDir)
 	opts.timeout_ms = C.int32_t(o.Timeout / time.Millisecond)
-	fn, ud, release := progressHandle(o.Progress)
-	defer release()
-	opts.progress, opts.progress_user_data = fn, ud
+	pc := newProgressCall(&o.LifecycleOptions)
+	pc.set(&opts.progress, &opts.progress_user_data)
 	var out C.vc_buf
 	_, err := vc_cluster_create(host.handle(), &opts, &out)
-	return takeBuf(&out), err
+	return takeBuf(&out), pc.finish(err)
 }
 
 // ListClusters lists the virtual clusters of host (hostNamespace "" = all namespaces).
@@ -189,11 +252,10 @@ func runOp(op clusterOp, host *Kube, name string, o LifecycleOptions, flags uint
 	opts.bin_dir = cs.opt(o.BinDir)
 	opts.syncer_path = cs.opt(o.SyncerPath)
 	opts.state_dir = cs.opt(o.StateDir)
-	fn, ud, release := progressHandle(o.Progress)
-	defer release()
-	opts.progress, opts.progress_user_data = fn, ud
+	pc := newProgressCall(&o)
+	pc.set(&opts.progress, &opts.progress_user_data)
 	_, err := op(host.handle(), cs.str(name), cs.opt(o.HostNamespace), &opts)
-	return err
+	return pc.finish(err)
 }
 
 // PauseCluster stops the control plane and deletes its host workloads; data is kept.

@@ -1,6 +1,7 @@
 package vcluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -189,4 +190,53 @@ func TestRenderKubernetesDriver(t *testing.T) {
 			t.Fatalf("%q missing from the rendered manifests", want)
 		}
 	}
+}
+
+// A Context that times out cancels a create that is waiting: the call
+// returns promptly with an error matching both ErrCanceled and
+// context.DeadlineExceeded, and what it left can be deleted.
+func TestCreateContextTimeout(t *testing.T) {
+	k := hostKube(t)
+	name := fmt.Sprintf("goctx%d", time.Now().UnixNano()%1000000)
+	var steps []string
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	lo := LifecycleOptions{Context: ctx, Timeout: 2 * time.Minute,
+		Progress: func(step, message string, done bool) { steps = append(steps, step) }}
+	defer DeleteCluster(k, name, DeleteOptions{LifecycleOptions: LifecycleOptions{Timeout: 2 * time.Minute}, DeleteNamespace: true})
+	err := CreateCluster(k, name, CreateOptions{LifecycleOptions: lo, Driver: "kubernetes"})
+	late := time.Since(mustDeadline(t, ctx))
+	if !errors.Is(err, ErrCanceled) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want a cancellation by the context, got %v (steps %v)", err, steps)
+	}
+	t.Logf("returned %v after the deadline; steps %v", late, steps)
+	if late > 500*time.Millisecond {
+		t.Fatalf("returned %v after the context's deadline", late)
+	}
+}
+
+// A panic in Progress cancels the call and is raised again after it.
+func TestProgressPanicCancels(t *testing.T) {
+	k := hostKube(t)
+	name := fmt.Sprintf("gopanic%d", time.Now().UnixNano()%1000000)
+	calls := 0
+	defer func() {
+		if p := recover(); p != "stop here" || calls != 1 {
+			t.Fatalf("recovered %v after %d calls", p, calls)
+		}
+		if _, err := ClusterStatus(k, name, ""); !IsNotFound(err) {
+			t.Fatalf("a create cancelled at its first step left something: %v", err)
+		}
+	}()
+	CreateCluster(k, name, CreateOptions{Driver: "kubernetes", LifecycleOptions: LifecycleOptions{
+		Progress: func(step, message string, done bool) { calls++; panic("stop here") }}})
+	t.Fatal("CreateCluster returned instead of panicking")
+}
+
+func mustDeadline(t *testing.T, ctx context.Context) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok {
+		t.Fatal("no deadline")
+	}
+	return d
 }

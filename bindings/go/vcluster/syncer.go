@@ -19,7 +19,8 @@ type SyncerOptions struct {
 	HostNamespace        string // "" = "vcluster-<name>"
 	ServiceName          string // host Service of the virtual API server ("" = Name)
 	ClusterDomain        string
-	ConfigYAML           string // vcluster.yaml text (sync.toHost/fromHost options)
+	Config               *Config // parsed vcluster.yaml (sync.toHost/fromHost options); nil = ConfigYAML
+	ConfigYAML           string  // vcluster.yaml text, parsed again by the syncer (set one of the two)
 	CoreDNSImage         string
 	Flags                uint32 // SYNCER_*
 	HostQPS              float64
@@ -69,6 +70,7 @@ func NewSyncer(host, virt *Kube, o SyncerOptions) (*Syncer, error) {
 	}
 	defer runtime.KeepAlive(host)
 	defer runtime.KeepAlive(virt)
+	defer runtime.KeepAlive(o.Config)
 	var opts C.vc_syncer_options
 	if _, err := vc_syncer_options_init(&opts, SYNCER_OPTIONS_VERSION); err != nil {
 		return nil, err
@@ -81,6 +83,9 @@ func NewSyncer(host, virt *Kube, o SyncerOptions) (*Syncer, error) {
 	opts.service_name = cs.opt(o.ServiceName)
 	opts.cluster_domain = cs.opt(o.ClusterDomain)
 	opts.config_yaml = cs.opt(o.ConfigYAML)
+	if o.Config != nil {
+		opts.config = o.Config.handle()
+	}
 	opts.coredns_image = cs.opt(o.CoreDNSImage)
 	opts.host_qps = C.double(o.HostQPS)
 	opts.host_burst = C.int32_t(o.HostBurst)

@@ -192,3 +192,29 @@ func TestSyncerWithClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// SyncerOptions.Config (vc_syncer_options.config): the parsed values reach
+// the syncer (a toHost replication outside the host namespace is refused),
+// and Config with ConfigYAML is refused.
+func TestSyncerConfig(t *testing.T) {
+	k, err := NewKube(&KubeOptions{KubeconfigData: unreachableKubeconfig, NoRetry: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	bad := "networking:\n  replicateServices:\n    toHost:\n    - from: default/a\n      to: elsewhere/b\n"
+	cfg, err := NewConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.LoadString(bad, "bad.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSyncer(k, k, SyncerOptions{Name: "cfg", Config: cfg}); CodeOf(err) != ECONFIG {
+		t.Fatalf("Config not used: %v", err)
+	}
+	if _, err := NewSyncer(k, k, SyncerOptions{Name: "cfg", Config: cfg, ConfigYAML: bad}); !IsInvalid(err) {
+		t.Fatalf("Config and ConfigYAML: %v", err)
+	}
+}

@@ -38,6 +38,9 @@ const SYNCER_SECRETS_FOR_SA_TOKENS = C.VC_SYNCER_SECRETS_FOR_SA_TOKENS
 const SYNCER_OPTIONS_VERSION = C.VC_SYNCER_OPTIONS_VERSION
 const SYNCER_STATS_VERSION = C.VC_SYNCER_STATS_VERSION
 const KUBELET_PROXY_OPTIONS_VERSION = C.VC_KUBELET_PROXY_OPTIONS_VERSION
+const PROGRESS_STARTED = C.VC_PROGRESS_STARTED
+const PROGRESS_DONE = C.VC_PROGRESS_DONE
+const PROGRESS_WAITING = C.VC_PROGRESS_WAITING
 const CREATE_UPGRADE = C.VC_CREATE_UPGRADE
 const CREATE_EXPOSE = C.VC_CREATE_EXPOSE
 const CREATE_PRINT = C.VC_CREATE_PRINT
@@ -1068,7 +1071,7 @@ func vcgoCallback_vc_log_fn(level C.int, subsystem *C.char, msg *C.char, handle 
 
 // callback_vc_progress_fn is the Go side of a vc_progress_fn: store one in a cgo.Handle
 // and pass C.vcgo_handle_ptr(C.uintptr_t(h)) as user_data with tramp_vc_progress_fn().
-type callback_vc_progress_fn = func(*C.char, *C.char, C.int32_t)
+type callback_vc_progress_fn = func(*C.char, *C.char, C.int32_t) C.int
 
 // tramp_vc_progress_fn is the C trampoline for vc_progress_fn.
 func tramp_vc_progress_fn() C.vc_progress_fn {
@@ -1076,8 +1079,8 @@ func tramp_vc_progress_fn() C.vc_progress_fn {
 }
 
 //export vcgoCallback_vc_progress_fn
-func vcgoCallback_vc_progress_fn(step *C.char, message *C.char, done C.int32_t, handle C.uintptr_t) {
-	cgo.Handle(handle).Value().(callback_vc_progress_fn)(step, message, done)
+func vcgoCallback_vc_progress_fn(step *C.char, message *C.char, done C.int32_t, handle C.uintptr_t) C.int {
+	return cgo.Handle(handle).Value().(callback_vc_progress_fn)(step, message, done)
 }
 
 // generatedFunctions lists every VC_API function bound above, by header.

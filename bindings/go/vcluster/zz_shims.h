@@ -90,6 +90,6 @@ int vcgo_vc_translate_manifests(vcgo_error *err, vc_buf *out, vc_buf *out_notes,
 
 /* Trampolines (zz_trampolines.c): C callbacks that call into Go. */
 void vcgo_tramp_vc_log_fn(int level, const char *subsystem, const char *msg, void *user_data);
-void vcgo_tramp_vc_progress_fn(const char *step, const char *message, int32_t done, void *user_data);
+int vcgo_tramp_vc_progress_fn(const char *step, const char *message, int32_t done, void *user_data);
 
 #endif

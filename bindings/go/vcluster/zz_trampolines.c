@@ -12,7 +12,7 @@ void vcgo_tramp_vc_log_fn(int level, const char *subsystem, const char *msg, voi
     vcgoCallback_vc_log_fn(level, (char *)subsystem, (char *)msg, (uintptr_t)user_data);
 }
 
-void vcgo_tramp_vc_progress_fn(const char *step, const char *message, int32_t done, void *user_data)
+int vcgo_tramp_vc_progress_fn(const char *step, const char *message, int32_t done, void *user_data)
 {
-    vcgoCallback_vc_progress_fn((char *)step, (char *)message, done, (uintptr_t)user_data);
+    return vcgoCallback_vc_progress_fn((char *)step, (char *)message, done, (uintptr_t)user_data);
 }

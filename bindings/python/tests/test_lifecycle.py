@@ -3,8 +3,11 @@ lifecycle against the host cluster: create, list, status, connect, pause,
 resume, delete."""
 from __future__ import annotations
 
+import _thread
 import os
 import subprocess
+import threading
+import time
 import uuid
 
 import pytest
@@ -108,8 +111,11 @@ def test_local_lifecycle(kube, local_driver):
 
         def boom(step, message, done):
             raise RuntimeError(f"stop at {step}")
-        with pytest.raises(RuntimeError, match="stop at"):  # raised after the call returns
+        with pytest.raises(RuntimeError, match="stop at"):  # cancels, raised after the call returns
             lc.pause(kube, name, progress=boom, **local_driver)
+        # cancelled at its first step, before stopping anything
+        assert lc.status(kube, name).state == vcluster.ClusterState.RUNNING
+        lc.pause(kube, name, **local_driver)
         assert lc.status(kube, name).state == vcluster.ClusterState.PAUSED
         with pytest.raises(vcluster.StateError):
             lc.pause(kube, name, **local_driver)
@@ -141,3 +147,54 @@ def test_render_kubernetes_driver(unreachable_kubeconfig):
     kinds = [line.split(":", 1)[1].strip() for line in m.splitlines() if line.startswith("kind:")]
     assert "StatefulSet" in kinds and "Service" in kinds and "Namespace" in kinds
     assert "vcluster-pyrender" in m and "NodePort" in m
+
+
+def _delete_quietly(kube, name):
+    try:
+        lc.delete(kube, name, delete_namespace=True, timeout_ms=120000)
+    except vcluster.NotFound:
+        pass
+
+
+def test_exception_in_progress_cancels(kube):
+    """An exception raised by the callback while create waits for the control
+    plane cancels the call at once; it is re-raised, and what is left (the
+    virtual cluster, as a timeout leaves it) can be deleted."""
+    name = f"pyc{uuid.uuid4().hex[:6]}"
+    raised_at = []
+
+    def stop(step, message, done):
+        if step == "manifests" and done:
+            raised_at.append(time.monotonic())
+            raise ValueError("enough")
+    try:
+        with pytest.raises(ValueError, match="enough") as ei:
+            lc.create(kube, name, driver="kubernetes", timeout_ms=120000, progress=stop)
+        late = time.monotonic() - raised_at[0]
+        assert late < 0.5, f"returned {late:.3f} s after the exception"
+        assert isinstance(ei.value.__context__, vcluster.Canceled)
+        assert lc.status(kube, name).name == name
+    finally:
+        _delete_quietly(kube, name)
+
+
+def test_keyboard_interrupt_cancels(kube):
+    """Ctrl-C (here: _thread.interrupt_main, as the SIGINT handler does)
+    during a create that waits, with no progress callable given: the call
+    returns within a tick and KeyboardInterrupt is raised."""
+    name = f"pyk{uuid.uuid4().hex[:6]}"
+    sent = []
+
+    def interrupt():
+        sent.append(time.monotonic())
+        _thread.interrupt_main()
+    timer = threading.Timer(0.3, interrupt)
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            lc.create(kube, name, driver="kubernetes", timeout_ms=120000)
+        late = time.monotonic() - sent[0]
+        assert late < 0.5, f"returned {late:.3f} s after the interrupt"
+    finally:
+        timer.cancel()
+        _delete_quietly(kube, name)

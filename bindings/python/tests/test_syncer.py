@@ -231,3 +231,20 @@ def test_exec_plugin_does_not_block_steps(tmp_path):
     assert longest_cpu < 0.010, longest_cpu
     s.close()
     sel.close()
+
+
+def test_syncer_takes_a_config(unreachable_kubeconfig):
+    """config= (vc_syncer_options.config): the parsed values reach the
+    syncer (a toHost replication outside the host namespace is refused);
+    config with config_yaml is refused."""
+    bad = "networking:\n  replicateServices:\n    toHost:\n    - from: default/a\n      to: elsewhere/b\n"
+    cfg = vcluster.Config()
+    cfg.load_string(bad, "bad.yaml")
+    with vcluster.Kube.from_data(unreachable_kubeconfig) as k:
+        with pytest.raises(vcluster.ConfigError, match="elsewhere/b"):
+            vcluster.Syncer(k, k, "cfg", config=cfg)
+        with pytest.raises(vcluster.InvalidArgument, match="both"):
+            vcluster.Syncer(k, k, "cfg", config=cfg, config_yaml=bad)
+        good = vcluster.Config()
+        good.load_string("sync:\n  fromHost:\n    events:\n      enabled: false\n")
+        vcluster.Syncer(k, k, "cfg", config=good).close()

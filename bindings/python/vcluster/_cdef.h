@@ -70,7 +70,7 @@ void vc_kubelet_proxy_free(vc_kubelet_proxy *proxy);
 #define VC_KUBELET_PROXY_OPTIONS_VERSION ...
 
 /* include/vcluster/lifecycle.h */
-typedef void (*vc_progress_fn)(const char *step, const char *message, int32_t done, void *user_data);
+typedef int (*vc_progress_fn)(const char *step, const char *message, int32_t done, void *user_data);
 typedef struct vc_create_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *driver; const char *distro; const char *backing_store; vc_config *config; const char *bin_dir; const char *syncer_path; const char *state_dir; int32_t timeout_ms; vc_progress_fn progress; void *progress_user_data; } vc_create_options;
 int vc_create_options_init(vc_create_options *opts, uint32_t version);
 int vc_cluster_create(vc_kube *host, const vc_create_options *opts, vc_buf *out_manifests);
@@ -93,6 +93,9 @@ int vc_cluster_delete(vc_kube *host, const char *name, const char *host_namespac
 int vc_kubeconfig_merge(const char *path, const char *kubeconfig_yaml, const char *use_context);
 int vc_kubeconfig_remove_context(const char *path, const char *context);
 int vc_kubeconfig_restore_context(const char *path, vc_buf *out_context);
+#define VC_PROGRESS_STARTED ...
+#define VC_PROGRESS_DONE ...
+#define VC_PROGRESS_WAITING ...
 #define VC_CREATE_UPGRADE ...
 #define VC_CREATE_EXPOSE ...
 #define VC_CREATE_PRINT ...
@@ -104,7 +107,7 @@ int vc_kubeconfig_restore_context(const char *path, vc_buf *out_context);
 
 /* include/vcluster/syncer.h */
 typedef struct vc_syncer vc_syncer;
-typedef struct vc_syncer_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *service_name; const char *cluster_domain; const char *config_yaml; const char *coredns_image; double host_qps; int32_t host_burst; int32_t max_reconciles_per_step; int32_t resync_seconds; const char *kubelet_address; int32_t kubelet_port; } vc_syncer_options;
+typedef struct vc_syncer_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *service_name; const char *cluster_domain; const char *config_yaml; const char *coredns_image; double host_qps; int32_t host_burst; int32_t max_reconciles_per_step; int32_t resync_seconds; const char *kubelet_address; int32_t kubelet_port; const vc_config *config; } vc_syncer_options;
 int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
 int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts);
 void vc_syncer_free(vc_syncer *syncer);
@@ -173,4 +176,4 @@ uint32_t vc_version(const char **out_string);
 
 /* Python-side trampolines (@ffi.def_extern), one per callback type. */
 extern "Python" void _vcpy_vc_log_fn(int level, const char *subsystem, const char *msg, void *user_data);
-extern "Python" void _vcpy_vc_progress_fn(const char *step, const char *message, int32_t done, void *user_data);
+extern "Python" int _vcpy_vc_progress_fn(const char *step, const char *message, int32_t done, void *user_data);

@@ -40,6 +40,9 @@ SYNCER_SECRETS_FOR_SA_TOKENS: int = lib.VC_SYNCER_SECRETS_FOR_SA_TOKENS
 SYNCER_OPTIONS_VERSION: int = lib.VC_SYNCER_OPTIONS_VERSION
 SYNCER_STATS_VERSION: int = lib.VC_SYNCER_STATS_VERSION
 KUBELET_PROXY_OPTIONS_VERSION: int = lib.VC_KUBELET_PROXY_OPTIONS_VERSION
+PROGRESS_STARTED: int = lib.VC_PROGRESS_STARTED
+PROGRESS_DONE: int = lib.VC_PROGRESS_DONE
+PROGRESS_WAITING: int = lib.VC_PROGRESS_WAITING
 CREATE_UPGRADE: int = lib.VC_CREATE_UPGRADE
 CREATE_EXPOSE: int = lib.VC_CREATE_EXPOSE
 CREATE_PRINT: int = lib.VC_CREATE_PRINT
@@ -735,8 +738,10 @@ def syncer_new(host: Any, virt: Any, opts: Any) -> Any:
     The syncer takes its own references on both connections. No request is
     made until the first vc_syncer_step(). On success `*out` is owned by the
     caller and released with vc_syncer_free().
-    @return VC_OK; VC_EINVAL (missing name or connection); VC_EVERSION;
-      VC_ECONFIG (config_yaml is invalid: the message names line and key);
+    @return VC_OK; VC_EINVAL (missing name or connection, or both config
+      and config_yaml set); VC_EVERSION;
+      VC_ECONFIG (config_yaml is invalid: the message names line and key;
+      or a value of config/config_yaml the syncer cannot use);
       VC_EINVAL (kubelet_address is not an IP address, kubelet_port out of
       range); VC_EIO (the event loop could not be set up). Fields of
       versions above opts->version are not read.
@@ -976,8 +981,15 @@ def cluster_create(host: Any, opts: Any) -> str:
     as a YAML stream into `out_manifests` (which may otherwise be NULL).
     @return VC_OK; VC_EEXISTS (the name or namespace is taken: use
       VC_CREATE_UPGRADE); VC_ECONFIG (invalid values); VC_EINVAL;
-      VC_ETIMEDOUT; VC_ENOTFOUND (a binary of the local driver is missing);
-      API errors of the host.
+      VC_ETIMEDOUT; VC_ECANCELED (the progress callback said stop);
+      VC_ENOTFOUND (a binary of the local driver is missing); API errors of
+      the host.
+    After VC_ETIMEDOUT or VC_ECANCELED: the kubernetes driver keeps what it
+      applied, so the virtual cluster exists (Pending until its control plane
+      is Ready) and create with VC_CREATE_UPGRADE finishes it, delete removes
+      it; the local driver removes what it made (its processes, state
+      directory, host objects, and the host namespace if it created it), as on
+      any failure. Cancelled at the first step, nothing was made.
     @since 0.1
     """
     out_manifests = ffi.new("vc_buf *")
@@ -1121,7 +1133,10 @@ def cluster_pause(host: Any, name: Optional[Union[str, bytes]], host_namespace: 
     Pause: stop the control plane (scale to 0 / stop the processes) and
     delete every workload it created on the host; all data is kept.
     `opts` may be NULL.
-    @return VC_OK, VC_ENOTFOUND, VC_ESTATE (already paused), API errors.
+    @return VC_OK, VC_ENOTFOUND, VC_ESTATE (already paused), VC_ETIMEDOUT,
+      VC_ECANCELED, API errors. Cancelled after its first step, the cluster
+      is paused (marked, control plane stopped or scaling to 0) but some host
+      workloads may remain: resume, then pause again, removes them.
     @since 0.1
     """
     name_c = _s.cstr(name, 'name')
@@ -1135,7 +1150,10 @@ def cluster_resume(host: Any, name: Optional[Union[str, bytes]], host_namespace:
     """int vc_cluster_resume(vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts)
 
     Resume a paused virtual cluster; the syncer recreates its workloads.
-    @return VC_OK, VC_ENOTFOUND, VC_ESTATE (not paused), VC_ETIMEDOUT, API errors.
+    @return VC_OK, VC_ENOTFOUND, VC_ESTATE (not paused), VC_ETIMEDOUT,
+      VC_ECANCELED, API errors. Cancelled while waiting, the kubernetes
+      driver's cluster is resuming (unmarked, scaled up) and comes up by
+      itself; the local driver stops what it started and stays paused.
     @since 0.1
     """
     name_c = _s.cstr(name, 'name')
@@ -1150,7 +1168,10 @@ def cluster_delete(host: Any, name: Optional[Union[str, bytes]], host_namespace:
 
     Delete a virtual cluster and everything it created on the host (and, for
     the local driver, its processes and state).
-    @return VC_OK, VC_ENOTFOUND, API errors.
+    @return VC_OK, VC_ENOTFOUND, VC_ETIMEDOUT, VC_ECANCELED, API errors.
+      The Service that marks the cluster goes last, so a timed-out or
+      cancelled delete can be run again to finish (a process being stopped
+      when the call is cancelled is killed, never left half-stopped).
     @since 0.1
     """
     name_c = _s.cstr(name, 'name')

@@ -1,13 +1,20 @@
 """Lifecycle of virtual clusters: create, list, status, connect, pause,
 resume, delete, and kubeconfig merging (include/vcluster/lifecycle.h).
 
-Calls may block up to their timeout. `progress(step, message, done)` is
-called from inside the call on the calling thread; an exception it raises is
-re-raised once the call returns.
+Calls may block up to their timeout, and can be cancelled:
+`progress(step, message, done)` is called from inside the call on the calling
+thread, and an exception it raises cancels the call (the C callback returns
+non-zero, the call returns VC_ECANCELED within a tick) and is re-raised once
+the call has returned. Ctrl-C works the same way even without `progress`:
+the call checks at least every 100 ms while it waits, so Python's
+KeyboardInterrupt is raised there, cancels the call and is re-raised.
+What a cancelled call leaves is what a timeout at that moment would: see
+vc_progress_fn in lifecycle.h.
 """
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Tuple, Union
 
@@ -45,32 +52,50 @@ def _info(p: Any) -> ClusterInfo:
 
 
 class _ProgressCall:
-    """Carries a Python progress callable through the C `user_data`."""
+    """Carries a Python progress callable through the C `user_data`. It is
+    installed even without one, so that a KeyboardInterrupt (raised by
+    Python in whatever Python code runs next: the callback) cancels."""
 
     def __init__(self, fn: Optional[Progress]) -> None:
         self.fn = fn
         self.exc: Optional[BaseException] = None
-        self.handle = ffi.new_handle(self) if fn else ffi.NULL
+        self.handle = ffi.new_handle(self)
 
     def install(self, opts: Any) -> None:
-        if self.fn:
-            opts.progress = getattr(lib, ll.CALLBACKS["vc_progress_fn"])
-            opts.progress_user_data = self.handle
+        opts.progress = getattr(lib, ll.CALLBACKS["vc_progress_fn"])
+        opts.progress_user_data = self.handle
+        _escaped.exc = None
 
     def reraise(self) -> None:
-        if self.exc is not None:
-            raise self.exc
+        exc, self.exc = self.exc or _escaped.exc, None
+        _escaped.exc = None
+        if exc is not None:
+            raise exc
 
 
-@ffi.def_extern(name=ll.CALLBACKS["vc_progress_fn"])
+# An exception that escaped the trampoline before its try (a signal's
+# KeyboardInterrupt is raised at the first bytecode that runs): cffi then
+# returns `error` (1: cancel) and hands the exception to _progress_onerror.
+_escaped = threading.local()
+
+
+def _progress_onerror(exc_type, exc, tb):  # pragma: no cover - called from C
+    if getattr(_escaped, "exc", None) is None:
+        _escaped.exc = exc if exc is not None else exc_type()
+
+
+@ffi.def_extern(name=ll.CALLBACKS["vc_progress_fn"], error=1, onerror=_progress_onerror)
 def _progress_trampoline(step, message, done, user_data):  # pragma: no cover - called from C
     call: _ProgressCall = ffi.from_handle(user_data)
-    if call.exc is not None:
-        return
     try:
-        call.fn(pystr(step), pystr(message), bool(done))
-    except BaseException as e:  # carried out of C, raised after the call
+        if call.exc is not None:
+            return 1
+        if call.fn is not None and done != lib.VC_PROGRESS_WAITING:
+            call.fn(pystr(step), pystr(message), done == lib.VC_PROGRESS_DONE)
+        return 0
+    except BaseException as e:  # cancels; raised again after the call
         call.exc = e
+        return 1
 
 
 def _path(p: Optional[Union[str, os.PathLike]]) -> Optional[str]:
@@ -95,7 +120,11 @@ def create(host: Kube, name: str, *, host_namespace: Optional[str] = None, drive
         opts.config = config._h()
     call = _ProgressCall(progress)
     call.install(opts)
-    out = ll.cluster_create(host, opts)
+    try:
+        out = ll.cluster_create(host, opts)
+    except BaseException:
+        call.reraise()  # the callback's exception, if it cancelled the call
+        raise
     call.reraise()
     return out
 
@@ -138,7 +167,11 @@ def _op(fn: Callable[..., Any], host: Kube, name: str, host_namespace: Optional[
                 syncer_path=_path(syncer_path), state_dir=_path(state_dir))
     call = _ProgressCall(progress)
     call.install(opts)
-    fn(host, name, host_namespace, opts)
+    try:
+        fn(host, name, host_namespace, opts)
+    except BaseException:
+        call.reraise()  # the callback's exception, if it cancelled the call
+        raise
     call.reraise()
 
 

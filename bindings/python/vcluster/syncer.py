@@ -22,6 +22,7 @@ from ._handle import Handle
 from ._options import fill
 from ._support import pystr, release
 from ._vcluster import ffi
+from .config import Config
 from .errors import ERRORS, Error
 from .kube import Kube
 
@@ -65,18 +66,23 @@ class Syncer(Handle):
 
     def __init__(self, host: Kube, virt: Kube, name: str, *, host_namespace: Optional[str] = None,
                  service_name: Optional[str] = None, cluster_domain: Optional[str] = None,
-                 config_yaml: Optional[str] = None, coredns_image: Optional[str] = None,
+                 config_yaml: Optional[str] = None, config: Optional[Config] = None,
+                 coredns_image: Optional[str] = None,
                  flags: int = 0, host_qps: float = 0.0, host_burst: int = 0,
                  max_reconciles_per_step: int = 0, resync_seconds: int = 0,
                  kubelet_address: Optional[str] = None, kubelet_port: int = 0) -> None:
         """kubelet_address/kubelet_port: the kubelet endpoint fake nodes
-        advertise (a KubeletProxy's listening IP and port), or None/0."""
+        advertise (a KubeletProxy's listening IP and port), or None/0.
+        config: parsed values (a Config, read during this call only), or
+        config_yaml: the same as text, parsed again; not both."""
         keep: List[Any] = []
         opts = fill(ll.syncer_options_init(), keep, name=name, host_namespace=host_namespace,
                     service_name=service_name, cluster_domain=cluster_domain, config_yaml=config_yaml,
                     coredns_image=coredns_image, flags=flags, host_qps=host_qps, host_burst=host_burst,
                     max_reconciles_per_step=max_reconciles_per_step, resync_seconds=resync_seconds,
                     kubelet_address=kubelet_address, kubelet_port=kubelet_port)
+        if config is not None:
+            opts.config = config._h()
         self._adopt(ll.syncer_new(host, virt, opts))
 
     def fileno(self) -> int:

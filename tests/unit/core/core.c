@@ -145,13 +145,77 @@ static void t_options_init(void)
     memset(&sb, 0xab, sizeof sb);
     CHECK_INT(vc_syncer_options_init(&sb, VC_SYNCER_OPTIONS_VERSION), VC_OK);
     CHECK(sa.version == sb.version && sa.flags == sb.flags && sa.name == sb.name && sa.resync_seconds == sb.resync_seconds &&
-          sa.kubelet_address == sb.kubelet_address && sa.kubelet_port == sb.kubelet_port && sb.version == 2);
+          sa.kubelet_address == sb.kubelet_address && sa.kubelet_port == sb.kubelet_port && sa.config == sb.config &&
+          sb.version == 3);
+    /* a version-2 init leaves the version-3 field (config) alone */
+    memset(&sb, 0xab, sizeof sb);
+    CHECK_INT(vc_syncer_options_init(&sb, 2), VC_OK);
+    CHECK(sb.kubelet_address == NULL && sb.kubelet_port == 0);
+    CHECK(sb.config == (const vc_config *)(uintptr_t)0xababababababababull);
     memset(&sb, 0xab, sizeof sb);
     CHECK_INT(vc_syncer_options_init(&sb, 1), VC_OK);
     CHECK_INT(sb.version, 1);
     CHECK(sb.name == NULL && sb.resync_seconds == 0);
     CHECK_INT((uint32_t)sb.kubelet_port, 0xababababu);
-    CHECK_INT(vc_syncer_options_init(&sb, 3), VC_EVERSION);
+    CHECK_INT(vc_syncer_options_init(&sb, 4), VC_EVERSION);
+}
+
+/* vc_syncer_options.config (version 3): the parsed values are what the
+ * syncer uses; config_yaml still works; both set is VC_EINVAL; a version-2
+ * caller's struct ends before `config`, which is then not read. No request
+ * is made before the first step, so an unreachable server will do. */
+static void t_syncer_config(void)
+{
+    static const char kc[] = "apiVersion: v1\nkind: Config\n"
+                             "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+                             "users: [{name: u, user: {token: t}}]\n"
+                             "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n";
+    /* the host side of a toHost replication must be the host namespace:
+     * a value only the syncer checks, so it shows which values it read */
+    static const char bad[] = "networking:\n  replicateServices:\n    toHost:\n"
+                              "    - from: default/a\n      to: elsewhere/b\n";
+    vc_kube_options ko;
+    vc_kube_options_init(&ko, VC_KUBE_OPTIONS_VERSION);
+    ko.kubeconfig_data = kc;
+    vc_kube *k = NULL;
+    CHECK_INT(vc_kube_new(&k, &ko), VC_OK);
+    vc_config *cfg = NULL;
+    CHECK_INT(vc_config_new(&cfg), VC_OK);
+    CHECK_INT(vc_config_load_string(cfg, bad, "bad.yaml"), VC_OK);
+    vc_syncer *s = NULL;
+    vc_syncer_options o;
+    vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION);
+    o.name = "cfg";
+    o.config = cfg;
+    CHECK_INT(vc_syncer_new(&s, k, k, &o), VC_ECONFIG);
+    CHECK_CONTAINS(vc_error_last()->message, "elsewhere/b");
+    /* the same values as text (older callers) */
+    o.config = NULL;
+    o.config_yaml = bad;
+    CHECK_INT(vc_syncer_new(&s, k, k, &o), VC_ECONFIG);
+    CHECK_CONTAINS(vc_error_last()->message, "elsewhere/b");
+    /* both */
+    o.config = cfg;
+    CHECK_INT(vc_syncer_new(&s, k, k, &o), VC_EINVAL);
+    CHECK_CONTAINS(vc_error_last()->message, "both");
+    /* a version-2 caller: `config` is past its struct and not read */
+    o.version = 2;
+    o.config_yaml = NULL;
+    CHECK_INT(vc_syncer_new(&s, k, k, &o), VC_OK);
+    vc_syncer_free(s);
+    s = NULL;
+    /* good values through the pointer */
+    o.version = VC_SYNCER_OPTIONS_VERSION;
+    vc_config *good = NULL;
+    CHECK_INT(vc_config_new(&good), VC_OK);
+    CHECK_INT(vc_config_load_string(good, "networking:\n  replicateServices:\n    toHost:\n"
+                                          "    - from: default/a\n      to: vcluster-cfg/b\n", "good.yaml"), VC_OK);
+    o.config = good;
+    CHECK_INT(vc_syncer_new(&s, k, k, &o), VC_OK);
+    vc_config_free(good); /* borrowed for the call only */
+    vc_syncer_free(s);
+    vc_config_free(cfg);
+    vc_kube_free(k);
 }
 
 int main(void)
@@ -162,5 +226,6 @@ int main(void)
     RUN(t_logging);
     RUN(t_version);
     RUN(t_options_init);
+    RUN(t_syncer_config);
     TEST_DONE();
 }

@@ -1,0 +1,21 @@
+/* The registration table of the syncer's controllers: the core starts what
+ * is listed here, in this order (order matters for startup only), and a
+ * controller reaches another through vc__sync_ctl_of(id). Adding a kind is a
+ * line here, its id in sync.h, and its file (or, for a kind the generic
+ * controller handles, its translate kind). */
+#include "sync/sync.h"
+
+const vc__ctl_desc vc__controllers[] = {
+    { VC__CTL_NAMESPACES, vc__ctl_namespaces_init, 0, 0 },
+    { VC__CTL_SERVICES, vc__ctl_generic_init, VC__K_SERVICE, 0 },
+    { VC__CTL_CONFIGMAPS, vc__ctl_generic_init, VC__K_CONFIGMAP, 0 },
+    { VC__CTL_SECRETS, vc__ctl_generic_init, VC__K_SECRET, 0 },
+    { VC__CTL_ENDPOINTS, vc__ctl_generic_init, VC__K_ENDPOINTS, 0 },
+    { VC__CTL_PVCS, vc__ctl_generic_init, VC__K_PVC, 0 },
+    { VC__CTL_PODS, vc__ctl_pods_init, 0, 0 },
+    { VC__CTL_KUBE_ENDPOINTS, vc__ctl_kube_endpoints_init, 0, 0 },
+    { VC__CTL_NODES, vc__ctl_nodes_init, 0, VC_SYNCER_NO_FAKE_NODES },
+    { VC__CTL_EVENTS, vc__ctl_events_init, 0, VC_SYNCER_NO_EVENTS },
+};
+
+const size_t vc__n_controllers = VC__ARRAY_LEN(vc__controllers);
