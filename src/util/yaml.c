@@ -254,7 +254,11 @@ static int attach(pstate *st, json_t *v, const yaml_mark_t *mk)
             /* value_begin left the pointer at the mapping's */
             size_t base = st->ptr.size;
             json_t *m = json_pack("[ii]", (json_int_t)mk->line + 1, (json_int_t)mk->column + 1);
-            if (!m || ptr_push_key(st, f->key) < 0 || json_object_set_new(st->key_marks, st->ptr.ptr, m) < 0)
+            if (!m || ptr_push_key(st, f->key) < 0) {
+                json_decref(m);
+                return vc__error_oom();
+            }
+            if (json_object_set_new(st->key_marks, st->ptr.ptr, m) < 0) /* consumes m */
                 return vc__error_oom();
             ptr_truncate(st, base);
         }
@@ -375,7 +379,7 @@ int vc__yaml_parse_keys(const char *data, size_t len, const char *filename,
     json_t *all_marks = out_marks ? json_array() : NULL;
     json_t *all_keys = out_key_marks ? json_array() : NULL;
     int rc = VC_OK;
-    if (!docs || (out_marks && !all_marks))
+    if (!docs || (out_marks && !all_marks) || (out_key_marks && !all_keys))
         rc = vc__error_oom();
     bool done = rc < 0;
 
