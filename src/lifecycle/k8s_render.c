@@ -861,24 +861,48 @@ static void apply_overrides(json_t *ctr, const vc__cfg_values *v)
     }
 }
 
-static int render_containers(vc__k8s_plan *p, json_t **out)
+/* rbac.*.overwriteRules replace a Role's or ClusterRole's rules entirely. */
+static void overwrite_rules(json_t *obj, const vc__cfg_values *v)
+{
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    const json_t *ow = vc__streq(kind, "Role") ? v->rbac.role.overwrite_rules
+                       : vc__streq(kind, "ClusterRole") ? v->rbac.cluster_role.overwrite_rules : NULL;
+    if (json_array_size(ow))
+        json_object_set_new(obj, "rules", json_deep_copy(ow));
+}
+
+/* Render the templates `names` (those switched off render nothing), each
+ * adjusted by fix(), into a new array. */
+static int render_each(vc__k8s_plan *p, const char *const *names, size_t n,
+                       void (*fix)(json_t *obj, const vc__cfg_values *v), json_t **out)
 {
     const vc__cfg_values *v = vc__config_values(p->cfg);
+    *out = NULL;
     json_t *list = json_array();
     if (!list)
         return vc__error_oom();
-    for (size_t i = 0; i < VC__ARRAY_LEN(k_containers); i++) {
-        json_t *ctr = NULL;
-        int rc = vc__k8s_render(k_containers[i], p->vars, &ctr);
+    for (size_t i = 0; i < n; i++) {
+        json_t *obj = NULL;
+        int rc = vc__k8s_render(names[i], p->vars, &obj);
         if (rc < 0) {
             json_decref(list);
             return rc;
         }
-        if (!ctr)
+        if (!obj)
             continue;
-        apply_overrides(ctr, v);
-        json_array_append_new(list, ctr);
+        fix(obj, v);
+        json_array_append_new(list, obj);
     }
+    *out = list;
+    return VC_OK;
+}
+
+static int render_containers(vc__k8s_plan *p, json_t **out)
+{
+    json_t *list = NULL;
+    int rc = render_each(p, k_containers, VC__ARRAY_LEN(k_containers), apply_overrides, &list);
+    if (rc < 0)
+        return rc;
     const json_t *sidecars = tree(p->cfg, "controlPlane.statefulSet.sidecarContainers");
     if (json_is_array(sidecars))
         json_array_extend(list, (json_t *)sidecars);
@@ -937,38 +961,10 @@ static int config_vars(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, ch
     return c.oom ? vc__error_oom() : VC_OK;
 }
 
-/* rbac.*.overwriteRules replace a Role's or ClusterRole's rules entirely. */
-static void overwrite_rules(json_t *obj, const vc__cfg_values *v)
-{
-    const char *kind = json_string_value(json_object_get(obj, "kind"));
-    const json_t *ow = vc__streq(kind, "Role") ? v->rbac.role.overwrite_rules
-                       : vc__streq(kind, "ClusterRole") ? v->rbac.cluster_role.overwrite_rules : NULL;
-    if (json_array_size(ow))
-        json_object_set_new(obj, "rules", json_deep_copy(ow));
-}
-
 int vc__k8s_render_rbac(vc__k8s_plan *p, json_t **out)
 {
     static const char *const k_rbac[] = { "serviceaccount", "role", "rolebinding", "clusterrole", "clusterrolebinding" };
-    const vc__cfg_values *v = vc__config_values(p->cfg);
-    *out = NULL;
-    json_t *list = json_array();
-    if (!list)
-        return vc__error_oom();
-    for (size_t i = 0; i < VC__ARRAY_LEN(k_rbac); i++) {
-        json_t *obj = NULL;
-        int rc = vc__k8s_render(k_rbac[i], p->vars, &obj);
-        if (rc < 0) {
-            json_decref(list);
-            return rc;
-        }
-        if (!obj)
-            continue;
-        overwrite_rules(obj, v);
-        json_array_append_new(list, obj);
-    }
-    *out = list;
-    return VC_OK;
+    return render_each(p, k_rbac, VC__ARRAY_LEN(k_rbac), overwrite_rules, out);
 }
 
 int vc__k8s_render_all(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, const char *sans,
