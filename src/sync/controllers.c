@@ -1,8 +1,10 @@
 /* The registration table of the syncer's controllers: the core starts what
  * is listed here, in this order (order matters for startup only), and a
- * controller reaches another through vc__sync_ctl_of(id). Adding a kind is a
- * line here, its id in sync.h, and its file (or, for a kind the generic
- * controller handles, its translate kind). */
+ * controller reaches another through vc__sync_ctl_of(id). The core runs
+ * each one through its hooks (reconcile, tick, drain, timeout: see vc__ctl)
+ * and calls none by name. Adding a kind is a line here, its id in sync.h,
+ * and its file (or, for a kind the generic controller handles, its
+ * translate kind). */
 #include "sync/sync.h"
 
 const vc__ctl_desc vc__controllers[] = {
@@ -16,6 +18,8 @@ const vc__ctl_desc vc__controllers[] = {
     { VC__CTL_KUBE_ENDPOINTS, vc__ctl_kube_endpoints_init, 0, 0 },
     { VC__CTL_NODES, vc__ctl_nodes_init, 0, VC_SYNCER_NO_FAKE_NODES },
     { VC__CTL_EVENTS, vc__ctl_events_init, 0, VC_SYNCER_NO_EVENTS },
+    { VC__CTL_COREDNS, vc__ctl_coredns_init, 0, VC_SYNCER_NO_COREDNS },
+    { VC__CTL_REPLICATE, vc__ctl_replicate_init, 0, 0 },
 };
 
 const size_t vc__n_controllers = VC__ARRAY_LEN(vc__controllers);

@@ -91,13 +91,14 @@ static void applied(vc_syncer *s, void *ud, int rc, const char *body, size_t len
     vc__free(c);
 }
 
-void vc__coredns_tick(vc_syncer *s, int64_t now)
+static int tick(vc_syncer *s, vc__ctl *ctl, bool synced, int64_t now)
 {
-    if (s->coredns_done || s->coredns_pending || now < s->coredns_next_ms)
-        return;
+    (void)ctl;
+    if (!synced || s->coredns_done || s->coredns_pending || now < s->coredns_next_ms)
+        return 0;
     cd_ctx *c = vc__calloc(1, sizeof(*c));
     if (!c)
-        return;
+        return 0;
     s->coredns_pending = true;
     c->left = (int)VC__ARRAY_LEN(k_manifests);
     for (size_t i = 0; i < VC__ARRAY_LEN(k_manifests); i++) {
@@ -118,4 +119,26 @@ void vc__coredns_tick(vc_syncer *s, int64_t now)
         s->coredns_next_ms = now + 5000;
         vc__free(c);
     }
+    return 1;
+}
+
+static int64_t timeout(vc_syncer *s, vc__ctl *c, int64_t now)
+{
+    (void)c;
+    if (!s->ready_reported || s->coredns_done || s->coredns_pending)
+        return -1;
+    return s->coredns_next_ms > now ? s->coredns_next_ms - now : 0;
+}
+
+/* No informer and no keys: CoreDNS is applied once the informers listed
+ * (VC_SYNCER_NO_COREDNS leaves this controller out). */
+int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg)
+{
+    (void)s;
+    (void)arg;
+    c->name = "coredns";
+    c->kind = "Deployment";
+    c->tick = tick;
+    c->timeout = timeout;
+    return VC_OK;
 }

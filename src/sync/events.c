@@ -166,10 +166,10 @@ static bool may_copy(vc_syncer *s, const ev_state *e)
     return s->in_flight < VC__SYNC_MAX_IN_FLIGHT / 2;
 }
 
-int vc__events_tick(vc_syncer *s)
+/* After the queue: copies wait while creates are waiting. */
+static int drain(vc_syncer *s, vc__ctl *c)
 {
-    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_EVENTS);
-    ev_state *e = c ? c->state : NULL;
+    ev_state *e = c->state;
     int n = 0;
     while (may_copy(s, e) && (n == 0 || !vc__step_over(s))) {
         char *text = e->ring[e->head];
@@ -185,10 +185,10 @@ int vc__events_tick(vc_syncer *s)
     return n;
 }
 
-int64_t vc__events_timeout(vc_syncer *s)
+static int64_t timeout(vc_syncer *s, vc__ctl *c, int64_t now)
 {
-    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_EVENTS);
-    return may_copy(s, c ? c->state : NULL) ? 0 : -1;
+    (void)now;
+    return may_copy(s, c->state) ? 0 : -1;
 }
 
 static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hkey)
@@ -206,6 +206,8 @@ int vc__ctl_events_init(vc_syncer *s, vc__ctl *c, int arg)
     c->name = "events";
     c->kind = "Event";
     c->reconcile = reconcile;
+    c->drain = drain;
+    c->timeout = timeout;
     ev_state *e = vc__calloc(1, sizeof(*e));
     if (!e)
         return vc__error_oom();

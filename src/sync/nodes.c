@@ -76,9 +76,10 @@ static void version_done(void *ud, int rc, long http, const char *body, size_t l
     }
 }
 
-void vc__nodes_version_tick(vc_syncer *s, int64_t now)
+/* GET /version of the virtual API server until it answers. */
+static void version_tick(vc_syncer *s, int64_t now)
 {
-    if (s->virt_version || s->virt_version_pending || now < s->virt_version_next_ms || !vc__sync_ctl_of(s, VC__CTL_NODES))
+    if (s->virt_version || s->virt_version_pending || now < s->virt_version_next_ms)
         return;
     if (vc__kreq_start(s->loop, s->virt, "GET", "/version", NULL, NULL, 0, 10000, version_done, s) == VC_OK)
         s->virt_version_pending = true;
@@ -226,10 +227,10 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
     return rc;
 }
 
-void vc__nodes_tick(vc_syncer *s, int64_t now)
+/* The Lease heartbeat of every fake node in use. */
+static void lease_tick(vc_syncer *s, vc__ctl *c, int64_t now)
 {
-    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_NODES);
-    if (!c || now < s->next_lease_ms)
+    if (now < s->next_lease_ms)
         return;
     s->next_lease_ms = now + LEASE_PERIOD_MS;
     char ts[40];
@@ -253,6 +254,22 @@ void vc__nodes_tick(vc_syncer *s, int64_t now)
     }
 }
 
+static int tick(vc_syncer *s, vc__ctl *c, bool synced, int64_t now)
+{
+    version_tick(s, now);
+    if (synced)
+        lease_tick(s, c, now);
+    return 0;
+}
+
+static int64_t timeout(vc_syncer *s, vc__ctl *c, int64_t now)
+{
+    (void)c;
+    if (!s->ready_reported || s->next_lease_ms <= 0)
+        return -1;
+    return s->next_lease_ms > now ? s->next_lease_ms - now : 0;
+}
+
 static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
 {
     (void)old;
@@ -266,6 +283,8 @@ int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg)
     c->name = "nodes";
     c->kind = "Node";
     c->reconcile = reconcile;
+    c->tick = tick;
+    c->timeout = timeout;
     int rc = vc__informer_new(&c->virt, s, s->virt, "virtual fake nodes", "v1", "nodes", NULL, FAKE_LABEL "=true",
                               NULL, on_virtual, c);
     return rc == VC_OK ? vc__informer_set_kind(c->virt, "Node") : rc;

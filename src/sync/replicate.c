@@ -180,10 +180,11 @@ static void to_host(vc_syncer *s, vc__svcmap *m)
     m->applied = true;
 }
 
-void vc__replicate_tick(vc_syncer *s, int64_t now)
+static int tick(vc_syncer *s, vc__ctl *c, bool synced, int64_t now)
 {
-    if (!s->n_svcmaps || now < s->next_replicate_ms)
-        return;
+    (void)c;
+    if (!synced || !s->n_svcmaps || now < s->next_replicate_ms)
+        return 0;
     s->next_replicate_ms = now + PERIOD_MS;
     for (size_t i = 0; i < s->n_svcmaps; i++) {
         vc__svcmap *m = &s->svcmaps[i];
@@ -197,4 +198,26 @@ void vc__replicate_tick(vc_syncer *s, int64_t now)
                            NULL, host_svc_done, (void *)(uintptr_t)i);
         vc__free(p);
     }
+    return (int)s->n_svcmaps;
+}
+
+static int64_t timeout(vc_syncer *s, vc__ctl *c, int64_t now)
+{
+    (void)c;
+    if (!s->ready_reported || !s->n_svcmaps)
+        return -1;
+    return s->next_replicate_ms > now ? s->next_replicate_ms - now : 0;
+}
+
+/* No informer and no keys: the mappings (vc__replicate_add, from the
+ * config) are applied every PERIOD_MS once the informers listed. */
+int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg)
+{
+    (void)s;
+    (void)arg;
+    c->name = "replicate";
+    c->kind = "Service";
+    c->tick = tick;
+    c->timeout = timeout;
+    return VC_OK;
 }

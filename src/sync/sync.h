@@ -151,6 +151,8 @@ typedef enum vc__ctl_id {
     VC__CTL_KUBE_ENDPOINTS,
     VC__CTL_NODES,
     VC__CTL_EVENTS,
+    VC__CTL_COREDNS,
+    VC__CTL_REPLICATE,
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -163,6 +165,14 @@ struct vc__ctl {
      * (writes may be in flight), < 0 to retry with backoff, > 0 (VC_ITEROVER)
      * to retry after a short wait without counting an error. */
     int (*reconcile)(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey);
+    /* Per-step hooks, each may be NULL. tick runs every step before the
+     * queue (synced: every informer of every controller has listed), drain
+     * after it (work that yields to the queue's creates); both return the
+     * items of work done. timeout: ms until a hook wants a step (0: now,
+     * -1: nothing pending). The core calls no controller by name. */
+    int (*tick)(vc_syncer *s, vc__ctl *c, bool synced, int64_t now);
+    int (*drain)(vc_syncer *s, vc__ctl *c);
+    int64_t (*timeout)(vc_syncer *s, vc__ctl *c, int64_t now);
     void *state;
     void (*free_state)(void *);
 };
@@ -355,21 +365,11 @@ int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);
 /* The labels of a virtual namespace (*out a new reference, NULL when none). */
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
-/* CoreDNS into the virtual kube-system (coredns.c): issues applies; done when all succeeded. */
-void vc__coredns_tick(vc_syncer *s, int64_t now);
-/* networking.replicateServices (replicate.c). */
+int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
+/* networking.replicateServices (replicate.c): a mapping, from config. */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
-void vc__replicate_tick(vc_syncer *s, int64_t now);
 void vc__replicate_free(vc_syncer *s);
-/* Host Events waiting to be copied (events.c): they go when no create is
- * waiting and fewer than half the write slots are taken. Returns how many
- * went; the timeout is 0 when some can go now, else -1. */
-int vc__events_tick(vc_syncer *s);
-int64_t vc__events_timeout(vc_syncer *s);
-/* Fake node heartbeats (nodes.c). */
-void vc__nodes_tick(vc_syncer *s, int64_t now);
-/* GET /version of the virtual API server until it answers (nodes.c). */
-void vc__nodes_version_tick(vc_syncer *s, int64_t now);
 /* Called by the pods controller when a host pod's node changes. */
 void vc__nodes_use(vc_syncer *s, const char *old_node, const char *new_node);
 /* Reference counting of pod -> configmap/secret/pvc (generic.c). */

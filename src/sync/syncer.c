@@ -655,8 +655,6 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             goto fail;
         s->by_id[d->id] = c;
     }
-    if (opts->flags & VC_SYNCER_NO_COREDNS)
-        s->coredns_done = true;
     vc_error_clear();
     *out = s;
     return VC_OK;
@@ -899,13 +897,9 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, int32_t *out)
         /* startup: every key of both sides, so orphans of a previous run go */
         enqueue_all(s);
     }
-    if (synced && !s->coredns_done)
-        vc__coredns_tick(s, now);
-    vc__nodes_version_tick(s, now);
-    if (synced) {
-        vc__nodes_tick(s, now);
-        vc__replicate_tick(s, now);
-    }
+    for (int i = 0; i < s->n_ctls; i++)
+        if (s->ctls[i].tick)
+            work += s->ctls[i].tick(s, &s->ctls[i], synced, now);
     if (s->resync_ms > 0 && now >= s->next_resync_ms) {
         s->next_resync_ms = now + s->resync_ms;
         if (synced)
@@ -914,7 +908,9 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, int32_t *out)
     if (s->enq_pending)
         work += enqueue_all_tick(s);
     work += run_queue(s, now);
-    work += vc__events_tick(s);
+    for (int i = 0; i < s->n_ctls; i++)
+        if (s->ctls[i].drain)
+            work += s->ctls[i].drain(s, &s->ctls[i]);
     if (out) {
         if (work > 0 || s->in_flight > 0)
             *out = VC_STEP_PROGRESS;
@@ -946,19 +942,15 @@ int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
         if (s->ctls[i].host)
             CONSIDER(vc__informer_timeout(s->ctls[i].host, now));
     }
-    CONSIDER(vc__events_timeout(s));
+    for (int i = 0; i < s->n_ctls; i++)
+        if (s->ctls[i].timeout)
+            CONSIDER(s->ctls[i].timeout(s, &s->ctls[i], now));
     if (s->enq_pending)
         CONSIDER(0);
     if (!s->kube_ip && !s->kube_ip_pending)
         CONSIDER(s->kube_ip_next_ms > now ? s->kube_ip_next_ms - now : 0);
-    if (s->ready_reported && !s->coredns_done && !s->coredns_pending)
-        CONSIDER(s->coredns_next_ms > now ? s->coredns_next_ms - now : 0);
-    if (s->ready_reported && s->next_lease_ms > 0)
-        CONSIDER(s->next_lease_ms > now ? s->next_lease_ms - now : 0);
     if (s->resync_ms > 0)
         CONSIDER(s->next_resync_ms > now ? s->next_resync_ms - now : 0);
-    if (s->ready_reported && s->n_svcmaps)
-        CONSIDER(s->next_replicate_ms > now ? s->next_replicate_ms - now : 0);
     if (s->stopping)
         best = s->in_flight ? best : 0;
 #undef CONSIDER
