@@ -773,7 +773,7 @@ static int run_queue(vc_syncer *s, int64_t now)
         memcpy(ctl_name, it->key, (size_t)(bar - it->key));
         ctl_name[bar - it->key] = '\0';
         vc__ctl *c = vc__sync_ctl(s, ctl_name);
-        if (!c) {
+        if (!c || !c->reconcile) {
             vc__queue_forget(&s->q, it);
             continue;
         }

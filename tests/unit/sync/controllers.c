@@ -56,7 +56,9 @@ static void run(uint32_t flags)
         }
         /* started in table order, reachable by id and by its queue name */
         CHECK(c == &s->ctls[n]);
-        CHECK(c && c->name && c->reconcile);
+        CHECK(c && c->name && (c->reconcile || c->tick || c->drain));
+        /* a hook that asks for steps can be run */
+        CHECK(c && (!c->timeout || c->tick || c->drain));
         CHECK(c && vc__sync_ctl(s, c->name) == c);
         n++;
     }
@@ -73,6 +75,7 @@ static void t_started(void)
     run(0);
     run(VC_SYNCER_NO_EVENTS);
     run(VC_SYNCER_NO_FAKE_NODES | VC_SYNCER_NO_EVENTS);
+    run(VC_SYNCER_NO_COREDNS);
 }
 
 int main(void)
