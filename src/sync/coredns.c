@@ -1,7 +1,10 @@
 /* CoreDNS in the virtual kube-system, so virtual Service names resolve: the
  * manifests are templates applied with server-side apply (idempotent, so a
  * restarted syncer converges). Its pods sync to the host like any other, and
- * the host copy of kube-dns gives pods their nameserver. */
+ * the host copy of kube-dns gives pods their nameserver. Labels as
+ * upstream's: k8s-app=vcluster-kube-dns (tools and upstream's e2e framework
+ * wait for it). A Deployment left by an older syncer with another selector
+ * (immutable: the apply is refused with 422) is deleted and applied again. */
 #include <string.h>
 
 #include "sync/sync.h"
@@ -31,13 +34,14 @@ static const manifest k_manifests[] = {
       "    cache 30\\n    loop\\n    reload\\n    loadbalance\\n}\\n\"}}" },
     { "/api/v1/namespaces/kube-system/services/kube-dns",
       "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"kube-dns\",\"namespace\":\"kube-system\","
-      "\"labels\":{\"k8s-app\":\"kube-dns\",\"kubernetes.io/name\":\"CoreDNS\"}},"
-      "\"spec\":{\"selector\":{\"k8s-app\":\"kube-dns\"},\"ports\":[{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":1053},"
+      "\"labels\":{\"k8s-app\":\"vcluster-kube-dns\",\"kubernetes.io/name\":\"CoreDNS\"}},"
+      "\"spec\":{\"selector\":{\"k8s-app\":\"vcluster-kube-dns\"},\"ports\":[{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":1053},"
       "{\"name\":\"dns-tcp\",\"port\":53,\"protocol\":\"TCP\",\"targetPort\":1053},{\"name\":\"metrics\",\"port\":9153,\"protocol\":\"TCP\",\"targetPort\":9153}]}}" },
     { "/apis/apps/v1/namespaces/kube-system/deployments/coredns",
       "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"coredns\",\"namespace\":\"kube-system\","
-      "\"labels\":{\"k8s-app\":\"kube-dns\"}},\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{\"k8s-app\":\"kube-dns\"}},"
-      "\"template\":{\"metadata\":{\"labels\":{\"k8s-app\":\"kube-dns\"}},\"spec\":{\"serviceAccountName\":\"coredns\","
+      "\"labels\":{\"k8s-app\":\"vcluster-kube-dns\",\"kubernetes.io/name\":\"CoreDNS\"}},\"spec\":{\"replicas\":1,"
+      "\"selector\":{\"matchLabels\":{\"k8s-app\":\"vcluster-kube-dns\"}},"
+      "\"template\":{\"metadata\":{\"labels\":{\"k8s-app\":\"vcluster-kube-dns\"}},\"spec\":{\"serviceAccountName\":\"coredns\","
       "\"dnsPolicy\":\"Default\",\"securityContext\":{\"seccompProfile\":{\"type\":\"RuntimeDefault\"}},"
       "\"containers\":[{\"name\":\"coredns\",\"image\":\"${IMAGE}\",\"args\":[\"-conf\",\"/etc/coredns/Corefile\"],"
       "\"securityContext\":{\"runAsNonRoot\":true,\"runAsUser\":1001,\"runAsGroup\":1001,\"allowPrivilegeEscalation\":false,"
@@ -67,18 +71,37 @@ static char *render(const char *tpl, const char *domain, const char *image)
     return vc__buf_detach(&b);
 }
 
-typedef struct cd_ctx {
+#define N_MANIFESTS VC__ARRAY_LEN(k_manifests)
+#define DEPLOYMENT (N_MANIFESTS - 1)
+
+typedef struct cd_ctx cd_ctx;
+typedef struct cd_item {
+    cd_ctx *c;
+    size_t idx;
+} cd_item;
+struct cd_ctx {
     int left, failed;
-} cd_ctx;
+    cd_item items[N_MANIFESTS];
+};
 
 static void applied(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
 {
     (void)body;
     (void)len;
-    cd_ctx *c = ud;
+    cd_item *item = ud;
+    cd_ctx *c = item->c;
     c->left--;
     if (rc < 0)
         c->failed++;
+    if (rc == VC_EINVALIDOBJ && item->idx == DEPLOYMENT) {
+        /* an older selector: delete, the next round applies it again */
+        char *b = vc__delete_body(NULL, -1);
+        if (b)
+            vc__sync_write(s, VC__SIDE_VIRT, NULL, "Deployment", "kube-system", "coredns", "", 0, "DELETE",
+                           k_manifests[DEPLOYMENT].path, NULL, b, NULL, NULL);
+        vc__free(b);
+        vc_error_clear();
+    }
     if (c->left > 0)
         return;
     s->coredns_pending = false;
@@ -100,12 +123,14 @@ static int tick(vc_syncer *s, vc__ctl *ctl, bool synced, int64_t now)
     if (!c)
         return 0;
     s->coredns_pending = true;
-    c->left = (int)VC__ARRAY_LEN(k_manifests);
-    for (size_t i = 0; i < VC__ARRAY_LEN(k_manifests); i++) {
+    c->left = (int)N_MANIFESTS;
+    for (size_t i = 0; i < N_MANIFESTS; i++) {
+        c->items[i].c = c;
+        c->items[i].idx = i;
         char *path = vc__sprintf("%s" FM, k_manifests[i].path);
         char *body = render(k_manifests[i].body, s->domain, s->coredns_image);
         int rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, NULL, "CoreDNS", "kube-system", "coredns", "", 0,
-                                               "PATCH", path, "application/apply-patch+yaml", body, applied, c)
+                                               "PATCH", path, "application/apply-patch+yaml", body, applied, &c->items[i])
                               : VC_ENOMEM;
         vc__free(path);
         vc__free(body);

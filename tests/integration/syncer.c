@@ -138,6 +138,13 @@ static void t_setup(void)
     CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/services",
                       "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"},"
                       "\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80}]}}"), VC_OK);
+    /* a CoreDNS Deployment an older syncer left, with the old selector
+     * (immutable): the syncer must replace it (t_coredns_labels) */
+    CHECK_INT(kcreate(V, "/apis/apps/v1/namespaces/kube-system/deployments",
+                      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"coredns\"},"
+                      "\"spec\":{\"replicas\":0,\"selector\":{\"matchLabels\":{\"k8s-app\":\"kube-dns\"}},"
+                      "\"template\":{\"metadata\":{\"labels\":{\"k8s-app\":\"kube-dns\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+                      "\"image\":\"old\"}]}}}}"), VC_OK);
     CHECK_INT(kcreate(V, "/apis/apps/v1/namespaces/demo/deployments",
                       "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},"
                       "\"spec\":{\"replicas\":2,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},"
@@ -355,6 +362,36 @@ static void t_configmaps_and_services(void)
     json_decref(svc);
 }
 
+/* CoreDNS as upstream's: k8s-app=vcluster-kube-dns on the Deployment, its
+ * selector, its pods (the host pods keep it) and the kube-dns Service */
+static bool coredns_upstream_labels(void)
+{
+    json_t *d = kget(V, "/apis/apps/v1/namespaces/kube-system/deployments/coredns");
+    json_t *ml = json_object_get(json_object_get(json_object_get(d, "spec"), "selector"), "matchLabels");
+    bool ok = d && vc__streq(json_string_value(json_object_get(ml, "k8s-app")), "vcluster-kube-dns") &&
+              vc__streq(json_string_value(json_object_get(
+                            json_object_get(json_object_get(d, "metadata"), "labels"), "k8s-app")),
+                        "vcluster-kube-dns");
+    json_decref(d);
+    if (!ok)
+        return false;
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?labelSelector=k8s-app%%3Dvcluster-kube-dns", HNS);
+    json_t *l = kget(H, path);
+    ok = l && json_array_size(json_object_get(l, "items")) >= 1;
+    json_decref(l);
+    return ok;
+}
+
+static void t_coredns_labels(void)
+{
+    CHECK(pump_until(coredns_upstream_labels, 90000));
+    json_t *s = kget(V, "/api/v1/namespaces/kube-system/services/kube-dns");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(s, "spec"), "selector"), "k8s-app")),
+              "vcluster-kube-dns");
+    json_decref(s);
+}
+
 static char host_ip[64];
 
 static bool replicated_from_host(void)
@@ -509,6 +546,7 @@ int main(void)
     RUN(t_pod_annotations_kept);
     RUN(t_configmaps_and_services);
     RUN(t_replicate_services);
+    RUN(t_coredns_labels);
     RUN(t_scale_down_deletes_host_pod);
     RUN(t_host_deletion_goes_back);
     RUN(t_virtual_deletion);
