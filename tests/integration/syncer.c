@@ -163,15 +163,34 @@ static void t_start_syncer(void)
              "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"nettool-host-%s\"},"
              "\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}", NAME);
     CHECK_INT(kcreate(H, "/api/v1/namespaces/default/services", buf), VC_OK);
+    /* a headless host Service with two endpoint addresses (its Endpoints
+     * written by hand: no selector), and a headless virtual one */
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"db-host-%s\"},"
+             "\"spec\":{\"clusterIP\":\"None\",\"ports\":[{\"name\":\"pg\",\"port\":5432}]}}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces/default/services", buf), VC_OK);
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Endpoints\",\"metadata\":{\"name\":\"db-host-%s\"},"
+             "\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.7.1\"},{\"ip\":\"10.244.7.2\"}],"
+             "\"ports\":[{\"name\":\"pg\",\"port\":5432}]}]}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces/default/endpoints", buf), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/services",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web-hl\"},"
+                      "\"spec\":{\"clusterIP\":\"None\",\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80}]}}"),
+              VC_OK);
     snprintf(CONFIG, sizeof CONFIG,
              "networking:\n"
              "  replicateServices:\n"
              "    fromHost:\n"
              "    - from: default/nettool-host-%s\n"
              "      to: default/nettool-host\n"
+             "    - from: default/db-host-%s\n"
+             "      to: demo/db\n"
              "    toHost:\n"
              "    - from: demo/web\n"
-             "      to: web-on-host\n", NAME);
+             "      to: web-on-host\n"
+             "    - from: demo/web-hl\n"
+             "      to: web-hl-on-host\n", NAME, NAME);
     vc_syncer_options o;
     CHECK_INT(vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION), VC_OK);
     o.name = NAME;
@@ -394,12 +413,36 @@ static void t_coredns_labels(void)
 
 static char host_ip[64];
 
+/* fromHost as upstream: a headless virtual Service, Endpoints = the host
+ * ClusterIP (or the host's addresses for a headless host Service) */
 static bool replicated_from_host(void)
 {
     json_t *v = kget(V, "/api/v1/namespaces/default/services/nettool-host");
-    const char *ip = v ? vc__jpath_str(v, "spec", "clusterIP") : NULL;
-    bool ok = ip && !strcmp(ip, host_ip);
+    json_t *e = kget(V, "/api/v1/namespaces/default/endpoints/nettool-host");
+    json_t *sub = json_array_get(json_object_get(e, "subsets"), 0);
+    json_t *port = json_array_get(json_object_get(sub, "ports"), 0);
+    bool ok = v && vc__streq(vc__jpath_str(v, "spec", "clusterIP"), "None") &&
+              json_object_get(json_object_get(v, "spec"), "selector") == NULL &&
+              vc__streq(json_string_value(json_object_get(json_array_get(json_object_get(sub, "addresses"), 0), "ip")),
+                        host_ip) &&
+              json_array_size(json_object_get(sub, "addresses")) == 1 &&
+              json_integer_value(json_object_get(port, "port")) == 80 &&
+              vc__streq(json_string_value(json_object_get(port, "name")), "http");
     json_decref(v);
+    json_decref(e);
+    return ok;
+}
+
+static bool headless_from_host(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/demo/services/db");
+    json_t *e = kget(V, "/api/v1/namespaces/demo/endpoints/db");
+    json_t *addrs = json_object_get(json_array_get(json_object_get(e, "subsets"), 0), "addresses");
+    bool ok = v && vc__streq(vc__jpath_str(v, "spec", "clusterIP"), "None") && json_array_size(addrs) == 2 &&
+              vc__streq(json_string_value(json_object_get(json_array_get(addrs, 0), "ip")), "10.244.7.1") &&
+              vc__streq(json_string_value(json_object_get(json_array_get(addrs, 1), "ip")), "10.244.7.2");
+    json_decref(v);
+    json_decref(e);
     return ok;
 }
 
@@ -412,6 +455,20 @@ static bool replicated_to_host(void)
     bool ok = sel && vc__streq(json_string_value(json_object_get(sel, "app")), "web") &&
               vc__streq(json_string_value(json_object_get(sel, "vcluster.loft.sh/namespace")), "demo");
     json_decref(h);
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/services/web-hl-on-host", HNS);
+    h = kget(H, p);
+    ok = ok && h && vc__streq(vc__jpath_str(h, "spec", "clusterIP"), "None");
+    json_decref(h);
+    return ok;
+}
+
+static bool replica_gone(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/default/services/nettool-host");
+    json_t *e = kget(V, "/api/v1/namespaces/default/endpoints/nettool-host");
+    bool ok = !v && !e;
+    json_decref(v);
+    json_decref(e);
     return ok;
 }
 
@@ -423,8 +480,12 @@ static void t_replicate_services(void)
     snprintf(host_ip, sizeof host_ip, "%s", h ? vc__jpath_str(h, "spec", "clusterIP") : "?");
     json_decref(h);
     CHECK(pump_until(replicated_from_host, 30000));
+    CHECK(pump_until(headless_from_host, 30000));
     CHECK(pump_until(replicated_to_host, 30000));
-    /* the source goes, the replica goes */
+    /* the source goes, the replica and its Endpoints go */
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", p, NULL, NULL), VC_OK);
+    CHECK(pump_until(replica_gone, 30000));
+    snprintf(p, sizeof p, "/api/v1/namespaces/default/services/db-host-%s", NAME);
     CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", p, NULL, NULL), VC_OK);
 }
 
