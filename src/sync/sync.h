@@ -153,6 +153,7 @@ typedef enum vc__ctl_id {
     VC__CTL_EVENTS,
     VC__CTL_COREDNS,
     VC__CTL_REPLICATE,
+    VC__CTL_DEPLOY,
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -203,6 +204,7 @@ struct vc_syncer {
     vc_kube *host, *virt;
     vc__kloop *loop;
     vc_translator *tr;
+    const vc_config *cfg;    /* the values, while vc_syncer_new runs (controllers' init); NULL after */
     char *name, *host_ns, *service_name, *domain, *coredns_image;
     uint32_t flags;
     vc__ctl ctls[VC__MAX_CTLS];
@@ -367,6 +369,7 @@ int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_deploy_init(vc_syncer *s, vc__ctl *c, int arg);
 /* networking.replicateServices (replicate.c): a mapping, from config. */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
 void vc__replicate_free(vc_syncer *s);

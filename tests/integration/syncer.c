@@ -152,7 +152,7 @@ static void t_setup(void)
                       "\"image\":\"nginx\",\"envFrom\":[{\"configMapRef\":{\"name\":\"used\"}}]}]}}}}"), VC_OK);
 }
 
-static char CONFIG[1024];
+static char CONFIG[4096];
 
 static void t_start_syncer(void)
 {
@@ -190,7 +190,42 @@ static void t_start_syncer(void)
              "    - from: demo/web\n"
              "      to: web-on-host\n"
              "    - from: demo/web-hl\n"
-             "      to: web-hl-on-host\n", NAME, NAME);
+             "      to: web-hl-on-host\n"
+             /* init manifests (F11, upstream's experimental.deploy): into the
+              * virtual cluster (a namespace, a ConfigMap in it, one with no
+              * namespace: default) and into the host namespace */
+             "experimental:\n"
+             "  deploy:\n"
+             "    vcluster:\n"
+             "      manifests: |-\n"
+             "        apiVersion: v1\n"
+             "        kind: Namespace\n"
+             "        metadata:\n"
+             "          name: init\n"
+             "        ---\n"
+             "        apiVersion: v1\n"
+             "        kind: ConfigMap\n"
+             "        metadata:\n"
+             "          name: init-cm\n"
+             "          namespace: init\n"
+             "        data:\n"
+             "          a: b\n"
+             "      manifestsTemplate: |-\n"
+             "        apiVersion: v1\n"
+             "        kind: ConfigMap\n"
+             "        metadata:\n"
+             "          name: tpl-{{ .Release.Name }}\n"
+             "        data:\n"
+             "          ns: {{ .Release.Namespace }}\n"
+             "          domain: \"{{- .Values.networking.advanced.clusterDomain -}}\"\n"
+             "    host:\n"
+             "      manifests: |-\n"
+             "        apiVersion: v1\n"
+             "        kind: ConfigMap\n"
+             "        metadata:\n"
+             "          name: host-init\n"
+             "        data:\n"
+             "          x: z\n", NAME, NAME);
     vc_syncer_options o;
     CHECK_INT(vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION), VC_OK);
     o.name = NAME;
@@ -411,6 +446,30 @@ static void t_coredns_labels(void)
     json_decref(s);
 }
 
+/* experimental.deploy: the manifests landed, the template rendered */
+static bool deployed(void)
+{
+    json_t *a = kget(V, "/api/v1/namespaces/init/configmaps/init-cm");
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/default/configmaps/tpl-%s", NAME);
+    json_t *b = kget(V, p);
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/configmaps/host-init", HNS);
+    json_t *c = kget(H, p);
+    bool ok = a && b && c && vc__streq(vc__jpath_str(a, "data", "a"), "b") &&
+              vc__streq(vc__jpath_str(b, "data", "ns"), HNS) &&
+              vc__streq(vc__jpath_str(b, "data", "domain"), "cluster.local") &&
+              vc__streq(vc__jpath_str(c, "data", "x"), "z");
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    return ok;
+}
+
+static void t_deploy_manifests(void)
+{
+    CHECK(pump_until(deployed, 60000));
+}
+
 static char host_ip[64];
 
 /* fromHost as upstream: a headless virtual Service, Endpoints = the host
@@ -608,6 +667,7 @@ int main(void)
     RUN(t_configmaps_and_services);
     RUN(t_replicate_services);
     RUN(t_coredns_labels);
+    RUN(t_deploy_manifests);
     RUN(t_scale_down_deletes_host_pod);
     RUN(t_host_deletion_goes_back);
     RUN(t_virtual_deletion);
