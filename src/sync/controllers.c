@@ -21,6 +21,8 @@ const vc__ctl_desc vc__controllers[] = {
     { VC__CTL_COREDNS, vc__ctl_coredns_init, 0, VC_SYNCER_NO_COREDNS },
     { VC__CTL_REPLICATE, vc__ctl_replicate_init, 0, 0 },
     { VC__CTL_DEPLOY, vc__ctl_deploy_init, 0, 0 },
+    { VC__CTL_FROMHOST_CONFIGMAPS, vc__ctl_fromhost_data_init, 0, 0 },
+    { VC__CTL_FROMHOST_SECRETS, vc__ctl_fromhost_data_init, 1, 0 },
 };
 
 const size_t vc__n_controllers = VC__ARRAY_LEN(vc__controllers);

@@ -174,6 +174,22 @@ static void t_start_syncer(void)
              "\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.7.1\"},{\"ip\":\"10.244.7.2\"}],"
              "\"ports\":[{\"name\":\"pg\",\"port\":5432}]}]}", NAME);
     CHECK_INT(kcreate(H, "/api/v1/namespaces/default/endpoints", buf), VC_OK);
+    /* fromHost ConfigMaps and Secrets (issue 20): one by name, a whole
+     * host namespace, one of the vcluster's host namespace by "/name" */
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"fh-a-%s\",\"labels\":{\"l\":\"1\"}},"
+             "\"data\":{\"k\":\"v1\"}}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces/default/configmaps", buf), VC_OK);
+    snprintf(buf, sizeof buf, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"fh-%s\"}}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces", buf), VC_OK);
+    char p2[256];
+    snprintf(p2, sizeof p2, "/api/v1/namespaces/fh-%s/configmaps", NAME);
+    CHECK_INT(kcreate(H, p2, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"one\"},\"data\":{\"n\":\"1\"}}"),
+              VC_OK);
+    snprintf(p2, sizeof p2, "/api/v1/namespaces/%s/secrets", HNS);
+    CHECK_INT(kcreate(H, p2, "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"fh-sec\"},"
+                             "\"type\":\"example.com/x\",\"data\":{\"pw\":\"c2VjcmV0\"}}"),
+              VC_OK);
     CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/services",
                       "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web-hl\"},"
                       "\"spec\":{\"clusterIP\":\"None\",\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80}]}}"),
@@ -194,6 +210,19 @@ static void t_start_syncer(void)
              /* init manifests (F11, upstream's experimental.deploy): into the
               * virtual cluster (a namespace, a ConfigMap in it, one with no
               * namespace: default) and into the host namespace */
+             "sync:\n"
+             "  fromHost:\n"
+             "    configMaps:\n"
+             "      enabled: true\n"
+             "      mappings:\n"
+             "        byName:\n"
+             "          default/fh-a-%s: demo/fh-a\n"
+             "          fh-%s/*: fh-copy/*\n"
+             "    secrets:\n"
+             "      enabled: true\n"
+             "      mappings:\n"
+             "        byName:\n"
+             "          /fh-sec: demo/sec-copy\n"
              "experimental:\n"
              "  deploy:\n"
              "    vcluster:\n"
@@ -225,7 +254,7 @@ static void t_start_syncer(void)
              "        metadata:\n"
              "          name: host-init\n"
              "        data:\n"
-             "          x: z\n", NAME, NAME);
+             "          x: z\n", NAME, NAME, NAME, NAME);
     vc_syncer_options o;
     CHECK_INT(vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION), VC_OK);
     o.name = NAME;
@@ -470,6 +499,54 @@ static void t_deploy_manifests(void)
     CHECK(pump_until(deployed, 60000));
 }
 
+/* sync.fromHost.configMaps/secrets */
+static const char *want_a = "v1";
+static bool fromhost_copied(void)
+{
+    json_t *a = kget(V, "/api/v1/namespaces/demo/configmaps/fh-a");
+    json_t *b = kget(V, "/api/v1/namespaces/fh-copy/configmaps/one");
+    json_t *c = kget(V, "/api/v1/namespaces/demo/secrets/sec-copy");
+    bool ok = a && b && c && vc__streq(vc__jpath_str(a, "data", "k"), want_a) &&
+              vc__streq(vc__jpath_str(b, "data", "n"), "1") && vc__streq(vc__jpath_str(c, "data", "pw"), "c2VjcmV0") &&
+              vc__streq(json_string_value(json_object_get(c, "type")), "example.com/x");
+    json_t *labels = json_object_get(json_object_get(a, "metadata"), "labels");
+    ok = ok && vc__streq(json_string_value(json_object_get(labels, "l")), "1");
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    return ok;
+}
+
+static bool fromhost_a_gone(void)
+{
+    json_t *a = kget(V, "/api/v1/namespaces/demo/configmaps/fh-a");
+    json_decref(a);
+    return a == NULL;
+}
+
+static void t_fromhost_configmaps_secrets(void)
+{
+    CHECK(pump_until(fromhost_copied, 60000));
+    /* a host update reaches the copy */
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/default/configmaps/fh-a-%s", NAME);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "PATCH", p, "{\"data\":{\"k\":\"v2\"}}", "application/merge-patch+json"),
+              VC_OK);
+    want_a = "v2";
+    CHECK(pump_until(fromhost_copied, 30000));
+    /* a virtual edit is undone */
+    CHECK_INT(vc_kube_request(V, NULL, NULL, "PATCH", "/api/v1/namespaces/demo/configmaps/fh-a",
+                              "{\"data\":{\"k\":\"tenant\"}}", "application/merge-patch+json"),
+              VC_OK);
+    CHECK(pump_until(fromhost_copied, 30000));
+    /* a virtual delete is undone */
+    CHECK_INT(vc_kube_request(V, NULL, NULL, "DELETE", "/api/v1/namespaces/demo/configmaps/fh-a", NULL, NULL), VC_OK);
+    CHECK(pump_until(fromhost_copied, 30000));
+    /* the host object goes: so does the copy */
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", p, NULL, NULL), VC_OK);
+    CHECK(pump_until(fromhost_a_gone, 30000));
+}
+
 static char host_ip[64];
 
 /* fromHost as upstream: a headless virtual Service, Endpoints = the host
@@ -668,6 +745,7 @@ int main(void)
     RUN(t_replicate_services);
     RUN(t_coredns_labels);
     RUN(t_deploy_manifests);
+    RUN(t_fromhost_configmaps_secrets);
     RUN(t_scale_down_deletes_host_pod);
     RUN(t_host_deletion_goes_back);
     RUN(t_virtual_deletion);
