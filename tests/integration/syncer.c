@@ -547,6 +547,41 @@ static void t_fromhost_configmaps_secrets(void)
     CHECK(pump_until(fromhost_a_gone, 30000));
 }
 
+/* a host Event annotated vcluster.loft.sh/force-sync=true, about a host
+ * object the virtual cluster does not have, lands in virtual default */
+static bool forced_event_copied(void)
+{
+    json_t *e = kget(V, "/api/v1/namespaces/default/events/forced-ev");
+    bool ok = e && vc__streq(vc__jstr(e, "message"), "forced through") &&
+              vc__streq(vc__jpath_str(e, "involvedObject", "namespace"), "default");
+    json_decref(e);
+    return ok;
+}
+
+static void t_force_synced_event(void)
+{
+    char p[256], buf[1024];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/events", HNS);
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"forced-ev\","
+             "\"annotations\":{\"vcluster.loft.sh/force-sync\":\"true\"}},"
+             "\"involvedObject\":{\"kind\":\"ConfigMap\",\"namespace\":\"%s\",\"name\":\"some-host-cm\"},"
+             "\"reason\":\"Test\",\"message\":\"forced through\",\"type\":\"Normal\"}",
+             HNS);
+    CHECK_INT(kcreate(H, p, buf), VC_OK);
+    /* and one without the annotation, about a non-pod: stays on the host */
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"plain-ev\"},"
+             "\"involvedObject\":{\"kind\":\"ConfigMap\",\"namespace\":\"%s\",\"name\":\"some-host-cm\"},"
+             "\"reason\":\"Test\",\"message\":\"host only\",\"type\":\"Normal\"}",
+             HNS);
+    CHECK_INT(kcreate(H, p, buf), VC_OK);
+    CHECK(pump_until(forced_event_copied, 30000));
+    json_t *plain = kget(V, "/api/v1/namespaces/default/events/plain-ev");
+    CHECK(plain == NULL);
+    json_decref(plain);
+}
+
 static char host_ip[64];
 
 /* fromHost as upstream: a headless virtual Service, Endpoints = the host
@@ -746,6 +781,7 @@ int main(void)
     RUN(t_coredns_labels);
     RUN(t_deploy_manifests);
     RUN(t_fromhost_configmaps_secrets);
+    RUN(t_force_synced_event);
     RUN(t_scale_down_deletes_host_pod);
     RUN(t_host_deletion_goes_back);
     RUN(t_virtual_deletion);
