@@ -582,6 +582,36 @@ static void t_force_synced_event(void)
     json_decref(plain);
 }
 
+/* a LoadBalancer Service with externalTrafficPolicy Local gets the host's
+ * ClusterIP, nodePort and healthCheckNodePort (issue 16 row 6) */
+static bool lb_local_matches(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/demo/services/lb-local");
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/services/lb-local-x-demo-x-%s", HNS, NAME);
+    json_t *h = kget(H, p);
+    json_t *vs = json_object_get(v, "spec"), *hs = json_object_get(h, "spec");
+    json_t *vp = json_array_get(json_object_get(vs, "ports"), 0), *hp = json_array_get(json_object_get(hs, "ports"), 0);
+    bool ok = v && h && vc__streq(vc__jstr(vs, "clusterIP"), vc__jstr(hs, "clusterIP")) &&
+              json_integer_value(json_object_get(hp, "nodePort")) > 0 &&
+              json_equal(json_object_get(vp, "nodePort"), json_object_get(hp, "nodePort")) &&
+              json_integer_value(json_object_get(hs, "healthCheckNodePort")) > 0 &&
+              json_equal(json_object_get(vs, "healthCheckNodePort"), json_object_get(hs, "healthCheckNodePort"));
+    json_decref(v);
+    json_decref(h);
+    return ok;
+}
+
+static void t_loadbalancer_local(void)
+{
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/services",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"lb-local\"},"
+                      "\"spec\":{\"type\":\"LoadBalancer\",\"externalTrafficPolicy\":\"Local\","
+                      "\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":8080}]}}"),
+              VC_OK);
+    CHECK(pump_until(lb_local_matches, 60000));
+}
+
 static char host_ip[64];
 
 /* fromHost as upstream: a headless virtual Service, Endpoints = the host
@@ -782,6 +812,7 @@ int main(void)
     RUN(t_deploy_manifests);
     RUN(t_fromhost_configmaps_secrets);
     RUN(t_force_synced_event);
+    RUN(t_loadbalancer_local);
     RUN(t_scale_down_deletes_host_pod);
     RUN(t_host_deletion_goes_back);
     RUN(t_virtual_deletion);
