@@ -16,6 +16,7 @@ const vc__ctl_desc vc__controllers[] = {
     { VC__CTL_PVCS, vc__ctl_generic_init, VC__K_PVC, 0 },
     { VC__CTL_PODS, vc__ctl_pods_init, 0, 0 },
     { VC__CTL_KUBE_ENDPOINTS, vc__ctl_kube_endpoints_init, 0, 0 },
+    { VC__CTL_KUBE_SERVICE, vc__ctl_kube_service_init, 0, 0 },
     { VC__CTL_NODES, vc__ctl_nodes_init, 0, VC_SYNCER_NO_FAKE_NODES },
     { VC__CTL_EVENTS, vc__ctl_events_init, 0, VC_SYNCER_NO_EVENTS },
     { VC__CTL_COREDNS, vc__ctl_coredns_init, 0, VC_SYNCER_NO_COREDNS },

@@ -156,6 +156,7 @@ typedef enum vc__ctl_id {
     VC__CTL_DEPLOY,
     VC__CTL_FROMHOST_CONFIGMAPS,
     VC__CTL_FROMHOST_SECRETS,
+    VC__CTL_KUBE_SERVICE,
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -372,6 +373,7 @@ int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_deploy_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_kube_service_init(vc_syncer *s, vc__ctl *c, int arg);
 /* sync.fromHost.configMaps (secrets = 0) / secrets (1): fromhost_data.c */
 int vc__ctl_fromhost_data_init(vc_syncer *s, vc__ctl *c, int secrets);
 /* networking.replicateServices (replicate.c): a mapping, from config. */

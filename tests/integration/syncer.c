@@ -612,6 +612,29 @@ static void t_loadbalancer_local(void)
     CHECK(pump_until(lb_local_matches, 60000));
 }
 
+/* virtual default/kubernetes gets the host Service's ClusterIP and ports
+ * (issue 16 row 5) */
+static bool kube_service_matches(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/default/services/kubernetes");
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/services/%s", HNS, NAME);
+    json_t *h = kget(H, p);
+    json_t *vp = json_array_get(json_object_get(json_object_get(v, "spec"), "ports"), 0);
+    bool ok = v && h && vc__streq(vc__jpath_str(v, "spec", "clusterIP"), vc__jpath_str(h, "spec", "clusterIP")) &&
+              json_array_size(json_object_get(json_object_get(v, "spec"), "ports")) == 1 &&
+              json_integer_value(json_object_get(vp, "port")) == 443 &&
+              json_integer_value(json_object_get(vp, "targetPort")) == 8443;
+    json_decref(v);
+    json_decref(h);
+    return ok;
+}
+
+static void t_kubernetes_service(void)
+{
+    CHECK(pump_until(kube_service_matches, 60000));
+}
+
 static char host_ip[64];
 
 /* fromHost as upstream: a headless virtual Service, Endpoints = the host
@@ -804,6 +827,7 @@ int main(void)
     RUN(t_setup);
     RUN(t_start_syncer);
     RUN(t_kubernetes_endpoints);
+    RUN(t_kubernetes_service);
     RUN(t_pods_run_and_bind);
     RUN(t_pod_annotations_kept);
     RUN(t_configmaps_and_services);
