@@ -77,7 +77,8 @@ typedef struct vc_create_options {
     const char *name;
     /** Host namespace; NULL: "vcluster-<name>". */
     const char *host_namespace;
-    /** "kubernetes" (default) or "local". */
+    /** "kubernetes" (default) or "local"; with VC_CREATE_UPGRADE, NULL means
+     * the driver the cluster runs with. */
     const char *driver;
     /** "k8s" (default), "k3s" or "k0s"; NULL: from the config. */
     const char *distro;

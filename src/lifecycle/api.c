@@ -146,7 +146,9 @@ int vc_cluster_create(vc_kube *host, const vc_create_options *user_opts, vc_buf 
                                "or delete it first", lc.name, lc.ns);
                 goto out;
             }
-            if (have != drv) {
+            if (have && have != drv && vc__str_empty(opts->driver)) {
+                drv = have; /* --upgrade without --driver: the one it runs with */
+            } else if (have != drv) {
                 rc = vc__error(VC_EINVAL, VC_ERRCLASS_LIFECYCLE,
                                "virtual cluster %s runs with the %s driver; it cannot be upgraded to %s", lc.name,
                                have ? have->name : "?", drv->name);

@@ -114,6 +114,14 @@ static void t_create(void)
     CHECK_INT(rc, VC_EEXISTS);
     CHECK_CONTAINS(vc_error_last()->message, "already exists");
     CHECK_CONTAINS(vc_error_last()->message, "--upgrade");
+    /* --upgrade without a driver: the one the cluster runs with (before,
+     * "runs with the local driver; it cannot be upgraded to kubernetes") */
+    o.driver = NULL;
+    o.flags = VC_CREATE_UPGRADE;
+    rc = vc_cluster_create(H, &o, NULL);
+    if (rc < 0)
+        fprintf(stderr, "upgrade without --driver: %s\n", vc_error_last()->message);
+    CHECK_INT(rc, VC_OK);
 }
 
 static void t_connect_and_deploy(void)
