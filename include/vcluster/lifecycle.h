@@ -58,7 +58,7 @@ typedef int (*vc_progress_fn)(const char *step, const char *message, int32_t don
 
 /** Upgrade an existing virtual cluster in place instead of failing. */
 #define VC_CREATE_UPGRADE 0x1u
-/** Expose the API server with a LoadBalancer Service. */
+/** Expose the API server with a LoadBalancer Service (kubernetes driver; the local driver refuses it with VC_EINVAL). */
 #define VC_CREATE_EXPOSE 0x2u
 /** Only render the host manifests into out_manifests; change nothing. */
 #define VC_CREATE_PRINT 0x4u

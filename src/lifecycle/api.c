@@ -178,6 +178,13 @@ int vc_cluster_create(vc_kube *host, const vc_create_options *user_opts, vc_buf 
                 goto out;
         }
     }
+    if ((opts->flags & VC_CREATE_EXPOSE) && drv == &vc__driver_local) {
+        /* never silently ignored */
+        rc = vc__error(VC_EINVAL, VC_ERRCLASS_INVALID,
+                       "--expose (VC_CREATE_EXPOSE) needs the kubernetes driver: the local driver's API server "
+                       "listens on this machine, behind no LoadBalancer Service");
+        goto out;
+    }
     rc = drv->create(&lc);
 out:
     vc_config_free(own);
