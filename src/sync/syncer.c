@@ -621,8 +621,10 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         to.enforce_tolerations = cv->sync.to_host.pods.enforce_tolerations.v;
         to.enforce_tolerations_count = (uint32_t)cv->sync.to_host.pods.enforce_tolerations.n;
         /* experimental.syncSettings.setOwner (default true, as upstream):
-         * host objects carry an ownerReference to the host Service */
-        s->set_owner = cv->experimental.sync_settings.set_owner;
+         * host objects carry an ownerReference to the host Service; not
+         * with sync.toHost.namespaces (an owner cannot be in another
+         * namespace; upstream skips it then too) */
+        s->set_owner = cv->experimental.sync_settings.set_owner && !cv->sync.to_host.namespaces.enabled;
         if (!vc__str_empty(cv->policies.pod_security_standard) &&
             !(s->pss = vc__strdup(cv->policies.pod_security_standard))) {
             vc_config_free(own);
