@@ -729,6 +729,12 @@ static int update_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
     }
     if (vc__streq(want, vc__map_get(&ps->applied, vkey)) || vc__map_get(&ps->updating, vkey))
         return VC_OK; /* written; the host watch shows it soon */
+    if (!vc__map_get(&ps->whole, vkey) && !vc__map_get(&ps->fetching, vkey) &&
+        vc__map_count(&ps->whole) + vc__map_count(&ps->fetching) + vc__map_count(&ps->hwhole) +
+                vc__map_count(&ps->hfetching) >= PREPARING_MAX) {
+        it->retry_ms = 50; /* as many whole pods in memory as creates may hold: wait for a place */
+        return VC_ITEROVER;
+    }
     json_t *whole = NULL, *hwhole = NULL;
     int rc = fetch_whole(s, c, vkey, v, &whole);
     if (rc != VC_OK)

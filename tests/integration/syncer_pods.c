@@ -425,6 +425,29 @@ static void t_owner_gc(void)
            (long long)(vc__now_ms() - t0));
 }
 
+/* A change made while no syncer runs reaches the host after a restart (the
+ * host pod's recorded digest differs from the virtual pod's). */
+static bool offline_label(void)
+{
+    json_t *p = host_pod();
+    bool ok = vc__streq(vc__jpath_str(json_object_get(p, "metadata"), "labels", "offline"), "change");
+    json_decref(p);
+    return ok;
+}
+
+static void t_restart(void)
+{
+    t_stop();
+    CHECK_INT(kpatch(V, VPATH, "{\"metadata\":{\"labels\":{\"offline\":\"change\"}}}", SMP), VC_OK);
+    t_start_syncer();
+    int64_t t0 = vc__now_ms();
+    CHECK(pump_until(offline_label, 30000));
+    printf("# a change made while stopped on the host %lld ms after the restart\n", (long long)(vc__now_ms() - t0));
+    json_t *p = host_pod();
+    CHECK(vc__streq(vc__jpath_str(p, "metadata", "uid"), g_first_uid));
+    json_decref(p);
+}
+
 int main(void)
 {
     const char *kc = itest_kubeconfig();
@@ -452,6 +475,7 @@ int main(void)
     RUN(t_ephemeral);
     RUN(t_resize);
     RUN(t_refused_change);
+    RUN(t_restart);
     RUN(t_stop);
     RUN(t_owner_gc);
     char path[256];
