@@ -2,7 +2,8 @@
  * syncer's Sync): what a changed virtual pod means for its host twin.
  *
  * A host pod accepts few changes: labels and annotations, container and
- * init-container images, activeDeadlineSeconds, added tolerations; ephemeral
+ * init-container images, activeDeadlineSeconds, added tolerations, removed
+ * scheduling gates; ephemeral
  * containers through the `ephemeralcontainers` subresource and container
  * resources through `resize`. The virtual pod is translated again as on
  * create, and the result is compared with the host pod field by field; each
@@ -46,7 +47,8 @@ int vc__pod_update_digest(const json_t *vpod, char out[65])
         if (n && eph)
             json_array_append(eph, n);
     }
-    json_t *view = json_pack("{s:O?,s:O?,s:o?,s:o?,s:o?,s:O?,s:O?}", "l", json_object_get(md, "labels"), "a",
+    json_t *view = json_pack("{s:O?,s:O?,s:O?,s:o?,s:o?,s:o?,s:O?,s:O?}", "g", json_object_get(spec, "schedulingGates"),
+                             "l", json_object_get(md, "labels"), "a",
                              json_object_get(md, "annotations"), "c",
                              containers_view(json_object_get(spec, "containers"), true), "i",
                              containers_view(json_object_get(spec, "initContainers"), false), "e", eph, "d",
@@ -217,6 +219,22 @@ static int spec_patch(const json_t *dspec, const json_t *hspec, json_t *sp)
         }
     }
     if (missing && json_object_set_new(sp, "tolerations", missing) < 0)
+        return vc__error_oom();
+    /* scheduling gates may only be removed (diff.go copies the virtual
+     * list): a strategic-merge delete directive per gate the virtual pod
+     * dropped */
+    json_t *gates = NULL;
+    json_array_foreach(json_object_get(hspec, "schedulingGates"), i, have) {
+        const char *g = vc__jstr(have, "name");
+        if (!g || by_name(json_object_get(dspec, "schedulingGates"), g))
+            continue;
+        if ((!gates && !(gates = json_array())) ||
+            json_array_append_new(gates, json_pack("{s:s,s:s}", "$patch", "delete", "name", g)) < 0) {
+            json_decref(gates);
+            return vc__error_oom();
+        }
+    }
+    if (gates && json_object_set_new(sp, "schedulingGates", gates) < 0)
         return vc__error_oom();
     return VC_OK;
 }

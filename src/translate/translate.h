@@ -320,13 +320,13 @@ int vc__translate_merge_metadata(json_t **out_virtual, json_t **out_host, vc_tra
 /* Pod updates (pod_update.c). The sha256 (hex) of what an update carries to
  * the host: labels, annotations, container and init-container images,
  * container resources, ephemeral container names, activeDeadlineSeconds,
- * tolerations. Equal digests: nothing to update. */
+ * tolerations, scheduling gates. Equal digests: nothing to update. */
 int vc__pod_update_digest(const json_t *vpod, char out[65]);
 /* What the host pod `hpod` needs to match the virtual pod `vpod` (both
  * whole objects; `inputs` as for the create, tokens not needed). *out is an
  * object with up to four strategic-merge-patch bodies: "metadata" (the pod:
  * labels, annotations), "patch" (the pod: images, activeDeadlineSeconds,
- * tolerations),
+ * tolerations, scheduling gates),
  * "ephemeral" (the ephemeralcontainers subresource: containers the host
  * lacks) and "resize" (the resize subresource: container resources); an
  * empty object when the host pod matches. Host-only labels and annotations

@@ -111,6 +111,11 @@ static void t_setup(void)
                       "\"image\":\"busybox:1.36\",\"env\":[{\"name\":\"K\",\"valueFrom\":{\"configMapKeyRef\":"
                       "{\"name\":\"cfg\",\"key\":\"k\"}}}],\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":"
                       "\"64Mi\"},\"limits\":{\"cpu\":\"200m\",\"memory\":\"64Mi\"}}}]}}"), VC_OK);
+    /* a pod held back by a scheduling gate */
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"gated\"},\"spec\":"
+                      "{\"schedulingGates\":[{\"name\":\"example.com/wait\"}],\"containers\":[{\"name\":\"c\","
+                      "\"image\":\"busybox\"}]}}"), VC_OK);
     /* a pod no host node can take: it stays Pending, no container runs */
     CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods",
                       "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pending\"},\"spec\":"
@@ -327,6 +332,41 @@ static void t_resize(void)
     printf("# in-place resize on the host after %lld ms\n", (long long)(vc__now_ms() - t0));
 }
 
+/* Scheduling gates: removed in the virtual pod, removed on the host, and
+ * the host scheduler places the pod. */
+static char g_gated[512];
+static bool gated_on_host(void)
+{
+    json_t *p = kget(H, g_gated);
+    bool ok = p && json_array_size(json_object_get(json_object_get(p, "spec"), "schedulingGates")) == 1 &&
+              !vc__jpath_str(p, "spec", "nodeName");
+    json_decref(p);
+    return ok;
+}
+
+static bool ungated_scheduled(void)
+{
+    json_t *p = kget(H, g_gated);
+    bool ok = p && !json_array_size(json_object_get(json_object_get(p, "spec"), "schedulingGates")) &&
+              vc__jpath_str(p, "spec", "nodeName");
+    json_decref(p);
+    return ok;
+}
+
+static void t_scheduling_gates(void)
+{
+    vc_buf b = VC_BUF_INIT;
+    CHECK_INT(vc_translate_host_name(&b, T, "Pod", "demo", "gated"), VC_OK);
+    snprintf(g_gated, sizeof g_gated, "/api/v1/namespaces/%s/pods/%s", HNS, b.ptr ? b.ptr : "");
+    vc_buf_dispose(&b);
+    CHECK(pump_until(gated_on_host, 20000));
+    CHECK_INT(kpatch(V, "/api/v1/namespaces/demo/pods/gated", "{\"spec\":{\"schedulingGates\":null}}",
+                     "application/merge-patch+json"), VC_OK);
+    int64_t t0 = vc__now_ms();
+    CHECK(pump_until(ungated_scheduled, 20000));
+    printf("# scheduling gate removed and the host pod scheduled after %lld ms\n", (long long)(vc__now_ms() - t0));
+}
+
 /* ---- a change the host refuses ---- */
 
 static char *warnings_of(const char *vname, int *count)
@@ -474,6 +514,7 @@ int main(void)
     RUN(t_image_and_deadline);
     RUN(t_ephemeral);
     RUN(t_resize);
+    RUN(t_scheduling_gates);
     RUN(t_refused_change);
     RUN(t_restart);
     RUN(t_stop);

@@ -34,11 +34,12 @@ static const char *VOLD =
     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"demo\",\"uid\":\"u1\","
     "\"labels\":{\"app\":\"a\",\"gone\":\"g\"},\"annotations\":{\"note\":\"1\",\"dropped\":\"d\"}},"
     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox:1\",\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}],"
-    "\"initContainers\":[{\"name\":\"i\",\"image\":\"init:1\"}]}}";
+    "\"initContainers\":[{\"name\":\"i\",\"image\":\"init:1\"}],"
+    "\"schedulingGates\":[{\"name\":\"g1\"},{\"name\":\"g2\"}]}}";
 static const char *VNEW =
     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"demo\",\"uid\":\"u1\","
     "\"labels\":{\"app\":\"b\",\"new\":\"n\"},\"annotations\":{\"note\":\"2\"}},"
-    "\"spec\":{\"activeDeadlineSeconds\":60,"
+    "\"spec\":{\"activeDeadlineSeconds\":60,\"schedulingGates\":[{\"name\":\"g2\"}],"
     "\"containers\":[{\"name\":\"c\",\"image\":\"busybox:2\",\"resources\":{\"requests\":{\"cpu\":\"150m\"}}}],"
     "\"initContainers\":[{\"name\":\"i\",\"image\":\"init:2\"}],"
     "\"ephemeralContainers\":[{\"name\":\"debug\",\"image\":\"busybox\",\"targetContainerName\":\"c\"}]},"
@@ -121,6 +122,11 @@ static void test_update(void)
     CHECK_RC((int)json_array_size(tl), 1);
     CHECK_STR(json_string_value(json_object_get(json_array_get(tl, 0), "key")), "dedicated");
     CHECK_STR(json_string_value(json_object_get(json_array_get(tl, 0), "operator")), "Equal");
+    /* a removed scheduling gate: a delete directive, the kept one untouched */
+    json_t *gl = json_object_get(sp, "schedulingGates");
+    CHECK_RC((int)json_array_size(gl), 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(gl, 0), "$patch")), "delete");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(gl, 0), "name")), "g1");
     /* the ephemeral container, translated like a container */
     json_t *e0 = json_array_get(json_object_get(json_object_get(json_object_get(plan, "ephemeral"), "spec"),
                                                 "ephemeralContainers"), 0);
