@@ -317,6 +317,28 @@ int vc__lc_delete_host_objects(vc__lc *lc, uint32_t flags)
         { "v1", "persistentvolumeclaims" },
     };
     int rc = VC_OK;
+    if (flags & VC_DELETE_KEEP_PVC) {
+        /* kept PVCs lose their owner reference to the Service
+         * (experimental.syncSettings.setOwner), or the host's garbage
+         * collector removes them once the Service goes */
+        vc__kres r = { "v1", "persistentvolumeclaims", lc->ns, NULL, NULL };
+        vc__list_opts o = { 0 };
+        o.label_selector = sel;
+        json_t *l = NULL;
+        rc = vc__kube_list_all(lc->host, &r, &o, &l);
+        size_t k;
+        json_t *it;
+        json_array_foreach(json_object_get(l, "items"), k, it) {
+            if (rc < 0 || !json_array_size(json_object_get(json_object_get(it, "metadata"), "ownerReferences")))
+                continue;
+            vc__kres one = { "v1", "persistentvolumeclaims", lc->ns, vc__lc_str2(it, "metadata", "name"), NULL };
+            rc = vc__kube_patch(lc->host, &one, VC__PATCH_MERGE, "{\"metadata\":{\"ownerReferences\":null}}", NULL,
+                                false, NULL);
+            if (rc == VC_ENOTFOUND)
+                rc = VC_OK;
+        }
+        json_decref(l);
+    }
     for (size_t i = 0; i < VC__ARRAY_LEN(res) && rc == VC_OK; i++) {
         if ((flags & VC_DELETE_KEEP_PVC) && !strcmp(res[i][1], "persistentvolumeclaims"))
             continue;

@@ -14,6 +14,11 @@ typedef struct pods_state {
     vc__map tokens;   /* vkey -> json_t* array of serviceAccountTokens inputs (complete) */
     vc__map pending;  /* vkey -> pending token fetch (struct tok_fetch*) */
     vc__map bound;    /* vkey -> uid (char*) of a pod bound by us, until the virtual cache shows its node */
+    /* updates (see update_host_pod) */
+    vc__map hwhole;    /* vkey -> char*: the whole host pod (compact JSON), fetched for an update */
+    vc__map hfetching; /* vkey -> (void *)1 while its GET is on the wire */
+    vc__map updating;  /* vkey -> (void *)1 while update writes are on the wire */
+    vc__map applied;   /* vkey -> char* digest written, until the host cache shows it */
 } pods_state;
 
 typedef struct tok_fetch {
@@ -59,6 +64,10 @@ static void pods_state_free(void *p)
     vc__map_clear(&ps->tokens, free_json);
     vc__map_clear(&ps->pending, free_pending);
     vc__map_clear(&ps->bound, vc__free);
+    vc__map_clear(&ps->hwhole, vc__free);
+    vc__map_clear(&ps->hfetching, NULL);
+    vc__map_clear(&ps->updating, NULL);
+    vc__map_clear(&ps->applied, vc__free);
     vc__free(ps);
 }
 
@@ -81,7 +90,8 @@ static void slim_host_pod(void *ud, json_t *obj)
     json_t *ann = json_object_get(md, "annotations");
     if (json_is_object(ann)) {
         static const char *const keep_keys[] = { VC__A_POD_UID, VC__A_POD_NAME, VC__A_POD_NAMESPACE, VC__A_OBJ_NAME,
-                                                 VC__A_OBJ_NAMESPACE, VC__A_OBJ_UID, VC__A_OBJ_KIND };
+                                                 VC__A_OBJ_NAMESPACE, VC__A_OBJ_UID, VC__A_OBJ_KIND,
+                                                 VC__A_POD_UPDATE_DIGEST };
         json_t *slim = json_object();
         for (size_t i = 0; slim && i < VC__ARRAY_LEN(keep_keys); i++) {
             json_t *v = json_object_get(ann, keep_keys[i]);
@@ -116,6 +126,9 @@ static json_t *names_only(const json_t *containers)
  * canonical JSON (sorted keys, compact) and its top-level keys (a patch
  * removes those the host dropped). Reconcile compares digests. */
 #define STATUS_DIGEST "x-vc-status"
+/* ... and what an update would carry as a digest too (vc__pod_update_digest):
+ * the host pod records the one it last got. */
+#define UPDATE_DIGEST "x-vc-update"
 
 static int status_sha(const json_t *st, char out[65])
 {
@@ -155,6 +168,9 @@ static void slim_virtual_pod(void *ud, json_t *obj)
     json_t *md = json_object_get(obj, "metadata");
     json_t *spec = json_object_get(obj, "spec");
     const char *node = node_of(obj);
+    char upd[65];
+    if (vc__pod_update_digest(obj, upd) < 0)
+        return;
     json_t *keep = json_pack("{s:o,s:o}", "containers", names_only(json_object_get(spec, "containers")),
                              "initContainers", names_only(json_object_get(spec, "initContainers")));
     if (!keep)
@@ -177,6 +193,7 @@ static void slim_virtual_pod(void *ud, json_t *obj)
             json_object_set(small, kept[i], x);
     }
     json_object_set_new(obj, STATUS_DIGEST, digest);
+    json_object_set_new(obj, UPDATE_DIGEST, json_string(upd));
     json_object_set_new(obj, "status", small);
     static const char *const drop[] = { "annotations", "ownerReferences", "generateName", "creationTimestamp" };
     for (size_t i = 0; i < VC__ARRAY_LEN(drop); i++)
@@ -195,6 +212,8 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
         json_decref(vc__map_del(&ps->tokens, key));
         vc__free(vc__map_del(&ps->whole, key));
         vc__free(vc__map_del(&ps->bound, key));
+        vc__free(vc__map_del(&ps->hwhole, key));
+        vc__free(vc__map_del(&ps->applied, key));
         vc__sync_enqueue(s, c, key, 0);
         return;
     }
@@ -532,6 +551,256 @@ static void status_done(vc_syncer *s, void *ud, int rc, const char *body, size_t
     (void)len;
 }
 
+/* ---- updates: a changed virtual pod reaches its host twin ----
+ * The virtual record carries the digest of what an update carries
+ * (UPDATE_DIGEST); the host pod records the digest it last got
+ * (VC__A_POD_UPDATE_DIGEST, set on create). When they differ, both whole
+ * pods are fetched, vc__translate_pod_update says what the host needs, and
+ * up to four patches go out together: the pod's metadata, its spec, its
+ * ephemeralcontainers and its resize subresource. When all are answered the host gets the new
+ * digest, also when the host refused a change (422, 403: a Warning event on
+ * the virtual pod, from the write's refusal), so a refused change is
+ * reported once per virtual change and never retried in a loop, and nothing
+ * is deleted or re-created for it. A transient failure leaves the digest
+ * alone: the key backs off and the update is computed again. */
+
+typedef struct hwhole_fetch {
+    char *vkey, *uid;
+} hwhole_fetch;
+
+static void hwhole_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    hwhole_fetch *wf = ud;
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_PODS);
+    pods_state *ps = c ? c->state : NULL;
+    if (ps) {
+        vc__map_del(&ps->hfetching, wf->vkey);
+        json_t *pod = rc == VC_OK ? json_loadb(body, len, 0, NULL) : NULL;
+        if (pod && vc__streq(vc__uid_of(pod), wf->uid)) {
+            vc__slim_meta(pod);
+            char *text = json_dumps(pod, JSON_COMPACT);
+            void *old = NULL;
+            if (!text || vc__map_put(&ps->hwhole, wf->vkey, text, &old) < 0)
+                vc__free(text);
+            vc__free(old);
+            vc__sync_enqueue(s, c, wf->vkey, 0);
+        } else if (rc != VC_ENOTFOUND) {
+            vc__sync_enqueue(s, c, wf->vkey, rc < 0 ? 1000 : 0);
+        }
+        json_decref(pod);
+    }
+    vc__free(wf->vkey);
+    vc__free(wf->uid);
+    vc__free(wf);
+}
+
+/* The whole host pod (record `h`), as fetch_whole does for the virtual one. */
+static int fetch_host_whole(vc_syncer *s, vc__ctl *c, const char *vkey, const json_t *h, json_t **out)
+{
+    pods_state *ps = c->state;
+    *out = NULL;
+    const char *text = vc__map_get(&ps->hwhole, vkey);
+    if (text) {
+        json_t *w = json_loads(text, 0, NULL);
+        if (!w)
+            return vc__error_oom();
+        if (vc__streq(vc__uid_of(w), vc__uid_of(h))) {
+            *out = w;
+            return VC_OK;
+        }
+        json_decref(w);
+        vc__free(vc__map_del(&ps->hwhole, vkey));
+    }
+    if (vc__map_get(&ps->hfetching, vkey))
+        return VC_ITEROVER;
+    const char *rv = vc__jpath_str(h, "metadata", "resourceVersion");
+    char *base = vc__obj_path("v1", "pods", s->host_ns, vc__jpath_str(h, "metadata", "name"), NULL);
+    char *path = base && rv ? vc__sprintf("%s?resourceVersion=%s", base, rv) : NULL;
+    vc__free(base);
+    hwhole_fetch *wf = vc__calloc(1, sizeof(*wf));
+    if (wf) {
+        wf->vkey = vc__strdup(vkey);
+        wf->uid = vc__strdup(vc__uid_of(h) ? vc__uid_of(h) : "");
+    }
+    int rc = path && wf && wf->vkey && wf->uid && vc__map_put(&ps->hfetching, vkey, (void *)1, NULL) == VC_OK
+                 ? vc__sync_write(s, VC__SIDE_HOST, NULL, "Pod", "", "", "", -1, "GET", path, NULL, NULL, hwhole_done,
+                                  wf)
+                 : vc__error_oom();
+    vc__free(path);
+    if (rc < 0) {
+        vc__map_del(&ps->hfetching, vkey);
+        if (wf) {
+            vc__free(wf->vkey);
+            vc__free(wf->uid);
+            vc__free(wf);
+        }
+        return rc;
+    }
+    return VC_ITEROVER;
+}
+
+typedef struct upd_ctx {
+    char *vkey, *vns, *vname, *hname, *digest;
+    int pending;
+    bool transient;   /* a write failed for a reason other than a refusal */
+} upd_ctx;
+
+static void upd_free(upd_ctx *u)
+{
+    vc__free(u->vkey);
+    vc__free(u->vns);
+    vc__free(u->vname);
+    vc__free(u->hname);
+    vc__free(u->digest);
+    vc__free(u);
+}
+
+/* The host said no to the change itself (it stays refused until the
+ * virtual pod changes again), as opposed to a failure worth retrying. */
+static bool refusal(int rc, int http)
+{
+    return rc == VC_EFORBIDDEN || rc == VC_EINVALIDOBJ || (http >= 400 && http < 500 && http != 404 && http != 409 &&
+                                                           http != 429);
+}
+
+static void digest_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    upd_ctx *u = ud;
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_PODS);
+    pods_state *ps = c ? c->state : NULL;
+    if (ps) {
+        vc__map_del(&ps->updating, u->vkey);
+        if (rc == VC_OK) {
+            void *old = NULL;
+            char *d = vc__strdup(u->digest);
+            if (!d || vc__map_put(&ps->applied, u->vkey, d, &old) < 0)
+                vc__free(d);
+            vc__free(old);
+        } else {
+            vc__sync_enqueue(s, c, u->vkey, 1000);
+        }
+    }
+    upd_free(u);
+}
+
+static void send_digest(vc_syncer *s, upd_ctx *u)
+{
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", VC__A_POD_UPDATE_DIGEST, u->digest);
+    char *path = vc__obj_path("v1", "pods", s->host_ns, u->hname, NULL);
+    int rc = patch && path ? vc__sync_write_json(s, VC__SIDE_HOST, NULL, "Pod", u->vns, u->vname, u->hname, 0, "PATCH",
+                                                 path, "application/strategic-merge-patch+json", patch, digest_done, u)
+                           : vc__error_oom();
+    json_decref(patch);
+    vc__free(path);
+    if (rc < 0)
+        digest_done(s, u, rc, NULL, 0);
+}
+
+static void upd_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    upd_ctx *u = ud;
+    if (rc < 0 && !refusal(rc, (int)vc_error_last()->http_status))
+        u->transient = true;
+    if (--u->pending > 0)
+        return;
+    if (!u->transient) {
+        send_digest(s, u);
+        return;
+    }
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_PODS);
+    if (c)
+        vc__map_del(&((pods_state *)c->state)->updating, u->vkey);
+    upd_free(u);
+}
+
+static int update_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                           const char *vname, const char *hname, const json_t *v, const json_t *h)
+{
+    pods_state *ps = c->state;
+    const char *want = vc__jstr(v, UPDATE_DIGEST);
+    const char *have = vc__jstr(vc__jobj(vc__jobj(h, "metadata"), "annotations"), VC__A_POD_UPDATE_DIGEST);
+    if (!want || vc__streq(want, have)) {
+        vc__free(vc__map_del(&ps->applied, vkey));
+        return VC_OK;
+    }
+    if (vc__streq(want, vc__map_get(&ps->applied, vkey)) || vc__map_get(&ps->updating, vkey))
+        return VC_OK; /* written; the host watch shows it soon */
+    if (!vc__map_get(&ps->whole, vkey) && !vc__map_get(&ps->fetching, vkey) &&
+        vc__map_count(&ps->whole) + vc__map_count(&ps->fetching) + vc__map_count(&ps->hwhole) +
+                vc__map_count(&ps->hfetching) >= PREPARING_MAX) {
+        it->retry_ms = 50; /* as many whole pods in memory as creates may hold: wait for a place */
+        return VC_ITEROVER;
+    }
+    json_t *whole = NULL, *hwhole = NULL;
+    int rc = fetch_whole(s, c, vkey, v, &whole);
+    if (rc != VC_OK)
+        return rc;
+    if ((rc = fetch_host_whole(s, c, vkey, h, &hwhole)) != VC_OK) {
+        json_decref(whole);
+        return rc;
+    }
+    int64_t wait;
+    if (!vc__host_token(s, &wait)) {
+        json_decref(whole);
+        json_decref(hwhole);
+        return VC_ITEROVER;
+    }
+    vc__free(vc__map_del(&ps->whole, vkey));
+    vc__free(vc__map_del(&ps->hwhole, vkey));
+    char digest[65];
+    json_t *inputs = pod_inputs(s, vns, NULL);
+    json_t *plan = NULL;
+    rc = inputs ? vc__pod_update_digest(whole, digest) : vc__error_oom();
+    if (rc == VC_OK)
+        rc = vc__translate_pod_update(&plan, s->tr, whole, hwhole, inputs);
+    json_decref(inputs);
+    json_decref(whole);
+    json_decref(hwhole);
+    if (rc < 0)
+        return rc;
+    upd_ctx *u = vc__calloc(1, sizeof(*u));
+    if (u) {
+        u->vkey = vc__strdup(vkey);
+        u->vns = vc__strdup(vns);
+        u->vname = vc__strdup(vname);
+        u->hname = vc__strdup(hname);
+        u->digest = vc__strdup(digest);
+    }
+    if (!u || !u->vkey || !u->vns || !u->vname || !u->hname || !u->digest ||
+        vc__map_put(&ps->updating, vkey, (void *)1, NULL) < 0) {
+        if (u)
+            upd_free(u);
+        json_decref(plan);
+        return vc__error_oom();
+    }
+    static const struct {
+        const char *part, *sub;
+    } parts[] = { { "ephemeral", "ephemeralcontainers" }, { "resize", "resize" }, { "patch", NULL }, { "metadata", NULL } };
+    u->pending = 1; /* held while sending */
+    for (size_t i = 0; i < VC__ARRAY_LEN(parts); i++) {
+        json_t *body = json_object_get(plan, parts[i].part);
+        if (!body)
+            continue;
+        char *path = vc__obj_path("v1", "pods", s->host_ns, hname, parts[i].sub);
+        u->pending++;
+        int wrc = path ? vc__sync_write_json(s, VC__SIDE_HOST, it, "Pod", vns, vname, hname, VC_SYNC_UPDATED_HOST,
+                                             "PATCH", path, "application/strategic-merge-patch+json", body, upd_done, u)
+                       : vc__error_oom();
+        vc__free(path);
+        if (wrc < 0) {
+            u->pending--;
+            u->transient = true;
+        }
+    }
+    json_decref(plan);
+    upd_done(s, u, VC_OK, NULL, 0); /* the hold */
+    return VC_OK;
+}
+
 static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
                            const char *vname, const char *hname, json_t *whole);
 
@@ -657,6 +926,8 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
             vc__free(body);
         }
         json_decref(nv);
+        if (rc == VC_OK)
+            rc = update_host_pod(s, c, it, vkey, vns, vname, hname, v, h);
         return rc;
     }
     /* no host pod */
@@ -779,6 +1050,13 @@ static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
         return rc != VC_OK ? rc : vc__error_oom();
     }
     json_t *hobj = NULL, *extra = NULL;
+    /* the update digest of what is translated: no update until it changes */
+    char digest[65];
+    if (vc__pod_update_digest(whole, digest) < 0) {
+        json_decref(inputs);
+        json_decref(whole);
+        return VC_ENOMEM;
+    }
     rc = vc__translate_to_host(&hobj, &extra, s->tr, whole, inputs, VC_TRANSLATE_APPLY_DEFAULTS, NULL);
     json_decref(inputs);
     if (rc < 0) {
@@ -810,6 +1088,15 @@ static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
         vc__free(b);
     }
     json_decref(extra);
+    json_t *hmd = json_object_get(hobj, "metadata");
+    json_t *hann = json_copy(json_object_get(hmd, "annotations"));
+    if (!hann || vc__set_str(hann, VC__A_POD_UPDATE_DIGEST, digest) < 0 ||
+        json_object_set_new(hmd, "annotations", json_incref(hann)) < 0) {
+        json_decref(hann);
+        json_decref(hobj);
+        return vc__error_oom();
+    }
+    json_decref(hann);
     char *path = vc__obj_path("v1", "pods", s->host_ns, NULL, NULL);
     char *body = json_dumps(hobj, JSON_COMPACT);
     json_decref(hobj);

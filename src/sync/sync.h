@@ -235,6 +235,7 @@ struct vc_syncer {
     bool enq_pending;                  /* enqueue_all in progress (syncer.c) */
     bool virt_version_pending;         /* nodes.c: GET /version in flight */
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
+    bool set_owner;                    /* experimental.syncSettings.setOwner */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
     size_t n_svcmaps;

@@ -616,6 +616,15 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         to.runtime_class = vc__str_empty(cv->sync.to_host.pods.runtime_class_name) ? NULL : cv->sync.to_host.pods.runtime_class_name;
         to.default_priority_class = vc__str_empty(cv->sync.to_host.pods.priority_class_name) ? NULL : cv->sync.to_host.pods.priority_class_name;
         s->all_configmaps = cv->sync.to_host.config_maps.all;
+        /* sync.toHost.pods.enforceTolerations: validated at load, added to
+         * every host pod by the translator */
+        to.enforce_tolerations = cv->sync.to_host.pods.enforce_tolerations.v;
+        to.enforce_tolerations_count = (uint32_t)cv->sync.to_host.pods.enforce_tolerations.n;
+        /* experimental.syncSettings.setOwner (default true, as upstream):
+         * host objects carry an ownerReference to the host Service; not
+         * with sync.toHost.namespaces (an owner cannot be in another
+         * namespace; upstream skips it then too) */
+        s->set_owner = cv->experimental.sync_settings.set_owner && !cv->sync.to_host.namespaces.enabled;
         if (!vc__str_empty(cv->policies.pod_security_standard) &&
             !(s->pss = vc__strdup(cv->policies.pod_security_standard))) {
             vc_config_free(own);
@@ -646,6 +655,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         vc_config_free(own);
         goto fail;
     }
+    vc__translator_wait_owner(s->tr, s->set_owner);
     /* controllers: the registration table (controllers.c), in its order;
      * their init may read the values */
     s->cfg = cfg;
@@ -703,6 +713,14 @@ int vc_syncer_stop(vc_syncer *s)
 
 /* ---- the kube IP: ClusterIP of the host Service fronting the API server ---- */
 
+/* Every namespaced controller's keys again (setOwner: they waited). */
+static void enqueue_owned(vc_syncer *s)
+{
+    for (int i = 0; i < s->n_ctls; i++)
+        if (s->ctls[i].reconcile && s->ctls[i].tk && s->ctls[i].tk->namespaced && s->ctls[i].tk->id != VC__K_POD)
+            vc__sync_enqueue_all(s, &s->ctls[i]);
+}
+
 static void kube_ip_done(void *ud, int rc, long http, const char *body, size_t len)
 {
     (void)http;
@@ -720,6 +738,8 @@ static void kube_ip_done(void *ud, int rc, long http, const char *body, size_t l
     if (ip && *ip && strcmp(ip, "None") != 0) {
         s->kube_ip = vc__strdup(ip);
         s->owner_uid = uid ? vc__strdup(uid) : NULL;
+        if (s->set_owner && vc__translator_set_owner(s->tr, uid) == VC_OK && uid)
+            enqueue_owned(s); /* objects that waited for their owner */
         vc_translator_set_service_ips(s->tr, s->kube_ip, s->dns_ip);
         VC__LOGI("sync", "virtual API server reachable in the host at %s", ip);
         /* pods waiting for it */

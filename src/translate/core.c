@@ -126,6 +126,10 @@ int vc__translate_to_host(json_t **out, json_t **out_extra, vc_translator *t, js
         return vc__error(VC_EINVAL, VC_ERRCLASS_TRANSLATE, "translator is NULL");
     }
     int rc = prepare(&c, vobj);
+    if (rc == VC_OK && t->owner_wait && !t->owner_uid && c.kind->namespaced && !(flags & VC_TRANSLATE_PREVIEW))
+        rc = vc__error(VC_ESTATE, VC_ERRCLASS_TRANSLATE,
+                       "%s %s/%s: the owner (host Service %s) is not known yet (experimental.syncSettings.setOwner)",
+                       c.kind->kind, c.vns, c.vname, t->name);
     if (rc == VC_OK) {
         c.vmeta = json_incref(json_object_get(vobj, "metadata"));
         const char *hostpv = c.kind->id == VC__K_PV ? vc__jpath_str(c.vmeta, "annotations", VC__A_HOST_PV) : NULL;

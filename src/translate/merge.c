@@ -11,7 +11,7 @@ static const char *const k_bookkeeping[] = {
 /* upstream pods/translate/diff.go GetExcludedAnnotations */
 static const char *const k_pod_excluded[] = {
     VC__A_SAFE_TO_EVICT, VC__A_OWNER_REFS, VC__A_OWNER_SET_KIND, VC__A_POD_NAMESPACE, VC__A_POD_NAME,
-    VC__A_POD_UID, VC__A_POD_SA, VC__A_HOSTS_REWRITTEN, VC__A_POD_LABELS,
+    VC__A_POD_UID, VC__A_POD_SA, VC__A_HOSTS_REWRITTEN, VC__A_POD_LABELS, VC__A_POD_UPDATE_DIGEST,
 };
 
 typedef enum { MAP_ANNOTATIONS, MAP_LABELS_TO_HOST, MAP_LABELS_TO_VIRTUAL } map_mode;

@@ -62,6 +62,9 @@
 #define VC__A_SKIP_TRANSLATE "vcluster.loft.sh/skip-translate"
 #define VC__A_HOST_PV "vcluster.loft.sh/host-pv"
 #define VC__A_SKIP_BACKSYNC "vcluster.loft.sh/skip-backsync"
+/* On host pods only (this library's, not upstream's): the digest of the
+ * virtual pod fields an update carries, as last applied (pod_update.c). */
+#define VC__A_POD_UPDATE_DIGEST "vcluster.loft.sh/pod-update-digest"
 
 /* ---- kinds (data-driven: src/translate/kinds.c) ---- */
 typedef enum vc__kind_id {
@@ -128,6 +131,7 @@ struct vc_translator {
     char label_keys[4][64];   /* translated release/namespace/managed-by/controlled-by */
     char kube_root_ca[64];    /* vcluster-kube-root-ca.crt-x-<name> */
     json_t *tolerations;      /* parsed enforced tolerations (array) */
+    bool owner_wait;          /* setOwner: namespaced objects wait for owner_uid (VC_ESTATE) */
 
     /* Shared immutable leaves (see "Result sharing" above). */
     json_t *s_name, *s_host_ns, *s_marker_cluster, *s_workload_sa, *s_v1, *s_none;
@@ -138,6 +142,16 @@ struct vc_translator {
     json_t *dns_nameservers, *dns_options;   /* ["<dnsIP>"], [{name: ndots, value: "5"}] */
     json_t *fp_name, *fp_namespace, *fp_uid, *fp_labels, *fp_sa; /* redirected fieldPaths */
 };
+
+/* experimental.syncSettings.setOwner: the host Service's UID (NULL or ""
+ * clears it); namespaced host objects then carry an ownerReference to it.
+ * Fails only when out of memory. Not thread-safe: like
+ * vc_translator_set_service_ips, call it between translations. */
+int vc__translator_set_owner(vc_translator *t, const char *uid);
+/* While `wait` is set and no owner UID is known, translating a namespaced
+ * object fails with VC_ESTATE ("the owner is not known yet"): nothing is
+ * created on the host without its owner reference. */
+void vc__translator_wait_owner(vc_translator *t, bool wait);
 
 /* Diagnostics for positioned errors. */
 typedef struct vc__tr_diag {
@@ -302,6 +316,23 @@ int vc__translate_pod_binding(json_t **out, vc_translator *t, const json_t *host
 int vc__translate_merge_metadata(json_t **out_virtual, json_t **out_host, vc_translator *t,
                                  const json_t *virt_old, const json_t *virt,
                                  const json_t *host_old, const json_t *host);
+
+/* Pod updates (pod_update.c). The sha256 (hex) of what an update carries to
+ * the host: labels, annotations, container and init-container images,
+ * container resources, ephemeral container names, activeDeadlineSeconds,
+ * tolerations, scheduling gates. Equal digests: nothing to update. */
+int vc__pod_update_digest(const json_t *vpod, char out[65]);
+/* What the host pod `hpod` needs to match the virtual pod `vpod` (both
+ * whole objects; `inputs` as for the create, tokens not needed). *out is an
+ * object with up to four strategic-merge-patch bodies: "metadata" (the pod:
+ * labels, annotations), "patch" (the pod: images, activeDeadlineSeconds,
+ * tolerations, scheduling gates),
+ * "ephemeral" (the ephemeralcontainers subresource: containers the host
+ * lacks) and "resize" (the resize subresource: container resources); an
+ * empty object when the host pod matches. Host-only labels and annotations
+ * are kept. Errors as vc__translate_to_host. */
+int vc__translate_pod_update(json_t **out, vc_translator *t, const json_t *vpod, const json_t *hpod,
+                             const json_t *inputs);
 
 /* TokenRequests the syncer must make before translating `vpod`. */
 int vc__translate_pod_token_requests(json_t **out, vc_translator *t, const json_t *vpod);

@@ -334,6 +334,37 @@ int vc_translator_set_service_ips(vc_translator *t, const char *kube_ip, const c
     return build_ip_leaves(t);
 }
 
+int vc__translator_set_owner(vc_translator *t, const char *uid)
+{
+    json_t *o = NULL, *oc = NULL;
+    char *u = NULL;
+    if (uid && *uid) {
+        u = vc__strdup(uid);
+        o = json_pack("[{ss ss ss ss sb}]", "apiVersion", "v1", "kind", "Service", "name", t->name, "uid", uid,
+                      "controller", 0);
+        oc = json_pack("[{ss ss ss ss sb}]", "apiVersion", "v1", "kind", "Service", "name", t->name, "uid", uid,
+                       "controller", 1);
+        if (!u || !o || !oc) {
+            vc__free(u);
+            json_decref(o);
+            json_decref(oc);
+            return vc__error_oom();
+        }
+    }
+    vc__free(t->owner_uid);
+    json_decref(t->owner_ref);
+    json_decref(t->owner_ref_ctrl);
+    t->owner_uid = u;
+    t->owner_ref = o;
+    t->owner_ref_ctrl = oc;
+    return VC_OK;
+}
+
+void vc__translator_wait_owner(vc_translator *t, bool wait)
+{
+    t->owner_wait = wait;
+}
+
 const char *vc_translator_host_namespace(vc_translator *t)
 {
     return t ? t->host_ns : "";

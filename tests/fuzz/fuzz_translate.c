@@ -107,6 +107,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_error(vc__translate_status_to_virtual(&st, g_t[i], h, v));
             check_error(vc__translate_pod_binding(&b, g_t[i], h, v));
             check_error(vc__translate_merge_metadata(&mv, &mh, g_t[i], v, h, h, v));
+            if (vc__streq(vc__jstr(v, "kind"), "Pod")) {
+                /* updates against its own host twin and the pair swapped:
+                 * no crash, no leak, only documented errors */
+                json_t *up = NULL;
+                char dg[65];
+                check_error(vc__pod_update_digest(v, dg));
+                check_error(vc__translate_pod_update(&up, g_t[i], v, h, inputs));
+                json_decref(up);
+                up = NULL;
+                check_error(vc__translate_pod_update(&up, g_t[i], h, v, inputs));
+                json_decref(up);
+            }
             json_decref(st);
             json_decref(b);
             json_decref(mv);
