@@ -503,6 +503,11 @@ static int cross_validate(const vc__cfg_values *v, const xctx *x)
                     (int)ha->retry_period);
 #undef ha
 
+    if (store_of(v) == VC_STORE_DEPLOYED_ETCD && v->control_plane.backing_store.etcd.deploy.replicas != replicas)
+        return xerr(x, "controlPlane.backingStore.etcd.deploy.statefulSet.highAvailability.replicas",
+                    "etcd runs inside the control-plane pods in libvcluster, so it needs as many replicas as "
+                    "controlPlane.statefulSet.highAvailability.replicas (%d), got %d",
+                    (int)replicas, (int)v->control_plane.backing_store.etcd.deploy.replicas);
     if (sched_in_virtual(v) && !v->sync.from_host.nodes.enabled)
         return xerr(x,
                     v->control_plane.advanced.virtual_scheduler ? "controlPlane.advanced.virtualScheduler.enabled"
@@ -713,6 +718,40 @@ static int layer_init(vc__cfg_layer *L, const char *name)
     return VC_OK;
 }
 
+/* A refused key (refused.c) loads only with its default: anything else is
+ * an error at the place that set it, naming the legacy key when one did. */
+static int check_refused(const vc_config *cfg, const vc__cfg_layer *L)
+{
+    for (size_t i = 0; i < vc__cfg_refused_len; i++) {
+        const vc__cfg_refusal *rf = &vc__cfg_refused[i];
+        json_t *v = vc__cfg_tree_get(L->tree, rf->path);
+        if (!v || json_is_null(v) || json_equal(v, vc__cfg_tree_get(cfg->defaults, rf->path)))
+            continue;
+        if (rf->also_ok) {
+            json_t *ok = json_loads(rf->also_ok, JSON_DECODE_ANY, NULL);
+            bool same = ok && json_equal(v, ok);
+            json_decref(ok);
+            if (same)
+                continue;
+        }
+        char shown[96];
+        vc__cfg_describe(v, shown, sizeof shown);
+        const char *where = json_string_value(json_object_get(L->origins, rf->path));
+        json_t *from = json_object_get(L->legacy_from, rf->path);
+        const char *lkey = json_string_value(json_object_get(from, "key"));
+        const char *lwhere = json_string_value(json_object_get(from, "where"));
+        if (lkey)
+            return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG,
+                             "%s: %s: sets %s to %s, which libvcluster does not support: %s (only the default "
+                             "is accepted)",
+                             lwhere ? lwhere : L->name, lkey, rf->path, shown, rf->reason);
+        return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG,
+                         "%s: %s: %s is not supported: %s (only the default is accepted)", where ? where : L->name,
+                         rf->path, shown, rf->reason);
+    }
+    return VC_OK;
+}
+
 /* Walk `doc` (a mapping) into L and apply it. */
 static int load_doc(vc_config *cfg, vc__cfg_layer *L, json_t *doc)
 {
@@ -737,6 +776,8 @@ static int load_doc(vc_config *cfg, vc__cfg_layer *L, json_t *doc)
     }
     vc_buf_dispose(&ptr);
     vc_buf_dispose(&path);
+    if (r == VC_OK)
+        r = check_refused(cfg, L);
     if (r == VC_OK)
         r = apply_layer(cfg, L);
     return r;
@@ -1110,6 +1151,10 @@ bool vc__config_persistence_enabled(const vc_config *cfg)
     if (s != VC__AUTO)
         return s == VC__TRUE;
     int store = store_of(&cfg->values);
+    /* deployed etcd keeps its data in the control-plane pods: its
+     * persistence switch (2022: etcd.storage.persistence) decides */
+    if (store == VC_STORE_DEPLOYED_ETCD)
+        return cfg->values.control_plane.backing_store.etcd.deploy.volume_claim.enabled != VC__FALSE;
     return store == VC_STORE_EMBEDDED_DATABASE || store == VC_STORE_EMBEDDED_ETCD;
 }
 

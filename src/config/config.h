@@ -351,6 +351,20 @@ bool vc__cfg_schema_is_section(const char *path);
  * static schema string plus its length in *out_len. */
 const char *vc__cfg_schema_suggest(const char *parent, const char *key, size_t *out_len);
 
+/* ---- keys libvcluster cannot serve (refused.c) ---- */
+
+/* A schema key that loads only with its default (or `also_ok`, JSON text):
+ * any other value is a load-time error "where: path: reason". */
+typedef struct vc__cfg_refusal {
+    const char *path;
+    const char *also_ok;
+    const char *reason;
+} vc__cfg_refusal;
+
+extern const vc__cfg_refusal vc__cfg_refused[];
+extern const size_t vc__cfg_refused_len;
+const vc__cfg_refusal *vc__cfg_refused_find(const char *path);
+
 /* ---- the object ---- */
 
 struct vc_config {

@@ -224,6 +224,7 @@ struct vc_syncer {
     bool kube_ip_pending;
     int64_t kube_ip_next_ms;
     bool coredns_done, coredns_pending;
+    int32_t coredns_replicas;          /* controlPlane.coredns.deployment.replicas */
     int64_t coredns_next_ms;
     bool ready_reported;
     bool stopping, stopped;

@@ -563,6 +563,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     vc__map_init(&s->node_use);
     vc__map_init(&s->warns);
     int rc = VC_OK;
+    char *hosts_image = NULL; /* sync.toHost.pods.rewriteHosts.initContainer.image */
+    s->coredns_replicas = 1;
     if (!s->name || !s->host_ns || !s->service_name || !s->domain || !s->coredns_image ||
         (!vc__str_empty(o2.kubelet_address) && !s->kubelet_address)) {
         rc = vc__error_oom();
@@ -616,6 +618,21 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         to.runtime_class = vc__str_empty(cv->sync.to_host.pods.runtime_class_name) ? NULL : cv->sync.to_host.pods.runtime_class_name;
         to.default_priority_class = vc__str_empty(cv->sync.to_host.pods.priority_class_name) ? NULL : cv->sync.to_host.pods.priority_class_name;
         s->all_configmaps = cv->sync.to_host.config_maps.all;
+        s->coredns_replicas = cv->control_plane.coredns.replicas;
+        if (!opts->coredns_image && !vc__str_empty(cv->control_plane.coredns.image)) {
+            vc__free(s->coredns_image);
+            if (!(s->coredns_image = vc__strdup(cv->control_plane.coredns.image))) {
+                vc_config_free(own);
+                rc = vc__error_oom();
+                goto fail;
+            }
+        }
+        if (!(hosts_image = vc__config_image_ref(cfg, &cv->sync.to_host.pods.rewrite_hosts.image))) {
+            vc_config_free(own);
+            rc = vc__error_oom();
+            goto fail;
+        }
+        to.rewrite_hosts_image = hosts_image;
         if (!vc__str_empty(cv->policies.pod_security_standard) &&
             !(s->pss = vc__strdup(cv->policies.pod_security_standard))) {
             vc_config_free(own);
@@ -642,6 +659,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         }
     }
     rc = vc_translator_new(&s->tr, &to);
+    vc__free(hosts_image);
+    hosts_image = NULL;
     vc_config_free(own);
     if (rc < 0)
         goto fail;
@@ -661,6 +680,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
 fail: {
     vc__error_saved sv;
     vc__error_save(&sv);
+    vc__free(hosts_image);
     vc_syncer_free(s);
     vc__error_restore(&sv);
 }
