@@ -520,6 +520,11 @@ static int cross_validate(const vc__cfg_values *v, const xctx *x)
     if (v->sync.from_host.priority_classes && v->sync.to_host.priority_classes)
         return xerr(x, "sync.fromHost.priorityClasses.enabled",
                     "cannot be true together with sync.toHost.priorityClasses.enabled: choose one direction");
+    char crmsg[512];
+    bool cr_from = false;
+    if (vc__cfg_custom_resources_check(v->sync.to_host.custom_resources, v->sync.from_host.custom_resources, &cr_from,
+                                       crmsg, sizeof crmsg) < 0)
+        return xerr(x, cr_from ? "sync.fromHost.customResources" : "sync.toHost.customResources", "%s", crmsg);
     if (v->sync.to_host.namespaces.mappings_only && !v->sync.to_host.namespaces.enabled)
         return xerr(x, "sync.toHost.namespaces.mappingsOnly", "needs sync.toHost.namespaces.enabled: true");
     return VC_OK;

@@ -365,6 +365,17 @@ extern const vc__cfg_refusal vc__cfg_refused[];
 extern const size_t vc__cfg_refused_len;
 const vc__cfg_refusal *vc__cfg_refused_find(const char *path);
 
+/* ---- custom resources (crd.c) ---- */
+typedef struct vc__cfg_cr {
+    char resource[64], group[254], version[64]; /* version "" = the CRD's storage version */
+} vc__cfg_cr;
+/* Split a customResources key "<resource>.<group>[/<version>]"; -1 when malformed. */
+int vc__cfg_cr_key(const char *key, vc__cfg_cr *out);
+/* Check both maps (see crd.c); on a problem -1 with msg filled and
+ * *out_from telling which map it is in. */
+int vc__cfg_custom_resources_check(const json_t *to_host, const json_t *from_host, bool *out_from, char *msg,
+                                   size_t mcap);
+
 /* ---- the object ---- */
 
 struct vc_config {

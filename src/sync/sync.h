@@ -153,6 +153,7 @@ typedef enum vc__ctl_id {
     VC__CTL_EVENTS,
     VC__CTL_COREDNS,
     VC__CTL_REPLICATE,
+    VC__CTL_CRDS,            /* sync.toHost/fromHost.customResources (crds.c) */
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -173,6 +174,9 @@ struct vc__ctl {
     int (*tick)(vc_syncer *s, vc__ctl *c, bool synced, int64_t now);
     int (*drain)(vc_syncer *s, vc__ctl *c);
     int64_t (*timeout)(vc_syncer *s, vc__ctl *c, int64_t now);
+    /* Stop informers the controller keeps itself (may be NULL): called by
+     * vc_syncer_stop and before the loop goes in vc_syncer_free. */
+    void (*stop)(vc_syncer *s, vc__ctl *c);
     void *state;
     void (*free_state)(void *);
 };
@@ -232,6 +236,7 @@ struct vc_syncer {
     bool virt_version_pending;         /* nodes.c: GET /version in flight */
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
+    json_t *cr_to_host, *cr_from_host; /* sync.{toHost,fromHost}.customResources (copies) */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
     size_t n_svcmaps;
     int64_t next_replicate_ms;
@@ -368,6 +373,7 @@ int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_crds_init(vc_syncer *s, vc__ctl *c, int arg);
 /* networking.replicateServices (replicate.c): a mapping, from config. */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
 void vc__replicate_free(vc_syncer *s);

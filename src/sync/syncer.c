@@ -476,6 +476,8 @@ void vc_syncer_free(vc_syncer *s)
             vc__informer_stop(s->ctls[i].virt);
         if (s->ctls[i].host)
             vc__informer_stop(s->ctls[i].host);
+        if (s->ctls[i].stop)
+            s->ctls[i].stop(s, &s->ctls[i]);
     }
     vc__kloop_free(s->loop);
     for (int i = 0; i < s->n_ctls; i++)
@@ -488,6 +490,8 @@ void vc_syncer_free(vc_syncer *s)
     }
     vc__free(s->events);
     vc__replicate_free(s);
+    json_decref(s->cr_to_host);
+    json_decref(s->cr_from_host);
     vc__map_clear(&s->refs, NULL);
     vc__map_clear(&s->pod_refs, vc__free);
     vc__map_clear(&s->node_use, NULL);
@@ -640,6 +644,14 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             goto fail;
         }
         s->all_secrets = cv->sync.to_host.secrets.all;
+        /* customResources: the controller (crds.c) outlives the config */
+        const json_t *crt = cv->sync.to_host.custom_resources, *crf = cv->sync.from_host.custom_resources;
+        if (!(s->cr_to_host = crt ? json_deep_copy(crt) : json_object()) ||
+            !(s->cr_from_host = crf ? json_deep_copy(crf) : json_object())) {
+            vc_config_free(own);
+            rc = vc__error_oom();
+            goto fail;
+        }
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;
         if (cv->sync.from_host.nodes.enabled)
@@ -711,6 +723,8 @@ int vc_syncer_stop(vc_syncer *s)
             vc__informer_stop(s->ctls[i].virt);
         if (s->ctls[i].host)
             vc__informer_stop(s->ctls[i].host);
+        if (s->ctls[i].stop)
+            s->ctls[i].stop(s, &s->ctls[i]);
     }
     return vc__kloop_wakeup(s->loop);
 }

@@ -58,9 +58,6 @@ typedef struct pending {
 } pending;
 
 static const pending pending_keys[] = {
-    /* being built in issue 13 item 7 on this branch (h-schema) */
-    { "sync.toHost.customResources", "h-schema" },
-    { "sync.fromHost.customResources", "h-schema" },
     /* being built in issue 13 by h-pod (items 5 and 6) */
     { "sync.toHost.pods.enforceTolerations", "h-pod" },
     { "experimental.syncSettings.setOwner", "h-pod" },
