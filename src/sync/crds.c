@@ -665,7 +665,9 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *key)
         return VC_OK;
     cr *e = &st->v[idx];
     const char *vkey = end + 1;
-    if (e->phase != P_RUN)
+    /* both sides listed first: a key seen on one side only before the other
+     * has listed would look like a deletion */
+    if (e->phase != P_RUN || !e->virt->synced || !e->host->synced)
         return VC_ITEROVER;
     char buf[512];
     const char *vns = "", *vname = vkey;
