@@ -451,6 +451,30 @@ static void t_refused_keys_fail_at_load(void)
     }
 }
 
+/* doc/config.md marks every refused key in its table */
+static void t_doc_marks_refused(void)
+{
+    char *doc = slurp("doc/config.md");
+    CHECK(doc != NULL);
+    for (size_t j = 0; doc && j < vc__cfg_refused_len; j++) {
+        char needle[320];
+        snprintf(needle, sizeof needle, "\n| `%s` |", vc__cfg_refused[j].path);
+        bool marked = false;
+        for (const char *p = strstr(doc, needle); p && !marked; p = strstr(p + 1, needle)) {
+            const char *eol = strchr(p + 1, '\n');
+            size_t n = eol ? (size_t)(eol - p) : strlen(p);
+            char *line = vc__strndup(p, n);
+            marked = line && strstr(line, "only the default") != NULL;
+            vc__free(line);
+        }
+        if (!marked)
+            fprintf(stderr, "doc/config.md: the row of %s does not say \"only the default\"\n",
+                    vc__cfg_refused[j].path);
+        CHECK(marked);
+    }
+    vc__free(doc);
+}
+
 /* The mechanism itself: a refused key set through a 2022-era key names
  * that key, and --set goes through the same check. */
 static void t_refusal_paths(void)
@@ -478,5 +502,6 @@ int main(void)
     RUN(t_consumers_read_their_field);
     RUN(t_refused_keys_fail_at_load);
     RUN(t_refusal_paths);
+    RUN(t_doc_marks_refused);
     TEST_DONE();
 }
