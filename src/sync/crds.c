@@ -227,6 +227,13 @@ static int crd_read(cr *e, const json_t *crd)
                          "sync.fromHost.customResources.%s: scope is %s in the config but %s in the "
                          "CustomResourceDefinition",
                          e->key, e->cluster ? "Cluster" : "Namespaced", scope);
+    /* a retry after a failure half-way starts clean */
+    vc__free(e->version);
+    vc__free(e->kind);
+    vc__free(e->plural);
+    vc__free(e->api_version);
+    vc__free(e->gvk);
+    e->version = e->kind = e->plural = e->api_version = e->gvk = NULL;
     int rc = pick_version(e, crd);
     if (rc < 0)
         return rc;
@@ -389,6 +396,7 @@ static int bootstrap(cr *e, int64_t now)
 static int tick(vc_syncer *s, vc__ctl *c, bool synced, int64_t now)
 {
     (void)s;
+    (void)synced;
     crs *st = c->state;
     int work = 0;
     for (size_t i = 0; i < st->n; i++) {
@@ -399,7 +407,7 @@ static int tick(vc_syncer *s, vc__ctl *c, bool synced, int64_t now)
         }
         work += vc__informer_tick(e->virt, now);
         work += vc__informer_tick(e->host, now);
-        if (!e->gc_done && synced && e->virt->synced && e->host->synced) {
+        if (!e->gc_done && e->virt->synced && e->host->synced) {
             /* startup: both sides once, so copies of what went while the
              * syncer was down go too */
             e->gc_done = true;
@@ -444,6 +452,14 @@ static int64_t timeout(vc_syncer *s, vc__ctl *c, int64_t now)
     return best;
 }
 
+/* a top-level field that follows the source (everything but the object's
+ * identity, and status unless with_status) */
+static bool synced_field(const char *k, bool with_status)
+{
+    return strcmp(k, "apiVersion") != 0 && strcmp(k, "kind") != 0 && strcmp(k, "metadata") != 0 &&
+           (with_status || strcmp(k, "status") != 0);
+}
+
 /* upd gets desired's labels, annotations and top-level fields (not
  * apiVersion/kind/metadata, nor status unless with_status); NULL when upd
  * already matches */
@@ -465,12 +481,11 @@ static json_t *merged(const json_t *desired, const json_t *cur, bool with_status
     json_t *v;
     void *tmp;
     json_object_foreach_safe(upd, tmp, k, v) {
-        if (strcmp(k, "apiVersion") && strcmp(k, "kind") && strcmp(k, "metadata") &&
-            (with_status || strcmp(k, "status")) && !json_object_get(desired, k))
+        if (synced_field(k, with_status) && !json_object_get(desired, k))
             json_object_del(upd, k);
     }
     json_object_foreach((json_t *)desired, k, v) {
-        if (strcmp(k, "apiVersion") && strcmp(k, "kind") && strcmp(k, "metadata") && (with_status || strcmp(k, "status")))
+        if (synced_field(k, with_status))
             json_object_set(upd, k, v);
     }
     return upd;

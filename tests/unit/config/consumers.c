@@ -451,6 +451,23 @@ static void t_refused_keys_fail_at_load(void)
     }
 }
 
+/* Keys that became consumers instead of refusals, as src/config resolves
+ * them: deployed etcd's persistence switch and replicas. */
+static void t_deployed_etcd(void)
+{
+    vc_config *c = NULL;
+    CHECK_INT(vc_config_new(&c), VC_OK);
+    CHECK_INT(vc_config_load_string(c, "enableHA: true\n", "ha.yaml"), VC_OK);
+    CHECK(vc__config_persistence_enabled(c)); /* etcd.storage.persistence defaults to true */
+    vc_config_free(c);
+    CHECK_INT(vc_config_new(&c), VC_OK);
+    CHECK_INT(vc_config_load_file(c, VC_TEST_RESOURCES "/config/article-ha.yaml"), VC_OK);
+    CHECK(!vc__config_persistence_enabled(c)); /* the article: persistence: false */
+    CHECK_INT(vc_config_ha_replicas(c), 3);
+    CHECK_INT(vc__config_values(c)->control_plane.backing_store.etcd.deploy.replicas, 3);
+    vc_config_free(c);
+}
+
 /* doc/config.md marks every refused key in its table */
 static void t_doc_marks_refused(void)
 {
@@ -503,5 +520,6 @@ int main(void)
     RUN(t_refused_keys_fail_at_load);
     RUN(t_refusal_paths);
     RUN(t_doc_marks_refused);
+    RUN(t_deployed_etcd);
     TEST_DONE();
 }
