@@ -20,6 +20,8 @@ static vc_kube *H, *V;
 static vc_syncer *S;
 static vc_translator *T;
 static char NAME[32], HNS[64], SRCNS[64], CONFIG[1024];
+static const char *g_config = CONFIG;
+static char g_crd_error[512]; /* the last error event about a CustomResourceDefinition */
 
 #define CRDS "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
@@ -36,6 +38,8 @@ static void pump(int ms)
         vc_syncer_step(S, 0, &st);
         vc_sync_event *ev;
         while (vc_syncer_next_event(&ev, S) == VC_OK) {
+            if (ev->type == VC_SYNC_ERROR && vc__streq(ev->kind, "CustomResourceDefinition"))
+                snprintf(g_crd_error, sizeof g_crd_error, "%s: %s", ev->virtual_name, ev->error->message);
             if (ev->type == VC_SYNC_ERROR)
                 fprintf(stderr, "# sync error: %s %s/%s: %s\n", ev->kind, ev->virtual_namespace, ev->virtual_name,
                         ev->error->message);
@@ -182,7 +186,7 @@ static void start_syncer(void)
     CHECK_INT(vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION), VC_OK);
     o.name = NAME;
     o.host_namespace = HNS;
-    o.config_yaml = CONFIG;
+    o.config_yaml = g_config;
     o.flags = VC_SYNCER_NO_COREDNS;
     int rc = vc_syncer_new(&S, H, V, &o);
     if (rc < 0)
@@ -450,6 +454,32 @@ static void t_restart_gc(void)
 }
 
 /* a host CRD that does not exist: an error event names it, the rest runs */
+static bool missing_reported(void)
+{
+    return strstr(g_crd_error, "missing.example.com") && strstr(g_crd_error, "no CustomResourceDefinition");
+}
+
+static void t_missing_crd(void)
+{
+    g_config = "sync:\n  toHost:\n    customResources:\n      missing.example.com:\n        enabled: true\n"
+               "      widgets.example.com:\n        enabled: true\n";
+    g_crd_error[0] = '\0';
+    start_syncer();
+    CHECK(pump_until(missing_reported, 20000));
+    printf("# missing host CRD reported: %s\n", g_crd_error);
+    CHECK_INT(kcreate(V, "/apis/example.com/v1/namespaces/demo/widgets",
+                      "{\"apiVersion\":\"example.com/v1\",\"kind\":\"Widget\",\"metadata\":{\"name\":\"w3\"},"
+                      "\"spec\":{\"size\":3}}"), VC_OK);
+    g_want_name = "w3";
+    g_want_size = 3;
+    CHECK(pump_until(host_has_size, 20000));
+    json_t *m = kget(V, CRDS "/missing.example.com");
+    CHECK(m == NULL);
+    json_decref(m);
+    stop_syncer();
+    g_config = CONFIG;
+}
+
 static void t_config_errors(void)
 {
     vc_config *c = NULL;
@@ -507,6 +537,7 @@ int main(void)
     RUN(t_to_host);
     RUN(t_from_host);
     RUN(t_restart_gc);
+    RUN(t_missing_crd);
     RUN(t_config_errors);
     char path[256];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s", HNS);
