@@ -654,6 +654,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         }
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;
+        if (!cv->control_plane.coredns.enabled)
+            s->flags |= VC_SYNCER_NO_COREDNS;
         if (cv->sync.from_host.nodes.enabled)
             /* copying the host's Node objects is not built: virtual pods are
              * still bound to fake nodes, so they keep running (said once) */
