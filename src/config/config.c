@@ -447,8 +447,7 @@ static int normalise(json_t *eff)
 }
 
 /* experimental.deploy: manifests parse, templates render (with the
- * release's name and namespace still unknown: placeholders), helm charts
- * are refused. */
+ * release's name and namespace still unknown: placeholders). */
 static int check_deploy(const vc__cfg_values *v, const xctx *x)
 {
     static const char *const keys[4] = { "experimental.deploy.vcluster.manifests",
@@ -478,12 +477,7 @@ static int check_deploy(const vc__cfg_values *v, const xctx *x)
         if (r < 0)
             return xerr(x, keys[i], "%s", err);
     }
-    if (json_array_size(v->experimental.deploy.helm))
-        return xerr(x, "experimental.deploy.vcluster.helm",
-                    "Helm charts are not installed by libvcluster (it has no chart renderer and reaches no chart "
-                    "repository); render the chart with `helm template` into "
-                    "experimental.deploy.vcluster.manifests");
-    return VC_OK;
+    return VC_OK; /* helm: refused (refused.c) */
 }
 
 static int cross_validate(const vc__cfg_values *v, const xctx *x)
@@ -547,6 +541,11 @@ static int cross_validate(const vc__cfg_values *v, const xctx *x)
                     (int)ha->retry_period);
 #undef ha
 
+    if (store_of(v) == VC_STORE_DEPLOYED_ETCD && v->control_plane.backing_store.etcd.deploy.replicas != replicas)
+        return xerr(x, "controlPlane.backingStore.etcd.deploy.statefulSet.highAvailability.replicas",
+                    "etcd runs inside the control-plane pods in libvcluster, so it needs as many replicas as "
+                    "controlPlane.statefulSet.highAvailability.replicas (%d), got %d",
+                    (int)replicas, (int)v->control_plane.backing_store.etcd.deploy.replicas);
     if (sched_in_virtual(v) && !v->sync.from_host.nodes.enabled)
         return xerr(x,
                     v->control_plane.advanced.virtual_scheduler ? "controlPlane.advanced.virtualScheduler.enabled"
@@ -559,6 +558,11 @@ static int cross_validate(const vc__cfg_values *v, const xctx *x)
     if (v->sync.from_host.priority_classes && v->sync.to_host.priority_classes)
         return xerr(x, "sync.fromHost.priorityClasses.enabled",
                     "cannot be true together with sync.toHost.priorityClasses.enabled: choose one direction");
+    char crmsg[512];
+    bool cr_from = false;
+    if (vc__cfg_custom_resources_check(v->sync.to_host.custom_resources, v->sync.from_host.custom_resources, &cr_from,
+                                       crmsg, sizeof crmsg) < 0)
+        return xerr(x, cr_from ? "sync.fromHost.customResources" : "sync.toHost.customResources", "%s", crmsg);
     if (v->sync.to_host.namespaces.mappings_only && !v->sync.to_host.namespaces.enabled)
         return xerr(x, "sync.toHost.namespaces.mappingsOnly", "needs sync.toHost.namespaces.enabled: true");
     return VC_OK;
@@ -757,6 +761,40 @@ static int layer_init(vc__cfg_layer *L, const char *name)
     return VC_OK;
 }
 
+/* A refused key (refused.c) loads only with its default: anything else is
+ * an error at the place that set it, naming the legacy key when one did. */
+static int check_refused(const vc_config *cfg, const vc__cfg_layer *L)
+{
+    for (size_t i = 0; i < vc__cfg_refused_len; i++) {
+        const vc__cfg_refusal *rf = &vc__cfg_refused[i];
+        json_t *v = vc__cfg_tree_get(L->tree, rf->path);
+        if (!v || json_is_null(v) || json_equal(v, vc__cfg_tree_get(cfg->defaults, rf->path)))
+            continue;
+        if (rf->also_ok) {
+            json_t *ok = json_loads(rf->also_ok, JSON_DECODE_ANY, NULL);
+            bool same = ok && json_equal(v, ok);
+            json_decref(ok);
+            if (same)
+                continue;
+        }
+        char shown[96];
+        vc__cfg_describe(v, shown, sizeof shown);
+        const char *where = json_string_value(json_object_get(L->origins, rf->path));
+        json_t *from = json_object_get(L->legacy_from, rf->path);
+        const char *lkey = json_string_value(json_object_get(from, "key"));
+        const char *lwhere = json_string_value(json_object_get(from, "where"));
+        if (lkey)
+            return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG,
+                             "%s: %s: sets %s to %s, which libvcluster does not support: %s (only the default "
+                             "is accepted)",
+                             lwhere ? lwhere : L->name, lkey, rf->path, shown, rf->reason);
+        return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG,
+                         "%s: %s: %s is not supported: %s (only the default is accepted)", where ? where : L->name,
+                         rf->path, shown, rf->reason);
+    }
+    return VC_OK;
+}
+
 /* Walk `doc` (a mapping) into L and apply it. */
 static int load_doc(vc_config *cfg, vc__cfg_layer *L, json_t *doc)
 {
@@ -781,6 +819,8 @@ static int load_doc(vc_config *cfg, vc__cfg_layer *L, json_t *doc)
     }
     vc_buf_dispose(&ptr);
     vc_buf_dispose(&path);
+    if (r == VC_OK)
+        r = check_refused(cfg, L);
     if (r == VC_OK)
         r = apply_layer(cfg, L);
     return r;
@@ -1154,6 +1194,10 @@ bool vc__config_persistence_enabled(const vc_config *cfg)
     if (s != VC__AUTO)
         return s == VC__TRUE;
     int store = store_of(&cfg->values);
+    /* deployed etcd keeps its data in the control-plane pods: its
+     * persistence switch (2022: etcd.storage.persistence) decides */
+    if (store == VC_STORE_DEPLOYED_ETCD)
+        return cfg->values.control_plane.backing_store.etcd.deploy.volume_claim.enabled != VC__FALSE;
     return store == VC_STORE_EMBEDDED_DATABASE || store == VC_STORE_EMBEDDED_ETCD;
 }
 

@@ -351,6 +351,31 @@ bool vc__cfg_schema_is_section(const char *path);
  * static schema string plus its length in *out_len. */
 const char *vc__cfg_schema_suggest(const char *parent, const char *key, size_t *out_len);
 
+/* ---- keys libvcluster cannot serve (refused.c) ---- */
+
+/* A schema key that loads only with its default (or `also_ok`, JSON text):
+ * any other value is a load-time error "where: path: reason". */
+typedef struct vc__cfg_refusal {
+    const char *path;
+    const char *also_ok;
+    const char *reason;
+} vc__cfg_refusal;
+
+extern const vc__cfg_refusal vc__cfg_refused[];
+extern const size_t vc__cfg_refused_len;
+const vc__cfg_refusal *vc__cfg_refused_find(const char *path);
+
+/* ---- custom resources (crd.c) ---- */
+typedef struct vc__cfg_cr {
+    char resource[64], group[254], version[64]; /* version "" = the CRD's storage version */
+} vc__cfg_cr;
+/* Split a customResources key "<resource>.<group>[/<version>]"; -1 when malformed. */
+int vc__cfg_cr_key(const char *key, vc__cfg_cr *out);
+/* Check both maps (see crd.c); on a problem -1 with msg filled and
+ * *out_from telling which map it is in. */
+int vc__cfg_custom_resources_check(const json_t *to_host, const json_t *from_host, bool *out_from, char *msg,
+                                   size_t mcap);
+
 /* ---- the object ---- */
 
 struct vc_config {

@@ -404,7 +404,10 @@ static void storage_vars(vars_ctx *c, vc__lc *lc, const vc_config *cfg, int stor
 
     /* embedded etcd: one member per replica, NAME-i.NAME-headless.NS */
     vc_buf ic = VC_BUF_INIT;
-    int32_t n = vc_config_ha_replicas((vc_config *)cfg);
+    /* deployed etcd runs in the control-plane pods: its replica count is the
+     * pods' (src/config checks the two agree) */
+    int32_t n = store == VC_STORE_DEPLOYED_ETCD ? v->control_plane.backing_store.etcd.deploy.replicas
+                                                : vc_config_ha_replicas((vc_config *)cfg);
     for (int32_t i = 0; i < (n > 0 ? n : 1); i++)
         if (vc__buf_printf(&ic, "%s%s-%d=https://%s-%d.%s-headless.%s:2380", i ? "," : "", lc->name, (int)i, lc->name,
                            (int)i, lc->name, lc->ns) < 0)
@@ -639,6 +642,17 @@ static void container_vars(vars_ctx *c, vc__lc *lc, vc__k8s_plan *p, const vc_co
     setstrv(c, "CONTROLLER_MANAGER_EXTRA_ARGS", &cm->extra_args);
     setstrv(c, "SCHEDULER_EXTRA_ARGS", &sc->extra_args);
     sets(c, "LEADER_ELECT", vc_config_ha_replicas((vc_config *)cfg) > 1 ? "true" : "false");
+    /* controlPlane.statefulSet.highAvailability timings, for the components
+     * that elect a leader among the replicas */
+    const int32_t le[3] = { v->control_plane.stateful_set.high_availability.lease_duration,
+                            v->control_plane.stateful_set.high_availability.renew_deadline,
+                            v->control_plane.stateful_set.high_availability.retry_period };
+    static const char *const le_vars[3] = { "LEASE_DURATION", "RENEW_DEADLINE", "RETRY_PERIOD" };
+    for (int i = 0; i < 3; i++) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%ds", (int)le[i]);
+        sets(c, le_vars[i], secs);
+    }
     setb(c, "LIVENESS_PROBE", v->control_plane.stateful_set.liveness_probe);
     setb(c, "READINESS_PROBE", v->control_plane.stateful_set.readiness_probe);
     setb(c, "STARTUP_PROBE", v->control_plane.stateful_set.startup_probe);

@@ -24,6 +24,7 @@ const vc__ctl_desc vc__controllers[] = {
     { VC__CTL_DEPLOY, vc__ctl_deploy_init, 0, 0 },
     { VC__CTL_FROMHOST_CONFIGMAPS, vc__ctl_fromhost_data_init, 0, 0 },
     { VC__CTL_FROMHOST_SECRETS, vc__ctl_fromhost_data_init, 1, 0 },
+    { VC__CTL_CRDS, vc__ctl_crds_init, 0, 0 },
 };
 
 const size_t vc__n_controllers = VC__ARRAY_LEN(vc__controllers);

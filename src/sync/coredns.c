@@ -129,6 +129,13 @@ static int tick(vc_syncer *s, vc__ctl *ctl, bool synced, int64_t now)
         c->items[i].idx = i;
         char *path = vc__sprintf("%s" FM, k_manifests[i].path);
         char *body = render(k_manifests[i].body, s->domain, s->coredns_image);
+        char *one = body ? strstr(body, "\"replicas\":1,") : NULL;
+        if (one && s->coredns_replicas != 1) { /* the Deployment */
+            char *b2 = vc__sprintf("%.*s\"replicas\":%d,%s", (int)(one - body), body, (int)s->coredns_replicas,
+                                   one + strlen("\"replicas\":1,"));
+            vc__free(body);
+            body = b2;
+        }
         int rc = path && body ? vc__sync_write(s, VC__SIDE_VIRT, NULL, "CoreDNS", "kube-system", "coredns", "", 0,
                                                "PATCH", path, "application/apply-patch+yaml", body, applied, &c->items[i])
                               : VC_ENOMEM;

@@ -314,7 +314,7 @@ static int add_rule(vc_syncer *s, fh_state *f, const char *key, const char *from
                          "%s: mapping \"%s\": \"%s\" is not one of \"ns/name\": \"vns/name\", \"ns/*\": \"vns/*\", "
                          "\"/name\": \"vns/name\" or \"\": \"vns\"",
                          key, from, to);
-    if (slash && !strcmp(slash + 1, "*") && strcmp(vslash + 1, "*") != 0)
+    if (slash && vslash && !strcmp(slash + 1, "*") && strcmp(vslash + 1, "*") != 0)
         return vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG,
                          "%s: mapping \"%s\": a whole host namespace maps to a whole virtual one (\"vns/*\"), not \"%s\"",
                          key, from, to);
@@ -333,7 +333,7 @@ static int add_rule(vc_syncer *s, fh_state *f, const char *key, const char *from
     const char *hns = *r->hns ? r->hns : s->host_ns;
     if (inf_of(f, hns))
         return VC_OK;
-    vc__informer **infs = vc__realloc(f->infs, (f->n_infs + 1) * sizeof(*infs));
+    vc__informer **infs = vc__realloc(f->infs, (f->n_infs + 1) * sizeof(vc__informer *));
     if (!infs)
         return vc__error_oom();
     f->infs = infs;

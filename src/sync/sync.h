@@ -157,6 +157,7 @@ typedef enum vc__ctl_id {
     VC__CTL_FROMHOST_CONFIGMAPS,
     VC__CTL_FROMHOST_SECRETS,
     VC__CTL_KUBE_SERVICE,
+    VC__CTL_CRDS,            /* sync.toHost/fromHost.customResources (crds.c) */
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -177,6 +178,9 @@ struct vc__ctl {
     int (*tick)(vc_syncer *s, vc__ctl *c, bool synced, int64_t now);
     int (*drain)(vc_syncer *s, vc__ctl *c);
     int64_t (*timeout)(vc_syncer *s, vc__ctl *c, int64_t now);
+    /* Stop informers the controller keeps itself (may be NULL): called by
+     * vc_syncer_stop and before the loop goes in vc_syncer_free. */
+    void (*stop)(vc_syncer *s, vc__ctl *c);
     void *state;
     void (*free_state)(void *);
 };
@@ -229,6 +233,7 @@ struct vc_syncer {
     bool kube_ip_pending;
     int64_t kube_ip_next_ms;
     bool coredns_done, coredns_pending;
+    int32_t coredns_replicas;          /* controlPlane.coredns.deployment.replicas */
     int64_t coredns_next_ms;
     bool ready_reported;
     bool stopping, stopped;
@@ -237,6 +242,7 @@ struct vc_syncer {
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
     bool set_owner;                    /* experimental.syncSettings.setOwner */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
+    json_t *cr_to_host, *cr_from_host; /* sync.{toHost,fromHost}.customResources (copies) */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
     size_t n_svcmaps;
     int64_t next_replicate_ms;
@@ -377,6 +383,7 @@ int vc__ctl_deploy_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_kube_service_init(vc_syncer *s, vc__ctl *c, int arg);
 /* sync.fromHost.configMaps (secrets = 0) / secrets (1): fromhost_data.c */
 int vc__ctl_fromhost_data_init(vc_syncer *s, vc__ctl *c, int secrets);
+int vc__ctl_crds_init(vc_syncer *s, vc__ctl *c, int arg);
 /* networking.replicateServices (replicate.c): a mapping, from config. */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
 void vc__replicate_free(vc_syncer *s);

@@ -476,6 +476,8 @@ void vc_syncer_free(vc_syncer *s)
             vc__informer_stop(s->ctls[i].virt);
         if (s->ctls[i].host)
             vc__informer_stop(s->ctls[i].host);
+        if (s->ctls[i].stop)
+            s->ctls[i].stop(s, &s->ctls[i]);
     }
     vc__kloop_free(s->loop);
     for (int i = 0; i < s->n_ctls; i++)
@@ -488,6 +490,8 @@ void vc_syncer_free(vc_syncer *s)
     }
     vc__free(s->events);
     vc__replicate_free(s);
+    json_decref(s->cr_to_host);
+    json_decref(s->cr_from_host);
     vc__map_clear(&s->refs, NULL);
     vc__map_clear(&s->pod_refs, vc__free);
     vc__map_clear(&s->node_use, NULL);
@@ -563,6 +567,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     vc__map_init(&s->node_use);
     vc__map_init(&s->warns);
     int rc = VC_OK;
+    char *hosts_image = NULL; /* sync.toHost.pods.rewriteHosts.initContainer.image */
+    s->coredns_replicas = 1;
     if (!s->name || !s->host_ns || !s->service_name || !s->domain || !s->coredns_image ||
         (!vc__str_empty(o2.kubelet_address) && !s->kubelet_address)) {
         rc = vc__error_oom();
@@ -625,6 +631,21 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
          * with sync.toHost.namespaces (an owner cannot be in another
          * namespace; upstream skips it then too) */
         s->set_owner = cv->experimental.sync_settings.set_owner && !cv->sync.to_host.namespaces.enabled;
+        s->coredns_replicas = cv->control_plane.coredns.replicas;
+        if (!opts->coredns_image && !vc__str_empty(cv->control_plane.coredns.image)) {
+            vc__free(s->coredns_image);
+            if (!(s->coredns_image = vc__strdup(cv->control_plane.coredns.image))) {
+                vc_config_free(own);
+                rc = vc__error_oom();
+                goto fail;
+            }
+        }
+        if (!(hosts_image = vc__config_image_ref(cfg, &cv->sync.to_host.pods.rewrite_hosts.image))) {
+            vc_config_free(own);
+            rc = vc__error_oom();
+            goto fail;
+        }
+        to.rewrite_hosts_image = hosts_image;
         if (!vc__str_empty(cv->policies.pod_security_standard) &&
             !(s->pss = vc__strdup(cv->policies.pod_security_standard))) {
             vc_config_free(own);
@@ -632,8 +653,18 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             goto fail;
         }
         s->all_secrets = cv->sync.to_host.secrets.all;
+        /* customResources: the controller (crds.c) outlives the config */
+        const json_t *crt = cv->sync.to_host.custom_resources, *crf = cv->sync.from_host.custom_resources;
+        if (!(s->cr_to_host = crt ? json_deep_copy(crt) : json_object()) ||
+            !(s->cr_from_host = crf ? json_deep_copy(crf) : json_object())) {
+            vc_config_free(own);
+            rc = vc__error_oom();
+            goto fail;
+        }
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;
+        if (!cv->control_plane.coredns.enabled)
+            s->flags |= VC_SYNCER_NO_COREDNS;
         if (cv->sync.from_host.nodes.enabled)
             /* copying the host's Node objects is not built: virtual pods are
              * still bound to fake nodes, so they keep running (said once) */
@@ -651,6 +682,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         }
     }
     rc = vc_translator_new(&s->tr, &to);
+    vc__free(hosts_image);
+    hosts_image = NULL;
     if (rc < 0) {
         vc_config_free(own);
         goto fail;
@@ -677,6 +710,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
 fail: {
     vc__error_saved sv;
     vc__error_save(&sv);
+    vc__free(hosts_image);
     vc_syncer_free(s);
     vc__error_restore(&sv);
 }
@@ -707,6 +741,8 @@ int vc_syncer_stop(vc_syncer *s)
             vc__informer_stop(s->ctls[i].virt);
         if (s->ctls[i].host)
             vc__informer_stop(s->ctls[i].host);
+        if (s->ctls[i].stop)
+            s->ctls[i].stop(s, &s->ctls[i]);
     }
     return vc__kloop_wakeup(s->loop);
 }

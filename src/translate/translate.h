@@ -275,6 +275,22 @@ int vc__networkpolicy_to_host(vc__call *c, json_t *obj);
 int vc__serviceaccount_to_host(vc__call *c, json_t *obj);
 int vc__pdb_to_host(vc__call *c, json_t *obj);
 
+/* ---- custom resources (src/translate/custom.c) ---- */
+/* A kind named by sync.toHost/fromHost.customResources (strings borrowed). */
+typedef struct vc__custom_kind {
+    const char *kind, *group, *version, *api_version, *plural;
+    const char *gvk;            /* "example.com/v1, Kind=Widget" */
+} vc__custom_kind;
+/* A namespaced virtual object of `ck` -> the host object (vobj CONSUMED, as
+ * vc__translate_to_host): translated name in the host namespace, host
+ * metadata as for the generic kinds, the rest copied, no status. */
+int vc__translate_custom_to_host(json_t **out, vc_translator *t, json_t *vobj, const vc__custom_kind *ck);
+/* A host object -> its read-only virtual copy named vns/vname (vns "" or
+ * NULL: cluster-scoped); *out a new object. */
+int vc__translate_custom_from_host(json_t **out, const json_t *host, const char *vns, const char *vname);
+/* True when a virtual object is such a copy (vcluster.loft.sh/synced-from-host). */
+bool vc__custom_is_host_copy(const json_t *virt);
+
 /* ---- the syncer-facing API ---- */
 
 /*
