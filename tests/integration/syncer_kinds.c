@@ -436,6 +436,11 @@ static void t_network_policy_isolated(void)
     CHECK(ours);
     CHECK(at(np, "spec/ingress/0/from/1/namespaceSelector") == NULL);
     json_decref(np);
+    /* a PodDisruptionBudget covers the tenant's pods only, too */
+    json_t *pdb = kget(H, hpath("policy/v1", "poddisruptionbudgets", "PodDisruptionBudget", "pdb"));
+    CHECK_INT(pods_selected(at(pdb, "spec/selector"), &ours), 1);
+    CHECK(ours);
+    json_decref(pdb);
 }
 
 static void t_to_host_update(void)
