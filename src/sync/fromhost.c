@@ -37,7 +37,8 @@ typedef struct fh_desc {
      * classes; its API server makes them and refuses others of that prefix) */
     const char *skip_prefix;
     /* May adjust the copy `v` of host object `h` in place; VC_ENOTFOUND: not
-     * wanted now (it is deleted if it exists). NULL: copy as it is. */
+     * wanted now (it is deleted if it exists); VC_ITEROVER: cannot tell yet
+     * (tried again soon). NULL: copy as it is. */
     int (*adjust)(vc_syncer *s, const json_t *h, json_t *v);
     /* Runs every step (may be NULL): enqueue what depends on other
      * controllers' caches. */
@@ -263,7 +264,7 @@ static json_t *copy_of(vc_syncer *s, const fh_desc *d, const char *vkey, const j
         json_object_set_new(ann, VC__A_OBJ_UID, json_string(vc__jstr(hmd, "uid")));
     json_object_set_new(md, "annotations", ann);
     *rc = d->adjust ? d->adjust(s, h, v) : VC_OK;
-    if (*rc < 0) {
+    if (*rc != VC_OK) {
         json_decref(v);
         return NULL;
     }
@@ -416,6 +417,8 @@ static int csinode_adjust(vc_syncer *s, const json_t *h, json_t *v)
     (void)v;
     vc__ctl *nodes = vc__sync_ctl_of(s, VC__CTL_NODES);
     const char *name = vc__jpath_str(h, "metadata", "name");
+    if (nodes && nodes->virt && !nodes->virt->synced)
+        return VC_ITEROVER; /* the virtual nodes are not listed yet */
     if (!nodes || !nodes->virt || !name || !vc__informer_has(nodes->virt, name))
         return VC_ENOTFOUND;
     return VC_OK;

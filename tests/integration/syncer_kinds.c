@@ -472,6 +472,15 @@ static void t_to_host_update(void)
     /* a host edit of a synced field is overwritten */
     CHECK_INT(kpatch(H, p, "{\"description\":\"host edit\"}"), VC_OK);
     CHECK(field_after(H, p, "description", "second", 30000));
+    /* a pod of that class runs on the host with the translated class */
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"prio\"},"
+                      "\"spec\":{\"priorityClassName\":\"kinds-high\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}"),
+              VC_OK);
+    char pod[256];
+    hname("Pod", "demo", "prio", pod, sizeof pod);
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods/%s", HNS, pod);
+    CHECK(field_after(H, p, "spec/priorityClassName", pcn, 60000));
 }
 
 static void t_ingress_status_back(void)
