@@ -542,7 +542,7 @@ static json_t *check_selector(const vc__cfg_layer *L, json_t *v, const char *pat
                 const char *ek;
                 json_t *ev;
                 json_object_foreach(e, ek, ev) {
-                    if (strcmp(ek, "key") && strcmp(ek, "operator") && strcmp(ek, "values")) {
+                    if (strcmp(ek, "key") != 0 && strcmp(ek, "operator") != 0 && strcmp(ek, "values") != 0) {
                         vc__cfg_errorf(L, eptr, path, "matchExpressions: unknown key \"%s\" (expected key, operator, values)", ek);
                         return NULL;
                     }

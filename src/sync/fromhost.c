@@ -25,14 +25,10 @@
 #include "sync/sync.h"
 
 typedef struct fh_desc {
-    vc__ctl_id id;
     const char *name;          /* the controller's (queue) name */
     const char *kind, *api_version, *plural;
     const char *enabled_key;   /* true, false or "auto" (vc__config_from_host_auto) */
     const char *selector_key;  /* a label selector, or NULL when the kind has none */
-    /* host objects are namespaced (any namespace); copies go to kube-system
-     * as <name>-x-<namespace> */
-    bool namespaced;
     /* names never copied: the virtual cluster's own (system-* priority
      * classes; its API server makes them and refuses others of that prefix) */
     const char *skip_prefix;
@@ -43,6 +39,10 @@ typedef struct fh_desc {
     /* Runs every step (may be NULL): enqueue what depends on other
      * controllers' caches. */
     void (*tick)(vc_syncer *s, vc__ctl *c);
+    vc__ctl_id id;
+    /* host objects are namespaced (any namespace); copies go to kube-system
+     * as <name>-x-<namespace> */
+    bool namespaced;
 } fh_desc;
 
 typedef struct fh_state {
@@ -59,20 +59,24 @@ static void csinode_tick(vc_syncer *s, vc__ctl *c);
 static int capacity_adjust(vc_syncer *s, const json_t *h, json_t *v);
 
 static const fh_desc kinds[] = {
-    { VC__CTL_FH_INGRESSCLASSES, "fromhost-ingressclasses", "IngressClass", "networking.k8s.io/v1", "ingressclasses",
-      "sync.fromHost.ingressClasses.enabled", "sync.fromHost.ingressClasses.selector", false, NULL, NULL, NULL },
-    { VC__CTL_FH_PRIORITYCLASSES, "fromhost-priorityclasses", "PriorityClass", "scheduling.k8s.io/v1",
-      "priorityclasses", "sync.fromHost.priorityClasses.enabled", "sync.fromHost.priorityClasses.selector", false,
-      "system-", NULL, NULL },
-    { VC__CTL_FH_RUNTIMECLASSES, "fromhost-runtimeclasses", "RuntimeClass", "node.k8s.io/v1", "runtimeclasses",
-      "sync.fromHost.runtimeClasses.enabled", "sync.fromHost.runtimeClasses.selector", false, NULL, NULL, NULL },
-    { VC__CTL_FH_CSIDRIVERS, "fromhost-csidrivers", "CSIDriver", "storage.k8s.io/v1", "csidrivers",
-      "sync.fromHost.csiDrivers.enabled", NULL, false, NULL, NULL, NULL },
-    { VC__CTL_FH_CSINODES, "fromhost-csinodes", "CSINode", "storage.k8s.io/v1", "csinodes",
-      "sync.fromHost.csiNodes.enabled", NULL, false, NULL, csinode_adjust, csinode_tick },
-    { VC__CTL_FH_CSISTORAGECAPACITIES, "fromhost-csistoragecapacities", "CSIStorageCapacity", "storage.k8s.io/v1",
-      "csistoragecapacities", "sync.fromHost.csiStorageCapacities.enabled", NULL, true, NULL, capacity_adjust,
-      NULL },
+    { .id = VC__CTL_FH_INGRESSCLASSES, .name = "fromhost-ingressclasses", .kind = "IngressClass",
+      .api_version = "networking.k8s.io/v1", .plural = "ingressclasses",
+      .enabled_key = "sync.fromHost.ingressClasses.enabled", .selector_key = "sync.fromHost.ingressClasses.selector" },
+    { .id = VC__CTL_FH_PRIORITYCLASSES, .name = "fromhost-priorityclasses", .kind = "PriorityClass",
+      .api_version = "scheduling.k8s.io/v1", .plural = "priorityclasses",
+      .enabled_key = "sync.fromHost.priorityClasses.enabled", .selector_key = "sync.fromHost.priorityClasses.selector",
+      .skip_prefix = "system-" },
+    { .id = VC__CTL_FH_RUNTIMECLASSES, .name = "fromhost-runtimeclasses", .kind = "RuntimeClass",
+      .api_version = "node.k8s.io/v1", .plural = "runtimeclasses",
+      .enabled_key = "sync.fromHost.runtimeClasses.enabled", .selector_key = "sync.fromHost.runtimeClasses.selector" },
+    { .id = VC__CTL_FH_CSIDRIVERS, .name = "fromhost-csidrivers", .kind = "CSIDriver", .api_version = "storage.k8s.io/v1",
+      .plural = "csidrivers", .enabled_key = "sync.fromHost.csiDrivers.enabled" },
+    { .id = VC__CTL_FH_CSINODES, .name = "fromhost-csinodes", .kind = "CSINode", .api_version = "storage.k8s.io/v1",
+      .plural = "csinodes", .enabled_key = "sync.fromHost.csiNodes.enabled", .adjust = csinode_adjust,
+      .tick = csinode_tick },
+    { .id = VC__CTL_FH_CSISTORAGECAPACITIES, .name = "fromhost-csistoragecapacities", .kind = "CSIStorageCapacity",
+      .api_version = "storage.k8s.io/v1", .plural = "csistoragecapacities",
+      .enabled_key = "sync.fromHost.csiStorageCapacities.enabled", .namespaced = true, .adjust = capacity_adjust },
 };
 
 static const fh_desc *desc_of(int id)
@@ -90,15 +94,17 @@ static const fh_desc *desc_of(int id)
 static char *selector_text(const json_t *sel, const char *key)
 {
     vc_buf b = VC_BUF_INIT;
-    int rc = vc__buf_puts(&b, "");
     const char *k;
     json_t *v;
+    if (vc__buf_puts(&b, "") < 0)
+        goto oom;
     if (sel && !json_is_object(sel))
         goto bad;
     json_object_foreach(json_object_get(sel, "matchLabels"), k, v) {
         if (!json_is_string(v))
             goto bad;
-        rc = vc__buf_printf(&b, "%s%s=%s", b.size ? "," : "", k, json_string_value(v));
+        if (vc__buf_printf(&b, "%s%s=%s", b.size ? "," : "", k, json_string_value(v)) < 0)
+            goto oom;
     }
     size_t i;
     json_t *e;
@@ -107,32 +113,33 @@ static char *selector_text(const json_t *sel, const char *key)
         if (!ek || !op)
             goto bad;
         const char *sep = b.size ? "," : "";
-        if (!strcmp(op, "Exists")) {
-            rc = vc__buf_printf(&b, "%s%s", sep, ek);
-        } else if (!strcmp(op, "DoesNotExist")) {
-            rc = vc__buf_printf(&b, "%s!%s", sep, ek);
-        } else if (!strcmp(op, "In") || !strcmp(op, "NotIn")) {
-            json_t *vals = json_object_get(e, "values");
-            if (!json_array_size(vals))
-                goto bad;
-            rc = vc__buf_printf(&b, "%s%s %s (", sep, ek, !strcmp(op, "In") ? "in" : "notin");
-            size_t j;
-            json_t *x;
-            json_array_foreach(vals, j, x) {
-                if (!json_is_string(x))
-                    goto bad;
-                rc = vc__buf_printf(&b, "%s%s", j ? "," : "", json_string_value(x));
-            }
-            rc = vc__buf_puts(&b, ")");
-        } else {
-            goto bad;
+        bool in = !strcmp(op, "In"), notin = !strcmp(op, "NotIn");
+        if (!strcmp(op, "Exists") || !strcmp(op, "DoesNotExist")) {
+            if (vc__buf_printf(&b, "%s%s%s", sep, op[0] == 'D' ? "!" : "", ek) < 0)
+                goto oom;
+            continue;
         }
-    }
-    if (rc < 0) {
-        vc_buf_dispose(&b);
-        return NULL;
+        json_t *vals = json_object_get(e, "values");
+        if ((!in && !notin) || !json_array_size(vals))
+            goto bad;
+        if (vc__buf_printf(&b, "%s%s %s (", sep, ek, in ? "in" : "notin") < 0)
+            goto oom;
+        size_t j;
+        json_t *x;
+        json_array_foreach(vals, j, x) {
+            if (!json_is_string(x))
+                goto bad;
+            if (vc__buf_printf(&b, "%s%s", j ? "," : "", json_string_value(x)) < 0)
+                goto oom;
+        }
+        if (vc__buf_puts(&b, ")") < 0)
+            goto oom;
     }
     return vc__buf_detach(&b);
+oom:
+    vc_buf_dispose(&b);
+    vc__error_oom();
+    return NULL;
 bad:
     vc_buf_dispose(&b);
     vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG,
@@ -164,7 +171,7 @@ int vc__fromhost_configure(vc_syncer *s, const vc_config *cfg)
         char *sel = d->selector_key ? selector_text(vc__cfg_tree_get(eff, d->selector_key), d->selector_key)
                                     : vc__strdup("");
         if (!sel)
-            return vc_error_last()->code == VC_ECONFIG ? VC_ECONFIG : vc__error_oom();
+            return vc_error_last()->code < 0 ? vc_error_last()->code : VC_ENOMEM;
         int rc = json_object_set_new(s->from_host, d->enabled_key, json_string(sel));
         vc__free(sel);
         if (rc < 0)

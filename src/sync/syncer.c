@@ -661,7 +661,6 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         if (rc > 0) { /* its config leaves it off */
             free_ctl(c);
             s->n_ctls--;
-            rc = VC_OK;
             continue;
         }
         s->by_id[d->id] = c;
