@@ -245,7 +245,7 @@ VC_API int vc_translate_to_host(vc_buf *out, vc_translator *translator, const ch
  * (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
  * left unchanged. Input strings are borrowed for the call only.
  * @return VC_OK; VC_EINVAL; VC_ENOTSUPPORTED (kinds other than Pod, Service,
- *   PersistentVolumeClaim); VC_ENOMEM.
+ *   PersistentVolumeClaim, Ingress); VC_ENOMEM.
  * @since 0.1
  */
 VC_API int vc_translate_to_virtual_status(vc_buf *out, vc_translator *translator,

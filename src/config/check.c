@@ -493,6 +493,92 @@ static json_t *check_image(const vc__cfg_layer *L, json_t *v, const char *path, 
     return json_incref(v);
 }
 
+/* A label selector as Kubernetes takes it: matchLabels of valid label keys
+ * and values; matchExpressions of {key, operator, values}, with values for
+ * In/NotIn and none for Exists/DoesNotExist. */
+static json_t *check_selector(const vc__cfg_layer *L, json_t *v, const char *path, const char *ptr)
+{
+    char got[96];
+    if (!json_is_object(v)) {
+        vc__cfg_errorf(L, ptr, path, "expected a label selector (matchLabels, matchExpressions), got %s", GOT(v));
+        return NULL;
+    }
+    const char *k;
+    json_t *f;
+    char fptr[600];
+    json_object_foreach(v, k, f) {
+        snprintf(fptr, sizeof fptr, "%s/%s", ptr, k);
+        if (json_is_null(f))
+            continue;
+        if (!strcmp(k, "matchLabels")) {
+            json_t *m = check_map(L, VC__CT_STRMAP, f, path, fptr);
+            if (!m)
+                return NULL;
+            json_decref(m);
+            const char *lk;
+            json_t *lv;
+            json_object_foreach(f, lk, lv) {
+                const char *sv = json_string_value(lv);
+                if (!sv || !label_key_ok(lk, strlen(lk)) || !label_value_ok(sv, strlen(sv))) {
+                    vc__cfg_errorf(L, fptr, path, "matchLabels: \"%s: %s\" is not a valid label", lk, sv ? sv : "null");
+                    return NULL;
+                }
+            }
+        } else if (!strcmp(k, "matchExpressions")) {
+            if (!json_is_array(f)) {
+                vc__cfg_errorf(L, fptr, path, "matchExpressions: expected a list, got %s", GOT(f));
+                return NULL;
+            }
+            size_t i;
+            json_t *e;
+            json_array_foreach(f, i, e) {
+                char eptr[640];
+                snprintf(eptr, sizeof eptr, "%s/%zu", fptr, i);
+                const char *key = json_string_value(json_object_get(e, "key"));
+                const char *op = json_string_value(json_object_get(e, "operator"));
+                json_t *vals = json_object_get(e, "values");
+                bool set_op = op && (!strcmp(op, "In") || !strcmp(op, "NotIn"));
+                bool exist_op = op && (!strcmp(op, "Exists") || !strcmp(op, "DoesNotExist"));
+                const char *ek;
+                json_t *ev;
+                json_object_foreach(e, ek, ev) {
+                    if (strcmp(ek, "key") != 0 && strcmp(ek, "operator") != 0 && strcmp(ek, "values") != 0) {
+                        vc__cfg_errorf(L, eptr, path, "matchExpressions: unknown key \"%s\" (expected key, operator, values)", ek);
+                        return NULL;
+                    }
+                }
+                if (!json_is_object(e) || !key || !label_key_ok(key, strlen(key))) {
+                    vc__cfg_errorf(L, eptr, path, "matchExpressions: each needs a valid label key");
+                    return NULL;
+                }
+                if (!set_op && !exist_op) {
+                    vc__cfg_errorf(L, eptr, path, "matchExpressions: operator must be In, NotIn, Exists or DoesNotExist, got %s",
+                                   op ? op : "nothing");
+                    return NULL;
+                }
+                if ((set_op && json_array_size(vals) == 0) || (exist_op && json_array_size(vals) > 0) ||
+                    (vals && !json_is_null(vals) && !json_is_array(vals))) {
+                    vc__cfg_errorf(L, eptr, path, "matchExpressions: %s needs %s", op,
+                                   set_op ? "a non-empty list of values" : "no values");
+                    return NULL;
+                }
+                size_t j;
+                json_t *x;
+                json_array_foreach(vals, j, x) {
+                    if (!json_is_string(x) || !label_value_ok(json_string_value(x), strlen(json_string_value(x)))) {
+                        vc__cfg_errorf(L, eptr, path, "matchExpressions: values must be valid label values");
+                        return NULL;
+                    }
+                }
+            }
+        } else {
+            vc__cfg_errorf(L, fptr, path, "unknown key \"%s\" (expected matchLabels, matchExpressions)", k);
+            return NULL;
+        }
+    }
+    return json_incref(v);
+}
+
 json_t *vc__cfg_check(const vc__cfg_layer *L, int type, const char *extra, json_t *v, const char *path,
                       const char *ptr)
 {
@@ -623,6 +709,8 @@ json_t *vc__cfg_check(const vc__cfg_layer *L, int type, const char *extra, json_
             return json_incref(v);
         vc__cfg_errorf(L, ptr, path, "expected a mapping, got %s", GOT(v));
         return NULL;
+    case VC__CT_SELECTOR:
+        return check_selector(L, v, path, ptr);
     case VC__CT_LIST:
         if (json_is_array(v))
             return json_incref(v);

@@ -325,7 +325,8 @@ typedef enum vc__cfg_type {
     VC__CT_RESOURCES,  /* {limits: quantities, requests: quantities} */
     VC__CT_SVCMAPS,    /* list of {from, to} */
     VC__CT_OBJECT,     /* any mapping, passed through */
-    VC__CT_LIST        /* any list, passed through */
+    VC__CT_LIST,       /* any list, passed through */
+    VC__CT_SELECTOR    /* a label selector {matchLabels, matchExpressions} */
 } vc__cfg_type;
 
 #define VC__CFG_NOFIELD ((size_t)-1)

@@ -25,6 +25,7 @@
 #define SVC VC__CT_SVCMAPS
 #define OBJ VC__CT_OBJECT
 #define LST VC__CT_LIST
+#define SEL VC__CT_SELECTOR
 
 #define PULL "|Always|IfNotPresent|Never"
 #define NOT_NEG "0..2147483647"
@@ -102,13 +103,13 @@ const vc__cfg_key vc__cfg_schema[] = {
     { FH "csiNodes.enabled", SB, "auto", F(sync.from_host.csi_nodes), 0 },
     { FH "csiStorageCapacities.enabled", SB, "auto", F(sync.from_host.csi_storage_capacities), 0 },
     { FH "storageClasses.enabled", SB, "auto", F(sync.from_host.storage_classes), 0 },
-    { FH "storageClasses.selector", OBJ, NULL, NF, 0 },
+    { FH "storageClasses.selector", SEL, NULL, NF, 0 },
     { FH "ingressClasses.enabled", B, "false", F(sync.from_host.ingress_classes), 0 },
-    { FH "ingressClasses.selector", OBJ, NULL, NF, 0 },
+    { FH "ingressClasses.selector", SEL, NULL, NF, 0 },
     { FH "runtimeClasses.enabled", B, "false", F(sync.from_host.runtime_classes), 0 },
-    { FH "runtimeClasses.selector", OBJ, NULL, NF, 0 },
+    { FH "runtimeClasses.selector", SEL, NULL, NF, 0 },
     { FH "priorityClasses.enabled", B, "false", F(sync.from_host.priority_classes), 0 },
-    { FH "priorityClasses.selector", OBJ, NULL, NF, 0 },
+    { FH "priorityClasses.selector", SEL, NULL, NF, 0 },
     { FH "gatewayClasses.enabled", B, "false", F(sync.from_host.gateway_classes), 0 },
     { FH "volumeSnapshotClasses.enabled", B, "false", F(sync.from_host.volume_snapshot_classes), 0 },
     { FH "deviceClasses.enabled", B, "false", F(sync.from_host.device_classes), 0 },

@@ -25,6 +25,17 @@ const vc__ctl_desc vc__controllers[] = {
     { VC__CTL_FROMHOST_CONFIGMAPS, vc__ctl_fromhost_data_init, 0, 0 },
     { VC__CTL_FROMHOST_SECRETS, vc__ctl_fromhost_data_init, 1, 0 },
     { VC__CTL_CRDS, vc__ctl_crds_init, 0, 0 },
+    { VC__CTL_INGRESSES, vc__ctl_generic_init, VC__K_INGRESS, 0 },
+    { VC__CTL_NETWORKPOLICIES, vc__ctl_generic_init, VC__K_NETWORKPOLICY, 0 },
+    { VC__CTL_PDBS, vc__ctl_generic_init, VC__K_PDB, 0 },
+    { VC__CTL_SERVICEACCOUNTS, vc__ctl_generic_init, VC__K_SERVICEACCOUNT, 0 },
+    { VC__CTL_PRIORITYCLASSES, vc__ctl_generic_init, VC__K_PRIORITYCLASS, 0 },
+    { VC__CTL_FH_INGRESSCLASSES, vc__ctl_fromhost_init, VC__CTL_FH_INGRESSCLASSES, 0 },
+    { VC__CTL_FH_PRIORITYCLASSES, vc__ctl_fromhost_init, VC__CTL_FH_PRIORITYCLASSES, 0 },
+    { VC__CTL_FH_RUNTIMECLASSES, vc__ctl_fromhost_init, VC__CTL_FH_RUNTIMECLASSES, 0 },
+    { VC__CTL_FH_CSIDRIVERS, vc__ctl_fromhost_init, VC__CTL_FH_CSIDRIVERS, 0 },
+    { VC__CTL_FH_CSINODES, vc__ctl_fromhost_init, VC__CTL_FH_CSINODES, 0 },
+    { VC__CTL_FH_CSISTORAGECAPACITIES, vc__ctl_fromhost_init, VC__CTL_FH_CSISTORAGECAPACITIES, 0 },
 };
 
 const size_t vc__n_controllers = VC__ARRAY_LEN(vc__controllers);

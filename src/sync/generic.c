@@ -1,8 +1,14 @@
-/* Namespaced kinds synced virtual -> host with the same shape of reconcile:
+/* Kinds synced virtual -> host with the same shape of reconcile:
  * Services (ClusterIP and LoadBalancer status back), ConfigMaps and Secrets
  * (only when a pod uses them, or force-sync), Endpoints (of selector-less
  * Services: the host computes the others), PersistentVolumeClaims (status
- * back). Virtual wins: host edits to synced fields are overwritten. */
+ * back), and, each behind its sync.toHost.<kind>.enabled switch, Ingresses
+ * (loadBalancer status back), NetworkPolicies, PodDisruptionBudgets,
+ * ServiceAccounts and the cluster-scoped PriorityClasses (host name
+ * vcluster-<name>-x-<hostNs>-x-<vc>). Virtual wins: host edits to synced
+ * fields are overwritten. A host object whose virtual twin is gone is
+ * deleted, also at startup (the host informer's first list enqueues every
+ * managed host object). */
 #include <string.h>
 
 #include "sync/sync.h"
@@ -179,7 +185,7 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
     const json_t *o = nobj ? nobj : old;
     char *vns = NULL, *vname = NULL;
     if (vc__translate_virtual_name(&vns, &vname, s->tr, o) == VC_OK) {
-        char *vkey = vc__sprintf("%s/%s", vns, vname);
+        char *vkey = c->tk->namespaced ? vc__sprintf("%s/%s", vns, vname) : vc__strdup(vname);
         if (vkey)
             vc__sync_enqueue(s, c, vkey, 0);
         if (c->tk->id == VC__K_SERVICE && nobj && vc__streq(vns, "kube-system") && vc__streq(vname, "kube-dns"))
@@ -232,6 +238,12 @@ static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *v
     }
 }
 
+/* The host namespace of c's objects: NULL for cluster-scoped kinds. */
+static const char *host_ns_of(const vc_syncer *s, const vc__ctl *c)
+{
+    return c->tk->namespaced ? s->host_ns : NULL;
+}
+
 static int del_host(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hname, const json_t *h, const char *vns,
                     const char *vname)
 {
@@ -240,7 +252,7 @@ static int del_host(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *hname, 
     int64_t wait;
     if (!vc__host_token(s, &wait))
         return VC_ITEROVER;
-    char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, hname, NULL);
+    char *path = vc__obj_path(c->tk->api_version, c->tk->plural, host_ns_of(s, c), hname, NULL);
     char *body = vc__delete_body(vc__uid_of(h) ? vc__uid_of(h) : "", -1);
     int rc = path && body ? vc__sync_write(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname, VC_SYNC_DELETED_HOST,
                                            "DELETE", path, NULL, body, NULL, NULL)
@@ -260,7 +272,7 @@ static int host_write(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vns, 
         json_decref(obj);
         return VC_ITEROVER;
     }
-    char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, replace ? hname : NULL, NULL);
+    char *path = vc__obj_path(c->tk->api_version, c->tk->plural, host_ns_of(s, c), replace ? hname : NULL, NULL);
     int rc = path ? vc__sync_write_json(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname,
                                         replace ? VC_SYNC_UPDATED_HOST : VC_SYNC_CREATED_HOST, replace ? "PUT" : "POST",
                                         path, NULL, obj, NULL, NULL)
@@ -329,8 +341,19 @@ static json_t *desired_update(vc__ctl *c, const json_t *desired, const json_t *h
         break;
     }
     default: {
-        static const char *const top[] = { "data", "binaryData", "type", "immutable", "subsets" };
-        for (size_t i = 0; i < VC__ARRAY_LEN(top); i++) {
+        static const char *const data[] = { "data", "binaryData", "type", "immutable", "subsets", NULL };
+        /* the fields each kind syncs; what is not listed stays the host's
+         * (a ServiceAccount's secrets, a PriorityClass's globalDefault) */
+        static const char *const spec[] = { "spec", NULL };
+        static const char *const sa[] = { "automountServiceAccountToken", NULL };
+        static const char *const pc[] = { "value", "description", "preemptionPolicy", NULL };
+        const char *const *top = c->tk->id == VC__K_SERVICEACCOUNT    ? sa
+                                 : c->tk->id == VC__K_PRIORITYCLASS   ? pc
+                                 : c->tk->id == VC__K_INGRESS || c->tk->id == VC__K_NETWORKPOLICY ||
+                                         c->tk->id == VC__K_PDB
+                                     ? spec
+                                     : data;
+        for (size_t i = 0; top[i]; i++) {
             json_t *dv = json_object_get(desired, top[i]);
             if (dv)
                 json_object_set(upd, top[i], dv);
@@ -500,7 +523,7 @@ static int service_ip_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
 static int status_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns, const char *vname,
                        const char *hname, const json_t *v, const json_t *h)
 {
-    if (c->tk->id != VC__K_SERVICE && c->tk->id != VC__K_PVC)
+    if (c->tk->id != VC__K_SERVICE && c->tk->id != VC__K_PVC && c->tk->id != VC__K_INGRESS)
         return VC_OK;
     json_t *nv = NULL;
     int rc = vc__translate_status_to_virtual(&nv, s->tr, h, v);
@@ -615,7 +638,10 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey)
 int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, int kind_id)
 {
     vc__kind_id id = (vc__kind_id)kind_id;
-    c->tk = vc__kind_get(id);
+    const vc__kind *tk = vc__kind_get(id);
+    if (!vc__kind_synced(s->tr, tk))
+        return VC_ITEROVER; /* sync.toHost.<kind>.enabled is false */
+    c->tk = tk;
     c->kind = c->tk->kind;
     c->name = c->tk->plural;
     c->reconcile = reconcile;
@@ -630,14 +656,16 @@ int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, int kind_id)
     char what[64], hwhat[64];
     snprintf(what, sizeof what, "virtual %s", c->tk->plural);
     snprintf(hwhat, sizeof hwhat, "host %s", c->tk->plural);
-    char *sel = vc__sprintf("%s=%s", VC__L_MARKER, s->name);
+    /* cluster-scoped host objects carry the marker of this cluster in this
+     * host namespace (translate: marker_cluster) */
+    char *sel = vc__sprintf("%s=%s", VC__L_MARKER, c->tk->namespaced ? s->name : s->tr->marker_cluster);
     if (!sel)
         return vc__error_oom();
     int rc = vc__informer_new(&c->virt, s, s->virt, what, c->tk->api_version, c->tk->plural, NULL, NULL, NULL,
                               on_virtual, c);
     if (rc == VC_OK)
-        rc = vc__informer_new(&c->host, s, s->host, hwhat, c->tk->api_version, c->tk->plural, s->host_ns, sel, NULL,
-                              on_host, c);
+        rc = vc__informer_new(&c->host, s, s->host, hwhat, c->tk->api_version, c->tk->plural, host_ns_of(s, c), sel,
+                              NULL, on_host, c);
     vc__free(sel);
     if (rc == VC_OK)
         rc = vc__informer_set_kind(c->virt, c->kind);

@@ -158,6 +158,17 @@ typedef enum vc__ctl_id {
     VC__CTL_FROMHOST_SECRETS,
     VC__CTL_KUBE_SERVICE,
     VC__CTL_CRDS,            /* sync.toHost/fromHost.customResources (crds.c) */
+    VC__CTL_INGRESSES,          /* sync.toHost.ingresses (generic.c) */
+    VC__CTL_NETWORKPOLICIES,    /* sync.toHost.networkPolicies */
+    VC__CTL_PDBS,               /* sync.toHost.podDisruptionBudgets */
+    VC__CTL_SERVICEACCOUNTS,    /* sync.toHost.serviceAccounts */
+    VC__CTL_PRIORITYCLASSES,    /* sync.toHost.priorityClasses (cluster-scoped) */
+    VC__CTL_FH_INGRESSCLASSES,  /* sync.fromHost.ingressClasses (fromhost.c) */
+    VC__CTL_FH_PRIORITYCLASSES, /* sync.fromHost.priorityClasses */
+    VC__CTL_FH_RUNTIMECLASSES,  /* sync.fromHost.runtimeClasses */
+    VC__CTL_FH_CSIDRIVERS,      /* sync.fromHost.csiDrivers */
+    VC__CTL_FH_CSINODES,        /* sync.fromHost.csiNodes */
+    VC__CTL_FH_CSISTORAGECAPACITIES, /* sync.fromHost.csiStorageCapacities */
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -243,6 +254,7 @@ struct vc_syncer {
     bool set_owner;                    /* experimental.syncSettings.setOwner */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     json_t *cr_to_host, *cr_from_host; /* sync.{toHost,fromHost}.customResources (copies) */
+    json_t *from_host;                 /* fromhost.c: enabled-key -> label selector ("" = all) */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
     size_t n_svcmaps;
     int64_t next_replicate_ms;
@@ -360,6 +372,9 @@ int vc__reconcile_pair(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey
  * for a generic kind, its translate kind). */
 typedef struct vc__ctl_desc {
     vc__ctl_id id;
+    /* < 0: error; VC_OK: running; > 0 (VC_ITEROVER): its vcluster.yaml
+     * switch is off, the controller is not started (init must have
+     * allocated nothing then) */
     int (*init)(vc_syncer *s, vc__ctl *c, int arg);
     int arg;              /* passed to init (the generic controller's vc__kind_id) */
     uint32_t off_flag;    /* VC_SYNCER_* that turns it off, or 0 */
@@ -384,6 +399,13 @@ int vc__ctl_kube_service_init(vc_syncer *s, vc__ctl *c, int arg);
 /* sync.fromHost.configMaps (secrets = 0) / secrets (1): fromhost_data.c */
 int vc__ctl_fromhost_data_init(vc_syncer *s, vc__ctl *c, int secrets);
 int vc__ctl_crds_init(vc_syncer *s, vc__ctl *c, int arg);
+/* Host objects copied read-only into the virtual cluster (fromhost.c):
+ * arg is the controller's own vc__ctl_id, which names its row in
+ * fromhost.c's table. */
+int vc__ctl_fromhost_init(vc_syncer *s, vc__ctl *c, int arg);
+/* Resolve the sync.fromHost switches and selectors of fromhost.c's table
+ * into s->from_host (vc_syncer_new's config block). */
+int vc__fromhost_configure(vc_syncer *s, const vc_config *cfg);
 /* networking.replicateServices (replicate.c): a mapping, from config. */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
 void vc__replicate_free(vc_syncer *s);

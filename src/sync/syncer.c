@@ -287,7 +287,10 @@ int vc__reconcile_pair(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey
     char hname[VC__NAME_MAX];
     vc__host_name(s->tr, c->tk, vns, vname, hname);
     char hkey[VC__NAME_MAX + 256];
-    snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+    if (c->tk->namespaced)
+        snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+    else /* cluster-scoped (PriorityClasses): the host key is the name */
+        snprintf(hkey, sizeof hkey, "%s", hname);
     json_t *v = NULL, *h = NULL;
     int rc = vc__informer_load(c->virt, vkey, &v);
     if (rc == VC_OK)
@@ -510,6 +513,7 @@ void vc_syncer_free(vc_syncer *s)
     vc__free(s->kube_ip);
     vc__free(s->dns_ip);
     vc__free(s->owner_uid);
+    json_decref(s->from_host);
     vc__free(s);
 }
 
@@ -670,6 +674,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
              * still bound to fake nodes, so they keep running (said once) */
             VC__LOGW("sync", "sync.fromHost.nodes.enabled: host Nodes are not copied by this syncer; "
                              "pods are bound to fake nodes instead");
+        rc = vc__fromhost_configure(s, cfg);
         for (size_t i = 0; rc == VC_OK && i < cv->networking.replicate_services.from_host.n; i++)
             rc = vc__replicate_add(s, true, cv->networking.replicate_services.from_host.v[i].from,
                                    cv->networking.replicate_services.from_host.v[i].to);
@@ -697,7 +702,14 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         if (d->off_flag & s->flags)
             continue;
         vc__ctl *c = &s->ctls[s->n_ctls++];
-        if ((rc = d->init(s, c, d->arg)) == VC_OK)
+        rc = d->init(s, c, d->arg);
+        if (rc > 0) { /* its config leaves it off */
+            free_ctl(c);
+            s->n_ctls--;
+            rc = VC_OK;
+            continue;
+        }
+        if (rc == VC_OK)
             s->by_id[d->id] = c;
     }
     s->cfg = NULL;

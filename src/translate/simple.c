@@ -52,9 +52,17 @@ int vc__pdb_to_host(vc__call *c, json_t *obj)
     json_t *hs = NULL;
     if ((rc = vc__host_selector(c, json_object_get(spec, "selector"), "/spec/selector", false, &hs)) < 0)
         return rc;
-    if (hs)
-        json_object_set_new_nocheck(spec, "selector", hs);
-    else
-        json_object_del(spec, "selector");
+    if (!hs) {
+        json_object_del(spec, "selector"); /* null: selects nothing */
+        return VC_OK;
+    }
+    json_object_set_new_nocheck(spec, "selector", hs);
+    /* Unlike upstream, the selector is pinned to this virtual namespace's
+     * pods of this cluster (as NetworkPolicies are): on the host it would
+     * otherwise also cover the host namespace's other pods, the control
+     * plane's own included, and block their eviction. */
+    if ((rc = vc__selector_pin(hs, VC__L_NAMESPACE, json_string(c->vns))) < 0 ||
+        (rc = vc__selector_pin(hs, VC__L_MARKER, json_incref(c->t->s_name))) < 0)
+        return rc;
     return VC_OK;
 }

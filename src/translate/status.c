@@ -1,4 +1,4 @@
-/* Host -> virtual: status of Pods, Services and PVCs, and pod binding
+/* Host -> virtual: status of Pods, Services, PVCs and Ingresses, and pod binding
  * (upstream pods/translate/diff.go, services/syncer.go, persistentvolumeclaims/syncer.go). */
 #include <string.h>
 
@@ -104,6 +104,17 @@ static int service_status(vc_translator *t, json_t *out, const json_t *host)
     return VC_OK;
 }
 
+/* upstream ingresses/syncer.go: the host's status as it is (the
+ * loadBalancer addresses the host's ingress controller publishes) */
+static int ingress_status(json_t *out, const json_t *host)
+{
+    json_t *hs = vc__jobj(host, "status");
+    json_t *st = hs ? json_deep_copy(hs) : json_object();
+    if (!st || json_object_set_new_nocheck(out, "status", st) < 0)
+        return vc__error_oom();
+    return VC_OK;
+}
+
 static int pvc_status(vc_translator *t, json_t *out, const json_t *host)
 {
     json_t *hs = vc__jobj(host, "status");
@@ -154,15 +165,18 @@ int vc__translate_status_to_virtual(json_t **out, vc_translator *t, const json_t
         return vc__error(VC_EINVAL, VC_ERRCLASS_TRANSLATE, "status: host and virtual objects must be JSON objects");
     const vc__kind *k = vc__kind_lookup(vc__jstr(virt, "kind"), vc__jstr(virt, "apiVersion"));
     const vc__kind *hk = vc__kind_lookup(vc__jstr(host, "kind"), vc__jstr(host, "apiVersion"));
-    if (!k || (hk && hk != k) || (k->id != VC__K_POD && k->id != VC__K_SERVICE && k->id != VC__K_PVC))
+    if (!k || (hk && hk != k) ||
+        (k->id != VC__K_POD && k->id != VC__K_SERVICE && k->id != VC__K_PVC && k->id != VC__K_INGRESS))
         return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_TRANSLATE,
-                         "status back-sync is defined for Pod, Service and PersistentVolumeClaim, not %s",
+                         "status back-sync is defined for Pod, Service, PersistentVolumeClaim and Ingress, not %s",
                          vc__jstr(virt, "kind") ? vc__jstr(virt, "kind") : "an object without kind");
     json_t *res = json_deep_copy(virt);
     if (!res)
         return vc__error_oom();
-    int rc = k->id == VC__K_POD ? pod_status(t, res, host) : k->id == VC__K_SERVICE ? service_status(t, res, host)
-                                                                                   : pvc_status(t, res, host);
+    int rc = k->id == VC__K_POD       ? pod_status(t, res, host)
+             : k->id == VC__K_SERVICE ? service_status(t, res, host)
+             : k->id == VC__K_INGRESS ? ingress_status(res, host)
+                                      : pvc_status(t, res, host);
     if (rc < 0) {
         json_decref(res);
         return rc;

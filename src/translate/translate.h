@@ -317,7 +317,7 @@ int vc__translate_virtual_name(char **out_ns, char **out_name, vc_translator *t,
  * The virtual object the virtual cluster should hold after the host object
  * changed: a deep copy of `virt` with status (and, for Services, clusterIP and
  * node ports; for PVCs, volumeName and binding annotations) taken from `host`.
- * Supported: Pod, Service, PersistentVolumeClaim (others: VC_ENOTSUPPORTED).
+ * Supported: Pod, Service, PersistentVolumeClaim, Ingress (others: VC_ENOTSUPPORTED).
  */
 int vc__translate_status_to_virtual(json_t **out, vc_translator *t, const json_t *host, const json_t *virt);
 

@@ -1447,7 +1447,7 @@ def translate_to_virtual_status(translator: Any, host_json: Optional[Union[str, 
     (VC_BUF_INIT first; release with vc_buf_dispose()); on error they are
     left unchanged. Input strings are borrowed for the call only.
     @return VC_OK; VC_EINVAL; VC_ENOTSUPPORTED (kinds other than Pod, Service,
-      PersistentVolumeClaim); VC_ENOMEM.
+      PersistentVolumeClaim, Ingress); VC_ENOMEM.
     @since 0.1
     """
     out = ffi.new("vc_buf *")

@@ -58,21 +58,6 @@ typedef struct pending {
 } pending;
 
 static const pending pending_keys[] = {
-    /* being built in issue 13 by h-kinds (item 2) */
-    { "sync.toHost.ingresses.enabled", "h-kinds" },
-    { "sync.toHost.networkPolicies.enabled", "h-kinds" },
-    { "sync.toHost.podDisruptionBudgets.enabled", "h-kinds" },
-    { "sync.toHost.serviceAccounts.enabled", "h-kinds" },
-    { "sync.toHost.priorityClasses.enabled", "h-kinds" },
-    { "sync.fromHost.ingressClasses.enabled", "h-kinds" },
-    { "sync.fromHost.ingressClasses.selector", "h-kinds" },
-    { "sync.fromHost.runtimeClasses.enabled", "h-kinds" },
-    { "sync.fromHost.runtimeClasses.selector", "h-kinds" },
-    { "sync.fromHost.priorityClasses.enabled", "h-kinds" },
-    { "sync.fromHost.priorityClasses.selector", "h-kinds" },
-    { "sync.fromHost.csiDrivers.enabled", "h-kinds" },
-    { "sync.fromHost.csiNodes.enabled", "h-kinds" },
-    { "sync.fromHost.csiStorageCapacities.enabled", "h-kinds" },
     /* being built in issue 13 by h-storage (item 3) */
     { "sync.toHost.persistentVolumes.enabled", "h-storage" },
     { "sync.toHost.storageClasses.enabled", "h-storage" },
@@ -299,7 +284,9 @@ static void t_consumers_read_their_field(void)
         const vc__cfg_key *k = schema_key(r->key);
         if (!k)
             continue;
-        if (k->off != r->off) {
+        /* N rows read the tree by the dotted path, whether or not the
+         * schema also fills a field */
+        if (r->off != VC__CFG_NOFIELD && k->off != r->off) {
             fprintf(stderr, "%s: the schema fills a different field than %s\n", r->key,
                     r->field ? r->field : "(the tree)");
             CHECK(0);

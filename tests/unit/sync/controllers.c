@@ -32,7 +32,32 @@ static void t_table(void)
         CHECK_INT(seen[id], 1);
 }
 
-static void run(uint32_t flags)
+/* Controllers a vcluster.yaml switch turns on (all off by default). */
+static const vc__ctl_id opt_in[] = {
+    VC__CTL_INGRESSES,          VC__CTL_NETWORKPOLICIES,    VC__CTL_PDBS,          VC__CTL_SERVICEACCOUNTS,
+    VC__CTL_PRIORITYCLASSES,    VC__CTL_FH_INGRESSCLASSES,  VC__CTL_FH_PRIORITYCLASSES,
+    VC__CTL_FH_RUNTIMECLASSES,  VC__CTL_FH_CSIDRIVERS,      VC__CTL_FH_CSINODES,
+    VC__CTL_FH_CSISTORAGECAPACITIES,
+};
+
+static bool is_opt_in(vc__ctl_id id)
+{
+    for (size_t i = 0; i < sizeof opt_in / sizeof opt_in[0]; i++)
+        if (opt_in[i] == id)
+            return true;
+    return false;
+}
+
+/* Every opt-in switch on (priority classes go one way: toHost here). */
+static const char ALL_ON[] = "sync:\n  toHost:\n"
+                             "    ingresses: {enabled: true}\n    networkPolicies: {enabled: true}\n"
+                             "    podDisruptionBudgets: {enabled: true}\n    serviceAccounts: {enabled: true}\n"
+                             "    priorityClasses: {enabled: true}\n"
+                             "  fromHost:\n    ingressClasses: {enabled: true}\n    runtimeClasses: {enabled: true}\n"
+                             "    csiDrivers: {enabled: true}\n    csiNodes: {enabled: true}\n"
+                             "    csiStorageCapacities: {enabled: true}\n";
+
+static void run_with(uint32_t flags, const char *config)
 {
     vc_kube *k = kube();
     CHECK(k != NULL);
@@ -40,6 +65,7 @@ static void run(uint32_t flags)
     vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION);
     o.name = "tbl";
     o.flags = flags;
+    o.config_yaml = config;
     vc_syncer *s = NULL;
     CHECK_INT(vc_syncer_new(&s, k, k, &o), VC_OK);
     if (!s) {
@@ -51,6 +77,12 @@ static void run(uint32_t flags)
         const vc__ctl_desc *d = &vc__controllers[i];
         vc__ctl *c = vc__sync_ctl_of(s, d->id);
         if (d->off_flag & flags) {
+            CHECK(c == NULL);
+            continue;
+        }
+        /* off by its config: never started */
+        bool on = !is_opt_in(d->id) || (config && d->id != VC__CTL_FH_PRIORITYCLASSES);
+        if (!on) {
             CHECK(c == NULL);
             continue;
         }
@@ -70,8 +102,15 @@ static void run(uint32_t flags)
     vc_kube_free(k);
 }
 
+static void run(uint32_t flags)
+{
+    run_with(flags, NULL);
+}
+
 static void t_started(void)
 {
+    run_with(0, ALL_ON);
+    run_with(VC_SYNCER_NO_FAKE_NODES, ALL_ON);
     run(0);
     run(VC_SYNCER_NO_EVENTS);
     run(VC_SYNCER_NO_FAKE_NODES | VC_SYNCER_NO_EVENTS);
