@@ -469,6 +469,30 @@ static bool c_unschedulable(void)
     return ok;
 }
 
+static bool untainted_inside(void)
+{
+    json_t *a = vnode("kwok-node-0"), *b = vnode("kwok-node-2");
+    bool ok = a && b && !has_taint(a, "vc-block", "NoSchedule") && !has_taint(b, "vc-block", "NoSchedule");
+    json_decref(a);
+    json_decref(b);
+    return ok;
+}
+
+static bool ssd_six_on_node1(void)
+{
+    json_t *l = kget(V, "/api/v1/namespaces/sched/pods?labelSelector=app%3Dssd");
+    int n = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(l, "items"), i, p) {
+        if (vc__streq(vc__jpath_str(p, "spec", "nodeName"), "kwok-node-1") &&
+            vc__streq(vc__jpath_str(p, "status", "phase"), "Running"))
+            n++;
+    }
+    json_decref(l);
+    return n == 6;
+}
+
 static void t_virtual_scheduler(void)
 {
     /* taints on the host nodes 0 and 2 (copied in; the scheduler inside
@@ -516,6 +540,38 @@ static void t_virtual_scheduler(void)
     hp = kget(H, path);
     CHECK_STR(vc__jpath_str(hp, "spec", "nodeName"), "kwok-node-1");
     json_decref(hp);
+    /* the seed's walkthrough: a label set inside (not on the host) and a
+     * Deployment of 6 replicas with that nodeSelector: all on that node */
+    /* (the taints go first, so only the label can keep them off nodes 0 and 2) */
+    CHECK_INT(kpatch(H, "/api/v1/nodes/kwok-node-0", "{\"spec\":{\"taints\":null}}"), VC_OK);
+    CHECK_INT(kpatch(H, "/api/v1/nodes/kwok-node-2", "{\"spec\":{\"taints\":null}}"), VC_OK);
+    CHECK(pump_until(untainted_inside, 20000));
+    CHECK_INT(kpatch(V, "/api/v1/nodes/kwok-node-1", "{\"metadata\":{\"labels\":{\"disktype\":\"ssd\"}}}"), VC_OK);
+    pump(1500);
+    json_t *vn = vnode("kwok-node-1"), *hn = hnode("kwok-node-1");
+    CHECK_STR(label_of(vn, "disktype"), "ssd"); /* kept by the syncer */
+    CHECK(label_of(hn, "disktype") == NULL);    /* not sent (no syncBackChanges) */
+    json_decref(vn);
+    json_decref(hn);
+    CHECK_INT(kcreate(V, "/apis/apps/v1/namespaces/sched/deployments",
+                      "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"ssd\"},"
+                      "\"spec\":{\"replicas\":6,\"selector\":{\"matchLabels\":{\"app\":\"ssd\"}},"
+                      "\"template\":{\"metadata\":{\"labels\":{\"app\":\"ssd\"}},\"spec\":{"
+                      "\"nodeSelector\":{\"disktype\":\"ssd\"},\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}}"),
+              VC_OK);
+    t0 = vc__now_ms();
+    CHECK(pump_until(ssd_six_on_node1, 120000));
+    printf("# 6 replicas with nodeSelector disktype=ssd (a label set inside) running on kwok-node-1 in %lld ms\n",
+           (long long)(vc__now_ms() - t0));
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?labelSelector=app%%3Dssd", HNS);
+    json_t *hl = kget(H, path);
+    size_t hi;
+    json_t *hpod;
+    int on1 = 0;
+    json_array_foreach(json_object_get(hl, "items"), hi, hpod) if (vc__streq(vc__jpath_str(hpod, "spec", "nodeName"), "kwok-node-1")) on1++;
+    CHECK_INT(on1, 6);
+    CHECK_INT(json_array_size(json_object_get(hl, "items")), 6);
+    json_decref(hl);
     /* c: unschedulable inside, and never on the host */
     CHECK(pump_until(c_unschedulable, 30000));
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/c-x-sched-x-%s", HNS, NAME);
