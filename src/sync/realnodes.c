@@ -42,6 +42,7 @@ static void node_opts(vc_syncer *s, vc__node_opts *o)
     o->kubelet_ip = s->kubelet_address;
     o->kubelet_port = s->kubelet_port;
     o->virtual_scheduler = s->virtual_scheduler;
+    o->enforced_tolerations = s->tr ? s->tr->tolerations : NULL;
 }
 
 static bool wanted(vc_syncer *s, const char *name, const json_t *h)
@@ -61,10 +62,13 @@ static bool ours(vc_syncer *s, const json_t *v)
            vc__streq(json_string_value(json_object_get(l, FAKE_LABEL)), "true");
 }
 
+/* What the syncer last wrote of a node it keeps (labels and taints, what
+ * syncBackChanges compares against); its keys are the synced nodes. */
 static void remember(rn_state *st, const char *name, const json_t *d)
 {
     json_t *old = NULL;
-    json_t *c = json_deep_copy(d);
+    json_t *c = json_pack("{s:{s:O?},s:{s:O?}}", "metadata", "labels", json_object_get(json_object_get(d, "metadata"), "labels"),
+                          "spec", "taints", json_object_get(json_object_get(d, "spec"), "taints"));
     if (c && vc__map_put(&st->wrote, name, c, (void **)&old) < 0)
         json_decref(c);
     json_decref(old);
@@ -180,9 +184,9 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *n
         return rc;
     }
     if (!wanted(s, name, h)) {
+        json_decref(vc__map_del(&st->wrote, name));
         if (!v || !ours(s, v) || vc__deleting(v))
             return VC_OK;
-        json_decref(vc__map_del(&st->wrote, name));
         char *path = vc__obj_path("v1", "nodes", NULL, name, NULL);
         int rc = path ? vc__sync_write(s, VC__SIDE_VIRT, it, "Node", "", name, name, VC_SYNC_DELETED_VIRTUAL,
                                        "DELETE", path, NULL, NULL, NULL, NULL)
@@ -299,16 +303,12 @@ static int tick(vc_syncer *s, vc__ctl *c, bool synced, int64_t now)
     if (!synced || now < s->next_lease_ms)
         return 0;
     s->next_lease_ms = now + VC__NODE_LEASE_PERIOD_MS;
+    rn_state *st = c->state;
     size_t it = 0;
-    const char *node, *text;
+    const char *node;
     int n = 0;
-    while (vc__informer_next(c->virt, &it, &node, &text)) {
-        json_t *v = json_loads(text, 0, NULL);
-        bool mine = v && vc__streq(json_string_value(json_object_get(
-                                       json_object_get(json_object_get(v, "metadata"), "labels"), VC__NODE_MARKER_LABEL)),
-                                   s->name);
-        json_decref(v);
-        if (mine) {
+    while (vc__map_next(&st->wrote, &it, &node, NULL)) {
+        if (vc__informer_has(c->virt, node)) {
             vc__nodes_lease(s, node);
             n++;
         }

@@ -309,6 +309,28 @@ static int status_of(json_t **out, const json_t *host, const json_t *virt, const
     return VC_OK;
 }
 
+/* upstream filterOutTaintsMatchingTolerations: a taint that an enforced
+ * toleration (sync.toHost.pods.enforceTolerations) tolerates is not shown
+ * inside, since every pod tolerates it anyway */
+static bool tolerated(const json_t *taint, const json_t *tols)
+{
+    size_t i;
+    json_t *tol;
+    json_array_foreach(tols, i, tol) {
+        const char *k = vc__jstr(tol, "key"), *op = vc__jstr(tol, "operator"), *eff = vc__jstr(tol, "effect");
+        if ((!k || !*k) && vc__streq(op, "Exists"))
+            return true;
+        if (!vc__streq(vc__jstr(taint, "key"), k ? k : ""))
+            continue;
+        if (eff && *eff && !vc__streq(vc__jstr(taint, "effect"), eff))
+            continue;
+        const char *tv = vc__jstr(taint, "value"), *want = vc__jstr(tol, "value");
+        if (vc__streq(op, "Exists") || (vc__streq(op, "Equal") && vc__streq(tv ? tv : "", want ? want : "")))
+            return true;
+    }
+    return false;
+}
+
 int vc__node_to_virtual(json_t **out, const json_t *host, const json_t *virt, const vc__node_opts *o)
 {
     *out = NULL;
@@ -349,6 +371,16 @@ int vc__node_to_virtual(json_t **out, const json_t *host, const json_t *virt, co
         if (!spec)
             rc = vc__error_oom();
     }
+    if (rc == VC_OK && json_array_size(o->enforced_tolerations)) {
+        json_t *kept = json_array();
+        size_t i;
+        json_t *t;
+        json_array_foreach(taints, i, t) if (kept && !tolerated(t, o->enforced_tolerations)) json_array_append(kept, t);
+        json_decref(taints);
+        taints = kept;
+        if (!kept)
+            rc = vc__error_oom();
+    }
     if (rc == VC_OK) {
         if (json_array_size(taints))
             json_object_set(spec, "taints", taints);
@@ -369,6 +401,15 @@ int vc__node_to_virtual(json_t **out, const json_t *host, const json_t *virt, co
         return vc__error_oom();
     *out = n;
     return VC_OK;
+}
+
+/* A taint the node-lifecycle controller manages (not-ready, unreachable,
+ * pressure, ...): the virtual cluster's own controller may set them on its
+ * copy, and they must never reach the host node. */
+static bool system_taint(const json_t *t)
+{
+    const char *k = vc__jstr(t, "key");
+    return k && (!strncmp(k, "node.kubernetes.io/", 19) || !strncmp(k, "node.cloudprovider.kubernetes.io/", 33));
 }
 
 /* metadata.labels of a node */
@@ -417,7 +458,7 @@ int vc__node_sync_back(json_t **out, const json_t *host, const json_t *ours, con
         taints = json_array();
         /* the host's, minus what was removed inside, plus what was added */
         json_array_foreach(ht, i, t) {
-            if (taint_in(ot, t) && !taint_in(nt, t) && (!wt || taint_in(wt, t))) {
+            if (taint_in(ot, t) && !taint_in(nt, t) && (!wt || taint_in(wt, t)) && !system_taint(t)) {
                 tchanged = true;
                 continue;
             }
@@ -426,7 +467,7 @@ int vc__node_sync_back(json_t **out, const json_t *host, const json_t *ours, con
         json_array_foreach(nt, i, t) {
             if (taint_in(ot, t) || taint_in(taints, t) || (wt && taint_in(wt, t)))
                 continue;
-            if (vc__streq(vc__jstr(t, "key"), NOT_READY_TAINT))
+            if (system_taint(t))
                 continue;
             json_array_append(taints, t);
             tchanged = true;

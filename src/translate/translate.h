@@ -273,6 +273,8 @@ typedef struct vc__node_opts {
     const char *kubelet_ip;   /* the syncer's kubelet proxy address, or NULL */
     int32_t kubelet_port;     /* its port (> 0: daemonEndpoints rewritten) */
     bool virtual_scheduler;   /* capacity/allocatable added inside stay */
+    const json_t *enforced_tolerations; /* parsed enforceTolerations (array) or NULL:
+                                         * taints they tolerate are not shown inside */
 } vc__node_opts;
 /* The host node is selected: selector.all, or every selector label matches. */
 bool vc__node_selected(const json_t *host, bool all, const json_t *labels);

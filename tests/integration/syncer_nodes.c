@@ -221,6 +221,14 @@ static bool n0_status_ok(void)
     return ok && ready;
 }
 
+static bool lease_n0(void)
+{
+    json_t *l = kget(V, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/kwok-node-0");
+    bool ok = l && vc__jpath_str(l, "spec", "renewTime") && vc__streq(vc__jpath_str(l, "spec", "holderIdentity"), "kwok-node-0");
+    json_decref(l);
+    return ok;
+}
+
 static void t_nodes_copied(void)
 {
     host_setup();
@@ -258,6 +266,9 @@ static void t_nodes_copied(void)
     CHECK_STR(label_of(n, "vcluster.loft.sh/managed-by"), NAME);
     CHECK(has_taint(n, "vc-host-taint", "PreferNoSchedule"));
     json_decref(n);
+    /* the node's Lease inside is renewed (the virtual node-lifecycle
+     * controller keeps it Ready) */
+    CHECK(pump_until(lease_n0, 15000));
     /* settled: no write loop (at most a Lease round for the two nodes) */
     uint64_t w0 = writes();
     pump(3000);

@@ -111,6 +111,25 @@ static void test_to_virtual(void)
     CHECK_STR(jget(d, "status|addresses"),
               "[{\"type\":\"InternalIP\",\"address\":\"10.0.0.5\"},{\"type\":\"ExternalIP\",\"address\":\"1.2.3.4\"}]");
     json_decref(d);
+    /* enforced tolerations: the taints they tolerate are not shown inside */
+    json_t *tols = J("[{\"key\":\"gpu\",\"operator\":\"Equal\",\"value\":\"yes\",\"effect\":\"NoSchedule\"}]");
+    json_t *tols_other = J("[{\"key\":\"gpu\",\"operator\":\"Equal\",\"value\":\"no\"}]");
+    json_t *tols_all = J("[{\"operator\":\"Exists\"}]");
+    vc__node_opts to = { .marker = "vc1", .enforced_tolerations = tols };
+    CHECK_RC(vc__node_to_virtual(&d, h, NULL, &to), VC_OK);
+    CHECK(jget(d, "spec|taints") == NULL);
+    json_decref(d);
+    to.enforced_tolerations = tols_other;
+    CHECK_RC(vc__node_to_virtual(&d, h, NULL, &to), VC_OK);
+    CHECK_STR(jget(d, "spec|taints|0|key"), "gpu");
+    json_decref(d);
+    to.enforced_tolerations = tols_all;
+    CHECK_RC(vc__node_to_virtual(&d, h, NULL, &to), VC_OK);
+    CHECK(jget(d, "spec|taints") == NULL);
+    json_decref(d);
+    json_decref(tols);
+    json_decref(tols_other);
+    json_decref(tols_all);
     json_decref(h);
 }
 
@@ -186,6 +205,13 @@ static void test_sync_back(void)
     CHECK_RC(vc__node_sync_back(&p, h, vnew, vold, vnew), VC_OK);
     CHECK(p == NULL);
     json_decref(p);
+    /* taints of the node-lifecycle controller inside never reach the host */
+    json_t *vsys = J("{\"metadata\":{\"labels\":{\"a\":\"1\",\"b\":\"1\",\"vcluster.loft.sh/managed-by\":\"vc1\"}},"
+                     "\"spec\":{\"taints\":[{\"key\":\"t1\",\"effect\":\"NoSchedule\"},"
+                     "{\"key\":\"node.kubernetes.io/unreachable\",\"effect\":\"NoExecute\"}]}}");
+    CHECK_RC(vc__node_sync_back(&p, h, NULL, vold, vsys), VC_OK);
+    CHECK(p == NULL);
+    json_decref(vsys);
     /* the host has it already: nothing to send */
     json_t *h2 = J("{\"metadata\":{\"labels\":{\"a\":\"2\",\"c\":\"3\"}},"
                    "\"spec\":{\"taints\":[{\"key\":\"t2\",\"value\":\"v\",\"effect\":\"NoExecute\"}]}}");
