@@ -627,8 +627,10 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;
         if (cv->sync.from_host.nodes.enabled) {
-            /* real nodes (realnodes.c) instead of fake ones */
+            /* real nodes (realnodes.c) instead of fake ones (the flag that
+             * leaves fake nodes out does not apply to them) */
             s->real_nodes = true;
+            s->flags &= ~VC_SYNCER_NO_FAKE_NODES;
             s->nodes_all = cv->sync.from_host.nodes.selector_all;
             s->nodes_sync_back = cv->sync.from_host.nodes.sync_back_changes;
             s->nodes_clear_images = cv->sync.from_host.nodes.clear_image_status;
