@@ -289,6 +289,32 @@ static bool web_running(void)
     return ok;
 }
 
+static bool pinned_warned(void)
+{
+    json_t *l = kget(V, "/api/v1/namespaces/demo/events?fieldSelector=involvedObject.name%3Dpinned");
+    size_t i;
+    json_t *e;
+    bool ok = false;
+    json_array_foreach(json_object_get(l, "items"), i, e) {
+        const char *m = vc__jstr(e, "message");
+        if (vc__streq(vc__jstr(e, "type"), "Warning") && m &&
+            strstr(m, "Given nodeName kwok-node-2 does not exist in virtual cluster"))
+            ok = true;
+    }
+    json_decref(l);
+    return ok;
+}
+
+static bool pinned_on_host(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/pinned-x-demo-x-%s", HNS, NAME);
+    json_t *hp = kget(H, path);
+    bool ok = hp && vc__streq(vc__jpath_str(hp, "spec", "nodeName"), "kwok-node-2");
+    json_decref(hp);
+    return ok;
+}
+
 static void t_pod_on_selected_node(void)
 {
     CHECK_INT(kcreate(V, "/api/v1/namespaces",
@@ -305,6 +331,14 @@ static void t_pod_on_selected_node(void)
     CHECK_STR(vc__jpath_str(json_object_get(hp, "spec"), "nodeSelector", "vc-test"), NAME);
     json_decref(hp);
     CHECK_INT(kdelete(V, "/api/v1/namespaces/demo/pods/web"), VC_OK);
+    /* a pod that names a node the virtual cluster does not have: a Warning
+     * event, no host pod (it goes once the node is selected, see below) */
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pinned\"},"
+                      "\"spec\":{\"nodeName\":\"kwok-node-2\",\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"),
+              VC_OK);
+    CHECK(pump_until(pinned_warned, 20000));
+    CHECK(!pinned_on_host());
 }
 
 static bool color_in(void)
@@ -380,6 +414,9 @@ static void t_relabel_and_delete(void)
     int64_t t0 = vc__now_ms();
     CHECK(pump_until(n1_gone_n2_in, 30000));
     printf("# relabelled: one node went, one came in %lld ms\n", (long long)(vc__now_ms() - t0));
+    /* the pod that named kwok-node-2 goes to the host now (retried every 15 s) */
+    CHECK(pump_until(pinned_on_host, 30000));
+    CHECK_INT(kdelete(V, "/api/v1/namespaces/demo/pods/pinned"), VC_OK);
     /* a host node of its own, deleted on the host */
     snprintf(EXTRA, sizeof EXTRA, "extra-%s", NAME);
     char buf[512];
