@@ -13,7 +13,8 @@
  *
  * Part 2, controlPlane.advanced.virtualScheduler with a kube-scheduler
  * running against the virtual control plane: the scheduler inside places
- * pods on the copied nodes, honouring taints and a nodeSelector there; the
+ * pods on the copied nodes, honouring taints, a nodeSelector and node affinity
+ * there (and a label set inside only: the seed's 6 replicas); the
  * host pod is created with that nodeName and without the scheduling
  * constraints; an unschedulable pod never reaches the host. */
 #include <poll.h>
@@ -497,9 +498,10 @@ static bool placed(const char *pod, char *out)
     json_decref(p);
     return ok;
 }
+static char NODE_D[64];
 static bool a_and_b_running(void)
 {
-    return placed("a", NODE_A) && placed("b", NODE_B);
+    return placed("a", NODE_A) && placed("b", NODE_B) && placed("d", NODE_D);
 }
 
 static bool c_unschedulable(void)
@@ -567,22 +569,36 @@ static void t_virtual_scheduler(void)
                       "\"spec\":{\"nodeSelector\":{\"kubernetes.io/hostname\":\"kwok-node-2\"},"
                       "\"tolerations\":[{\"key\":\"vc-block\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}],"
                       "\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"), VC_OK);
+    /* d: tolerates the taint and requires kwok-node-0 by node affinity */
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/sched/pods",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"d\"},"
+                      "\"spec\":{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+                      "{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"kubernetes.io/hostname\","
+                      "\"operator\":\"In\",\"values\":[\"kwok-node-0\"]}]}]}}},"
+                      "\"tolerations\":[{\"key\":\"vc-block\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}],"
+                      "\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"), VC_OK);
     /* b: no toleration: only kwok-node-1 is left for it */
     CHECK_INT(kcreate(V, "/api/v1/namespaces/sched/pods",
                       "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\"},"
                       "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"), VC_OK);
     int64_t t0 = vc__now_ms();
     CHECK(pump_until(a_and_b_running, 90000));
-    printf("# placed inside and running on the host in %lld ms: a on %s, b on %s\n", (long long)(vc__now_ms() - t0),
-           NODE_A, NODE_B);
+    printf("# placed inside and running on the host in %lld ms: a on %s, b on %s, d on %s\n",
+           (long long)(vc__now_ms() - t0), NODE_A, NODE_B, NODE_D);
     CHECK_STR(NODE_A, "kwok-node-2");
     CHECK_STR(NODE_B, "kwok-node-1");
+    CHECK_STR(NODE_D, "kwok-node-0");
     /* the host pods: the node chosen inside, no nodeSelector */
     char path[256];
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/a-x-sched-x-%s", HNS, NAME);
     json_t *hp = kget(H, path);
     CHECK_STR(vc__jpath_str(hp, "spec", "nodeName"), "kwok-node-2");
     CHECK(json_object_get(json_object_get(hp, "spec"), "nodeSelector") == NULL);
+    json_decref(hp);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/d-x-sched-x-%s", HNS, NAME);
+    hp = kget(H, path);
+    CHECK_STR(vc__jpath_str(hp, "spec", "nodeName"), "kwok-node-0");
+    CHECK(json_object_get(json_object_get(hp, "spec"), "affinity") == NULL);
     json_decref(hp);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/b-x-sched-x-%s", HNS, NAME);
     hp = kget(H, path);
