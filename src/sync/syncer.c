@@ -636,8 +636,9 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             s->nodes_clear_images = cv->sync.from_host.nodes.clear_image_status;
             s->proxy_by_hostname = cv->networking.advanced.proxy_kubelets_by_hostname;
             s->proxy_by_ip = cv->networking.advanced.proxy_kubelets_by_ip;
-            if (json_object_size(cv->sync.from_host.nodes.selector_labels) && !s->nodes_all)
-                s->node_labels = json_deep_copy(cv->sync.from_host.nodes.selector_labels);
+            if (json_object_size(cv->sync.from_host.nodes.selector_labels) && !s->nodes_all &&
+                !(s->node_labels = json_deep_copy(cv->sync.from_host.nodes.selector_labels)))
+                rc = vc__error_oom();
         }
         if (vc__config_virtual_scheduler(cfg)) {
             /* the virtual kube-scheduler places pods; the host one never sees
