@@ -4,6 +4,7 @@
  * with the kubelet addresses rewritten), and the host patch that carries a
  * virtual label/taint change back (syncBackChanges). The rules follow
  * upstream's nodes syncer (pkg/controllers/resources/nodes/translate.go). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "translate/translate.h"
@@ -249,6 +250,150 @@ static json_t *resources_merge(const json_t *a, const json_t *b)
     return r;
 }
 
+int vc__quantity_milli(const char *q, int64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        long double mult;
+    } k_suffix[] = {
+        { "Ki", 1024.0L }, { "Mi", 1048576.0L }, { "Gi", 1073741824.0L }, { "Ti", 1099511627776.0L },
+        { "Pi", 1125899906842624.0L }, { "Ei", 1152921504606846976.0L }, { "m", 1e-3L }, { "k", 1e3L },
+        { "M", 1e6L }, { "G", 1e9L }, { "T", 1e12L }, { "P", 1e15L }, { "E", 1e18L }, { "", 1.0L },
+    };
+    if (!q || !*q)
+        return VC_EINVAL;
+    const char *p = q;
+    bool neg = false;
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    long double v = 0;
+    bool digits = false;
+    while (*p >= '0' && *p <= '9') {
+        v = v * 10 + (*p++ - '0');
+        digits = true;
+    }
+    if (*p == '.') {
+        long double f = 0.1L;
+        for (p++; *p >= '0' && *p <= '9'; p++, f /= 10) {
+            v += (*p - '0') * f;
+            digits = true;
+        }
+    }
+    if (!digits)
+        return VC_EINVAL;
+    long double mult = -1;
+    if ((*p == 'e' || *p == 'E') && p[1] && (p[1] == '-' || p[1] == '+' || (p[1] >= '0' && p[1] <= '9'))) {
+        char *end = NULL;
+        long e = strtol(p + 1, &end, 10);
+        if (*end || e > 18 || e < -3)
+            return VC_EINVAL;
+        mult = 1;
+        for (long i = 0; i < (e < 0 ? -e : e); i++)
+            mult = e < 0 ? mult / 10 : mult * 10;
+    } else {
+        for (size_t i = 0; i < VC__ARRAY_LEN(k_suffix); i++)
+            if (!strcmp(p, k_suffix[i].suffix))
+                mult = k_suffix[i].mult;
+    }
+    if (mult < 0)
+        return VC_EINVAL;
+    long double m = v * mult * 1000.0L;
+    if (m > 9.2e18L)
+        return VC_EINVAL;
+    int64_t r = (int64_t)(m + 0.5L);
+    *out = neg ? -r : r;
+    return VC_OK;
+}
+
+static const char *const k_res[3] = { "cpu", "memory", "ephemeral-storage" };
+
+static void add_requests(const json_t *c, int64_t r[3], bool as_max)
+{
+    const json_t *req = json_object_get(json_object_get(c, "resources"), "requests");
+    for (int i = 0; i < 3; i++) {
+        int64_t v = 0;
+        if (vc__quantity_milli(json_string_value(json_object_get(req, k_res[i])), &v) != VC_OK)
+            continue;
+        if (as_max)
+            r[i] = v > r[i] ? v : r[i];
+        else
+            r[i] += v;
+    }
+}
+
+void vc__pod_requests(const json_t *pod, int64_t out[3])
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    int64_t sum[3] = { 0, 0, 0 }, init[3] = { 0, 0, 0 };
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(spec, "containers"), i, c) add_requests(c, sum, false);
+    json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
+        /* a sidecar (restartPolicy Always) runs with the others */
+        if (vc__streq(vc__jstr(c, "restartPolicy"), "Always"))
+            add_requests(c, sum, false);
+        else
+            add_requests(c, init, true);
+    }
+    const json_t *over = json_object_get(spec, "overhead");
+    for (int k = 0; k < 3; k++) {
+        int64_t o = 0;
+        out[k] = (sum[k] > init[k] ? sum[k] : init[k]);
+        if (vc__quantity_milli(json_string_value(json_object_get(over, k_res[k])), &o) == VC_OK)
+            out[k] += o;
+    }
+}
+
+/* a quantity in milli units as Kubernetes writes it: cores ("400",
+ * "1500m"), bytes with the largest binary suffix that divides them */
+static json_t *quantity(int64_t milli, bool cpu)
+{
+    char b[48];
+    if (cpu) {
+        if (milli % 1000 == 0)
+            snprintf(b, sizeof b, "%lld", (long long)(milli / 1000));
+        else
+            snprintf(b, sizeof b, "%lldm", (long long)milli);
+        return json_string(b);
+    }
+    int64_t v = milli / 1000;
+    static const char *const suf[] = { "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
+    int k = -1;
+    int64_t unit = 1;
+    for (int i = 0; i < 6 && v > 0 && v % (unit * 1024) == 0; i++) {
+        unit *= 1024;
+        k = i;
+    }
+    if (k >= 0)
+        snprintf(b, sizeof b, "%lld%s", (long long)(v / unit), suf[k]);
+    else
+        snprintf(b, sizeof b, "%lld", (long long)v);
+    return json_string(b);
+}
+
+/* upstream: with a scheduler inside, a node's allocatable is what the
+ * host's other pods (not this vcluster's) leave of it */
+static void allocatable_left(json_t *st, const int64_t used[4])
+{
+    json_t *alloc = json_object_get(st, "allocatable");
+    if (!json_is_object(alloc))
+        return;
+    for (int i = 0; i < 3; i++) {
+        int64_t have = 0;
+        if (used[i] <= 0 || vc__quantity_milli(json_string_value(json_object_get(alloc, k_res[i])), &have) != VC_OK)
+            continue;
+        if (have - used[i] > 0)
+            json_object_set_new(alloc, k_res[i], quantity(have - used[i], i == 0));
+    }
+    int64_t pods = 0;
+    if (used[3] > 0 && vc__quantity_milli(json_string_value(json_object_get(alloc, "pods")), &pods) == VC_OK &&
+        pods / 1000 - used[3] > 0) {
+        char b[32];
+        snprintf(b, sizeof b, "%lld", (long long)(pods / 1000 - used[3]));
+        json_object_set_new(alloc, "pods", json_string(b));
+    }
+}
+
 static int status_of(json_t **out, const json_t *host, const json_t *virt, const char *name, const vc__node_opts *o)
 {
     json_t *st = json_deep_copy(json_object_get(host, "status"));
@@ -283,6 +428,8 @@ static int status_of(json_t **out, const json_t *host, const json_t *virt, const
         }
         json_object_set_new(st, "addresses", na);
     }
+    if (o->virtual_scheduler && o->used)
+        allocatable_left(st, o->used);
     if (o->virtual_scheduler) {
         /* resources the virtual cluster added stay (upstream: custom
          * capacity and allocatable with a scheduler inside) */

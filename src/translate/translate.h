@@ -275,7 +275,17 @@ typedef struct vc__node_opts {
     bool virtual_scheduler;   /* capacity/allocatable added inside stay */
     const json_t *enforced_tolerations; /* parsed enforceTolerations (array) or NULL:
                                          * taints they tolerate are not shown inside */
+    const int64_t *used;      /* with virtual_scheduler: what the host's other pods on
+                               * the node request (cpu, memory, ephemeral-storage in
+                               * milli units, pods), taken off allocatable; or NULL */
 } vc__node_opts;
+/* A Kubernetes quantity ("500m", "1Gi", "1e3") in milli units. VC_EINVAL
+ * when it is not one (or does not fit). */
+int vc__quantity_milli(const char *q, int64_t *out);
+/* A pod's requests of cpu, memory and ephemeral-storage in milli units
+ * (containers and sidecars summed, the largest init container if more,
+ * plus overhead; upstream's PodRequests without in-place resize). */
+void vc__pod_requests(const json_t *pod, int64_t out[3]);
 /* The host node is selected: selector.all, or every selector label matches. */
 bool vc__node_selected(const json_t *host, bool all, const json_t *labels);
 /* The virtual Node for host node `host` given the current virtual one

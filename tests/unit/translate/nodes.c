@@ -185,6 +185,59 @@ static void test_merge(void)
     json_decref(h);
 }
 
+static void test_quantities(void)
+{
+    int64_t v = 0;
+    CHECK_RC(vc__quantity_milli("500m", &v), VC_OK);
+    CHECK(v == 500);
+    CHECK_RC(vc__quantity_milli("2", &v), VC_OK);
+    CHECK(v == 2000);
+    CHECK_RC(vc__quantity_milli("1.5", &v), VC_OK);
+    CHECK(v == 1500);
+    CHECK_RC(vc__quantity_milli("1k", &v), VC_OK);
+    CHECK(v == 1000000);
+    CHECK_RC(vc__quantity_milli("1Gi", &v), VC_OK);
+    CHECK(v == 1073741824000LL);
+    CHECK_RC(vc__quantity_milli("1e3", &v), VC_OK);
+    CHECK(v == 1000000);
+    CHECK_RC(vc__quantity_milli("1M", &v), VC_OK);
+    CHECK(v == 1000000000LL);
+    CHECK_RC(vc__quantity_milli("abc", &v), VC_EINVAL);
+    CHECK_RC(vc__quantity_milli("1Xi", &v), VC_EINVAL);
+    CHECK_RC(vc__quantity_milli("", &v), VC_EINVAL);
+    CHECK_RC(vc__quantity_milli("100Ei", &v), VC_EINVAL); /* does not fit */
+    int64_t r[3];
+    json_t *pod = J("{\"spec\":{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"250m\",\"memory\":\"64Mi\"}}},"
+                    "{\"resources\":{\"requests\":{\"cpu\":\"250m\"}}}],"
+                    "\"initContainers\":[{\"resources\":{\"requests\":{\"cpu\":\"2\"}}},"
+                    "{\"restartPolicy\":\"Always\",\"resources\":{\"requests\":{\"memory\":\"64Mi\"}}}],"
+                    "\"overhead\":{\"cpu\":\"100m\"}}}");
+    vc__pod_requests(pod, r);
+    CHECK(r[0] == 2100);                      /* the init container's 2 > 500m, + overhead */
+    CHECK(r[1] == 2LL * 64 * 1048576 * 1000); /* containers + sidecar */
+    CHECK(r[2] == 0);
+    json_decref(pod);
+    /* allocatable with the virtual scheduler: what the host's other pods leave */
+    json_t *h = J(HOST), *d = NULL;
+    int64_t used[4] = { 1500, 1024LL * 1048576 * 1000, 0, 3 };
+    vc__node_opts o = { .marker = "vc1", .virtual_scheduler = true, .used = used };
+    json_object_set_new(json_object_get(json_object_get(h, "status"), "allocatable"), "memory", json_string("3Gi"));
+    json_object_set_new(json_object_get(json_object_get(h, "status"), "capacity"), "memory", json_string("4Gi"));
+    CHECK_RC(vc__node_to_virtual(&d, h, NULL, &o), VC_OK);
+    CHECK_STR(jget(d, "status|allocatable|cpu"), "1500m");
+    CHECK_STR(jget(d, "status|allocatable|memory"), "2Gi");
+    CHECK_STR(jget(d, "status|allocatable|pods"), "107");
+    CHECK_STR(jget(d, "status|capacity|cpu"), "4");
+    json_decref(d);
+    /* more used than there is: left as it is (upstream sets only what stays positive) */
+    int64_t over[4] = { 5000, 0, 0, 0 };
+    o.used = over;
+    CHECK_RC(vc__node_to_virtual(&d, h, NULL, &o), VC_OK);
+    CHECK_STR(jget(d, "status|allocatable|cpu"), "3");
+    json_decref(d);
+    json_decref(h);
+}
+
 static void test_sync_back(void)
 {
     json_t *h = J("{\"metadata\":{\"labels\":{\"a\":\"1\",\"b\":\"1\"}},\"spec\":{\"taints\":[{\"key\":\"t1\",\"effect\":\"NoSchedule\"}]}}");
@@ -282,6 +335,7 @@ int main(void)
     test_selected();
     test_to_virtual();
     test_merge();
+    test_quantities();
     test_sync_back();
     test_pod_selector();
     vc_global_shutdown();
