@@ -19,6 +19,11 @@ typedef struct rn_state {
     vc__map back;     /* node -> json_t* host merge patch waiting (syncBackChanges) */
     vc__map pushing;  /* node -> 1 while that patch is on the wire */
     vc__map wrote;    /* node -> json_t* the virtual node we last wrote */
+    /* with the virtual scheduler: the host's other pods (not this
+     * vcluster's), and per node what they request (int64_t[4]: cpu, memory,
+     * ephemeral-storage in milli units, pods) */
+    vc__informer *pods;
+    vc__map used;
 } rn_state;
 
 static void rn_free(void *p)
@@ -29,10 +34,12 @@ static void rn_free(void *p)
     vc__map_clear(&st->back, (void (*)(void *))json_decref);
     vc__map_clear(&st->pushing, NULL);
     vc__map_clear(&st->wrote, (void (*)(void *))json_decref);
+    vc__informer_free(st->pods);
+    vc__map_clear(&st->used, vc__free);
     vc__free(st);
 }
 
-static void node_opts(vc_syncer *s, vc__node_opts *o)
+static void node_opts(vc_syncer *s, rn_state *st, const char *name, vc__node_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->marker = s->name;
@@ -43,6 +50,7 @@ static void node_opts(vc_syncer *s, vc__node_opts *o)
     o->kubelet_port = s->kubelet_port;
     o->virtual_scheduler = s->virtual_scheduler;
     o->enforced_tolerations = s->tr ? s->tr->tolerations : NULL;
+    o->used = st->pods ? vc__map_get(&st->used, name) : NULL;
 }
 
 static bool wanted(vc_syncer *s, const char *name, const json_t *h)
@@ -67,8 +75,10 @@ static bool ours(vc_syncer *s, const json_t *v)
 static void remember(rn_state *st, const char *name, const json_t *d)
 {
     json_t *old = NULL;
-    json_t *c = json_pack("{s:{s:O?},s:{s:O?}}", "metadata", "labels", json_object_get(json_object_get(d, "metadata"), "labels"),
-                          "spec", "taints", json_object_get(json_object_get(d, "spec"), "taints"));
+    json_t *c = json_pack("{s:{s:O?},s:{s:O?},s:{s:O?}}", "metadata", "labels",
+                          json_object_get(json_object_get(d, "metadata"), "labels"), "spec", "taints",
+                          json_object_get(json_object_get(d, "spec"), "taints"), "status", "allocatable",
+                          json_object_get(json_object_get(d, "status"), "allocatable"));
     if (c && vc__map_put(&st->wrote, name, c, (void **)&old) < 0)
         json_decref(c);
     json_decref(old);
@@ -109,11 +119,19 @@ static json_t *map_patch(const json_t *want, const json_t *have)
     return p;
 }
 
-static bool status_current(const json_t *want, const json_t *have)
+/* The status inside is what the host's says. With the virtual scheduler the
+ * allocatable is computed here: it is compared with what was last sent (the
+ * API server may write a quantity in another form). */
+static bool status_current(const json_t *want, const json_t *have, bool computed_alloc, const json_t *wrote)
 {
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)want, k, v) {
+        if (computed_alloc && !strcmp(k, "allocatable") && json_object_get(have, k)) {
+            if (!json_equal(v, json_object_get(json_object_get(wrote, "status"), "allocatable")))
+                return false;
+            continue;
+        }
         json_t *h = json_object_get(have, k);
         /* the API server drops empty lists (images: [] when cleared) */
         if (!h && ((json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0)))
@@ -200,8 +218,10 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *n
                              "a node of this name was created inside the virtual cluster; the host node is not "
                              "synced onto it");
     }
+    if (st->pods && !st->pods->synced)
+        return VC_ITEROVER; /* allocatable needs the host's other pods */
     vc__node_opts o;
-    node_opts(s, &o);
+    node_opts(s, st, name, &o);
     json_t *d = NULL;
     int rc = vc__node_to_virtual(&d, h, v, &o);
     if (rc < 0)
@@ -246,7 +266,8 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *n
         json_decref(p);
         vc__free(path);
     }
-    if (rc == VC_OK && !status_current(json_object_get(d, "status"), json_object_get(v, "status")))
+    if (rc == VC_OK && !status_current(json_object_get(d, "status"), json_object_get(v, "status"), st->pods != NULL,
+                                       vc__map_get(&st->wrote, name)))
         rc = write_status(s, it, name, d);
     if (rc == VC_OK)
         remember(st, name, d);
@@ -300,13 +321,14 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
 /* The Lease heartbeat of every synced node. */
 static int tick(vc_syncer *s, vc__ctl *c, bool synced, int64_t now)
 {
-    if (!synced || now < s->next_lease_ms)
-        return 0;
-    s->next_lease_ms = now + VC__NODE_LEASE_PERIOD_MS;
     rn_state *st = c->state;
+    int work = st->pods && !s->stopping ? vc__informer_tick(st->pods, now) : 0;
+    if (!synced || now < s->next_lease_ms)
+        return work;
+    s->next_lease_ms = now + VC__NODE_LEASE_PERIOD_MS;
     size_t it = 0;
     const char *node;
-    int n = 0;
+    int n = work;
     while (vc__map_next(&st->wrote, &it, &node, NULL)) {
         if (vc__informer_has(c->virt, node)) {
             vc__nodes_lease(s, node);
@@ -318,10 +340,83 @@ static int tick(vc_syncer *s, vc__ctl *c, bool synced, int64_t now)
 
 static int64_t timeout(vc_syncer *s, vc__ctl *c, int64_t now)
 {
-    (void)c;
+    rn_state *st = c->state;
+    int64_t t = st->pods ? vc__informer_timeout(st->pods, now) : -1;
     if (!s->ready_reported)
-        return -1;
-    return s->next_lease_ms > now ? s->next_lease_ms - now : 0;
+        return t;
+    int64_t l = s->next_lease_ms > now ? s->next_lease_ms - now : 0;
+    return t < 0 || l < t ? l : t;
+}
+
+/* ---- the host's other pods (virtual scheduler) ---- */
+
+/* what counts: placed, not finished; its requests in "r" (slimmed) */
+static bool pod_counts(const json_t *p)
+{
+    const char *phase = vc__jpath_str(p, "status", "phase");
+    const char *node = vc__jpath_str(p, "spec", "nodeName");
+    return node && *node && !vc__streq(phase, "Succeeded") && !vc__streq(phase, "Failed");
+}
+
+static void slim_pod(void *ud, json_t *obj)
+{
+    (void)ud;
+    int64_t r[3];
+    vc__pod_requests(obj, r);
+    json_t *node = json_incref(json_object_get(json_object_get(obj, "spec"), "nodeName"));
+    json_t *phase = json_incref(json_object_get(json_object_get(obj, "status"), "phase"));
+    json_t *meta = json_incref(json_object_get(obj, "metadata"));
+    json_object_clear(obj);
+    json_object_set_new(obj, "metadata", meta ? meta : json_object());
+    json_object_set_new(obj, "spec", json_pack("{s:o?}", "nodeName", node));
+    json_object_set_new(obj, "status", json_pack("{s:o?}", "phase", phase));
+    json_object_set_new(obj, "r", json_pack("[I,I,I]", (json_int_t)r[0], (json_int_t)r[1], (json_int_t)r[2]));
+    json_t *m = json_object_get(obj, "metadata");
+    const char *keep[] = { "name", "namespace", "resourceVersion", "uid" };
+    json_t *slim = json_object();
+    for (size_t i = 0; slim && i < VC__ARRAY_LEN(keep); i++)
+        if (json_object_get(m, keep[i]))
+            json_object_set(slim, keep[i], json_object_get(m, keep[i]));
+    if (slim)
+        json_object_set_new(obj, "metadata", slim);
+}
+
+static void use_add(vc_syncer *s, vc__ctl *c, const json_t *p, int sign)
+{
+    rn_state *st = c->state;
+    if (!p || !pod_counts(p))
+        return;
+    const char *node = vc__jpath_str(p, "spec", "nodeName");
+    int64_t r[3];
+    const json_t *rr = json_object_get(p, "r");
+    if (json_is_array(rr)) {
+        for (int i = 0; i < 3; i++)
+            r[i] = (int64_t)json_integer_value(json_array_get(rr, (size_t)i));
+    } else {
+        vc__pod_requests(p, r);
+    }
+    int64_t *u = vc__map_get(&st->used, node);
+    if (!u) {
+        if (sign < 0 || !(u = vc__calloc(4, sizeof *u)))
+            return;
+        if (vc__map_put(&st->used, node, u, NULL) < 0) {
+            vc__free(u);
+            return;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        u[i] += sign * r[i];
+    u[3] += sign;
+    if (u[3] <= 0)
+        vc__free(vc__map_del(&st->used, node));
+    vc__sync_enqueue(s, c, node, 0);
+}
+
+static void on_pod(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)key;
+    use_add(inf->s, ud, old, -1);
+    use_add(inf->s, ud, nobj, +1);
 }
 
 int vc__ctl_real_nodes_init(vc_syncer *s, vc__ctl *c)
@@ -337,6 +432,7 @@ int vc__ctl_real_nodes_init(vc_syncer *s, vc__ctl *c)
     vc__map_init(&st->back);
     vc__map_init(&st->pushing);
     vc__map_init(&st->wrote);
+    vc__map_init(&st->used);
     c->state = st;
     c->free_state = rn_free;
     /* every host node (a relabelled one must be seen to stop matching) and
@@ -350,6 +446,19 @@ int vc__ctl_real_nodes_init(vc_syncer *s, vc__ctl *c)
     if (rc == VC_OK) {
         c->virt->want_old = true; /* syncBackChanges: what changed inside */
         rc = vc__informer_set_kind(c->virt, "Node");
+    }
+    if (rc == VC_OK && s->virtual_scheduler) {
+        /* upstream: a node's allocatable inside is what the host's other
+         * pods leave of it (the ClusterRole of real nodes lists pods) */
+        char *sel = vc__sprintf("%s!=%s", VC__NODE_MARKER_LABEL, s->name);
+        rc = sel ? vc__informer_new(&st->pods, s, s->host, "host pods of others", "v1", "pods", NULL, sel, slim_pod,
+                                    on_pod, c)
+                 : vc__error_oom();
+        vc__free(sel);
+        if (rc == VC_OK) {
+            st->pods->want_old = true; /* what a pod counted before */
+            rc = vc__informer_set_kind(st->pods, "Pod");
+        }
     }
     return rc;
 }

@@ -528,6 +528,43 @@ static bool untainted_inside(void)
     return ok;
 }
 
+static bool n1_cpu_400(void)
+{
+    json_t *n = vnode("kwok-node-1");
+    bool ok = vc__streq(json_string_value(json_object_get(json_object_get(json_object_get(n, "status"), "allocatable"),
+                                                          "cpu")), "400");
+    json_decref(n);
+    return ok;
+}
+
+static bool pod_condition(const char *name, const char *reason)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/sched/pods/%s", name);
+    json_t *p = kget(V, path);
+    size_t i;
+    json_t *cond;
+    bool ok = false;
+    json_array_foreach(json_object_get(json_object_get(p, "status"), "conditions"), i, cond) {
+        if (vc__streq(vc__jstr(cond, "type"), "PodScheduled") && vc__streq(vc__jstr(cond, "status"), "False") &&
+            vc__streq(vc__jstr(cond, "reason"), reason))
+            ok = true;
+    }
+    json_decref(p);
+    return ok;
+}
+
+static bool big_unschedulable(void)
+{
+    return pod_condition("big", "Unschedulable");
+}
+
+static char NODE_BIG[64];
+static bool big_running(void)
+{
+    return placed("big", NODE_BIG);
+}
+
 static bool ssd_six_on_node1(void)
 {
     json_t *l = kget(V, "/api/v1/namespaces/sched/pods?labelSelector=app%3Dssd");
@@ -555,6 +592,13 @@ static void t_virtual_scheduler(void)
                  "sync:\n  fromHost:\n    nodes:\n      enabled: true\n");
     CHECK(pump_until(all3_in, 30000));
     CHECK(pump_until(tainted_inside, 20000));
+    /* settled with the allocatable computed here: no write loop either */
+    pump(1000);
+    uint64_t w0 = writes();
+    pump(3000);
+    uint64_t dw = writes() - w0;
+    printf("# writes in 3 s once settled (virtual scheduler): %llu\n", (unsigned long long)dw);
+    CHECK(dw <= 3);
     CHECK_INT(kcreate(V, "/api/v1/namespaces",
                       "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"sched\"}}"), VC_OK);
     wait_default_sa("/api/v1/namespaces/sched/serviceaccounts/default");
@@ -636,6 +680,29 @@ static void t_virtual_scheduler(void)
     CHECK_INT(on1, 6);
     CHECK_INT(json_array_size(json_object_get(hl, "items")), 6);
     json_decref(hl);
+    /* allocatable inside is what the host's other pods leave (upstream):
+     * a host pod of no vcluster asks 600 of kwok-node-1's 1k cores; a pod
+     * inside that needs 500 there cannot be placed until it goes */
+    snprintf(path, sizeof path, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"hog-%s\"},"
+                                "\"spec\":{\"nodeName\":\"kwok-node-1\",\"containers\":[{\"name\":\"c\",\"image\":\"x\","
+                                "\"resources\":{\"requests\":{\"cpu\":\"600\"}}}]}}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces/default/pods", path), VC_OK);
+    t0 = vc__now_ms();
+    CHECK(pump_until(n1_cpu_400, 30000));
+    printf("# a host pod asking 600 cores: kwok-node-1's allocatable inside is 400 after %lld ms\n",
+           (long long)(vc__now_ms() - t0));
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/sched/pods",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"big\"},"
+                      "\"spec\":{\"nodeSelector\":{\"kubernetes.io/hostname\":\"kwok-node-1\"},"
+                      "\"containers\":[{\"name\":\"c\",\"image\":\"nginx\",\"resources\":{\"requests\":{\"cpu\":\"500\"}}}]}}"),
+              VC_OK);
+    CHECK(pump_until(big_unschedulable, 30000));
+    snprintf(path, sizeof path, "/api/v1/namespaces/default/pods/hog-%s", NAME);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", path, "{\"gracePeriodSeconds\":0}", NULL), VC_OK);
+    t0 = vc__now_ms();
+    CHECK(pump_until(big_running, 60000));
+    printf("# the host pod gone: the 500-core pod placed inside and running in %lld ms\n",
+           (long long)(vc__now_ms() - t0));
     /* c: unschedulable inside, and never on the host */
     CHECK(pump_until(c_unschedulable, 30000));
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/c-x-sched-x-%s", HNS, NAME);
