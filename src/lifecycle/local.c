@@ -1,7 +1,8 @@
 /*
  * The local driver: the virtual control plane as processes on this machine
- * (kine over SQLite or etcd, kube-apiserver, kube-controller-manager) plus
- * the syncer daemon, with certificates from src/pki. The host side is the
+ * (kine over SQLite or etcd, kube-apiserver, kube-controller-manager, and
+ * kube-scheduler with controlPlane.advanced.virtualScheduler) plus the
+ * syncer daemon, with certificates from src/pki. The host side is the
  * same as with the kubernetes driver: namespace, Service NAME (its ClusterIP
  * is what pods see as the API server), ServiceAccount vc-workload-NAME and
  * the kubeconfig Secret vc-NAME. State: <root>/<namespace>/<name>/.
@@ -19,8 +20,11 @@
 
 #define DRIVER "local"
 
-enum { P_STORE, P_API, P_KCM, P_SYNCER, P_COUNT };
-static const char *const k_comp[P_COUNT] = { "store", "kube-apiserver", "kube-controller-manager", "vcluster-syncer" };
+/* P_SCHED runs only with the virtual scheduler (exe[P_SCHED] NULL: not part
+ * of this cluster) */
+enum { P_STORE, P_API, P_KCM, P_SYNCER, P_SCHED, P_COUNT };
+static const char *const k_comp[P_COUNT] = { "store", "kube-apiserver", "kube-controller-manager", "vcluster-syncer",
+                                             "kube-scheduler" };
 
 typedef struct lstate {
     char *dir;            /* <root>/<ns>/<name> */
@@ -180,6 +184,12 @@ static int resolve_binaries(vc__lc *lc, lstate *s)
                              "their directory (--bin-dir or VC_K8S_BINDIR)",
                              names[i], bin ? " in " : " on PATH", bin ? bin : "", "");
     }
+    if (vc__config_virtual_scheduler(lc->config) && !(s->exe[P_SCHED] = vc__find_exe(bin, "kube-scheduler")))
+        return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
+                         "controlPlane.advanced.virtualScheduler.enabled: the local driver needs kube-scheduler%s%s; "
+                         "build it with tests/cluster/hostcluster build and pass its directory (--bin-dir or "
+                         "VC_K8S_BINDIR)",
+                         bin ? " in " : " on PATH", bin ? bin : "");
     s->exe[P_SYNCER] = !vc__str_empty(lc->syncer_path) ? vc__strdup(lc->syncer_path) : default_syncer();
     if (!s->exe[P_SYNCER] || access(s->exe[P_SYNCER], X_OK) != 0)
         return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
@@ -319,6 +329,32 @@ static int start_kcm(lstate *s)
     vc__free(root);
     vc__free(scert);
     vc__free(skey);
+    return rc;
+}
+
+/* The virtual cluster's own scheduler: it places pods on the nodes the
+ * syncer copies from the host (sync.fromHost.nodes), and the syncer creates
+ * each host pod on the node chosen here. */
+static int start_scheduler(lstate *s)
+{
+    char *pki = sub(s, "pki");
+    char port[32];
+    snprintf(port, sizeof port, "--secure-port=%d", s->port[P_SCHED]);
+    char *kc = vc__sprintf("--kubeconfig=%s/scheduler.conf", pki);
+    char *akc = vc__sprintf("--authentication-kubeconfig=%s/scheduler.conf", pki);
+    char *zkc = vc__sprintf("--authorization-kubeconfig=%s/scheduler.conf", pki);
+    int rc;
+    if (!pki || !kc || !akc || !zkc) {
+        rc = vc__error_oom();
+    } else {
+        char *argv[] = { s->exe[P_SCHED], kc, akc, zkc, "--bind-address=127.0.0.1", port, "--leader-elect=false",
+                         "--profiling=false", "--v=1", NULL };
+        rc = spawn(s, P_SCHED, argv);
+    }
+    vc__free(pki);
+    vc__free(kc);
+    vc__free(akc);
+    vc__free(zkc);
     return rc;
 }
 
@@ -690,6 +726,9 @@ static int start(vc__lc *lc, lstate *s)
     if ((rc = vc__lc_step(lc, "controller-manager", 0, "starting kube-controller-manager")) < 0 ||
         (rc = start_kcm(s)) < 0 || (rc = ls_save(s)) < 0)
         return rc;
+    if (s->exe[P_SCHED] && ((rc = vc__lc_step(lc, "scheduler", 0, "starting kube-scheduler (virtualScheduler)")) < 0 ||
+                            (rc = start_scheduler(s)) < 0 || (rc = ls_save(s)) < 0))
+        return rc;
     if ((rc = vc__lc_step(lc, "syncer", 0, "starting the syncer")) < 0 || (rc = start_syncer(lc, s)) < 0 ||
         (rc = ls_save(s)) < 0)
         return rc;
@@ -699,6 +738,8 @@ static int start(vc__lc *lc, lstate *s)
         return rc;
     if (!vc__proc_alive_with(s->pid[P_KCM], exe_base(s->exe[P_KCM]), s->dir))
         return log_tail_error(s, P_KCM, "exited");
+    if (s->exe[P_SCHED] && !vc__proc_alive_with(s->pid[P_SCHED], exe_base(s->exe[P_SCHED]), s->dir))
+        return log_tail_error(s, P_SCHED, "exited");
     return vc__lc_step(lc, "syncer", 1, "the syncer is running");
 }
 
@@ -726,6 +767,41 @@ static int restart_syncer(vc__lc *lc, lstate *s)
     return rc;
 }
 
+/* --upgrade: the virtual scheduler started or stopped as the values say */
+static int upgrade_scheduler(vc__lc *lc, lstate *s)
+{
+    bool want = vc__config_virtual_scheduler(lc->config);
+    bool running = s->exe[P_SCHED] && s->pid[P_SCHED] > 0 &&
+                   vc__proc_alive_with(s->pid[P_SCHED], exe_base(s->exe[P_SCHED]), s->dir);
+    if (!want) {
+        if (running)
+            vc__proc_stop(s->pid[P_SCHED], exe_base(s->exe[P_SCHED]), s->dir, 10000, vc__lc_tick_cb, lc);
+        s->pid[P_SCHED] = 0;
+        vc__free(s->exe[P_SCHED]);
+        s->exe[P_SCHED] = NULL;
+        return ls_save(s);
+    }
+    if (running)
+        return VC_OK;
+    if (!s->exe[P_SCHED]) {
+        const char *bin = vc__str_empty(lc->bin_dir) ? getenv("VC_K8S_BINDIR") : lc->bin_dir;
+        if (!(s->exe[P_SCHED] = vc__find_exe(bin, "kube-scheduler")))
+            return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
+                             "controlPlane.advanced.virtualScheduler.enabled: the local driver needs kube-scheduler; "
+                             "pass its directory (--bin-dir or VC_K8S_BINDIR)");
+    }
+    if (s->port[P_SCHED] <= 0 || !vc__port_free(s->port[P_SCHED]))
+        s->port[P_SCHED] = vc__free_port();
+    if (s->port[P_SCHED] <= 0)
+        return vc__error(VC_EIO, VC_ERRCLASS_OS, "no free port on 127.0.0.1");
+    int rc = vc__lc_step(lc, "scheduler", 0, "starting kube-scheduler (virtualScheduler)");
+    if (rc == VC_OK)
+        rc = start_scheduler(s);
+    if (rc == VC_OK)
+        rc = ls_save(s);
+    return rc;
+}
+
 static int local_create(vc__lc *lc)
 {
     if (lc->flags & VC_CREATE_PRINT)
@@ -750,7 +826,8 @@ static int local_create(vc__lc *lc)
             return rc;
         /* the Role follows the values (a kind synced now needs its rule) */
         if ((rc = vc__lc_step(lc, "upgrade", 0, "applying new values to %s", lc->name)) == VC_OK &&
-            (rc = write_values(lc, &s)) == VC_OK && (rc = write_host_kubeconfig(lc, &s)) == VC_OK)
+            (rc = write_values(lc, &s)) == VC_OK && (rc = write_host_kubeconfig(lc, &s)) == VC_OK &&
+            (rc = upgrade_scheduler(lc, &s)) == VC_OK)
             rc = restart_syncer(lc, &s);
         ls_clear(&s);
         if (rc == VC_OK)
@@ -903,9 +980,12 @@ static int local_pause(vc__lc *lc, const json_t *svc)
 
 static bool all_running(lstate *s)
 {
-    for (int i = 0; i < P_COUNT; i++)
+    for (int i = 0; i < P_COUNT; i++) {
+        if (i == P_SCHED && !s->exe[i])
+            continue; /* no virtual scheduler */
         if (!s->exe[i] || !vc__proc_alive_with(s->pid[i], exe_base(s->exe[i]), s->dir))
             return false;
+    }
     return true;
 }
 
@@ -1027,6 +1107,8 @@ static int local_status(vc__lc *lc, const json_t *svc, vc_cluster_info *info)
     } else {
         info->state = VC_CLUSTER_FAILED;
         for (int i = 0; i < P_COUNT; i++) {
+            if (i == P_SCHED && !s.exe[i])
+                continue;
             if (!s.exe[i] || !vc__proc_alive_with(s.pid[i], exe_base(s.exe[i]), s.dir)) {
                 char m[256];
                 snprintf(m, sizeof m, "%s is not running; `vcluster resume %s` starts it again", k_comp[i], lc->name);

@@ -7,7 +7,7 @@
 #include "sync/sync.h"
 
 #define FAKE_LABEL "vcluster.loft.sh/fake-node"
-#define LEASE_PERIOD_MS 10000
+#define LEASE_PERIOD_MS VC__NODE_LEASE_PERIOD_MS
 
 void vc__nodes_use(vc_syncer *s, const char *old_node, const char *new_node)
 {
@@ -227,30 +227,34 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
     return rc;
 }
 
+void vc__nodes_lease(vc_syncer *s, const char *node)
+{
+    char ts[40];
+    iso_now(ts, sizeof ts, true);
+    char *path = vc__sprintf("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/%s"
+                             "?fieldManager=vcluster-syncer&force=true", node);
+    char *body = vc__sprintf("{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":"
+                             "\"%s\",\"namespace\":\"kube-node-lease\"},\"spec\":{\"holderIdentity\":\"%s\","
+                             "\"leaseDurationSeconds\":40,\"renewTime\":\"%s\"}}",
+                             node, node, ts);
+    if (path && body)
+        vc__sync_write(s, VC__SIDE_VIRT, NULL, "Lease", "kube-node-lease", node, "", 0, "PATCH", path,
+                       "application/apply-patch+yaml", body, NULL, NULL);
+    vc__free(path);
+    vc__free(body);
+}
+
 /* The Lease heartbeat of every fake node in use. */
 static void lease_tick(vc_syncer *s, vc__ctl *c, int64_t now)
 {
     if (now < s->next_lease_ms)
         return;
     s->next_lease_ms = now + LEASE_PERIOD_MS;
-    char ts[40];
-    iso_now(ts, sizeof ts, true);
     size_t it = 0;
     const char *node;
     while (vc__informer_next(c->virt, &it, &node, NULL)) {
-        if (!vc__map_get(&s->node_use, node))
-            continue;
-        char *path = vc__sprintf("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/%s"
-                                 "?fieldManager=vcluster-syncer&force=true", node);
-        char *body = vc__sprintf("{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":"
-                                 "\"%s\",\"namespace\":\"kube-node-lease\"},\"spec\":{\"holderIdentity\":\"%s\","
-                                 "\"leaseDurationSeconds\":40,\"renewTime\":\"%s\"}}",
-                                 node, node, ts);
-        if (path && body)
-            vc__sync_write(s, VC__SIDE_VIRT, NULL, "Lease", "kube-node-lease", node, "", 0, "PATCH", path,
-                           "application/apply-patch+yaml", body, NULL, NULL);
-        vc__free(path);
-        vc__free(body);
+        if (vc__map_get(&s->node_use, node))
+            vc__nodes_lease(s, node);
     }
 }
 
@@ -280,6 +284,8 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
 int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg)
 {
     (void)arg;
+    if (s->real_nodes) /* sync.fromHost.nodes.enabled: one mode or the other */
+        return vc__ctl_real_nodes_init(s, c);
     c->name = "nodes";
     c->kind = "Node";
     c->reconcile = reconcile;

@@ -935,6 +935,20 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         /* it ran on the host and is gone there: let its controller replace it */
         return delete_obj(s, VC__SIDE_VIRT, it, vns, vname, vuid, 0, vns, vname, hname);
     }
+    if (s->virtual_scheduler && !node_of(v))
+        return VC_OK; /* the virtual scheduler places it first (its binding's event comes back here) */
+    if ((s->node_labels || s->virtual_scheduler) && node_of(v)) {
+        /* placed on a node: it must be one the virtual cluster has (upstream) */
+        vc__ctl *nodes = vc__sync_ctl_of(s, VC__CTL_NODES);
+        if (nodes && nodes->virt && !vc__informer_has(nodes->virt, node_of(v))) {
+            char *msg = vc__sprintf("Given nodeName %s does not exist in virtual cluster", node_of(v));
+            if (msg)
+                vc__sync_warn(s, "Pod", vns, vname, hname, msg);
+            vc__free(msg);
+            it->retry_ms = 15000;
+            return VC_ITEROVER;
+        }
+    }
     if (!s->kube_ip)
         return VC_ITEROVER;
     vc__ctl *nsc = vc__sync_ctl_of(s, VC__CTL_NAMESPACES);

@@ -286,6 +286,12 @@ struct vc_syncer {
     const void *enq_slots;
     int enq_ctl;
     uint32_t tick_rr;         /* the informer a step starts with */
+    /* sync.fromHost.nodes (realnodes.c): real host nodes instead of fake
+     * ones, chosen at startup */
+    bool real_nodes, nodes_all, nodes_sync_back, nodes_clear_images;
+    bool proxy_by_hostname, proxy_by_ip;
+    bool virtual_scheduler;   /* controlPlane.advanced.virtualScheduler (pods wait for it) */
+    json_t *node_labels;      /* selector.labels, or NULL */
 };
 
 static inline int64_t vc__sync_now_us(void)
@@ -409,6 +415,11 @@ int vc__fromhost_configure(vc_syncer *s, const vc_config *cfg);
 /* networking.replicateServices (replicate.c): a mapping, from config. */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
 void vc__replicate_free(vc_syncer *s);
+/* Real nodes (realnodes.c): the nodes controller in its other mode. */
+int vc__ctl_real_nodes_init(vc_syncer *s, vc__ctl *c);
+/* Renew the virtual kube-node-lease Lease of a node (nodes.c). */
+#define VC__NODE_LEASE_PERIOD_MS 10000
+void vc__nodes_lease(vc_syncer *s, const char *node);
 /* Called by the pods controller when a host pod's node changes. */
 void vc__nodes_use(vc_syncer *s, const char *old_node, const char *new_node);
 /* Reference counting of pod -> configmap/secret/pvc (generic.c). */

@@ -500,6 +500,7 @@ void vc_syncer_free(vc_syncer *s)
     vc__map_clear(&s->node_use, NULL);
     vc__sync_warns_free(s);
     vc__free(s->pss);
+    json_decref(s->node_labels);
     vc_translator_free(s->tr);
     vc__kube_unref(s->host);
     vc__kube_unref(s->virt);
@@ -669,12 +670,28 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             s->flags |= VC_SYNCER_NO_EVENTS;
         if (!cv->control_plane.coredns.enabled)
             s->flags |= VC_SYNCER_NO_COREDNS;
-        if (cv->sync.from_host.nodes.enabled)
-            /* copying the host's Node objects is not built: virtual pods are
-             * still bound to fake nodes, so they keep running (said once) */
-            VC__LOGW("sync", "sync.fromHost.nodes.enabled: host Nodes are not copied by this syncer; "
-                             "pods are bound to fake nodes instead");
-        rc = vc__fromhost_configure(s, cfg);
+        if (cv->sync.from_host.nodes.enabled) {
+            /* real nodes (realnodes.c) instead of fake ones (the flag that
+             * leaves fake nodes out does not apply to them) */
+            s->real_nodes = true;
+            s->flags &= ~VC_SYNCER_NO_FAKE_NODES;
+            s->nodes_all = cv->sync.from_host.nodes.selector_all;
+            s->nodes_sync_back = cv->sync.from_host.nodes.sync_back_changes;
+            s->nodes_clear_images = cv->sync.from_host.nodes.clear_image_status;
+            s->proxy_by_hostname = cv->networking.advanced.proxy_kubelets_by_hostname;
+            s->proxy_by_ip = cv->networking.advanced.proxy_kubelets_by_ip;
+            if (json_object_size(cv->sync.from_host.nodes.selector_labels) && !s->nodes_all &&
+                !(s->node_labels = json_deep_copy(cv->sync.from_host.nodes.selector_labels)))
+                rc = vc__error_oom();
+        }
+        if (vc__config_virtual_scheduler(cfg)) {
+            /* the virtual kube-scheduler places pods; the host one never sees
+             * an unplaced pod (pods.c) */
+            s->virtual_scheduler = true;
+            to.flags |= VC_TRANSLATE_OPT_VIRTUAL_SCHEDULER;
+        }
+        if (rc == VC_OK)
+            rc = vc__fromhost_configure(s, cfg);
         for (size_t i = 0; rc == VC_OK && i < cv->networking.replicate_services.from_host.n; i++)
             rc = vc__replicate_add(s, true, cv->networking.replicate_services.from_host.v[i].from,
                                    cv->networking.replicate_services.from_host.v[i].to);
@@ -689,6 +706,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     rc = vc_translator_new(&s->tr, &to);
     vc__free(hosts_image);
     hosts_image = NULL;
+    if (rc == VC_OK && s->node_labels)
+        rc = vc__translator_set_node_selector(s->tr, s->node_labels);
     if (rc < 0) {
         vc_config_free(own);
         goto fail;

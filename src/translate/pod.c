@@ -635,7 +635,8 @@ int vc__pod_to_host(vc__call *c, json_t *obj)
         json_object_del(spec, "topologySpreadConstraints");
         json_object_del(spec, "affinity");
         json_object_del(spec, "nodeSelector");
-    } else if ((rc = translate_topology(c, spec)) < 0 || (rc = translate_affinity(c, spec)) < 0) {
+    } else if ((rc = translate_topology(c, spec)) < 0 || (rc = translate_affinity(c, spec)) < 0 ||
+               (rc = vc__pod_node_selector(spec, t->node_selector)) < 0) {
         goto out;
     }
     if ((rc = enforce_tolerations(c, spec)) < 0)

@@ -132,6 +132,7 @@ struct vc_translator {
     char kube_root_ca[64];    /* vcluster-kube-root-ca.crt-x-<name> */
     json_t *tolerations;      /* parsed enforced tolerations (array) */
     bool owner_wait;          /* setOwner: namespaced objects wait for owner_uid (VC_ESTATE) */
+    json_t *node_selector;    /* sync.fromHost.nodes.selector.labels, or NULL */
 
     /* Shared immutable leaves (see "Result sharing" above). */
     json_t *s_name, *s_host_ns, *s_marker_cluster, *s_workload_sa, *s_v1, *s_none;
@@ -290,6 +291,49 @@ int vc__translate_custom_to_host(json_t **out, vc_translator *t, json_t *vobj, c
 int vc__translate_custom_from_host(json_t **out, const json_t *host, const char *vns, const char *vname);
 /* True when a virtual object is such a copy (vcluster.loft.sh/synced-from-host). */
 bool vc__custom_is_host_copy(const json_t *virt);
+/* ---- real nodes (src/translate/node.c), sync.fromHost.nodes ---- */
+#define VC__NODE_MARKER_LABEL "vcluster.loft.sh/managed-by"
+#define VC__NODE_TAINTS_ANN "vcluster.loft.sh/original-taints"
+typedef struct vc__node_opts {
+    const char *marker;       /* the marker label's value (the vcluster name) */
+    bool clear_images;        /* clearImageStatus: status.images = [] */
+    bool proxy_by_hostname;   /* networking.advanced.proxyKubelets.byHostname */
+    bool proxy_by_ip;         /* networking.advanced.proxyKubelets.byIP */
+    const char *kubelet_ip;   /* the syncer's kubelet proxy address, or NULL */
+    int32_t kubelet_port;     /* its port (> 0: daemonEndpoints rewritten) */
+    bool virtual_scheduler;   /* capacity/allocatable added inside stay */
+    const json_t *enforced_tolerations; /* parsed enforceTolerations (array) or NULL:
+                                         * taints they tolerate are not shown inside */
+    const int64_t *used;      /* with virtual_scheduler: what the host's other pods on
+                               * the node request (cpu, memory, ephemeral-storage in
+                               * milli units, pods), taken off allocatable; or NULL */
+} vc__node_opts;
+/* A Kubernetes quantity ("500m", "1Gi", "1e3") in milli units. VC_EINVAL
+ * when it is not one (or does not fit). */
+int vc__quantity_milli(const char *q, int64_t *out);
+/* A pod's requests of cpu, memory and ephemeral-storage in milli units
+ * (containers and sidecars summed, the largest init container if more,
+ * plus overhead; upstream's PodRequests without in-place resize). */
+void vc__pod_requests(const json_t *pod, int64_t out[3]);
+/* The host node is selected: selector.all, or every selector label matches. */
+bool vc__node_selected(const json_t *host, bool all, const json_t *labels);
+/* The virtual Node for host node `host` given the current virtual one
+ * (`virt`, NULL when none): a new object with metadata (name, labels,
+ * annotations), spec and status. Host labels/annotations win; those the
+ * virtual cluster added stay (upstream's managed-keys merge); taints merged
+ * as upstream (host + virtual - host's removed ones). */
+int vc__node_to_virtual(json_t **out, const json_t *host, const json_t *virt, const vc__node_opts *o);
+/* syncBackChanges: a change inside (vold -> vnew) to labels or taints that
+ * the host node does not have yet, as a merge patch of the host node; *out
+ * NULL when there is none. `ours` (may be NULL) is the virtual node the
+ * syncer last wrote: what matches it is the syncer's own change. */
+int vc__node_sync_back(json_t **out, const json_t *host, const json_t *ours, const json_t *vold,
+                       const json_t *vnew);
+/* A host pod spec without nodeName gets the selector labels in its
+ * nodeSelector (upstream: pods only land on the selected nodes). */
+int vc__pod_node_selector(json_t *spec, const json_t *labels);
+/* The selector labels host pods get (NULL or {} for none); copied. */
+int vc__translator_set_node_selector(vc_translator *t, const json_t *labels);
 
 /* ---- the syncer-facing API ---- */
 

@@ -139,7 +139,7 @@ void vc_translator_free(vc_translator *t)
         return;
     drop_ip_leaves(t);
     json_t **leaves[] = {
-        &t->tolerations, &t->s_name, &t->s_host_ns, &t->s_marker_cluster, &t->s_workload_sa, &t->s_v1,
+        &t->tolerations, &t->node_selector, &t->s_name, &t->s_host_ns, &t->s_marker_cluster, &t->s_workload_sa, &t->s_v1,
         &t->s_none, &t->s_true_str, &t->s_false_str, &t->s_kube_root_ca, &t->owner_ref, &t->owner_ref_ctrl,
         &t->dns_options, &t->fp_name, &t->fp_namespace, &t->fp_uid, &t->fp_labels, &t->fp_sa,
     };
@@ -368,4 +368,15 @@ void vc__translator_wait_owner(vc_translator *t, bool wait)
 const char *vc_translator_host_namespace(vc_translator *t)
 {
     return t ? t->host_ns : "";
+}
+
+int vc__translator_set_node_selector(vc_translator *t, const json_t *labels)
+{
+    json_decref(t->node_selector);
+    t->node_selector = NULL;
+    if (json_object_size(labels) == 0)
+        return VC_OK;
+    if (!(t->node_selector = json_deep_copy(labels)))
+        return vc__error_oom();
+    return VC_OK;
 }

@@ -63,13 +63,6 @@ static const pending pending_keys[] = {
     { "sync.toHost.storageClasses.enabled", "h-storage" },
     { "sync.fromHost.storageClasses.enabled", "h-storage" },
     { "sync.fromHost.storageClasses.selector", "h-storage" },
-    /* being built in issue 13 by h-nodes (items 4 and 5) */
-    { "sync.fromHost.nodes.enabled", "h-nodes" },
-    { "sync.fromHost.nodes.syncBackChanges", "h-nodes" },
-    { "sync.fromHost.nodes.clearImageStatus", "h-nodes" },
-    { "sync.fromHost.nodes.selector.all", "h-nodes" },
-    { "sync.fromHost.nodes.selector.labels", "h-nodes" },
-    { "controlPlane.advanced.virtualScheduler.enabled", "h-nodes" },
 };
 
 /* ---- source text ---- */

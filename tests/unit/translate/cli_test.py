@@ -93,5 +93,32 @@ check("translate -f a missing file: the reason", rc == 1 and "No such file" in e
 rc, out, err = run(["create", "x", "--print", "-f", "/dev/zero", "--kubeconfig", "/nonexistent"])
 check("create -f /dev/zero: refused at 16 MiB", rc != 0 and "16 MiB" in err, repr((rc, err[:300])))
 
+# the virtual scheduler with the kubernetes driver (issue 13 item 5): the
+# StatefulSet gets a kube-scheduler container running the binary of the k8s
+# image, and the ClusterRole lets the syncer read and patch host nodes
+import os
+import tempfile
+with tempfile.TemporaryDirectory() as d:
+    kc = os.path.join(d, "kubeconfig")
+    with open(kc, "w") as f:
+        f.write("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}}]\n"
+                "users: [{name: u, user: {token: t}}]\n"
+                "contexts: [{name: c, context: {cluster: c, user: u}}]\n")
+    vals = os.path.join(d, "values.yaml")
+    with open(vals, "w") as f:
+        f.write("controlPlane:\n  advanced:\n    virtualScheduler:\n      enabled: true\n"
+                "sync:\n  fromHost:\n    nodes:\n      enabled: true\n      syncBackChanges: true\n")
+    rc, out, err = run(["create", "vs", "--print", "-f", vals, "--kubeconfig", kc])
+    check("create --print with virtualScheduler: a kube-scheduler container from the k8s image",
+          rc == 0 and "- name: kube-scheduler" in out and "- /kubernetes/kube-scheduler" in out
+          and "--kubeconfig=/pki/scheduler.conf" in out and "image: ghcr.io/loft-sh/kubernetes:" in out,
+          repr((rc, err[:300])))
+    check("create --print with real nodes: the ClusterRole reads and patches nodes",
+          "- nodes/status" in out and "- patch" in out, repr(out[:300]))
+    rc, out, err = run(["create", "vs", "--print", "--kubeconfig", kc])
+    check("create --print by default: no kube-scheduler container", rc == 0 and "kube-scheduler" not in out,
+          repr((rc, err[:300])))
+
 print(f"# cli: {failures} failed")
 sys.exit(1 if failures else 0)
