@@ -20,6 +20,8 @@ const vc__ctl_desc vc__controllers[] = {
     { VC__CTL_EVENTS, vc__ctl_events_init, 0, VC_SYNCER_NO_EVENTS },
     { VC__CTL_COREDNS, vc__ctl_coredns_init, 0, VC_SYNCER_NO_COREDNS },
     { VC__CTL_REPLICATE, vc__ctl_replicate_init, 0, 0 },
+    { VC__CTL_PVS, vc__ctl_pvs_init, 0, 0 },
+    { VC__CTL_STORAGECLASSES, vc__ctl_storageclasses_init, 0, 0 },
 };
 
 const size_t vc__n_controllers = VC__ARRAY_LEN(vc__controllers);

@@ -498,6 +498,15 @@ static int status_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey
             return rc;
         }
     }
+    if (c->tk->id == VC__K_PVC) {
+        /* the volume name first (storage.c), then the status */
+        bool wrote = false;
+        rc = vc__pvc_volume_back(s, it, vns, vname, v, nv, &wrote);
+        if (rc != VC_OK || wrote) {
+            json_decref(nv);
+            return rc;
+        }
+    }
     if (!json_equal(json_object_get(nv, "status"), json_object_get(v, "status"))) {
         char *path = vc__obj_path(c->tk->api_version, c->tk->plural, vns, vname, "status");
         char *body = json_dumps(nv, JSON_COMPACT);

@@ -153,6 +153,8 @@ typedef enum vc__ctl_id {
     VC__CTL_EVENTS,
     VC__CTL_COREDNS,
     VC__CTL_REPLICATE,
+    VC__CTL_PVS,
+    VC__CTL_STORAGECLASSES,
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -230,6 +232,8 @@ struct vc_syncer {
     bool enq_pending;                  /* enqueue_all in progress (syncer.c) */
     bool virt_version_pending;         /* nodes.c: GET /version in flight */
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
+    bool from_host_storage_classes;    /* sync.fromHost.storageClasses ("auto" resolved) */
+    char *from_host_sc_selector;       /* its selector as a label selector, or NULL */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
     size_t n_svcmaps;
@@ -367,6 +371,16 @@ int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
+/* storage.c: PersistentVolumes (fake or synced) and StorageClasses (toHost
+ * or fromHost). */
+int vc__ctl_pvs_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_storageclasses_init(vc_syncer *s, vc__ctl *c, int arg);
+/* The PVC controller's step before status: the virtual claim `v` gets the
+ * volumeName of `nv` (its host-translated state) once that volume exists
+ * inside. VC_ITEROVER: wait for the volume; *wrote: the claim was written
+ * (status on the next pass). */
+int vc__pvc_volume_back(vc_syncer *s, vc__qitem *it, const char *vns, const char *vname, const json_t *v,
+                        const json_t *nv, bool *wrote);
 /* networking.replicateServices (replicate.c): a mapping, from config. */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
 void vc__replicate_free(vc_syncer *s);

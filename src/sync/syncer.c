@@ -493,6 +493,7 @@ void vc_syncer_free(vc_syncer *s)
     vc__map_clear(&s->node_use, NULL);
     vc__sync_warns_free(s);
     vc__free(s->pss);
+    vc__free(s->from_host_sc_selector);
     vc_translator_free(s->tr);
     vc__kube_unref(s->host);
     vc__kube_unref(s->virt);
@@ -623,6 +624,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             goto fail;
         }
         s->all_secrets = cv->sync.to_host.secrets.all;
+        s->from_host_storage_classes = vc__config_from_host_auto(cfg, "storageClasses");
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;
         if (cv->sync.from_host.nodes.enabled)
