@@ -127,6 +127,7 @@ typedef struct vc__cfg_values {
                 json_t *selector_labels;           /* object of strings */
             } nodes;
             json_t *custom_resources;
+            json_t *storage_classes_selector;      /* LabelSelector object (storage.c) */
         } from_host;
     } sync;
 

@@ -375,6 +375,10 @@ int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
  * or fromHost). */
 int vc__ctl_pvs_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_storageclasses_init(vc_syncer *s, vc__ctl *c, int arg);
+/* A LabelSelector object ({matchLabels, matchExpressions}) as the
+ * labelSelector query string (*out NULL when it selects everything);
+ * VC_EINVAL naming `key` when it is malformed. */
+int vc__label_selector_string(const json_t *sel, const char *key, char **out);
 /* The PVC controller's step before status: the virtual claim `v` gets the
  * volumeName of `nv` (its host-translated state) once that volume exists
  * inside. VC_ITEROVER: wait for the volume; *wrote: the claim was written

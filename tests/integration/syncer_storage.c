@@ -18,8 +18,9 @@
  *     a class deleted while the syncer was stopped goes from the host at the
  *     next start (GC).
  *  3. sync.fromHost.storageClasses: host classes appear inside (the default
- *     annotation too), follow host updates and deletes, and a class inside
- *     with no host twin is deleted. */
+ *     annotation too), those the selector leaves out do not, they follow
+ *     host updates and deletes, and a class inside with no host twin is
+ *     deleted. */
 #include <poll.h>
 #include <stdarg.h>
 
@@ -461,7 +462,15 @@ static void t_from_host_classes(void)
     CHECK_INT(kcreate(V, "/apis/storage.k8s.io/v1/storageclasses",
                       "{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"tenant-own\"},"
                       "\"provisioner\":\"example.com/x\"}"), VC_OK);
-    start_syncer("sync:\n  fromHost:\n    storageClasses:\n      enabled: true\n");
+    /* a host class the selector leaves out */
+    char hidden[64], hbody[512];
+    snprintf(hidden, sizeof hidden, "hidden-%s", NAME);
+    snprintf(hbody, sizeof hbody,
+             "{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"%s\","
+             "\"labels\":{\"tier\":\"hidden\"}},\"provisioner\":\"libvcluster.dev/hostpath\"}", hidden);
+    CHECK_INT(kcreate(H, "/apis/storage.k8s.io/v1/storageclasses", hbody), VC_OK);
+    start_syncer("sync:\n  fromHost:\n    storageClasses:\n      enabled: true\n      selector:\n"
+                 "        matchExpressions: [{key: tier, operator: NotIn, values: [hidden]}]\n");
     WAIT_UNTIL(virtual_sc("standard", NULL), 30000, "host class `standard` inside");
     json_t *sc = get(V, "/apis/storage.k8s.io/v1/storageclasses/standard");
     CHECK_STR(js(sc, "provisioner", NULL), "libvcluster.dev/hostpath");
@@ -470,6 +479,10 @@ static void t_from_host_classes(void)
               "true");
     json_decref(sc);
     WAIT_UNTIL(!virtual_sc("tenant-own", NULL), 30000, "class inside with no host twin deleted");
+    CHECK(!virtual_sc(hidden, NULL)); /* (listed with `standard`: the selector kept it out) */
+    char hpath[256];
+    snprintf(hpath, sizeof hpath, "/apis/storage.k8s.io/v1/storageclasses/%s", hidden);
+    req(H, "DELETE", hpath, NULL);
     /* host create, update, delete follow */
     char name[64], path[256], body[512];
     snprintf(name, sizeof name, "fh-%s", NAME);
