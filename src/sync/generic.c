@@ -527,6 +527,12 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     if (g && vc__map_get(&g->recreate, vkey) && !v)
         return VC_OK; /* the virtual Service is being re-created: keep the host one */
     bool want = v && !vc__deleting(v) && should_sync(s, c, vns, vname, v);
+    if (want && !h && c->tk->id == VC__K_PVC) {
+        /* a class the fromHost selector leaves out (storage.c) */
+        int cr = vc__pvc_class_check(s, vns, vname, v);
+        if (cr != VC_OK)
+            return cr == VC_ITEROVER ? VC_ITEROVER : VC_OK;
+    }
     json_t *desired = NULL;
     if (want) {
         json_t *copy = json_deep_copy(v);

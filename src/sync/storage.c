@@ -875,3 +875,21 @@ out:
     vc_buf_dispose(&b);
     return rc;
 }
+
+int vc__pvc_class_check(vc_syncer *s, const char *vns, const char *vname, const json_t *v)
+{
+    vc__ctl *sc = vc__sync_ctl_of(s, VC__CTL_STORAGECLASSES);
+    const char *cls = vc__jpath_str(v, "spec", "storageClassName");
+    if (sc_mode_of(s) != SC_FROM_HOST || !s->from_host_sc_selector || !sc || !sc->host || !cls || !*cls)
+        return VC_OK;
+    if (!sc->host->synced)
+        return VC_ITEROVER;
+    if (vc__informer_has(sc->host, cls))
+        return VC_OK;
+    vc__error(VC_EFORBIDDEN, VC_ERRCLASS_SYNC,
+              "did not sync persistent volume claim %s to host because the storage class %s does not exist in the host "
+              "or does not match the selector under 'sync.fromHost.storageClasses.selector'",
+              vname, cls);
+    vc__sync_warn(s, "PersistentVolumeClaim", vns, vname, "", vc_error_last()->message);
+    return VC_EFORBIDDEN;
+}

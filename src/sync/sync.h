@@ -379,6 +379,11 @@ int vc__ctl_storageclasses_init(vc_syncer *s, vc__ctl *c, int arg);
  * labelSelector query string (*out NULL when it selects everything);
  * VC_EINVAL naming `key` when it is malformed. */
 int vc__label_selector_string(const json_t *sel, const char *key, char **out);
+/* With sync.fromHost.storageClasses.selector, a claim of a class the host
+ * does not have among the selected ones is not synced (upstream
+ * applyLimitByClass): VC_OK to sync, VC_EFORBIDDEN refused (a Warning event
+ * said so), VC_ITEROVER while the host classes are not listed yet. */
+int vc__pvc_class_check(vc_syncer *s, const char *vns, const char *vname, const json_t *v);
 /* The PVC controller's step before status: the virtual claim `v` gets the
  * volumeName of `nv` (its host-translated state) once that volume exists
  * inside. VC_ITEROVER: wait for the volume; *wrote: the claim was written

@@ -480,6 +480,35 @@ static void t_from_host_classes(void)
     json_decref(sc);
     WAIT_UNTIL(!virtual_sc("tenant-own", NULL), 30000, "class inside with no host twin deleted");
     CHECK(!virtual_sc(hidden, NULL)); /* (listed with `standard`: the selector kept it out) */
+    /* a claim of a class the selector leaves out is not synced (a Warning
+     * event says why); one of a selected class is */
+    char cbody[512];
+    snprintf(cbody, sizeof cbody,
+             "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"hiddenclaim\"},"
+             "\"spec\":{\"storageClassName\":\"%s\",\"accessModes\":[\"ReadWriteOnce\"],"
+             "\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}", hidden);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/persistentvolumeclaims", cbody), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/persistentvolumeclaims",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"stdclaim\"},"
+                      "\"spec\":{\"storageClassName\":\"standard\",\"accessModes\":[\"ReadWriteOnce\"],"
+                      "\"resources\":{\"requests\":{\"storage\":\"1Gi\"}}}}"), VC_OK);
+    WAIT_UNTIL(exists(H, "/api/v1/namespaces/%s/persistentvolumeclaims/stdclaim-x-demo-x-%s", HNS, NAME), 30000,
+               "claim of a selected class synced");
+    WAIT_UNTIL(({
+                   json_t *l = get(V, "/api/v1/namespaces/demo/events?fieldSelector=involvedObject.name%%3Dhiddenclaim");
+                   bool b = false;
+                   size_t i;
+                   json_t *e;
+                   json_array_foreach(json_object_get(l, "items"), i, e) if (vc__streq(vc__jstr(e, "type"), "Warning") &&
+                                                                             strstr(vc__jstr(e, "message") ? vc__jstr(e, "message") : "",
+                                                                                    "sync.fromHost.storageClasses.selector")) b = true;
+                   json_decref(l);
+                   b;
+               }),
+               30000, "Warning event on the claim of a class the selector leaves out");
+    CHECK(!exists(H, "/api/v1/namespaces/%s/persistentvolumeclaims/hiddenclaim-x-demo-x-%s", HNS, NAME));
+    req(V, "DELETE", "/api/v1/namespaces/demo/persistentvolumeclaims/hiddenclaim", NULL);
+    req(V, "DELETE", "/api/v1/namespaces/demo/persistentvolumeclaims/stdclaim", NULL);
     char hpath[256];
     snprintf(hpath, sizeof hpath, "/apis/storage.k8s.io/v1/storageclasses/%s", hidden);
     req(H, "DELETE", hpath, NULL);
