@@ -375,10 +375,6 @@ int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
  * or fromHost). */
 int vc__ctl_pvs_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_storageclasses_init(vc_syncer *s, vc__ctl *c, int arg);
-/* A LabelSelector object ({matchLabels, matchExpressions}) as the
- * labelSelector query string (*out NULL when it selects everything);
- * VC_EINVAL naming `key` when it is malformed. */
-int vc__label_selector_string(const json_t *sel, const char *key, char **out);
 /* With sync.fromHost.storageClasses.selector, a claim of a class the host
  * does not have among the selected ones is not synced (upstream
  * applyLimitByClass): VC_OK to sync, VC_EFORBIDDEN refused (a Warning event

@@ -626,7 +626,7 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         s->all_secrets = cv->sync.to_host.secrets.all;
         s->from_host_storage_classes = vc__config_from_host_auto(cfg, "storageClasses");
         if (rc == VC_OK && s->from_host_storage_classes)
-            rc = vc__label_selector_string(cv->sync.from_host.storage_classes_selector,
+            rc = vc__config_label_selector(cv->sync.from_host.storage_classes_selector,
                                            "sync.fromHost.storageClasses.selector", &s->from_host_sc_selector);
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;

@@ -1,6 +1,7 @@
 /* sync.fromHost.storageClasses.selector (src/sync/storage.c): a
  * LabelSelector becomes the host informer's labelSelector; a malformed one
  * is refused when the syncer is made, naming the key. No request is made. */
+#include "config/config.h"
 #include "sync/sync.h"
 #include "test.h"
 
@@ -8,7 +9,7 @@ static void sel(const char *json, int want_rc, const char *want)
 {
     json_t *j = json ? json_loads(json, 0, NULL) : NULL;
     char *out = NULL;
-    int rc = vc__label_selector_string(j, "k", &out);
+    int rc = vc__config_label_selector(j, "k", &out);
     CHECK_INT(rc, want_rc);
     if (want)
         CHECK_STR(out, want);
@@ -92,8 +93,9 @@ static void t_modes(void)
     s = NULL;
     CHECK_INT(syncer_with("sync:\n  fromHost:\n    storageClasses:\n      enabled: true\n      selector:\n"
                           "        matchExpressions: [{key: a, operator: Bad}]\n", &s),
-              VC_EINVAL);
+              VC_ECONFIG);
     CHECK_CONTAINS(vc_error_last()->message, "sync.fromHost.storageClasses.selector");
+    CHECK_CONTAINS(vc_error_last()->message, "operator");
     CHECK(s == NULL);
 }
 
