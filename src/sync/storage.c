@@ -392,8 +392,14 @@ static int reconcile_owned(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
     }
     if (h && vc__host_owned_by_other(h, "", name))
         return vc__name_taken(s, it, "PersistentVolume", "", name, hname);
-    if (h && !managed_by_us(s, h))
-        return vc__name_taken(s, it, "PersistentVolume", "", name, hname);
+    if (h && !managed_by_us(s, h)) {
+        s->refused_name_taken++;
+        int rc = vc__error(VC_EEXISTS, VC_ERRCLASS_SYNC,
+                           "the host already has a PersistentVolume of this name that this virtual cluster does not "
+                           "manage; it is left alone and this PersistentVolume is not synced until the name is free");
+        vc__sync_warn(s, "PersistentVolume", "", name, hname, vc_error_last()->message);
+        return rc;
+    }
     json_t *copy = json_deep_copy(v), *desired = NULL;
     if (!copy)
         return vc__error_oom();

@@ -14,9 +14,10 @@
  *     that name that is not ours gives a Warning event); a claim of it
  *     binds through the host provisioner and the host PV is copied in
  *     (vcluster.loft.sh/host-pv, claimRef to the virtual claim); a PV made
- *     inside becomes a host PV a claim inside binds to; deletes follow;
- *     a class deleted while the syncer was stopped goes from the host at the
- *     next start (GC).
+ *     inside becomes a host PV a claim inside binds to; deletes follow; a
+ *     host PV of the name a PV inside would get, not ours, gives a Warning
+ *     event and is left alone; a class and a PV deleted while the syncer was
+ *     stopped go from the host at the next start (GC).
  *  3. sync.fromHost.storageClasses: host classes appear inside (the default
  *     annotation too), those the selector leaves out do not, they follow
  *     host updates and deletes, and a class inside with no host twin is
@@ -435,14 +436,62 @@ static void t_to_host_static_pv(void)
     WAIT_UNTIL(!exists(V, "/api/v1/persistentvolumes/manual-pv"), 60000, "virtual PV gone");
 }
 
+/* a PV made inside whose host name a host PV not ours holds: Warning event,
+ * the host PV left alone */
+static void t_to_host_pv_taken(void)
+{
+    char hn[VC__NAME_MAX], body[1024];
+    const char *parts[] = { "vcluster", "taken-pv", "x", HNS, "x", NAME };
+    vc__safe_concat(hn, sizeof hn, parts, 6);
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"%s\"},"
+             "\"spec\":{\"hostPath\":{\"path\":\"/tmp/not-ours\"},\"capacity\":{\"storage\":\"3Gi\"},"
+             "\"accessModes\":[\"ReadWriteOnce\"]}}", hn);
+    CHECK_INT(kcreate(H, "/api/v1/persistentvolumes", body), VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/persistentvolumes",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"taken-pv\"},"
+                      "\"spec\":{\"hostPath\":{\"path\":\"/tmp/x\"},\"capacity\":{\"storage\":\"1Gi\"},"
+                      "\"accessModes\":[\"ReadWriteOnce\"]}}"), VC_OK);
+    WAIT_UNTIL(({
+                   json_t *l = get(V, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%%3Dtaken-pv");
+                   bool b = false;
+                   size_t i;
+                   json_t *e;
+                   json_array_foreach(json_object_get(l, "items"), i, e) if (vc__streq(vc__jstr(e, "type"), "Warning") &&
+                                                                             vc__streq(js(e, "involvedObject", "kind"), "PersistentVolume")) b = true;
+                   json_decref(l);
+                   b;
+               }),
+               30000, "Warning event on the PV whose host name is taken");
+    json_t *h = get(H, "/api/v1/persistentvolumes/%s", hn);
+    CHECK_STR(vc__jpath_str(vc__jobj(h, "spec"), "capacity", "storage"), "3Gi"); /* left alone */
+    json_decref(h);
+    req(V, "DELETE", "/api/v1/persistentvolumes/taken-pv", NULL);
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/persistentvolumes/%s", hn);
+    req(H, "DELETE", path, NULL);
+}
+
 static void t_to_host_gc(void)
 {
+    CHECK_INT(kcreate(V, "/api/v1/persistentvolumes",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"gc-pv\"},"
+                      "\"spec\":{\"hostPath\":{\"path\":\"/tmp/x\"},\"capacity\":{\"storage\":\"1Gi\"},"
+                      "\"accessModes\":[\"ReadWriteOnce\"]}}"), VC_OK);
+    char hn[VC__NAME_MAX];
+    const char *parts[] = { "vcluster", "gc-pv", "x", HNS, "x", NAME };
+    vc__safe_concat(hn, sizeof hn, parts, 6);
+    WAIT_UNTIL(exists(H, "/api/v1/persistentvolumes/%s", hn), 30000, "PV gc-pv on the host");
     stop_syncer();
     CHECK_INT(req(V, "DELETE", "/apis/storage.k8s.io/v1/storageclasses/fast", NULL), VC_OK);
+    CHECK_INT(req(V, "DELETE", "/api/v1/persistentvolumes/gc-pv", NULL), VC_OK);
     CHECK(exists(H, "/apis/storage.k8s.io/v1/storageclasses/%s", HSC)); /* nobody ran */
+    CHECK(exists(H, "/api/v1/persistentvolumes/%s", hn));
     start_syncer(TOHOST_CONFIG);
     WAIT_UNTIL(!exists(H, "/apis/storage.k8s.io/v1/storageclasses/%s", HSC), 30000,
                "host class of a class deleted while stopped removed at start (GC)");
+    WAIT_UNTIL(!exists(H, "/api/v1/persistentvolumes/%s", hn), 30000,
+               "host PV of a PV deleted while stopped removed at start (GC)");
     stop_syncer();
 }
 
@@ -556,6 +605,7 @@ int main(void)
     RUN(t_to_host_classes);
     RUN(t_to_host_dynamic_pv);
     RUN(t_to_host_static_pv);
+    RUN(t_to_host_pv_taken);
     RUN(t_to_host_gc);
     RUN(t_from_host_classes);
     stop_syncer();
