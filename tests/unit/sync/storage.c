@@ -91,6 +91,14 @@ static void t_modes(void)
     CHECK_STR(sc && sc->host ? sc->host->label_selector : NULL, "tier=gold");
     vc_syncer_free(s);
     s = NULL;
+    /* "auto": on with the virtual scheduler (upstream) */
+    CHECK_INT(syncer_with("controlPlane:\n  advanced:\n    virtualScheduler:\n      enabled: true\n"
+                          "sync:\n  fromHost:\n    nodes:\n      enabled: true\n", &s),
+              VC_OK);
+    sc = s ? vc__sync_ctl_of(s, VC__CTL_STORAGECLASSES) : NULL;
+    CHECK(sc && sc->virt && sc->host && !sc->host->label_selector);
+    vc_syncer_free(s);
+    s = NULL;
     CHECK_INT(syncer_with("sync:\n  fromHost:\n    storageClasses:\n      enabled: true\n      selector:\n"
                           "        matchExpressions: [{key: a, operator: Bad}]\n", &s),
               VC_ECONFIG);
