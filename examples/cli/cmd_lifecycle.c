@@ -25,7 +25,7 @@ typedef struct common {
 enum {
     O_KUBECONFIG = 1000, O_CONTEXT, O_UPGRADE, O_CONNECT, O_EXPOSE, O_DISTRO, O_STORE, O_DRIVER, O_PRINT, O_BINDIR,
     O_SYNCER, O_STATE, O_TIMEOUT, O_KEEP_PVC, O_DELETE_NS, O_SERVER, O_OUTPUT, O_UPDATE_CURRENT, O_POD, O_ADDRESS,
-    O_LOCAL_PORT, O_BACKGROUND
+    O_LOCAL_PORT, O_BACKGROUND, O_IGNORE_NOT_FOUND
 };
 
 #define COMMON_LONG_OPTS                                                                                              \
@@ -570,6 +570,40 @@ static int run_with_kubeconfig(vc_kube *host, const common *c, const char *name,
     return pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : CLI_FAILED;
 }
 
+/* Without -n, a virtual cluster is found by name in every namespace, as
+ * upstream's CLI does: the one namespace that holds NAME goes into c->ns
+ * (buf holds it). None: c->ns stays unset (the default, vcluster-NAME).
+ * Several: an error naming them. */
+static int find_namespace(vc_kube *host, common *c, const char *name, char *buf, size_t cap)
+{
+    if (c->ns)
+        return CLI_OK;
+    vc_cluster_list *l = NULL;
+    if (vc_cluster_list_get(&l, host, NULL) < 0) {
+        vc_error_clear(); /* may not list everywhere: the default namespace it is */
+        return CLI_OK;
+    }
+    size_t hits = 0;
+    char all[512] = "";
+    for (size_t i = 0; i < vc_cluster_list_count(l); i++) {
+        const vc_cluster_info *ci = vc_cluster_list_at(l, i);
+        if (strcmp(ci->name, name) != 0)
+            continue;
+        if (hits++ == 0)
+            snprintf(buf, cap, "%s", ci->host_namespace);
+        size_t n = strlen(all);
+        snprintf(all + n, sizeof all - n, "%s%s", n ? ", " : "", ci->host_namespace);
+    }
+    vc_cluster_list_free(l);
+    if (hits > 1) {
+        fprintf(stderr, "vcluster: virtual cluster %s exists in namespaces %s: pass -n NAMESPACE\n", name, all);
+        return CLI_FAILED;
+    }
+    if (hits == 1)
+        c->ns = buf;
+    return CLI_OK;
+}
+
 int cmd_connect(int argc, char **argv)
 {
     common c = { 0 };
@@ -634,6 +668,11 @@ int cmd_connect(int argc, char **argv)
     vc_kube *host = host_connect(&c);
     if (!host)
         return CLI_FAILED;
+    char nsbuf[256];
+    if (find_namespace(host, &c, name, nsbuf, sizeof nsbuf) != CLI_OK) {
+        vc_kube_free(host);
+        return CLI_FAILED;
+    }
     int rc = cmd ? run_with_kubeconfig(host, &c, name, &co, cmd) : do_connect(host, &c, name, &co, co.update);
     vc_kube_free(host);
     return rc;
@@ -811,11 +850,12 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
 {
     common c = { 0 };
     uint32_t flags = 0;
-    bool delete_ns = true;
+    bool delete_ns = true, ignore_not_found = false;
     static const struct option lo[] = {
         COMMON_LONG_OPTS,
         { "keep-pvc", no_argument, 0, O_KEEP_PVC },
         { "delete-namespace", optional_argument, 0, O_DELETE_NS },
+        { "ignore-not-found", no_argument, 0, O_IGNORE_NOT_FOUND },
         { 0, 0, 0, 0 },
     };
     int opt;
@@ -830,6 +870,8 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
             flags |= VC_DELETE_KEEP_PVC;
         else if (opt == O_DELETE_NS && fn == vc_cluster_delete)
             delete_ns = !optarg || strcmp(optarg, "false") != 0;
+        else if (opt == O_IGNORE_NOT_FOUND && fn == vc_cluster_delete)
+            ignore_not_found = true;
         else {
             help(stderr);
             return CLI_USAGE;
@@ -845,6 +887,11 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
     vc_kube *host = host_connect(&c);
     if (!host)
         return CLI_FAILED;
+    char nsbuf[256];
+    if (find_namespace(host, &c, name, nsbuf, sizeof nsbuf) != CLI_OK) {
+        vc_kube_free(host);
+        return CLI_FAILED;
+    }
     vc_cluster_op_options o;
     vc_cluster_op_options_init(&o, VC_CLUSTER_OP_OPTIONS_VERSION);
     o.flags = flags;
@@ -859,7 +906,13 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
     int rc = CLI_OK;
     int orc = fn(host, name, c.ns, &o);
     progress_end(&p);
-    if (orc < 0) {
+    if (orc == VC_ESTATE && fn != vc_cluster_delete) {
+        /* pausing a paused cluster, resuming a running one: nothing to do,
+         * and not a failure (upstream exits 0 too) */
+        fprintf(stderr, "%s\n", vc_error_last()->message);
+    } else if (orc == VC_ENOTFOUND && ignore_not_found) {
+        fprintf(stderr, "Virtual cluster %s not found; nothing to delete.\n", name);
+    } else if (orc < 0) {
         report_lifecycle(verb, name);
         rc = CLI_FAILED;
     } else if (fn == vc_cluster_delete) {
@@ -897,7 +950,8 @@ void cmd_delete_help(FILE *to)
             "Usage: vcluster delete NAME [flags]\n\nDelete a virtual cluster and everything it created on the host.\n\n"
             "Flags:\n"
             "      --keep-pvc               keep the PersistentVolumeClaims\n"
-            "      --delete-namespace=false keep the host namespace (it is deleted only if vcluster created it)\n%s",
+            "      --delete-namespace=false keep the host namespace (it is deleted only if vcluster created it)\n"
+            "      --ignore-not-found       exit 0 when there is no such virtual cluster\n%s",
             COMMON_HELP);
 }
 
@@ -934,13 +988,13 @@ int cmd_completion(int argc, char **argv)
           "_vcluster() {\n"
           "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
           "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
-          "    COMPREPLY=($(compgen -W 'create connect disconnect list pause resume delete translate version completion help' -- \"$cur\"))\n"
+          "    COMPREPLY=($(compgen -W 'create connect disconnect list ls pause sleep resume delete rm translate version completion help' -- \"$cur\"))\n"
           "    return\n"
           "  fi\n"
           "  case \"$cur\" in\n"
           "    -*) COMPREPLY=($(compgen -W \"$(vcluster \"$cmd\" --help 2>/dev/null | grep -o -- '--[a-z-]*' | sort -u)\" -- \"$cur\")) ;;\n"
           "    *) case \"$cmd\" in\n"
-          "         connect|pause|resume|delete) COMPREPLY=($(compgen -W \"$(vcluster list -o json 2>/dev/null | grep -o '\"Name\": \"[^\"]*' | cut -d'\"' -f4)\" -- \"$cur\")) ;;\n"
+          "         connect|pause|sleep|resume|delete|rm) COMPREPLY=($(compgen -W \"$(vcluster list -o json 2>/dev/null | grep -o '\"Name\": \"[^\"]*' | cut -d'\"' -f4)\" -- \"$cur\")) ;;\n"
           "         *) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
           "       esac ;;\n"
           "  esac\n"

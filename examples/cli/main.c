@@ -70,6 +70,11 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version"))
         return cmd_version(1, argv + 1);
+    /* upstream's aliases */
+    static const char *const aliases[][2] = { { "ls", "list" }, { "rm", "delete" }, { "sleep", "pause" } };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(argv[1], aliases[i][0]))
+            argv[1] = (char *)aliases[i][1];
     if (!strcmp(argv[1], "port-forward")) {
         /* hidden: the forwarder `vcluster connect` starts */
         for (int a = 2; a < argc; a++)

@@ -58,7 +58,7 @@ typedef int (*vc_progress_fn)(const char *step, const char *message, int32_t don
 
 /** Upgrade an existing virtual cluster in place instead of failing. */
 #define VC_CREATE_UPGRADE 0x1u
-/** Expose the API server with a LoadBalancer Service. */
+/** Expose the API server with a LoadBalancer Service (kubernetes driver; the local driver refuses it with VC_EINVAL). */
 #define VC_CREATE_EXPOSE 0x2u
 /** Only render the host manifests into out_manifests; change nothing. */
 #define VC_CREATE_PRINT 0x4u
@@ -77,7 +77,8 @@ typedef struct vc_create_options {
     const char *name;
     /** Host namespace; NULL: "vcluster-<name>". */
     const char *host_namespace;
-    /** "kubernetes" (default) or "local". */
+    /** "kubernetes" (default) or "local"; with VC_CREATE_UPGRADE, NULL means
+     * the driver the cluster runs with. */
     const char *driver;
     /** "k8s" (default), "k3s" or "k0s"; NULL: from the config. */
     const char *distro;

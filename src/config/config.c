@@ -396,6 +396,7 @@ static int values_fill(vc__cfg_values *out, json_t *eff)
 typedef struct xctx {
     const json_t *origins;
     const char *name;
+    const json_t *effective;
 } xctx;
 
 static int xerr(const xctx *x, const char *path, const char *fmt, ...) VC__PRINTF(3, 4);
@@ -445,8 +446,51 @@ static int normalise(json_t *eff)
     return r;
 }
 
+/* experimental.deploy: manifests parse, templates render (with the
+ * release's name and namespace still unknown: placeholders), helm charts
+ * are refused. */
+static int check_deploy(const vc__cfg_values *v, const xctx *x)
+{
+    static const char *const keys[4] = { "experimental.deploy.vcluster.manifests",
+                                         "experimental.deploy.vcluster.manifestsTemplate",
+                                         "experimental.deploy.host.manifests",
+                                         "experimental.deploy.host.manifestsTemplate" };
+    const char *texts[4] = { v->experimental.deploy.manifests, v->experimental.deploy.manifests_template,
+                             v->experimental.deploy.host_manifests, v->experimental.deploy.host_manifests_template };
+    for (int i = 0; i < 4; i++) {
+        if (vc__str_empty(texts[i]))
+            continue;
+        char err[512] = "";
+        vc_buf b = VC_BUF_INIT;
+        int r = VC_OK;
+        const char *text = texts[i];
+        if (i % 2) {
+            r = vc__deploy_render(&b, texts[i], "vcluster", "vcluster-namespace", x->effective, err, sizeof err);
+            text = b.ptr ? b.ptr : "";
+        }
+        json_t *objs = NULL;
+        if (r == VC_OK)
+            r = vc__deploy_parse(&objs, text, err, sizeof err);
+        json_decref(objs);
+        vc_buf_dispose(&b);
+        if (r == VC_ENOMEM)
+            return vc__error_oom();
+        if (r < 0)
+            return xerr(x, keys[i], "%s", err);
+    }
+    if (json_array_size(v->experimental.deploy.helm))
+        return xerr(x, "experimental.deploy.vcluster.helm",
+                    "Helm charts are not installed by libvcluster (it has no chart renderer and reaches no chart "
+                    "repository); render the chart with `helm template` into "
+                    "experimental.deploy.vcluster.manifests");
+    return VC_OK;
+}
+
 static int cross_validate(const vc__cfg_values *v, const xctx *x)
 {
+    int dr = check_deploy(v, x);
+    if (dr < 0)
+        return dr;
     const char *distros[3] = { 0 };
     int nd = 0;
     if (v->control_plane.distro.k8s.enabled)
@@ -678,7 +722,7 @@ static int apply_layer(vc_config *cfg, vc__cfg_layer *L)
     if (r == VC_OK)
         r = values_fill(&vals, eff);
     if (r == VC_OK) {
-        xctx x = { origins, L->name };
+        xctx x = { origins, L->name, eff };
         r = cross_validate(&vals, &x);
         if (r < 0)
             values_release(&vals);

@@ -373,6 +373,16 @@ const json_t *vc__config_user(const vc_config *cfg);
 /* Where a dotted key was last set ("values.yaml:7:5"), or NULL for defaults. */
 const char *vc__config_origin(const vc_config *cfg, const char *path);
 
+/* experimental.deploy (deploy.c). Render a manifestsTemplate: the actions
+ * {{ .Release.Name }}, {{ .Release.Namespace }} and {{ .Values.<path> }}
+ * (scalars of `values`, the effective config); anything else fails with
+ * VC_ECONFIG and "line L column C of the template: ..." in err. */
+int vc__deploy_render(vc_buf *out, const char *tpl, const char *release_name, const char *release_ns,
+                      const json_t *values, char *err, size_t errcap);
+/* Parse manifests (YAML, one object per document, empty ones skipped) into
+ * a new array of objects; VC_ECONFIG with the problem in err. */
+int vc__deploy_parse(json_t **out, const char *text, char *err, size_t errcap);
+
 /* Resolved switches (upstream rules). */
 bool vc__config_resource_quota_enabled(const vc_config *cfg);
 bool vc__config_limit_range_enabled(const vc_config *cfg);

@@ -146,7 +146,9 @@ int vc_cluster_create(vc_kube *host, const vc_create_options *user_opts, vc_buf 
                                "or delete it first", lc.name, lc.ns);
                 goto out;
             }
-            if (have != drv) {
+            if (have && have != drv && vc__str_empty(opts->driver)) {
+                drv = have; /* --upgrade without --driver: the one it runs with */
+            } else if (have != drv) {
                 rc = vc__error(VC_EINVAL, VC_ERRCLASS_LIFECYCLE,
                                "virtual cluster %s runs with the %s driver; it cannot be upgraded to %s", lc.name,
                                have ? have->name : "?", drv->name);
@@ -175,6 +177,13 @@ int vc_cluster_create(vc_kube *host, const vc_create_options *user_opts, vc_buf 
             if (rc < 0)
                 goto out;
         }
+    }
+    if ((opts->flags & VC_CREATE_EXPOSE) && drv == &vc__driver_local) {
+        /* never silently ignored */
+        rc = vc__error(VC_EINVAL, VC_ERRCLASS_INVALID,
+                       "--expose (VC_CREATE_EXPOSE) needs the kubernetes driver: the local driver's API server "
+                       "listens on this machine, behind no LoadBalancer Service");
+        goto out;
     }
     rc = drv->create(&lc);
 out:

@@ -35,10 +35,49 @@ static void copied(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
         e->in_flight--;
 }
 
+#define FORCE_SYNC "vcluster.loft.sh/force-sync"
+
+static bool forced(const json_t *ev)
+{
+    return vc__streq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(ev, "metadata"), "annotations"), FORCE_SYNC)),
+                     "true");
+}
+
+/* A host event annotated vcluster.loft.sh/force-sync=true, about anything:
+ * into the virtual `default` namespace under its own name, its involved
+ * object reduced to that namespace, as upstream's event syncer does. */
+static int copy_forced(vc_syncer *s, const json_t *ev)
+{
+    const char *name = vc__jpath_str(ev, "metadata", "name");
+    json_t *vev = json_deep_copy(ev);
+    if (!name || !vev) {
+        json_decref(vev);
+        return name ? vc__error_oom() : VC_OK;
+    }
+    json_object_set_new(vev, "metadata", json_pack("{s:s,s:s}", "name", name, "namespace", "default"));
+    json_object_set_new(vev, "involvedObject", json_pack("{s:s}", "namespace", "default"));
+    char *path = vc__obj_path("v1", "events", "default", NULL, NULL);
+    int rc = path ? vc__sync_write_json(s, VC__SIDE_VIRT, NULL, "Event", "default", name, name,
+                                        VC_SYNC_CREATED_VIRTUAL, "POST", path, NULL, vev, copied, NULL)
+                  : vc__error_oom();
+    if (rc == VC_OK) {
+        vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_EVENTS);
+        ev_state *e = c ? c->state : NULL;
+        if (e)
+            e->in_flight++;
+    }
+    vc__free(path);
+    json_decref(vev);
+    return rc;
+}
+
 /* Copy one host event about a synced pod into the virtual cluster. Events are
  * handled as they arrive and not cached (there are many, and they expire). */
 static int copy_event(vc_syncer *s, const json_t *ev)
 {
+    if (forced(ev))
+        return copy_forced(s, ev);
     vc__qitem *it = NULL;
     json_t *io = json_object_get(ev, "involvedObject");
     const char *pod = vc__jstr(io, "name");
@@ -134,11 +173,15 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
     if (!nobj || inf->s->stopping)
         return;
     json_t *io = json_object_get(nobj, "involvedObject");
-    if (!vc__streq(vc__jstr(io, "kind"), "Pod"))
+    bool force = forced(nobj);
+    if (!force && !vc__streq(vc__jstr(io, "kind"), "Pod"))
         return;
-    /* the copy gets its own metadata: keep only the name (its suffix is reused) */
+    /* the copy gets its own metadata: keep only the name (its suffix is
+     * reused) and the force-sync mark */
     json_t *ev = json_copy((json_t *)nobj);
     json_t *md = ev ? json_pack("{s:O?}", "name", json_object_get(json_object_get(nobj, "metadata"), "name")) : NULL;
+    if (md && force)
+        json_object_set_new(md, "annotations", json_pack("{s:s}", FORCE_SYNC, "true"));
     if (md)
         json_object_set_new(ev, "metadata", md);
     char *text = ev && md ? json_dumps(ev, JSON_COMPACT) : NULL;

@@ -441,6 +441,23 @@ static int service_ip_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
         return vc__error_oom();
     }
     if (!st) {
+        /* the dry run asks only whether the virtual API server takes the
+         * host's IP: the node ports go, since the Service being replaced
+         * still holds its own and one of them may equal the host's (then
+         * "provided port is already allocated", 3 runs of 3 with a
+         * LoadBalancer of externalTrafficPolicy Local, issue 16) */
+        json_t *dry = json_loads(body, 0, NULL);
+        json_t *dspec = json_object_get(dry, "spec");
+        json_object_del(dspec, "healthCheckNodePort");
+        size_t pi;
+        json_t *port;
+        json_array_foreach(json_object_get(dspec, "ports"), pi, port) json_object_del(port, "nodePort");
+        char *dbody = dry ? json_dumps(dry, JSON_COMPACT) : NULL;
+        json_decref(dry);
+        if (dbody) {
+            vc__free(body);
+            body = dbody;
+        }
         char *dpath = vc__sprintf("%s?dryRun=All", coll);
         char *k = vc__strdup(vkey);
         vc__map_put(&g->recreate, vkey, (void *)RC_VALIDATING, NULL);

@@ -1,7 +1,9 @@
 /* networking.replicateServices (legacy mapServices):
- *  - fromHost: host Service ns/name appears in the virtual cluster as
- *    Service ns/name with the host's ClusterIP, so virtual pods reach it by
- *    name (their DNS is the virtual CoreDNS, their packets the host's);
+ *  - fromHost: host Service ns/name appears in the virtual cluster as a
+ *    headless Service ns/name whose Endpoints are the host's ClusterIP (or,
+ *    for a headless host Service, the host's endpoint addresses), as
+ *    upstream's service syncer does, so virtual pods reach it by name
+ *    (their DNS is the virtual CoreDNS, their packets the host's);
  *  - toHost: virtual Service ns/name appears in the host namespace under the
  *    given name, with the translated selector, so host pods reach it.
  * Both are re-applied every few seconds with server-side apply (cheap and
@@ -60,17 +62,80 @@ void vc__replicate_free(vc_syncer *s)
 }
 
 static void apply(vc_syncer *s, vc__side side, const char *kind, const char *vns, const char *vname, const char *hname,
-                  const char *api, const char *resource, const char *ns, const char *name, json_t *obj, int ev)
+                  const char *api, const char *resource, const char *ns, const char *name, json_t *obj, int ev,
+                  vc__write_done done, void *ud)
 {
     char *path0 = vc__obj_path(api, resource, ns, name, NULL);
     char *path = path0 ? vc__sprintf("%s?" FM, path0) : NULL;
     char *body = json_dumps(obj, JSON_COMPACT);
     if (path && body)
         vc__sync_write(s, side, NULL, kind, vns, vname, hname, ev, "PATCH", path, "application/apply-patch+yaml", body,
-                       NULL, NULL);
+                       done, ud);
     vc__free(path0);
     vc__free(path);
     vc__free(body);
+}
+
+/* fromHost, as upstream's service syncer: the virtual Service is headless
+ * with the host's ports and no selector, and its Endpoints (applied by us,
+ * the virtual endpoints controller leaves selector-less Services alone) are
+ * the host Service's ClusterIP, or, for a headless host Service, the host's
+ * Endpoints addresses. */
+static void virt_svc_applied(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    size_t i = (size_t)(uintptr_t)ud;
+    if (rc != VC_EINVALIDOBJ || i >= s->n_svcmaps)
+        return;
+    /* an immutable field differs (a replica made with the host's ClusterIP
+     * by an older syncer): delete it, the next period applies it again */
+    vc__svcmap *m = &s->svcmaps[i];
+    char *p = vc__obj_path("v1", "services", m->to_ns, m->to_name, NULL);
+    if (p)
+        vc__sync_write(s, VC__SIDE_VIRT, NULL, "Service", m->to_ns, m->to_name, m->from_name, 0, "DELETE", p, NULL,
+                       NULL, NULL, NULL);
+    vc__free(p);
+    vc_error_clear();
+}
+
+static void apply_endpoints(vc_syncer *s, vc__svcmap *m, json_t *subsets)
+{
+    char from[600];
+    snprintf(from, sizeof from, "%s.%s", m->from_name, m->from_ns);
+    json_t *ep = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:O}", "apiVersion", "v1", "kind", "Endpoints", "metadata",
+                           "name", m->to_name, "namespace", m->to_ns, "labels", REPLICATED_LABEL, from, "subsets",
+                           subsets);
+    if (ep)
+        apply(s, VC__SIDE_VIRT, "Endpoints", m->to_ns, m->to_name, m->from_name, "v1", "endpoints", m->to_ns,
+              m->to_name, ep, 0, NULL, NULL);
+    json_decref(ep);
+}
+
+/* The host Endpoints of a headless host Service arrived: their addresses
+ * (without the host pods' targetRef, whose names mean nothing inside). */
+static void host_eps_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    size_t i = (size_t)(uintptr_t)ud;
+    if (i >= s->n_svcmaps || s->stopping || (rc < 0 && rc != VC_ENOTFOUND))
+        return;
+    vc__svcmap *m = &s->svcmaps[i];
+    json_t *h = rc == VC_OK ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *subsets = json_deep_copy(json_object_get(h, "subsets"));
+    if (!json_is_array(subsets)) {
+        json_decref(subsets);
+        subsets = json_array();
+    }
+    size_t k, a;
+    json_t *sub, *addr;
+    json_array_foreach(subsets, k, sub) {
+        json_array_foreach(json_object_get(sub, "addresses"), a, addr) json_object_del(addr, "targetRef");
+        json_array_foreach(json_object_get(sub, "notReadyAddresses"), a, addr) json_object_del(addr, "targetRef");
+    }
+    if (subsets)
+        apply_endpoints(s, m, subsets);
+    json_decref(subsets);
+    json_decref(h);
 }
 
 /* fromHost: the host Service arrived. */
@@ -81,12 +146,17 @@ static void host_svc_done(vc_syncer *s, void *ud, int rc, const char *body, size
         return;
     vc__svcmap *m = &s->svcmaps[i];
     if (rc == VC_ENOTFOUND) {
-        if (m->applied) { /* the source went away: so does the replica */
+        if (m->applied) { /* the source went away: so does the replica, and its Endpoints */
             char *p = vc__obj_path("v1", "services", m->to_ns, m->to_name, NULL);
+            char *e = vc__obj_path("v1", "endpoints", m->to_ns, m->to_name, NULL);
             if (p)
                 vc__sync_write(s, VC__SIDE_VIRT, NULL, "Service", m->to_ns, m->to_name, m->from_name,
                                VC_SYNC_DELETED_VIRTUAL, "DELETE", p, NULL, NULL, NULL, NULL);
+            if (e)
+                vc__sync_write(s, VC__SIDE_VIRT, NULL, "Endpoints", m->to_ns, m->to_name, m->from_name, 0, "DELETE", e,
+                               NULL, NULL, NULL, NULL);
             vc__free(p);
+            vc__free(e);
             m->applied = false;
         }
         return;
@@ -95,32 +165,50 @@ static void host_svc_done(vc_syncer *s, void *ud, int rc, const char *body, size
         return;
     json_t *h = json_loadb(body, len, 0, NULL);
     const char *ip = vc__jpath_str(h, "spec", "clusterIP");
-    json_t *ports = json_array();
+    bool headless = ip && !strcmp(ip, "None");
+    json_t *ports = json_array(), *eports = json_array();
     size_t k;
     json_t *p;
     json_array_foreach(json_object_get(json_object_get(h, "spec"), "ports"), k, p) {
-        json_t *q = json_pack("{s:O?,s:O,s:O?}", "name", json_object_get(p, "name"), "port", json_object_get(p, "port"),
-                              "protocol", json_object_get(p, "protocol"));
-        if (q)
-            json_array_append_new(ports, q);
+        json_t *q = json_pack("{s:O?,s:O,s:O?,s:O?}", "name", json_object_get(p, "name"), "port",
+                              json_object_get(p, "port"), "protocol", json_object_get(p, "protocol"), "appProtocol",
+                              json_object_get(p, "appProtocol"));
+        if (q) {
+            json_array_append(ports, q);
+            json_array_append_new(eports, q);
+        }
     }
     char from[600];
     snprintf(from, sizeof from, "%s.%s", m->from_name, m->from_ns);
-    if (ip && *ip && strcmp(ip, "None") != 0 && json_array_size(ports)) {
+    if (ip && *ip && (headless || json_array_size(ports))) {
         json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", m->to_ns);
         if (ns)
-            apply(s, VC__SIDE_VIRT, "Namespace", "", m->to_ns, "", "v1", "namespaces", NULL, m->to_ns, ns, 0);
+            apply(s, VC__SIDE_VIRT, "Namespace", "", m->to_ns, "", "v1", "namespaces", NULL, m->to_ns, ns, 0, NULL,
+                  NULL);
         json_decref(ns);
         json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:s,s:s,s:O}}", "apiVersion", "v1", "kind", "Service",
                                 "metadata", "name", m->to_name, "namespace", m->to_ns, "labels", REPLICATED_LABEL, from,
-                                "spec", "type", "ClusterIP", "clusterIP", ip, "ports", ports);
+                                "spec", "type", "ClusterIP", "clusterIP", "None", "ports", ports);
         if (svc)
             apply(s, VC__SIDE_VIRT, "Service", m->to_ns, m->to_name, m->from_name, "v1", "services", m->to_ns,
-                  m->to_name, svc, m->applied ? 0 : VC_SYNC_CREATED_VIRTUAL);
+                  m->to_name, svc, m->applied ? 0 : VC_SYNC_CREATED_VIRTUAL, virt_svc_applied, ud);
         json_decref(svc);
+        if (headless) {
+            char *e = vc__obj_path("v1", "endpoints", m->from_ns, m->from_name, NULL);
+            if (e)
+                vc__sync_write(s, VC__SIDE_HOST, NULL, "Endpoints", m->to_ns, m->to_name, m->from_name, -1, "GET", e,
+                               NULL, NULL, host_eps_done, ud);
+            vc__free(e);
+        } else {
+            json_t *subsets = json_pack("[{s:[{s:s}],s:O}]", "addresses", "ip", ip, "ports", eports);
+            if (subsets)
+                apply_endpoints(s, m, subsets);
+            json_decref(subsets);
+        }
         m->applied = true;
     }
     json_decref(ports);
+    json_decref(eports);
     json_decref(h);
 }
 
@@ -148,6 +236,8 @@ static void to_host(vc_syncer *s, vc__svcmap *m)
         }
         return;
     }
+    /* before the translation, which consumes v */
+    bool headless = vc__streq(vc__jpath_str(v, "spec", "clusterIP"), "None");
     json_t *desired = NULL;
     if (vc__translate_to_host(&desired, NULL, s->tr, v, NULL, VC_TRANSLATE_APPLY_DEFAULTS, NULL) < 0) {
         vc_error_clear();
@@ -172,10 +262,14 @@ static void to_host(vc_syncer *s, vc__svcmap *m)
     snprintf(from, sizeof from, "%s.%s", m->from_name, m->from_ns);
     json_object_set_new(labels, REPLICATED_LABEL, json_string(from));
     json_t *spec = json_object_get(obj, "spec");
-    json_object_del(spec, "clusterIP");
+    /* the host allocates its own ClusterIP; a headless Service stays headless */
     json_object_del(spec, "clusterIPs");
+    if (headless)
+        json_object_set_new(spec, "clusterIP", json_string("None"));
+    else
+        json_object_del(spec, "clusterIP");
     apply(s, VC__SIDE_HOST, "Service", m->from_ns, m->from_name, m->to_name, "v1", "services", s->host_ns, m->to_name,
-          obj, m->applied ? 0 : VC_SYNC_CREATED_HOST);
+          obj, m->applied ? 0 : VC_SYNC_CREATED_HOST, NULL, NULL);
     json_decref(obj);
     m->applied = true;
 }

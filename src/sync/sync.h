@@ -153,6 +153,10 @@ typedef enum vc__ctl_id {
     VC__CTL_EVENTS,
     VC__CTL_COREDNS,
     VC__CTL_REPLICATE,
+    VC__CTL_DEPLOY,
+    VC__CTL_FROMHOST_CONFIGMAPS,
+    VC__CTL_FROMHOST_SECRETS,
+    VC__CTL_KUBE_SERVICE,
     VC__CTL_PVS,
     VC__CTL_STORAGECLASSES,
     VC__CTL_COUNT
@@ -205,6 +209,7 @@ struct vc_syncer {
     vc_kube *host, *virt;
     vc__kloop *loop;
     vc_translator *tr;
+    const vc_config *cfg;    /* the values, while vc_syncer_new runs (controllers' init); NULL after */
     char *name, *host_ns, *service_name, *domain, *coredns_image;
     uint32_t flags;
     vc__ctl ctls[VC__MAX_CTLS];
@@ -371,6 +376,10 @@ int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_deploy_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_kube_service_init(vc_syncer *s, vc__ctl *c, int arg);
+/* sync.fromHost.configMaps (secrets = 0) / secrets (1): fromhost_data.c */
+int vc__ctl_fromhost_data_init(vc_syncer *s, vc__ctl *c, int secrets);
 /* storage.c: PersistentVolumes (fake or synced) and StorageClasses (toHost
  * or fromHost). */
 int vc__ctl_pvs_init(vc_syncer *s, vc__ctl *c, int arg);

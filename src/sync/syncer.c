@@ -647,19 +647,25 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         }
     }
     rc = vc_translator_new(&s->tr, &to);
-    vc_config_free(own);
-    if (rc < 0)
+    if (rc < 0) {
+        vc_config_free(own);
         goto fail;
-    /* controllers: the registration table (controllers.c), in its order */
-    for (size_t i = 0; i < vc__n_controllers; i++) {
+    }
+    /* controllers: the registration table (controllers.c), in its order;
+     * their init may read the values */
+    s->cfg = cfg;
+    for (size_t i = 0; rc == VC_OK && i < vc__n_controllers; i++) {
         const vc__ctl_desc *d = &vc__controllers[i];
         if (d->off_flag & s->flags)
             continue;
         vc__ctl *c = &s->ctls[s->n_ctls++];
-        if ((rc = d->init(s, c, d->arg)) < 0)
-            goto fail;
-        s->by_id[d->id] = c;
+        if ((rc = d->init(s, c, d->arg)) == VC_OK)
+            s->by_id[d->id] = c;
     }
+    s->cfg = NULL;
+    vc_config_free(own);
+    if (rc < 0)
+        goto fail;
     vc_error_clear();
     *out = s;
     return VC_OK;

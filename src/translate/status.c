@@ -79,7 +79,12 @@ static int service_status(vc_translator *t, json_t *out, const json_t *host)
         json_object_set_nocheck(vspec, "clusterIP", ip);
     if (json_is_array(ips))
         json_object_set_nocheck(vspec, "clusterIPs", ips);
-    /* node ports are allocated by the host */
+    /* node ports, the health check's among them, are allocated by the host */
+    json_t *hc = json_object_get(hspec, "healthCheckNodePort");
+    if (json_is_integer(hc))
+        json_object_set_nocheck(vspec, "healthCheckNodePort", hc);
+    else
+        json_object_del(vspec, "healthCheckNodePort");
     size_t i, j;
     json_t *vp, *hp;
     json_array_foreach(vc__jarr(vspec, "ports"), i, vp) {

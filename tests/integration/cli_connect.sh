@@ -30,6 +30,7 @@ FK_PID=
 cleanup() {
 	[[ -n $FK_PID ]] && kill "$FK_PID" 2>/dev/null
 	"$V" delete "$NAME" --timeout 60 >/dev/null 2>&1 || true
+	"$V" delete "pfn-$$" -n "team-$$" --ignore-not-found --timeout 60 >/dev/null 2>&1 || true
 	pkill -f "port-forward --name $NAME " 2>/dev/null || true
 	rm -rf "$WORK"
 }
@@ -127,8 +128,27 @@ pid=$(recorded pid)
 check "pause keeps the forwarder (the context works again after resume)" test "$(forwarders)/$(recorded pid)" = "1/$pid"
 "$V" resume "$NAME" --timeout 120 >/dev/null 2>&1
 check "resume: still the same forwarder" test "$(forwarders)/$(recorded pid)" = "1/$pid"
+# upstream's habits: idempotent pause/resume, aliases, --ignore-not-found
+check "resume of a running cluster exits 0" "$V" resume "$NAME" --timeout 60
+"$V" resume "$NAME" --timeout 60 2>"$WORK/resume.err" || true
+check "... saying it is not paused" grep -q "is not paused" "$WORK/resume.err"
+check "ls lists it" sh -c '"$1" ls | grep -q "$2"' _ "$V" "$NAME"
+check "rm --ignore-not-found of a missing cluster exits 0" "$V" rm "nope-$$" --ignore-not-found --timeout 30
+check "rm of a missing cluster fails" sh -c '! "$1" rm "nope-$2" --timeout 30 2>/dev/null' _ "$V" "$$"
+
 "$V" delete "$NAME" --timeout 120 >/dev/null 2>&1
 check "delete stops the forwarder" test "$(forwarders)" = 0
+
+# a cluster in a namespace of its own is found by name without -n (upstream
+# looks in every namespace)
+N2=pfn-$$
+if "$V" create "$N2" -n "team-$$" -f "$WORK/values.yaml" --connect=false --timeout 120 >/dev/null 2>&1; then
+	check "sleep (pause) finds $N2 in team-$$ without -n" "$V" sleep "$N2" --timeout 120
+	check "sleep again exits 0 (already paused)" "$V" sleep "$N2" --timeout 60
+	check "delete finds it without -n" "$V" delete "$N2" --timeout 120
+else
+	bad "create $N2 -n team-$$"
+fi
 
 echo "# $pass passed, $fail failed"
 ((fail == 0))

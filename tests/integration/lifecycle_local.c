@@ -60,6 +60,16 @@ static void t_broken_values_fail_first(void)
     CHECK_CONTAINS(vc_error_last()->message, "sync.toHost.pods.enabled");
     vc_config_free(cfg);
     CHECK(!ns_exists(NS));
+    /* --expose with the local driver is refused, before anything is made */
+    vc_create_options o;
+    CHECK_INT(vc_create_options_init(&o, VC_CREATE_OPTIONS_VERSION), VC_OK);
+    o.name = NAME;
+    o.driver = "local";
+    o.state_dir = STATE;
+    o.flags = VC_CREATE_EXPOSE;
+    CHECK_INT(vc_cluster_create(H, &o, NULL), VC_EINVAL);
+    CHECK_CONTAINS(vc_error_last()->message, "needs the kubernetes driver");
+    CHECK(!ns_exists(NS));
 }
 
 static void t_create(void)
@@ -114,6 +124,14 @@ static void t_create(void)
     CHECK_INT(rc, VC_EEXISTS);
     CHECK_CONTAINS(vc_error_last()->message, "already exists");
     CHECK_CONTAINS(vc_error_last()->message, "--upgrade");
+    /* --upgrade without a driver: the one the cluster runs with (before,
+     * "runs with the local driver; it cannot be upgraded to kubernetes") */
+    o.driver = NULL;
+    o.flags = VC_CREATE_UPGRADE;
+    rc = vc_cluster_create(H, &o, NULL);
+    if (rc < 0)
+        fprintf(stderr, "upgrade without --driver: %s\n", vc_error_last()->message);
+    CHECK_INT(rc, VC_OK);
 }
 
 static void t_connect_and_deploy(void)

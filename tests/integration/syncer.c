@@ -152,7 +152,7 @@ static void t_setup(void)
                       "\"image\":\"nginx\",\"envFrom\":[{\"configMapRef\":{\"name\":\"used\"}}]}]}}}}"), VC_OK);
 }
 
-static char CONFIG[1024];
+static char CONFIG[4096];
 
 static void t_start_syncer(void)
 {
@@ -163,15 +163,98 @@ static void t_start_syncer(void)
              "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"nettool-host-%s\"},"
              "\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80}]}}", NAME);
     CHECK_INT(kcreate(H, "/api/v1/namespaces/default/services", buf), VC_OK);
+    /* a headless host Service with two endpoint addresses (its Endpoints
+     * written by hand: no selector), and a headless virtual one */
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"db-host-%s\"},"
+             "\"spec\":{\"clusterIP\":\"None\",\"ports\":[{\"name\":\"pg\",\"port\":5432}]}}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces/default/services", buf), VC_OK);
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Endpoints\",\"metadata\":{\"name\":\"db-host-%s\"},"
+             "\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.7.1\"},{\"ip\":\"10.244.7.2\"}],"
+             "\"ports\":[{\"name\":\"pg\",\"port\":5432}]}]}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces/default/endpoints", buf), VC_OK);
+    /* fromHost ConfigMaps and Secrets (issue 20): one by name, a whole
+     * host namespace, one of the vcluster's host namespace by "/name" */
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"fh-a-%s\",\"labels\":{\"l\":\"1\"}},"
+             "\"data\":{\"k\":\"v1\"}}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces/default/configmaps", buf), VC_OK);
+    snprintf(buf, sizeof buf, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"fh-%s\"}}", NAME);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces", buf), VC_OK);
+    char p2[256];
+    snprintf(p2, sizeof p2, "/api/v1/namespaces/fh-%s/configmaps", NAME);
+    CHECK_INT(kcreate(H, p2, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"one\"},\"data\":{\"n\":\"1\"}}"),
+              VC_OK);
+    snprintf(p2, sizeof p2, "/api/v1/namespaces/%s/secrets", HNS);
+    CHECK_INT(kcreate(H, p2, "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"fh-sec\"},"
+                             "\"type\":\"example.com/x\",\"data\":{\"pw\":\"c2VjcmV0\"}}"),
+              VC_OK);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/services",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web-hl\"},"
+                      "\"spec\":{\"clusterIP\":\"None\",\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80}]}}"),
+              VC_OK);
     snprintf(CONFIG, sizeof CONFIG,
              "networking:\n"
              "  replicateServices:\n"
              "    fromHost:\n"
              "    - from: default/nettool-host-%s\n"
              "      to: default/nettool-host\n"
+             "    - from: default/db-host-%s\n"
+             "      to: demo/db\n"
              "    toHost:\n"
              "    - from: demo/web\n"
-             "      to: web-on-host\n", NAME);
+             "      to: web-on-host\n"
+             "    - from: demo/web-hl\n"
+             "      to: web-hl-on-host\n"
+             /* init manifests (F11, upstream's experimental.deploy): into the
+              * virtual cluster (a namespace, a ConfigMap in it, one with no
+              * namespace: default) and into the host namespace */
+             "sync:\n"
+             "  fromHost:\n"
+             "    configMaps:\n"
+             "      enabled: true\n"
+             "      mappings:\n"
+             "        byName:\n"
+             "          default/fh-a-%s: demo/fh-a\n"
+             "          fh-%s/*: fh-copy/*\n"
+             "    secrets:\n"
+             "      enabled: true\n"
+             "      mappings:\n"
+             "        byName:\n"
+             "          /fh-sec: demo/sec-copy\n"
+             "experimental:\n"
+             "  deploy:\n"
+             "    vcluster:\n"
+             "      manifests: |-\n"
+             "        apiVersion: v1\n"
+             "        kind: Namespace\n"
+             "        metadata:\n"
+             "          name: init\n"
+             "        ---\n"
+             "        apiVersion: v1\n"
+             "        kind: ConfigMap\n"
+             "        metadata:\n"
+             "          name: init-cm\n"
+             "          namespace: init\n"
+             "        data:\n"
+             "          a: b\n"
+             "      manifestsTemplate: |-\n"
+             "        apiVersion: v1\n"
+             "        kind: ConfigMap\n"
+             "        metadata:\n"
+             "          name: tpl-{{ .Release.Name }}\n"
+             "        data:\n"
+             "          ns: {{ .Release.Namespace }}\n"
+             "          domain: \"{{- .Values.networking.advanced.clusterDomain -}}\"\n"
+             "    host:\n"
+             "      manifests: |-\n"
+             "        apiVersion: v1\n"
+             "        kind: ConfigMap\n"
+             "        metadata:\n"
+             "          name: host-init\n"
+             "        data:\n"
+             "          x: z\n", NAME, NAME, NAME, NAME);
     vc_syncer_options o;
     CHECK_INT(vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION), VC_OK);
     o.name = NAME;
@@ -392,14 +475,198 @@ static void t_coredns_labels(void)
     json_decref(s);
 }
 
+/* experimental.deploy: the manifests landed, the template rendered */
+static bool deployed(void)
+{
+    json_t *a = kget(V, "/api/v1/namespaces/init/configmaps/init-cm");
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/default/configmaps/tpl-%s", NAME);
+    json_t *b = kget(V, p);
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/configmaps/host-init", HNS);
+    json_t *c = kget(H, p);
+    bool ok = a && b && c && vc__streq(vc__jpath_str(a, "data", "a"), "b") &&
+              vc__streq(vc__jpath_str(b, "data", "ns"), HNS) &&
+              vc__streq(vc__jpath_str(b, "data", "domain"), "cluster.local") &&
+              vc__streq(vc__jpath_str(c, "data", "x"), "z");
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    return ok;
+}
+
+static void t_deploy_manifests(void)
+{
+    CHECK(pump_until(deployed, 60000));
+}
+
+/* sync.fromHost.configMaps/secrets */
+static const char *want_a = "v1";
+static bool fromhost_copied(void)
+{
+    json_t *a = kget(V, "/api/v1/namespaces/demo/configmaps/fh-a");
+    json_t *b = kget(V, "/api/v1/namespaces/fh-copy/configmaps/one");
+    json_t *c = kget(V, "/api/v1/namespaces/demo/secrets/sec-copy");
+    bool ok = a && b && c && vc__streq(vc__jpath_str(a, "data", "k"), want_a) &&
+              vc__streq(vc__jpath_str(b, "data", "n"), "1") && vc__streq(vc__jpath_str(c, "data", "pw"), "c2VjcmV0") &&
+              vc__streq(json_string_value(json_object_get(c, "type")), "example.com/x");
+    json_t *labels = json_object_get(json_object_get(a, "metadata"), "labels");
+    ok = ok && vc__streq(json_string_value(json_object_get(labels, "l")), "1");
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    return ok;
+}
+
+static bool fromhost_a_gone(void)
+{
+    json_t *a = kget(V, "/api/v1/namespaces/demo/configmaps/fh-a");
+    json_decref(a);
+    return a == NULL;
+}
+
+static void t_fromhost_configmaps_secrets(void)
+{
+    CHECK(pump_until(fromhost_copied, 60000));
+    /* a host update reaches the copy */
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/default/configmaps/fh-a-%s", NAME);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "PATCH", p, "{\"data\":{\"k\":\"v2\"}}", "application/merge-patch+json"),
+              VC_OK);
+    want_a = "v2";
+    CHECK(pump_until(fromhost_copied, 30000));
+    /* a virtual edit is undone */
+    CHECK_INT(vc_kube_request(V, NULL, NULL, "PATCH", "/api/v1/namespaces/demo/configmaps/fh-a",
+                              "{\"data\":{\"k\":\"tenant\"}}", "application/merge-patch+json"),
+              VC_OK);
+    CHECK(pump_until(fromhost_copied, 30000));
+    /* a virtual delete is undone */
+    CHECK_INT(vc_kube_request(V, NULL, NULL, "DELETE", "/api/v1/namespaces/demo/configmaps/fh-a", NULL, NULL), VC_OK);
+    CHECK(pump_until(fromhost_copied, 30000));
+    /* the host object goes: so does the copy */
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", p, NULL, NULL), VC_OK);
+    CHECK(pump_until(fromhost_a_gone, 30000));
+}
+
+/* a host Event annotated vcluster.loft.sh/force-sync=true, about a host
+ * object the virtual cluster does not have, lands in virtual default */
+static bool forced_event_copied(void)
+{
+    json_t *e = kget(V, "/api/v1/namespaces/default/events/forced-ev");
+    bool ok = e && vc__streq(vc__jstr(e, "message"), "forced through") &&
+              vc__streq(vc__jpath_str(e, "involvedObject", "namespace"), "default");
+    json_decref(e);
+    return ok;
+}
+
+static void t_force_synced_event(void)
+{
+    char p[256], buf[1024];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/events", HNS);
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"forced-ev\","
+             "\"annotations\":{\"vcluster.loft.sh/force-sync\":\"true\"}},"
+             "\"involvedObject\":{\"kind\":\"ConfigMap\",\"namespace\":\"%s\",\"name\":\"some-host-cm\"},"
+             "\"reason\":\"Test\",\"message\":\"forced through\",\"type\":\"Normal\"}",
+             HNS);
+    CHECK_INT(kcreate(H, p, buf), VC_OK);
+    /* and one without the annotation, about a non-pod: stays on the host */
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"plain-ev\"},"
+             "\"involvedObject\":{\"kind\":\"ConfigMap\",\"namespace\":\"%s\",\"name\":\"some-host-cm\"},"
+             "\"reason\":\"Test\",\"message\":\"host only\",\"type\":\"Normal\"}",
+             HNS);
+    CHECK_INT(kcreate(H, p, buf), VC_OK);
+    CHECK(pump_until(forced_event_copied, 30000));
+    json_t *plain = kget(V, "/api/v1/namespaces/default/events/plain-ev");
+    CHECK(plain == NULL);
+    json_decref(plain);
+}
+
+/* a LoadBalancer Service with externalTrafficPolicy Local gets the host's
+ * ClusterIP, nodePort and healthCheckNodePort (issue 16 row 6) */
+static bool lb_local_matches(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/demo/services/lb-local");
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/services/lb-local-x-demo-x-%s", HNS, NAME);
+    json_t *h = kget(H, p);
+    json_t *vs = json_object_get(v, "spec"), *hs = json_object_get(h, "spec");
+    json_t *vp = json_array_get(json_object_get(vs, "ports"), 0), *hp = json_array_get(json_object_get(hs, "ports"), 0);
+    bool ok = v && h && vc__streq(vc__jstr(vs, "clusterIP"), vc__jstr(hs, "clusterIP")) &&
+              json_integer_value(json_object_get(hp, "nodePort")) > 0 &&
+              json_equal(json_object_get(vp, "nodePort"), json_object_get(hp, "nodePort")) &&
+              json_integer_value(json_object_get(hs, "healthCheckNodePort")) > 0 &&
+              json_equal(json_object_get(vs, "healthCheckNodePort"), json_object_get(hs, "healthCheckNodePort"));
+    json_decref(v);
+    json_decref(h);
+    return ok;
+}
+
+static void t_loadbalancer_local(void)
+{
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/services",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"lb-local\"},"
+                      "\"spec\":{\"type\":\"LoadBalancer\",\"externalTrafficPolicy\":\"Local\","
+                      "\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":8080}]}}"),
+              VC_OK);
+    CHECK(pump_until(lb_local_matches, 60000));
+}
+
+/* virtual default/kubernetes gets the host Service's ClusterIP and ports
+ * (issue 16 row 5) */
+static bool kube_service_matches(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/default/services/kubernetes");
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/services/%s", HNS, NAME);
+    json_t *h = kget(H, p);
+    json_t *vp = json_array_get(json_object_get(json_object_get(v, "spec"), "ports"), 0);
+    bool ok = v && h && vc__streq(vc__jpath_str(v, "spec", "clusterIP"), vc__jpath_str(h, "spec", "clusterIP")) &&
+              json_array_size(json_object_get(json_object_get(v, "spec"), "ports")) == 1 &&
+              json_integer_value(json_object_get(vp, "port")) == 443 &&
+              json_integer_value(json_object_get(vp, "targetPort")) == 8443;
+    json_decref(v);
+    json_decref(h);
+    return ok;
+}
+
+static void t_kubernetes_service(void)
+{
+    CHECK(pump_until(kube_service_matches, 60000));
+}
+
 static char host_ip[64];
 
+/* fromHost as upstream: a headless virtual Service, Endpoints = the host
+ * ClusterIP (or the host's addresses for a headless host Service) */
 static bool replicated_from_host(void)
 {
     json_t *v = kget(V, "/api/v1/namespaces/default/services/nettool-host");
-    const char *ip = v ? vc__jpath_str(v, "spec", "clusterIP") : NULL;
-    bool ok = ip && !strcmp(ip, host_ip);
+    json_t *e = kget(V, "/api/v1/namespaces/default/endpoints/nettool-host");
+    json_t *sub = json_array_get(json_object_get(e, "subsets"), 0);
+    json_t *port = json_array_get(json_object_get(sub, "ports"), 0);
+    bool ok = v && vc__streq(vc__jpath_str(v, "spec", "clusterIP"), "None") &&
+              json_object_get(json_object_get(v, "spec"), "selector") == NULL &&
+              vc__streq(json_string_value(json_object_get(json_array_get(json_object_get(sub, "addresses"), 0), "ip")),
+                        host_ip) &&
+              json_array_size(json_object_get(sub, "addresses")) == 1 &&
+              json_integer_value(json_object_get(port, "port")) == 80 &&
+              vc__streq(json_string_value(json_object_get(port, "name")), "http");
     json_decref(v);
+    json_decref(e);
+    return ok;
+}
+
+static bool headless_from_host(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/demo/services/db");
+    json_t *e = kget(V, "/api/v1/namespaces/demo/endpoints/db");
+    json_t *addrs = json_object_get(json_array_get(json_object_get(e, "subsets"), 0), "addresses");
+    bool ok = v && vc__streq(vc__jpath_str(v, "spec", "clusterIP"), "None") && json_array_size(addrs) == 2 &&
+              vc__streq(json_string_value(json_object_get(json_array_get(addrs, 0), "ip")), "10.244.7.1") &&
+              vc__streq(json_string_value(json_object_get(json_array_get(addrs, 1), "ip")), "10.244.7.2");
+    json_decref(v);
+    json_decref(e);
     return ok;
 }
 
@@ -412,6 +679,20 @@ static bool replicated_to_host(void)
     bool ok = sel && vc__streq(json_string_value(json_object_get(sel, "app")), "web") &&
               vc__streq(json_string_value(json_object_get(sel, "vcluster.loft.sh/namespace")), "demo");
     json_decref(h);
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/services/web-hl-on-host", HNS);
+    h = kget(H, p);
+    ok = ok && h && vc__streq(vc__jpath_str(h, "spec", "clusterIP"), "None");
+    json_decref(h);
+    return ok;
+}
+
+static bool replica_gone(void)
+{
+    json_t *v = kget(V, "/api/v1/namespaces/default/services/nettool-host");
+    json_t *e = kget(V, "/api/v1/namespaces/default/endpoints/nettool-host");
+    bool ok = !v && !e;
+    json_decref(v);
+    json_decref(e);
     return ok;
 }
 
@@ -423,8 +704,12 @@ static void t_replicate_services(void)
     snprintf(host_ip, sizeof host_ip, "%s", h ? vc__jpath_str(h, "spec", "clusterIP") : "?");
     json_decref(h);
     CHECK(pump_until(replicated_from_host, 30000));
+    CHECK(pump_until(headless_from_host, 30000));
     CHECK(pump_until(replicated_to_host, 30000));
-    /* the source goes, the replica goes */
+    /* the source goes, the replica and its Endpoints go */
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", p, NULL, NULL), VC_OK);
+    CHECK(pump_until(replica_gone, 30000));
+    snprintf(p, sizeof p, "/api/v1/namespaces/default/services/db-host-%s", NAME);
     CHECK_INT(vc_kube_request(H, NULL, NULL, "DELETE", p, NULL, NULL), VC_OK);
 }
 
@@ -542,11 +827,16 @@ int main(void)
     RUN(t_setup);
     RUN(t_start_syncer);
     RUN(t_kubernetes_endpoints);
+    RUN(t_kubernetes_service);
     RUN(t_pods_run_and_bind);
     RUN(t_pod_annotations_kept);
     RUN(t_configmaps_and_services);
     RUN(t_replicate_services);
     RUN(t_coredns_labels);
+    RUN(t_deploy_manifests);
+    RUN(t_fromhost_configmaps_secrets);
+    RUN(t_force_synced_event);
+    RUN(t_loadbalancer_local);
     RUN(t_scale_down_deletes_host_pod);
     RUN(t_host_deletion_goes_back);
     RUN(t_virtual_deletion);
