@@ -565,6 +565,10 @@ static int cross_validate(const vc__cfg_values *v, const xctx *x)
         return xerr(x, cr_from ? "sync.fromHost.customResources" : "sync.toHost.customResources", "%s", crmsg);
     if (v->sync.to_host.namespaces.mappings_only && !v->sync.to_host.namespaces.enabled)
         return xerr(x, "sync.toHost.namespaces.mappingsOnly", "needs sync.toHost.namespaces.enabled: true");
+    char *sel = NULL;
+    if (vc__config_label_selector(v->sync.from_host.storage_classes_selector, NULL, &sel) < 0)
+        return xerr(x, "sync.fromHost.storageClasses.selector", "%s", vc_error_last()->message);
+    vc__free(sel);
     return VC_OK;
 }
 

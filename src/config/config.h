@@ -127,6 +127,7 @@ typedef struct vc__cfg_values {
                 json_t *selector_labels;           /* object of strings */
             } nodes;
             json_t *custom_resources;
+            json_t *storage_classes_selector;      /* LabelSelector object (storage.c) */
         } from_host;
     } sync;
 
@@ -416,6 +417,10 @@ bool vc__config_virtual_scheduler(const vc_config *cfg);
  * "auto" is on when the virtual scheduler is on (and, for storageClasses,
  * when toHost.storageClasses is off). `which` is the key name. */
 bool vc__config_from_host_auto(const vc_config *cfg, const char *which);
+/* A LabelSelector object as the labelSelector query string (*out NULL when
+ * it selects everything; vc__free it). VC_EINVAL when malformed, the
+ * message prefixed with `key` (may be NULL). (selector.c) */
+int vc__config_label_selector(const json_t *sel, const char *key, char **out);
 /* controlPlane.statefulSet.persistence.volumeClaim.enabled: "auto" is on for
  * the embedded database and embedded etcd. */
 bool vc__config_persistence_enabled(const vc_config *cfg);

@@ -103,7 +103,7 @@ const vc__cfg_key vc__cfg_schema[] = {
     { FH "csiNodes.enabled", SB, "auto", F(sync.from_host.csi_nodes), 0 },
     { FH "csiStorageCapacities.enabled", SB, "auto", F(sync.from_host.csi_storage_capacities), 0 },
     { FH "storageClasses.enabled", SB, "auto", F(sync.from_host.storage_classes), 0 },
-    { FH "storageClasses.selector", SEL, NULL, NF, 0 },
+    { FH "storageClasses.selector", SEL, NULL, F(sync.from_host.storage_classes_selector), 0 },
     { FH "ingressClasses.enabled", B, "false", F(sync.from_host.ingress_classes), 0 },
     { FH "ingressClasses.selector", SEL, NULL, NF, 0 },
     { FH "runtimeClasses.enabled", B, "false", F(sync.from_host.runtime_classes), 0 },

@@ -304,6 +304,57 @@ int vc__lc_delete_workloads(vc__lc *lc)
     return vc__lc_step(lc, "workloads", 1, "host workloads deleted");
 }
 
+/* The marker cluster-scoped host objects carry in managed-by: upstream's
+ * SafeConcatName(hostNamespace, "x", name), as src/translate/names.c makes
+ * it (the layers keep lifecycle off translate; the rule is three lines). */
+static void cluster_marker(const char *ns, const char *name, char out[80])
+{
+    char full[600];
+    snprintf(full, sizeof full, "%s-x-%s", ns, name);
+    if (strlen(full) > 63) {
+        char hex[65];
+        vc__sha256_hex(full, strlen(full), hex);
+        snprintf(out, 80, "%.52s-%.10s", full, hex);
+    } else {
+        memcpy(out, full, strlen(full) + 1); /* <= 63 characters */
+    }
+    char *p;
+    while ((p = strstr(out, ".-")))
+        memmove(p, p + 1, strlen(p + 1) + 1);
+}
+
+/* Cluster-scoped objects the syncer made for this virtual cluster (storage
+ * and priority classes, PVs, under sync.toHost.*): they outlive the
+ * namespace, so they go by their marker. PVs are kept with the claims
+ * (VC_DELETE_KEEP_PVC): a kept claim may be bound to one. A host that does
+ * not let us list them (403) had none of ours made either. */
+static int delete_cluster_objects(vc__lc *lc, uint32_t flags)
+{
+    char marker[80];
+    cluster_marker(lc->ns, lc->name, marker);
+    char *sel = vc__sprintf("%s=%s", VC__LC_MANAGED_BY, marker);
+    if (!sel)
+        return vc__error_oom();
+    static const char *const res[][2] = {
+        { "storage.k8s.io/v1", "storageclasses" },
+        { "scheduling.k8s.io/v1", "priorityclasses" },
+        { "v1", "persistentvolumes" },
+    };
+    int rc = VC_OK;
+    for (size_t i = 0; i < VC__ARRAY_LEN(res) && rc == VC_OK; i++) {
+        if ((flags & VC_DELETE_KEEP_PVC) && !strcmp(res[i][1], "persistentvolumes"))
+            continue;
+        rc = vc__lc_delete_collection(lc->host, res[i][0], res[i][1], NULL, sel);
+        if (rc == VC_EFORBIDDEN) {
+            VC__LOGI("lifecycle", "not allowed to delete host %s labelled %s: skipped", res[i][1], sel);
+            vc_error_clear();
+            rc = VC_OK;
+        }
+    }
+    vc__free(sel);
+    return rc;
+}
+
 int vc__lc_delete_host_objects(vc__lc *lc, uint32_t flags)
 {
     char *sel = vc__sprintf("%s=%s", VC__LC_MANAGED_BY, lc->name);
@@ -361,8 +412,8 @@ int vc__lc_delete_host_objects(vc__lc *lc, uint32_t flags)
         rc = vc__lc_delete_collection(lc->host, res[i][0], res[i][1], lc->ns, sel);
     }
     vc__free(sel);
-    /* cluster-scoped objects we created (storage/priority classes, PVs) carry the
-     * cluster marker; delete them too */
+    if (rc == VC_OK)
+        rc = delete_cluster_objects(lc, flags);
     return rc;
 }
 

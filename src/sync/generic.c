@@ -538,6 +538,15 @@ static int status_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey
             return rc;
         }
     }
+    if (c->tk->id == VC__K_PVC) {
+        /* the volume name first (storage.c), then the status */
+        bool wrote = false;
+        rc = vc__pvc_volume_back(s, it, vns, vname, v, nv, &wrote);
+        if (rc != VC_OK || wrote) {
+            json_decref(nv);
+            return rc;
+        }
+    }
     if (!json_equal(json_object_get(nv, "status"), json_object_get(v, "status"))) {
         char *path = vc__obj_path(c->tk->api_version, c->tk->plural, vns, vname, "status");
         char *body = json_dumps(nv, JSON_COMPACT);
@@ -558,6 +567,12 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
     if (g && vc__map_get(&g->recreate, vkey) && !v)
         return VC_OK; /* the virtual Service is being re-created: keep the host one */
     bool want = v && !vc__deleting(v) && should_sync(s, c, vns, vname, v);
+    if (want && !h && c->tk->id == VC__K_PVC) {
+        /* a class the fromHost selector leaves out (storage.c) */
+        int cr = vc__pvc_class_check(s, vns, vname, v);
+        if (cr != VC_OK)
+            return cr == VC_ITEROVER ? VC_ITEROVER : VC_OK;
+    }
     json_t *desired = NULL;
     if (want) {
         json_t *copy = json_deep_copy(v);

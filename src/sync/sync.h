@@ -169,6 +169,8 @@ typedef enum vc__ctl_id {
     VC__CTL_FH_CSIDRIVERS,      /* sync.fromHost.csiDrivers */
     VC__CTL_FH_CSINODES,        /* sync.fromHost.csiNodes */
     VC__CTL_FH_CSISTORAGECAPACITIES, /* sync.fromHost.csiStorageCapacities */
+    VC__CTL_PVS,
+    VC__CTL_STORAGECLASSES,
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -252,6 +254,8 @@ struct vc_syncer {
     bool virt_version_pending;         /* nodes.c: GET /version in flight */
     bool all_configmaps, all_secrets;  /* sync.toHost.{configMaps,secrets}.all */
     bool set_owner;                    /* experimental.syncSettings.setOwner */
+    bool from_host_storage_classes;    /* sync.fromHost.storageClasses ("auto" resolved) */
+    char *from_host_sc_selector;       /* its selector as a label selector, or NULL */
     long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     json_t *cr_to_host, *cr_from_host; /* sync.{toHost,fromHost}.customResources (copies) */
     json_t *from_host;                 /* fromhost.c: enabled-key -> label selector ("" = all) */
@@ -412,6 +416,21 @@ int vc__ctl_fromhost_init(vc_syncer *s, vc__ctl *c, int arg);
 /* Resolve the sync.fromHost switches and selectors of fromhost.c's table
  * into s->from_host (vc_syncer_new's config block). */
 int vc__fromhost_configure(vc_syncer *s, const vc_config *cfg);
+/* storage.c: PersistentVolumes (fake or synced) and StorageClasses (toHost
+ * or fromHost). */
+int vc__ctl_pvs_init(vc_syncer *s, vc__ctl *c, int arg);
+int vc__ctl_storageclasses_init(vc_syncer *s, vc__ctl *c, int arg);
+/* With sync.fromHost.storageClasses.selector, a claim of a class the host
+ * does not have among the selected ones is not synced (upstream
+ * applyLimitByClass): VC_OK to sync, VC_EFORBIDDEN refused (a Warning event
+ * said so), VC_ITEROVER while the host classes are not listed yet. */
+int vc__pvc_class_check(vc_syncer *s, const char *vns, const char *vname, const json_t *v);
+/* The PVC controller's step before status: the virtual claim `v` gets the
+ * volumeName of `nv` (its host-translated state) once that volume exists
+ * inside. VC_ITEROVER: wait for the volume; *wrote: the claim was written
+ * (status on the next pass). */
+int vc__pvc_volume_back(vc_syncer *s, vc__qitem *it, const char *vns, const char *vname, const json_t *v,
+                        const json_t *nv, bool *wrote);
 /* networking.replicateServices (replicate.c): a mapping, from config. */
 int vc__replicate_add(vc_syncer *s, bool from_host, const char *from, const char *to);
 void vc__replicate_free(vc_syncer *s);

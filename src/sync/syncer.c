@@ -501,6 +501,7 @@ void vc_syncer_free(vc_syncer *s)
     vc__sync_warns_free(s);
     vc__free(s->pss);
     json_decref(s->node_labels);
+    vc__free(s->from_host_sc_selector);
     vc_translator_free(s->tr);
     vc__kube_unref(s->host);
     vc__kube_unref(s->virt);
@@ -666,6 +667,10 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             rc = vc__error_oom();
             goto fail;
         }
+        s->from_host_storage_classes = vc__config_from_host_auto(cfg, "storageClasses");
+        if (rc == VC_OK && s->from_host_storage_classes)
+            rc = vc__config_label_selector(cv->sync.from_host.storage_classes_selector,
+                                           "sync.fromHost.storageClasses.selector", &s->from_host_sc_selector);
         if (!cv->sync.from_host.events)
             s->flags |= VC_SYNCER_NO_EVENTS;
         if (!cv->control_plane.coredns.enabled)

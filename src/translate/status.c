@@ -152,6 +152,11 @@ static int pvc_status(vc_translator *t, json_t *out, const json_t *host)
             vc__free(vname);
             if (rc < 0)
                 return rc;
+        } else if (vc__kind_synced(t, pv)) {
+            /* a host PV not made from a virtual one (dynamic provisioning)
+             * is copied in under its own name (upstream's PV mapper) */
+            vc_error_clear();
+            return vc__set_str(vspec, "volumeName", hvol);
         }
         vc_error_clear();
     }

@@ -8,10 +8,7 @@
  *    (see check_token);
  *  - refused: listed in src/config/refused.c; the test loads each with a
  *    value other than its default and expects the load-time error naming
- *    the key at its file:line:col, and loads the default without error;
- *  - pending: on the temporary list at the end, keys whose consumer another
- *    part of issue 13 is building at the same time. The list is emptied when
- *    those branches merge: each entry becomes a consumed row.
+ *    the key at its file:line:col, and loads the default without error.
  * A new schema key without a row fails this test, and so does a row for a
  * key that is not in the schema. */
 #include <ctype.h>
@@ -47,22 +44,6 @@ typedef struct row {
 
 static const row consumers[] = {
 #include "consumers.inc"
-};
-
-/* TEMPORARY (issue 13): keys whose consumer is being built in issue 13 by
- * another branch at the same time as this test. Emptied at merge: each entry
- * then becomes a row of consumers.inc naming the code that reads it. */
-typedef struct pending {
-    const char *key;
-    const char *who;
-} pending;
-
-static const pending pending_keys[] = {
-    /* being built in issue 13 by h-storage (item 3) */
-    { "sync.toHost.persistentVolumes.enabled", "h-storage" },
-    { "sync.toHost.storageClasses.enabled", "h-storage" },
-    { "sync.fromHost.storageClasses.enabled", "h-storage" },
-    { "sync.fromHost.storageClasses.selector", "h-storage" },
 };
 
 /* ---- source text ---- */
@@ -241,13 +222,11 @@ static void t_every_key_has_one_place(void)
         for (size_t j = 0; j < VC__ARRAY_LEN(consumers); j++)
             n += strcmp(consumers[j].key, p) == 0;
         n += vc__cfg_refused_find(p) != NULL;
-        for (size_t j = 0; j < VC__ARRAY_LEN(pending_keys); j++)
-            n += strcmp(pending_keys[j].key, p) == 0;
         if (n != 1)
             fprintf(stderr, "%s: %s\n", p,
-                    n == 0 ? "accepted but neither consumed, refused nor pending (add a consumer, or refuse it "
+                    n == 0 ? "accepted but neither consumed nor refused (add a consumer, or refuse it "
                              "in src/config/refused.c)"
-                           : "listed more than once (consumed / refused / pending)");
+                           : "listed more than once (consumed / refused)");
         CHECK_INT(n, 1);
     }
     for (size_t j = 0; j < VC__ARRAY_LEN(consumers); j++)
@@ -260,13 +239,6 @@ static void t_every_key_has_one_place(void)
             fprintf(stderr, "refused %s: not a schema key\n", vc__cfg_refused[j].path);
             CHECK(0);
         }
-    for (size_t j = 0; j < VC__ARRAY_LEN(pending_keys); j++) {
-        if (!schema_key(pending_keys[j].key)) {
-            fprintf(stderr, "pending %s: not a schema key\n", pending_keys[j].key);
-            CHECK(0);
-        }
-        printf("# pending (being built in issue 13 by %s): %s\n", pending_keys[j].who, pending_keys[j].key);
-    }
 }
 
 static void t_consumers_read_their_field(void)

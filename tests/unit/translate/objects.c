@@ -135,6 +135,20 @@ static void test_service_pvc_status(void)
     CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(r, "metadata"), "annotations"),
                                                 "pv.kubernetes.io/bind-completed")), "yes");
     json_decref(r);
+    /* a dynamically provisioned host PV keeps its name inside (PV sync on:
+     * upstream's PV mapper falls back to the host name; off: the mirror) */
+    const char *hdyn = "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"data-x-demo-x-my-vcluster\"},"
+                       "\"spec\":{\"volumeName\":\"pvc-1234\"},\"status\":{\"phase\":\"Bound\"}}";
+    CHECK_RC(vc_translate_to_virtual_status(&b, t, hdyn, vpvc), VC_OK);
+    r = J(b.ptr);
+    CHECK_STR(jget(r, "spec.volumeName"), "pvc-1234");
+    json_decref(r);
+    vc_translator *tf = mk(0, 0);
+    CHECK_RC(vc_translate_to_virtual_status(&b, tf, hdyn, vpvc), VC_OK);
+    r = J(b.ptr);
+    CHECK_STR(jget(r, "spec.volumeName"), "pvc-1234");
+    json_decref(r);
+    vc_translator_free(tf);
     CHECK_RC(vc_translate_to_virtual_status(&b, t, "{\"kind\":\"ConfigMap\"}", "{\"kind\":\"ConfigMap\"}"), VC_ENOTSUPPORTED);
     vc_buf_dispose(&b);
     vc_translator_free(t);
