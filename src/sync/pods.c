@@ -19,6 +19,7 @@ typedef struct pods_state {
     vc__map hfetching; /* vkey -> (void *)1 while its GET is on the wire */
     vc__map updating;  /* vkey -> (void *)1 while update writes are on the wire */
     vc__map applied;   /* vkey -> char* digest written, until the host cache shows it */
+    vc__map hlabels;   /* vkey -> json_t* {old, new}: host pod label changes to copy back */
 } pods_state;
 
 typedef struct tok_fetch {
@@ -68,6 +69,7 @@ static void pods_state_free(void *p)
     vc__map_clear(&ps->hfetching, NULL);
     vc__map_clear(&ps->updating, NULL);
     vc__map_clear(&ps->applied, vc__free);
+    vc__map_clear(&ps->hlabels, free_json);
     vc__free(ps);
 }
 
@@ -84,7 +86,8 @@ static void slim_host_pod(void *ud, json_t *obj)
     /* annotations: only those that name the virtual origin (the token ones
      * alone are ~1 KiB per pod) */
     json_t *md = json_object_get(obj, "metadata");
-    static const char *const drop[] = { "labels", "ownerReferences", "generateName", "creationTimestamp" };
+    /* labels stay: a change made on the host goes back to the virtual pod */
+    static const char *const drop[] = { "ownerReferences", "generateName", "creationTimestamp" };
     for (size_t i = 0; i < VC__ARRAY_LEN(drop); i++)
         json_object_del(md, drop[i]);
     json_t *ann = json_object_get(md, "annotations");
@@ -214,6 +217,7 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
         vc__free(vc__map_del(&ps->bound, key));
         vc__free(vc__map_del(&ps->hwhole, key));
         vc__free(vc__map_del(&ps->applied, key));
+        json_decref(vc__map_del(&ps->hlabels, key));
         vc__sync_enqueue(s, c, key, 0);
         return;
     }
@@ -245,6 +249,21 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
     char *vns = NULL, *vname = NULL;
     if (vc__translate_virtual_name(&vns, &vname, s->tr, o) == VC_OK) {
         char *vkey = vc__sprintf("%s/%s", vns, vname);
+        json_t *ol = json_object_get(json_object_get(old, "metadata"), "labels");
+        json_t *nl = json_object_get(json_object_get(nobj, "metadata"), "labels");
+        if (vkey && old && nobj && !json_equal(ol, nl)) {
+            /* the labels changed on the host: the first old and the last new
+             * go back to the virtual pod (reconcile decides) */
+            pods_state *ps = c->state;
+            json_t *rec = vc__map_get(&ps->hlabels, vkey);
+            if (rec) {
+                json_object_set_new(rec, "new", json_pack("{s:{s:O?}}", "metadata", "labels", nl));
+            } else if ((rec = json_pack("{s:{s:{s:O?}},s:{s:{s:O?}}}", "old", "metadata", "labels", ol, "new",
+                                        "metadata", "labels", nl)) &&
+                       vc__map_put(&ps->hlabels, vkey, rec, NULL) < 0) {
+                json_decref(rec);
+            }
+        }
         if (vkey)
             vc__sync_enqueue(s, c, vkey, 0);
         vc__free(vkey);
@@ -801,6 +820,38 @@ static int update_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
     return VC_OK;
 }
 
+/* Label changes made on the host go back to the virtual pod, as upstream's
+ * bidirectional merge does when the virtual side did not change: only
+ * while the host pod holds the virtual pod's current update digest (a
+ * virtual change pending wins, and the host's change is dropped; changes
+ * the syncer itself wrote are the virtual pod's already). In memory only:
+ * a change made while no syncer runs stays on the host. */
+static int labels_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                       const char *vname, const char *hname, const json_t *v, const json_t *h)
+{
+    pods_state *ps = c->state;
+    json_t *rec = vc__map_get(&ps->hlabels, vkey);
+    if (!rec)
+        return VC_OK;
+    const char *want = vc__jstr(v, UPDATE_DIGEST);
+    const char *have = vc__jstr(vc__jobj(vc__jobj(h, "metadata"), "annotations"), VC__A_POD_UPDATE_DIGEST);
+    json_t *patch = NULL;
+    int rc = VC_OK;
+    if (want && vc__streq(want, have) && !vc__map_get(&ps->updating, vkey))
+        rc = vc__translate_pod_labels_back(&patch, s->tr, json_object_get(rec, "old"), json_object_get(rec, "new"),
+                                           vc__jobj(vc__jobj(v, "metadata"), "labels"));
+    json_decref(vc__map_del(&ps->hlabels, vkey));
+    if (rc < 0 || !patch)
+        return rc;
+    char *path = vc__obj_path("v1", "pods", vns, vname, NULL);
+    rc = path ? vc__sync_write_json(s, VC__SIDE_VIRT, it, "Pod", vns, vname, hname, VC_SYNC_UPDATED_VIRTUAL, "PATCH",
+                                    path, "application/merge-patch+json", patch, NULL, NULL)
+              : vc__error_oom();
+    vc__free(path);
+    json_decref(patch);
+    return rc;
+}
+
 static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
                            const char *vname, const char *hname, json_t *whole);
 
@@ -928,6 +979,8 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         json_decref(nv);
         if (rc == VC_OK)
             rc = update_host_pod(s, c, it, vkey, vns, vname, hname, v, h);
+        if (rc == VC_OK)
+            rc = labels_back(s, c, it, vkey, vns, vname, hname, v, h);
         return rc;
     }
     /* no host pod */

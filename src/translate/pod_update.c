@@ -323,3 +323,45 @@ int vc__translate_pod_update(json_t **out, vc_translator *t, const json_t *vpod,
     *out = res;
     return VC_OK;
 }
+
+/* ---- host label changes back to the virtual pod ---- */
+
+int vc__translate_pod_labels_back(json_t **out, vc_translator *t, const json_t *host_old, const json_t *host_new,
+                                  const json_t *vlabels)
+{
+    *out = NULL;
+    json_t *lp = json_object();
+    if (!lp)
+        return vc__error_oom();
+    const json_t *ol = vc__jobj(vc__jobj(host_old, "metadata"), "labels");
+    const json_t *nl = vc__jobj(vc__jobj(host_new, "metadata"), "labels");
+    /* the host's diff (upstream mergeMaps(hostOld, host, virtual)) */
+    for (int pass = 0; pass < 2; pass++) {
+        const json_t *from = pass == 0 ? nl : ol;
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)from, k, v) {
+            json_t *nv = pass == 0 ? v : NULL; /* pass 1: keys the host removed */
+            if (pass == 0 ? json_equal(json_object_get(ol, k), v) : json_object_get(nl, k) != NULL)
+                continue;
+            if (!strncmp(k, VC__NS_LABEL_PREFIX, sizeof(VC__NS_LABEL_PREFIX) - 1))
+                continue;
+            const char *vk = vc__virtual_label_key(t, k);
+            if (!vk)
+                continue; /* the host's bookkeeping */
+            json_t *cur = json_object_get(vlabels, vk);
+            if (nv ? cur && json_equal(cur, nv) : !cur)
+                continue; /* the virtual pod has it already */
+            if (json_object_set(lp, vk, nv ? nv : json_null()) < 0) {
+                json_decref(lp);
+                return vc__error_oom();
+            }
+        }
+    }
+    if (json_object_size(lp) == 0) {
+        json_decref(lp);
+        return VC_OK;
+    }
+    *out = json_pack("{s:{s:o}}", "metadata", "labels", lp);
+    return *out ? VC_OK : vc__error_oom();
+}

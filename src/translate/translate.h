@@ -394,6 +394,14 @@ int vc__pod_update_digest(const json_t *vpod, char out[65]);
 int vc__translate_pod_update(json_t **out, vc_translator *t, const json_t *vpod, const json_t *hpod,
                              const json_t *inputs);
 
+/* A host pod's label change (host_old -> host_new) as a merge patch for the
+ * virtual pod whose labels are `vlabels` (upstream: host changes flow back
+ * when the virtual side did not change): keys translated back, the host's
+ * bookkeeping and namespace labels left out, values the virtual pod already
+ * has skipped. *out NULL when nothing is left. */
+int vc__translate_pod_labels_back(json_t **out, vc_translator *t, const json_t *host_old, const json_t *host_new,
+                                  const json_t *vlabels);
+
 /* TokenRequests the syncer must make before translating `vpod`. */
 int vc__translate_pod_token_requests(json_t **out, vc_translator *t, const json_t *vpod);
 /* The ConfigMaps, Secrets and PVCs `vpod` references, with host names. */

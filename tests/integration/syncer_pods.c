@@ -5,7 +5,8 @@
  *    ConfigMaps carry an ownerReference to the host Service, and deleting
  *    that Service lets the host's garbage collector remove them;
  *  - a changed virtual label or annotation reaches the host pod, a label or
- *    annotation added on the host survives, a removed virtual label goes;
+ *    annotation added on the host survives, a removed virtual label goes, a
+ *    label added on the host goes back to the virtual pod;
  *  - a changed container image, activeDeadlineSeconds, an ephemeral
  *    container (virtual ephemeralcontainers subresource) and an in-place
  *    resize (virtual resize subresource) reach the host pod, which is never
@@ -220,6 +221,14 @@ static bool labels_follow(void)
     return ok;
 }
 
+static bool virtual_has_host_label(void)
+{
+    json_t *p = kget(V, VPATH);
+    bool ok = vc__streq(vc__jpath_str(json_object_get(p, "metadata"), "labels", "host-added"), "yes");
+    json_decref(p);
+    return ok;
+}
+
 static void t_labels_annotations(void)
 {
     /* the host adds its own label and annotation first */
@@ -240,6 +249,9 @@ static void t_labels_annotations(void)
         json_decref(p);
     }
     CHECK(ok);
+    /* the label added on the host went back to the virtual pod (upstream's
+     * bidirectional merge), its annotation stays on the host */
+    CHECK(pump_until(virtual_has_host_label, 20000));
     /* the labels annotation (downward API) follows the virtual labels */
     json_t *p = host_pod();
     const char *la = vc__jstr(json_object_get(json_object_get(p, "metadata"), "annotations"), VC__A_POD_LABELS);

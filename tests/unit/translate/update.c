@@ -180,6 +180,32 @@ static void test_owner(void)
     vc_translator_free(t);
 }
 
+static void test_labels_back(void)
+{
+    vc_translator *t = mk(NULL, 0);
+    json_t *ho = J("{\"metadata\":{\"labels\":{\"app\":\"a\",\"old\":\"o\",\"vcluster.loft.sh/managed-by\":\"my-vcluster\"}}}");
+    json_t *hn = J("{\"metadata\":{\"labels\":{\"app\":\"a\",\"host\":\"h\",\"mine\":\"m\","
+                   "\"vcluster.loft.sh/managed-by\":\"evil\",\"vcluster.loft.sh/ns-label-x\":\"n\"}}}");
+    json_t *vl = J("{\"app\":\"a\",\"old\":\"o\",\"mine\":\"m\"}");
+    json_t *p = NULL;
+    CHECK_RC(vc__translate_pod_labels_back(&p, t, ho, hn, vl), VC_OK);
+    json_t *l = json_object_get(json_object_get(p, "metadata"), "labels");
+    CHECK_STR(json_string_value(json_object_get(l, "host")), "h");     /* added on the host */
+    CHECK(json_is_null(json_object_get(l, "old")));                    /* removed on the host */
+    CHECK(json_object_get(l, "mine") == NULL);                         /* the virtual pod has it */
+    CHECK(json_object_get(l, "vcluster.loft.sh/managed-by") == NULL);  /* bookkeeping */
+    CHECK(json_object_get(l, "vcluster.loft.sh/ns-label-x") == NULL);  /* the namespace's */
+    CHECK_RC((int)json_object_size(l), 2);
+    json_decref(p);
+    /* nothing the virtual pod lacks: no patch */
+    CHECK_RC(vc__translate_pod_labels_back(&p, t, ho, ho, vl), VC_OK);
+    CHECK(p == NULL);
+    json_decref(ho);
+    json_decref(hn);
+    json_decref(vl);
+    vc_translator_free(t);
+}
+
 int main(void)
 {
     if (vc_global_init(NULL) < 0)
@@ -187,6 +213,7 @@ int main(void)
     test_digest();
     test_update();
     test_owner();
+    test_labels_back();
     vc_global_shutdown();
     return check_summary("translate-update");
 }
