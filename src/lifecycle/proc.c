@@ -7,12 +7,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lifecycle/proc.h"
@@ -138,8 +140,49 @@ int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, in
     return vc__error(VC_EIO, VC_ERRCLASS_OS, "%s (pid %ld) does not stop", exe_name, (long)pid);
 }
 
+/* The first port of the kernel's ephemeral range (outgoing connections take
+ * their local port from it), or 32768. */
+static int ephemeral_low(void)
+{
+    int lo = 32768, hi = 0;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+    if (f) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2 || lo < 1024 || lo > 65535)
+            lo = 32768;
+        fclose(f);
+    }
+    return lo;
+}
+
+/* A port the kernel chose once is free now, but any outgoing connection
+ * may take it as its local port before our component listens on it (a
+ * syncer started seconds later then fails with EADDRINUSE). So ports are
+ * drawn at random below the ephemeral range, where only listeners live,
+ * and checked by binding; the kernel's own choice is the last resort. */
 int vc__free_port(void)
 {
+    /* Each process starts at a random place and then walks on, so the
+     * ports one caller picks in a row (before any is listened on) differ,
+     * and two processes rarely meet. */
+    static _Atomic unsigned next;
+    unsigned base = atomic_load(&next);
+    if (!base) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        unsigned r = ((unsigned)getpid() * 2654435761u) ^ (unsigned)ts.tv_nsec;
+        atomic_compare_exchange_strong(&next, &base, r | 1u);
+    }
+    int hi = ephemeral_low() - 1, lo = 20000;
+    if (hi - lo < 1000) {
+        lo = 10000;
+        hi = 19999;
+    }
+    for (int tries = 0; tries < 256; tries++) {
+        unsigned n = atomic_fetch_add(&next, 1u);
+        int port = lo + (int)(n % (unsigned)(hi - lo + 1));
+        if (vc__port_free(port))
+            return port;
+    }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;

@@ -19,7 +19,8 @@ bool vc__proc_alive_with(pid_t pid, const char *exe_name, const char *arg_substr
  * a cancelled caller still leaves the process stopped. */
 int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms,
                   int (*tick)(void *), void *tick_ud);
-/* A currently free 127.0.0.1 TCP port, or -1. */
+/* A currently free 127.0.0.1 TCP port below the ephemeral range (so no
+ * outgoing connection takes it before it is listened on), or -1. */
 int vc__free_port(void);
 bool vc__port_free(int port);
 int vc__rm_rf(const char *path);
