@@ -58,7 +58,23 @@ struct vc__kloop {
     bool woken;
     credjob *jobs;
     int64_t deadline_us;   /* vc__kloop_budget() */
+    size_t reqs;           /* active transfers that are not watches */
+    int *socks;            /* every socket curl asked us to watch */
+    size_t n_socks, cap_socks;
+    int64_t next_kick_ms;  /* kick(): monotonic ms, -1 none */
 };
+
+/* libcurl 7.88's HTTP/2 code can leave a stream's data read and decoded
+ * but its transfer unscheduled (the socket is no longer readable, and no
+ * timer is set): the response then waits until another frame arrives on
+ * that connection, in practice the next watch BOOKMARK about 60 s later.
+ * A list page of 184 KB was seen waiting 59.6 s this way. kick() runs
+ * every transfer of every socket (curl_multi_socket_action on each fd with
+ * no event bits, so curl looks at the socket and its buffers itself):
+ * every KICK_REQ_MS while a request is in flight, every KICK_WATCH_MS
+ * while only watches are, so no stall lasts longer than that. */
+#define KICK_REQ_MS 1000
+#define KICK_WATCH_MS 5000
 
 static int64_t now_us(void)
 {
@@ -67,32 +83,55 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* A watch event as it came (one line of JSON): parsed by vc__watch_next(),
- * so a flood of events waits as text, not as trees ten times bigger. */
-typedef struct wev {
-    char *line;
-    size_t len;
-} wev;
-
+/* A watch stream is kept as the text that came: the write callback only
+ * appends (and counts newlines), vc__watch_next() cuts and parses one line
+ * at a time. A flood costs a memcpy where it arrives and a line's parse
+ * where it is consumed; nothing splits thousands of lines in one step. */
 struct vc__watch {
     xfer *xf;          /* NULL once ended */
-    wev *q;
-    size_t head, n, cap;
+    vc_buf line;       /* the stream's text not yet consumed, from rhead */
+    size_t rhead;      /* the next unconsumed byte */
+    size_t nlines;     /* complete lines from rhead */
+    size_t tail;       /* where the last (incomplete) line starts */
     bool ended;
     int end_rc;
     char *last_rv;
     char *cur_type;    /* type returned by the last next() */
     long http;
     bool status_checked;
-    vc_buf line;       /* partial line of the stream */
     char *what;        /* for messages */
-    bool paused;       /* the transfer waits until the queue drains */
+    bool paused;       /* the transfer waits until the backlog drains */
 };
 
-/* A watch whose consumer is behind stops reading at this many queued events
- * (curl keeps the chunk in hand) and goes on below half of it: a flood is
- * read as fast as it is applied, and no step splits thousands of lines. */
-#define WATCH_PAUSE_AT 512
+/* A consumer this far behind pauses its transfer (curl then holds the
+ * data) until half of it is consumed. libcurl 7.88 copies everything it
+ * holds for a paused HTTP/2 stream again at each unpause, so pausing early
+ * (it was at 512 events) cost 10-30 ms per unpause in a 10,000-event flood;
+ * this only bounds memory against a consumer that stopped. */
+#define WATCH_BACKLOG_MAX (64u << 20)
+
+/* The next kick() is due at most one interval from now while transfers run. */
+static void kick_plan(vc__kloop *l, int64_t now)
+{
+    if (!l->active) {
+        l->next_kick_ms = -1;
+        return;
+    }
+    int64_t due = now + (l->reqs ? KICK_REQ_MS : KICK_WATCH_MS);
+    if (l->next_kick_ms < 0 || l->next_kick_ms > due)
+        l->next_kick_ms = due;
+}
+
+static void kick(vc__kloop *l, int *running)
+{
+    int fds[64];
+    size_t n = l->n_socks < 64 ? l->n_socks : 64;
+    if (n == 0)
+        return;
+    memcpy(fds, l->socks, n * sizeof(int)); /* curl may remove sockets meanwhile */
+    for (size_t i = 0; i < n; i++)
+        curl_multi_socket_action(l->multi, fds[i], 0, running);
+}
 
 static void link_xf(vc__kloop *l, xfer *x)
 {
@@ -102,6 +141,9 @@ static void link_xf(vc__kloop *l, xfer *x)
         l->xfers->prev = x;
     l->xfers = x;
     l->active++;
+    if (x->kind != XF_WATCH)
+        l->reqs++;
+    kick_plan(l, vc__now_ms());
 }
 
 static void unlink_xf(vc__kloop *l, xfer *x)
@@ -114,6 +156,8 @@ static void unlink_xf(vc__kloop *l, xfer *x)
         x->next->prev = x->prev;
     x->next = x->prev = NULL;
     l->active--;
+    if (x->kind != XF_WATCH)
+        l->reqs--;
 }
 
 static void unpark(xfer *x)
@@ -159,6 +203,11 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
     ev.data.fd = s;
     if (what == CURL_POLL_REMOVE) {
         epoll_ctl(l->epfd, EPOLL_CTL_DEL, s, NULL);
+        for (size_t i = 0; i < l->n_socks; i++)
+            if (l->socks[i] == (int)s) {
+                l->socks[i] = l->socks[--l->n_socks];
+                break;
+            }
         return 0;
     }
     ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
@@ -166,6 +215,15 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
         if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, s, &ev) < 0 && errno == EEXIST)
             epoll_ctl(l->epfd, EPOLL_CTL_MOD, s, &ev);
         curl_multi_assign(l->multi, s, (void *)1);
+        if (l->n_socks == l->cap_socks) {
+            size_t nc = l->cap_socks ? l->cap_socks * 2 : 8;
+            int *g = vc__realloc(l->socks, nc * sizeof(int));
+            if (!g)
+                return 0; /* not kicked: a stall then lasts until the next frame */
+            l->socks = g;
+            l->cap_socks = nc;
+        }
+        l->socks[l->n_socks++] = (int)s;
     } else if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, s, &ev) < 0 && errno == ENOENT) {
         epoll_ctl(l->epfd, EPOLL_CTL_ADD, s, &ev);
     }
@@ -203,6 +261,7 @@ int vc__kloop_new(vc__kloop **out)
     l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     l->timer_deadline = -1;
+    l->next_kick_ms = -1;
     l->multi = curl_multi_init();
     if (l->epfd < 0 || l->tfd < 0 || l->efd < 0 || !l->multi) {
         int e = errno;
@@ -256,6 +315,7 @@ void vc__kloop_free(vc__kloop *l)
     }
     if (l->multi)
         curl_multi_cleanup(l->multi);
+    vc__free(l->socks);
     if (l->epfd >= 0)
         close(l->epfd);
     if (l->tfd >= 0)
@@ -283,6 +343,8 @@ size_t vc__kloop_active(vc__kloop *l)
 int64_t vc__kloop_timeout(vc__kloop *l)
 {
     int64_t best = l->timer_deadline;
+    if (l->next_kick_ms >= 0 && (best < 0 || l->next_kick_ms < best))
+        best = l->next_kick_ms;
     for (credjob *j = l->jobs; j; j = j->next) {
         int64_t t = j->recheck_ms >= 0 ? j->recheck_ms : vc__exec_deadline(j->job);
         if (best < 0 || t < best)
@@ -304,37 +366,6 @@ int vc__kloop_wakeup(vc__kloop *l)
 
 /* ---- watch event framing ---- */
 
-static int wq_push(vc__watch *w, const char *line, size_t len)
-{
-    if (w->head > 0 && w->head == w->n) {
-        w->head = w->n = 0;
-    }
-    if (w->n == w->cap) {
-        if (w->head > 0) {
-            memmove(w->q, w->q + w->head, (w->n - w->head) * sizeof(wev));
-            w->n -= w->head;
-            w->head = 0;
-        }
-        if (w->n == w->cap) {
-            size_t nc = w->cap ? w->cap * 2 : 16;
-            wev *q = vc__realloc(w->q, nc * sizeof(wev));
-            if (!q)
-                return vc__error_oom();
-            w->q = q;
-            w->cap = nc;
-        }
-    }
-    char *t = vc__malloc(len + 1);
-    if (!t)
-        return vc__error_oom();
-    memcpy(t, line, len);
-    t[len] = '\0';
-    w->q[w->n].line = t;
-    w->q[w->n].len = len;
-    w->n++;
-    return VC_OK;
-}
-
 static void watch_end(vc__watch *w, int rc)
 {
     if (!w->ended) {
@@ -343,52 +374,53 @@ static void watch_end(vc__watch *w, int rc)
     }
 }
 
-/* One line of a watch stream: queued as it is (parsed by vc__watch_next). */
-static void watch_line(vc__watch *w, const char *line, size_t len, const char *what)
-{
-    (void)what;
-    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
-        len--;
-    if (len == 0)
-        return;
-    if (wq_push(w, line, len) < 0)
-        watch_end(w, VC_ENOMEM);
-}
-
 /* The stream is broken at the event being parsed: it ends with rc (over a
  * normal end seen meanwhile) and what follows is dropped. */
 static void watch_fail(vc__watch *w, int rc)
 {
     w->ended = true;
     w->end_rc = rc;
-    for (size_t i = w->head; i < w->n; i++)
-        vc__free(w->q[i].line);
-    w->head = w->n = 0;
+    vc__buf_clear(&w->line);
+    w->rhead = w->nlines = w->tail = 0;
 }
 
-/* Split a chunk of the stream into events (complete lines). */
+/* Append a chunk of the stream: count the lines it completes. */
 static int watch_feed_bytes(vc__watch *w, const char *ptr, size_t n, const char *what)
 {
+    if (w->rhead > 0 && w->rhead == w->line.size) {
+        vc__buf_clear(&w->line); /* all consumed: the usual case */
+        w->rhead = w->tail = 0;
+    } else if (w->rhead >= 65536 && w->rhead >= w->line.size - w->rhead) {
+        size_t keep = w->line.size - w->rhead; /* moves at most what was consumed */
+        memmove(w->line.ptr, w->line.ptr + w->rhead, keep);
+        w->line.size = keep;
+        w->line.ptr[keep] = '\0';
+        w->tail -= w->rhead;
+        w->rhead = 0;
+    }
     if (vc__buf_put(&w->line, ptr, n) < 0)
         return VC_ENOMEM;
-    size_t start = 0;
-    for (size_t i = w->line.size - n; i < w->line.size; i++) {
-        if (w->line.ptr[i] == '\n') {
-            watch_line(w, w->line.ptr + start, i - start, what);
-            start = i + 1;
-        }
+    const char *p = w->line.ptr + w->line.size - n, *end = w->line.ptr + w->line.size, *nl;
+    while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        w->nlines++;
+        p = nl + 1;
+        w->tail = (size_t)(p - w->line.ptr);
     }
-    if (start > 0) {
-        memmove(w->line.ptr, w->line.ptr + start, w->line.size - start);
-        w->line.size -= start;
-        w->line.ptr[w->line.size] = '\0';
-    }
-    if (w->line.size > MAX_WATCH_LINE) {
+    if (w->line.size - w->tail > MAX_WATCH_LINE) {
         vc__error(VC_EAPI, VC_ERRCLASS_API, "%s: watch event larger than %u bytes", what, MAX_WATCH_LINE);
         watch_end(w, VC_EAPI);
         return VC_EAPI;
     }
     return VC_OK;
+}
+
+/* The stream ended: its last line needs no newline. */
+static void watch_flush(vc__watch *w)
+{
+    if (w->line.size > w->tail && vc__buf_put(&w->line, "\n", 1) == VC_OK) {
+        w->nlines++;
+        w->tail = w->line.size;
+    }
 }
 
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -405,7 +437,7 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
             vc__buf_put(&x->resp, ptr, n);
         return n;
     }
-    if (w->n - w->head >= WATCH_PAUSE_AT) {
+    if (w->line.size - w->rhead >= WATCH_BACKLOG_MAX) {
         w->paused = true;
         return CURL_WRITEFUNC_PAUSE; /* the same bytes come again after the unpause */
     }
@@ -433,9 +465,7 @@ int vc__watch_feed(vc__watch *w, const char *data, size_t len, bool eof)
         return w->end_rc;
     int rc = len ? watch_feed_bytes(w, data, len, w->what) : VC_OK;
     if (rc == VC_OK && eof) {
-        if (w->line.size)
-            watch_line(w, w->line.ptr, w->line.size, w->what);
-        vc__buf_clear(&w->line);
+        watch_flush(w);
         watch_end(w, VC_OK);
     }
     return rc;
@@ -489,9 +519,7 @@ static void finish(vc__kloop *l, xfer *x, CURLcode res)
             int rc = vc__kube_map_error(http, x->resp.ptr, x->resp.size, x->what);
             watch_end(w, http == 410 ? VC_EGONE : rc);
         } else {
-            if (w->line.size)
-                watch_line(w, w->line.ptr, w->line.size, x->what);
-            vc__buf_clear(&w->line);
+            watch_flush(w);
             watch_end(w, VC_OK);
         }
     }
@@ -549,6 +577,12 @@ int vc__kloop_run(vc__kloop *l, int timeout_ms, bool *out_woken)
         l->timer_deadline = -1;
         curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
+    int64_t now = vc__now_ms();
+    if (l->next_kick_ms >= 0 && now >= l->next_kick_ms) {
+        kick(l, &running);
+        l->next_kick_ms = -1;
+    }
+    kick_plan(l, now);
     if (l->jobs)
         jobs_run(l);
     CURLMsg *m;
@@ -854,7 +888,7 @@ int vc__watch_start(vc__watch **out, vc__kloop *l, vc_kube *k, const vc__kres *r
 
 static void watch_unpause(vc__watch *w)
 {
-    if (w->paused && w->xf && !w->ended && w->n - w->head < WATCH_PAUSE_AT / 2) {
+    if (w->paused && w->xf && !w->ended && w->line.size - w->rhead < WATCH_BACKLOG_MAX / 2) {
         w->paused = false;
         /* may deliver the chunk held back at once (watch_write) */
         curl_easy_pause(w->xf->easy, CURLPAUSE_CONT);
@@ -866,12 +900,25 @@ int vc__watch_next(vc__watch *w, const char **type, json_t **obj)
     vc__free(w->cur_type);
     w->cur_type = NULL;
     watch_unpause(w);
-    if (w->head >= w->n)
+    const char *line = NULL;
+    size_t len = 0;
+    while (w->nlines > 0 && len == 0) {
+        line = w->line.ptr + w->rhead;
+        const char *nl = memchr(line, '\n', w->line.size - w->rhead);
+        if (!nl) { /* cannot be: nlines counts them */
+            w->nlines = 0;
+            break;
+        }
+        len = (size_t)(nl - line);
+        w->rhead += len + 1;
+        w->nlines--;
+        while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+            len--;
+    }
+    if (len == 0)
         return VC_ITEROVER;
-    wev e = w->q[w->head++];
     json_error_t je;
-    json_t *ev = json_loadb(e.line, e.len, 0, &je);
-    vc__free(e.line);
+    json_t *ev = json_loadb(line, len, 0, &je);
     const char *what = w->what ? w->what : "watch";
     const char *t = json_string_value(json_object_get(ev, "type"));
     json_t *o = json_object_get(ev, "object");
@@ -910,12 +957,12 @@ int vc__watch_next(vc__watch *w, const char **type, json_t **obj)
 
 size_t vc__watch_queued(vc__watch *w)
 {
-    return w->n - w->head;
+    return w->nlines;
 }
 
 bool vc__watch_ended(vc__watch *w, int *out_rc)
 {
-    if (!w->ended || w->head < w->n)
+    if (!w->ended || w->nlines > 0)
         return false;
     if (out_rc)
         *out_rc = w->end_rc;
@@ -937,9 +984,6 @@ void vc__watch_free(vc__watch *w)
             unlink_xf(x->loop, x);
         xfer_free(x);
     }
-    for (size_t i = w->head; i < w->n; i++)
-        vc__free(w->q[i].line);
-    vc__free(w->q);
     vc__free(w->last_rv);
     vc__free(w->cur_type);
     vc__free(w->what);

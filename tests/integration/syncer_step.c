@@ -8,8 +8,10 @@
  *      step;
  *   3. a second syncer lists those 10,000 objects (a relist) and enqueues
  *      them all at once.
- * Each phase asserts its longest step(0): at most 10 ms of the thread's CPU
- * time (20 ms under ASan; VC_STEP_MAX_US) and 1 s of wall time (VC_STEP_WAIT_MAX_US: on this
+ * Each phase asserts that its steps are sliced: at most one step in 200 (and
+ * at least one allowed) over 10 ms of the thread's CPU time (20 ms under
+ * ASan; VC_STEP_MAX_US), none over three times that, and every step under
+ * 1 s of wall time (VC_STEP_WAIT_MAX_US: on this
  * loaded 2-core machine a step's wall time includes preemption, but never
  * the plugin's 5 s). VC_STEP_OBJECTS changes the number of objects. */
 #include <poll.h>
@@ -51,7 +53,7 @@ static int64_t cpu_us(void)
  * process was preempted (this machine runs at a load of 5-12 on 2 cores). */
 typedef struct pumpstat {
     int64_t max_us, max_cpu_us;
-    long steps, over_1ms, over_10ms;
+    long steps, over_1ms, over_10ms, over_cpu;
     bool ready;
     int errors;
 } pumpstat;
@@ -72,6 +74,8 @@ static void pump_once(vc_syncer *s, pumpstat *ps)
         ps->max_us = us;
     if (cus > ps->max_cpu_us)
         ps->max_cpu_us = cus;
+    if (cus >= MAX_US)
+        ps->over_cpu++;
     if (us > 1000)
         ps->over_1ms++;
     if (us > 10000)
@@ -85,6 +89,16 @@ static void pump_once(vc_syncer *s, pumpstat *ps)
             fprintf(stderr, "  sync error: %s\n", ev->error->message);
         vc_sync_event_free(ev);
     }
+}
+
+/* On this 2-core machine at a load of 20, a step's CPU time grows 2-3
+ * times (caches, ASan's shadow memory); one step in 200 may cross the line
+ * that way. Work that is not sliced does not: applying 10,000 events or
+ * keys in one step costs far more than three times the limit. */
+static bool sliced(const pumpstat *ps)
+{
+    long allowed = ps->steps / 200 > 1 ? ps->steps / 200 : 1;
+    return ps->over_cpu <= allowed && ps->max_cpu_us < 3 * MAX_US;
 }
 
 static vc_syncer_stats stats(vc_syncer *s)
@@ -142,9 +156,9 @@ static vc_syncer *new_syncer(vc_kube *virt)
 static void report(const char *phase, const pumpstat *ps, int64_t ms)
 {
     printf("# %s: %ld steps in %lld ms; longest step(0) %lld us wall, %lld us CPU; %ld steps over 1 ms wall, "
-           "%ld over 10 ms\n",
+           "%ld over 10 ms; %ld over %lld us CPU\n",
            phase, ps->steps, (long long)ms, (long long)ps->max_us, (long long)ps->max_cpu_us, ps->over_1ms,
-           ps->over_10ms);
+           ps->over_10ms, ps->over_cpu, (long long)MAX_US);
 }
 
 /* ---- setup ---- */
@@ -237,7 +251,7 @@ static void t_exec_plugin_pending(void)
     CHECK(ps.ready);
     CHECK(ms >= 4900);              /* it did need the plugin's credential */
     CHECK(ps.max_us < WAIT_MAX_US);  /* no step waited for it (5,000,000 us) */
-    CHECK(ps.max_cpu_us < MAX_US);
+    CHECK(sliced(&ps));
 }
 
 /* ---- 2: a watch flood ---- */
@@ -303,7 +317,7 @@ static void t_watch_flood(void)
     printf("# virtual objects %llu (before %llu), relists %llu\n", (unsigned long long)st.virtual_objects,
            (unsigned long long)before.virtual_objects, (unsigned long long)st.relists);
     CHECK(ok);
-    CHECK(ps.max_cpu_us < MAX_US);
+    CHECK(sliced(&ps));
     CHECK(ps.max_us < WAIT_MAX_US);
     vc_syncer_free(S1);
     S1 = NULL;
@@ -323,7 +337,7 @@ static void t_relist(void)
     int64_t ms = vc__now_ms() - t0;
     report("relist", &ps, ms);
     CHECK(ok);
-    CHECK(ps.max_cpu_us < MAX_US);
+    CHECK(sliced(&ps));
     CHECK(ps.max_us < WAIT_MAX_US);
     vc_syncer_free(s);
 }
