@@ -7,7 +7,9 @@
  * latest), as upstream's pod security controller does, so the virtual API
  * server's PodSecurity admission refuses violating pods at once; the pod
  * syncer checks each pod again before it goes to the host. A tenant who
- * changes the labels gets them put back. Nothing else is written. */
+ * changes the labels gets them put back. Nothing else is written.
+ * When a namespace's labels change, its pods are queued: their host labels
+ * follow (pods.c, want_digest). */
 #include <string.h>
 
 #include "sync/sync.h"
@@ -24,14 +26,30 @@ static bool pss_labelled(const vc_syncer *s, const json_t *ns)
            vc__streq(vc__jstr(l, PSS_WARN), s->pss) && vc__streq(vc__jstr(l, PSS_WARN_VERSION), "latest");
 }
 
+/* A namespace's labels changed: its pods' host labels follow (as
+ * upstream's pod syncer does on a namespace update). */
+static void pods_follow(vc_syncer *s, const char *ns)
+{
+    vc__ctl *pc = vc__sync_ctl_of(s, VC__CTL_PODS);
+    if (!pc || !pc->virt)
+        return;
+    size_t it = 0, nl = strlen(ns);
+    const char *k, *text;
+    while (vc__informer_next(pc->virt, &it, &k, &text))
+        if (!strncmp(k, ns, nl) && k[nl] == '/')
+            vc__sync_enqueue(s, pc, k, 0);
+}
+
 static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
 {
-    (void)inf;
-    (void)old;
     vc__ctl *c = ud;
     vc_syncer *s = inf->s;
     if (s->pss && nobj && !pss_labelled(s, nobj))
         vc__sync_enqueue(s, c, key, 0);
+    if (old && nobj &&
+        !json_equal(json_object_get(json_object_get(old, "metadata"), "labels"),
+                    json_object_get(json_object_get(nobj, "metadata"), "labels")))
+        pods_follow(s, key);
 }
 
 /* Keep the labels only. */
@@ -93,5 +111,7 @@ int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg)
     c->reconcile = reconcile;
     int rc = vc__informer_new(&c->virt, s, s->virt, "virtual namespaces", "v1", "namespaces", NULL, NULL, slim,
                               on_virtual, c);
+    if (rc == VC_OK)
+        c->virt->want_old = true; /* on_virtual compares the labels */
     return rc == VC_OK ? vc__informer_set_kind(c->virt, "Namespace") : rc;
 }

@@ -159,6 +159,32 @@ static json_t *status_digest(const json_t *st)
     return json_pack("{s:s,s:o}", "sha", sha, "keys", keys);
 }
 
+/* The digest a host pod is to carry: its virtual pod's update digest and,
+ * when its namespace has labels, those too (the host pod carries them as
+ * vcluster.loft.sh/ns-label-... labels; upstream updates the pods of a
+ * namespace whose labels change, and so does this: namespaces.c queues
+ * them, and the digest tells them apart). */
+static int want_digest(vc_syncer *s, const char *vns, const char *base, char out[65])
+{
+    json_t *nsl = NULL;
+    int rc = vc__namespace_labels(s, vns, &nsl);
+    if (rc < 0)
+        return rc;
+    if (!nsl) {
+        snprintf(out, 65, "%s", base);
+        return VC_OK;
+    }
+    char *t = json_dumps(nsl, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(nsl);
+    char *both = t ? vc__sprintf("%s|%s", base, t) : NULL;
+    vc__free(t);
+    if (!both)
+        return vc__error_oom();
+    vc__sha256_hex(both, strlen(both), out);
+    vc__free(both);
+    return VC_OK;
+}
+
 /* Virtual pods are cached as records: metadata without annotations, the
  * node, the container names (status back filters by them), the status
  * fields reconcile reads (qosClass, startTime) and the status digest.
@@ -740,8 +766,12 @@ static int update_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
                            const char *vname, const char *hname, const json_t *v, const json_t *h)
 {
     pods_state *ps = c->state;
-    const char *want = vc__jstr(v, UPDATE_DIGEST);
+    const char *base = vc__jstr(v, UPDATE_DIGEST);
     const char *have = vc__jstr(vc__jobj(vc__jobj(h, "metadata"), "annotations"), VC__A_POD_UPDATE_DIGEST);
+    char wantbuf[65];
+    if (base && want_digest(s, vns, base, wantbuf) < 0)
+        return VC_ENOMEM;
+    const char *want = base ? wantbuf : NULL;
     if (!want || vc__streq(want, have)) {
         vc__free(vc__map_del(&ps->applied, vkey));
         return VC_OK;
@@ -773,7 +803,10 @@ static int update_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
     char digest[65];
     json_t *inputs = pod_inputs(s, vns, NULL);
     json_t *plan = NULL;
-    rc = inputs ? vc__pod_update_digest(whole, digest) : vc__error_oom();
+    char vdigest[65];
+    rc = inputs ? vc__pod_update_digest(whole, vdigest) : vc__error_oom();
+    if (rc == VC_OK)
+        rc = want_digest(s, vns, vdigest, digest);
     if (rc == VC_OK)
         rc = vc__translate_pod_update(&plan, s->tr, whole, hwhole, inputs);
     json_decref(inputs);
@@ -833,7 +866,11 @@ static int labels_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey
     json_t *rec = vc__map_get(&ps->hlabels, vkey);
     if (!rec)
         return VC_OK;
-    const char *want = vc__jstr(v, UPDATE_DIGEST);
+    const char *base = vc__jstr(v, UPDATE_DIGEST);
+    char wantbuf[65];
+    if (base && want_digest(s, vns, base, wantbuf) < 0)
+        return VC_ENOMEM;
+    const char *want = base ? wantbuf : NULL;
     const char *have = vc__jstr(vc__jobj(vc__jobj(h, "metadata"), "annotations"), VC__A_POD_UPDATE_DIGEST);
     json_t *patch = NULL;
     int rc = VC_OK;
@@ -1118,8 +1155,8 @@ static int create_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
     }
     json_t *hobj = NULL, *extra = NULL;
     /* the update digest of what is translated: no update until it changes */
-    char digest[65];
-    if (vc__pod_update_digest(whole, digest) < 0) {
+    char base[65], digest[65];
+    if (vc__pod_update_digest(whole, base) < 0 || want_digest(s, vns, base, digest) < 0) {
         json_decref(inputs);
         json_decref(whole);
         return VC_ENOMEM;

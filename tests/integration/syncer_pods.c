@@ -7,6 +7,8 @@
  *  - a changed virtual label or annotation reaches the host pod, a label or
  *    annotation added on the host survives, a removed virtual label goes, a
  *    label added on the host goes back to the virtual pod;
+ *  - a label added to (removed from) the virtual namespace reaches (leaves)
+ *    the existing host pod;
  *  - a changed container image, activeDeadlineSeconds, an ephemeral
  *    container (virtual ephemeralcontainers subresource) and an in-place
  *    resize (virtual resize subresource) reach the host pod, which is never
@@ -257,6 +259,48 @@ static void t_labels_annotations(void)
     const char *la = vc__jstr(json_object_get(json_object_get(p, "metadata"), "annotations"), VC__A_POD_LABELS);
     CHECK(la && strstr(la, "app=\"web2\"") && !strstr(la, "tier="));
     json_decref(p);
+}
+
+/* ---- namespace labels follow the namespace ---- */
+
+static const char *g_ns_value; /* the value a host ns-label must have; NULL: none */
+
+static bool ns_label_follows(void)
+{
+    json_t *p = host_pod();
+    const json_t *l = json_object_get(json_object_get(p, "metadata"), "labels");
+    bool found = false;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)l, k, v) {
+        if (!strncmp(k, VC__NS_LABEL_PREFIX, strlen(VC__NS_LABEL_PREFIX)) &&
+            vc__streq(json_string_value(v), "blue"))
+            found = true;
+    }
+    json_decref(p);
+    return g_ns_value ? found : !found;
+}
+
+static void t_namespace_labels(void)
+{
+    /* a label added to the virtual namespace after its pod exists reaches
+     * the host pod (upstream queues a namespace's pods when its labels
+     * change), and goes when it is removed; the pod stays the same pod */
+    json_t *before = host_pod();
+    char uid[64];
+    snprintf(uid, sizeof uid, "%s", vc__jstr(json_object_get(before, "metadata"), "uid"));
+    json_decref(before);
+    CHECK_INT(kpatch(V, "/api/v1/namespaces/demo", "{\"metadata\":{\"labels\":{\"team\":\"blue\"}}}", SMP), VC_OK);
+    g_ns_value = "blue";
+    int64_t t0 = vc__now_ms();
+    CHECK(pump_until(ns_label_follows, 20000));
+    printf("# namespace label on the host pod after %lld ms\n", (long long)(vc__now_ms() - t0));
+    CHECK_INT(kpatch(V, "/api/v1/namespaces/demo", "{\"metadata\":{\"labels\":{\"team\":null}}}", SMP), VC_OK);
+    g_ns_value = NULL;
+    CHECK(pump_until(ns_label_follows, 20000));
+    json_t *after = host_pod();
+    CHECK(vc__streq(vc__jstr(json_object_get(after, "metadata"), "uid"), uid));
+    json_decref(after);
 }
 
 /* ---- spec changes ---- */
@@ -523,6 +567,7 @@ int main(void)
     RUN(t_start_syncer);
     RUN(t_created_with_tolerations_and_owner);
     RUN(t_labels_annotations);
+    RUN(t_namespace_labels);
     RUN(t_image_and_deadline);
     RUN(t_ephemeral);
     RUN(t_resize);
