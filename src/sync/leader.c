@@ -276,8 +276,8 @@ static void succeeded(vc_syncer *s, const json_t *lease, int64_t now)
     }
     le->leading = true;
     le->acquired++;
-    VC__LOGI("sync", "leader election: %s leads (Lease %s/%s); syncing everything again", le->identity, s->host_ns,
-             le->name);
+    VC__LOGI("sync", "leader election: %s leads (Lease %s/%s, acquireTime %s); syncing everything again", le->identity,
+             s->host_ns, le->name, le->acquire_time);
     vc__sync_event(s, VC_SYNC_LEADER_ACQUIRED, "Lease", "", le->name, le->identity, VC_OK);
     vc__sync_leader_started(s);
 }

@@ -322,6 +322,7 @@ struct vc_syncer {
     bool virtual_scheduler;   /* controlPlane.advanced.virtualScheduler (pods wait for it) */
     json_t *node_labels;      /* selector.labels, or NULL */
     vc__leader le;            /* leader election (leader.c) */
+    uint64_t write_seq;       /* writes sent (their number in the debug log) */
 };
 
 static inline int64_t vc__sync_now_us(void)

@@ -313,6 +313,7 @@ typedef struct write_ctx {
     vc__side side;
     vc__write_done done;
     void *ud;
+    uint64_t seq;            /* writes: their number in the debug log */
 } write_ctx;
 
 static void write_ctx_free(write_ctx *w)
@@ -363,6 +364,8 @@ static void write_done(void *ud, int rc, long http, const char *body, size_t len
     write_ctx *w = ud;
     vc_syncer *s = w->s;
     s->in_flight--;
+    if (w->seq)
+        VC__LOGD("write", "done #%llu: %d", (unsigned long long)w->seq, rc);
     /* a delete of something already gone is a success */
     if (rc == VC_ENOTFOUND && w->event_type == VC_SYNC_DELETED_HOST)
         rc = VC_OK;
@@ -469,6 +472,11 @@ int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind,
         it->inflight++;
     if (read)
         return VC_OK;
+    /* every write, when and how long it may last (the failover test reads
+     * these to prove no two leaders wrote at once) */
+    w->seq = ++s->write_seq;
+    VC__LOGD("write", "send #%llu %s %s %s (timeout %d ms)", (unsigned long long)w->seq,
+             side == VC__SIDE_HOST ? "host" : "virtual", method, path, (int)tmo);
     if (side == VC__SIDE_HOST)
         s->host_writes++;
     else
