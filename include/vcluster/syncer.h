@@ -82,6 +82,10 @@ extern "C" {
  * Threads: used by one thread at a time, except vc_syncer_wakeup() (any
  * thread, or a signal handler). vc_syncer_free() may run on any thread once
  * no call on it is in progress; it holds a reference on both vc_kube.
+ * Leader election adds no thread: the Lease is tried and renewed by the
+ * steps, so a leader must be stepped at least every (lease duration -
+ * renew deadline) / 2 (2.5 s with the defaults) to keep the fencing
+ * guarantee, and its vc_syncer_free() may block up to 2 s (see above).
  * @since 0.1
  */
 typedef struct vc_syncer vc_syncer;

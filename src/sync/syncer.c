@@ -462,8 +462,17 @@ int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind,
         }
         tmo = vc__leader_write_timeout(s, now, tmo);
     }
+    if (!read) {
+        /* every write, before it can go out, and how long it may last (the
+         * failover test reads these to prove no two leaders wrote at once) */
+        w->seq = ++s->write_seq;
+        VC__LOGD("write", "send #%llu %s %s %s (timeout %d ms)", (unsigned long long)w->seq,
+                 side == VC__SIDE_HOST ? "host" : "virtual", method, path, (int)tmo);
+    }
     int rc = vc__kreq_start(s->loop, k, method, path, ctype, body, body ? strlen(body) : 0, tmo, write_done, w);
     if (rc < 0) {
+        if (w->seq)
+            VC__LOGD("write", "done #%llu: %d (not sent)", (unsigned long long)w->seq, rc);
         write_ctx_free(w);
         return rc;
     }
@@ -472,11 +481,6 @@ int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind,
         it->inflight++;
     if (read)
         return VC_OK;
-    /* every write, when and how long it may last (the failover test reads
-     * these to prove no two leaders wrote at once) */
-    w->seq = ++s->write_seq;
-    VC__LOGD("write", "send #%llu %s %s %s (timeout %d ms)", (unsigned long long)w->seq,
-             side == VC__SIDE_HOST ? "host" : "virtual", method, path, (int)tmo);
     if (side == VC__SIDE_HOST)
         s->host_writes++;
     else
