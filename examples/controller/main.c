@@ -525,6 +525,19 @@ static int32_t parse_duration(const char *v)
     return total > 0 && total < 2e9 ? (int32_t)(total + 0.5) : -1;
 }
 
+/* "--flag" (true) or "--flag=true|false|1|0": 0, or -1 when malformed. */
+static int opt_bool(const char *arg, bool *out)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || !strcmp(eq + 1, "true") || !strcmp(eq + 1, "1"))
+        *out = true;
+    else if (!strcmp(eq + 1, "false") || !strcmp(eq + 1, "0"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
 static const char *event_name(int t)
 {
     switch (t) {
@@ -599,12 +612,9 @@ int main(int argc, char **argv)
         case 'q': host_qps = atof(optarg); break;
         case 'b': host_burst = atoi(optarg); break;
         case 'E':
-            if (!optarg || !strcmp(optarg, "true") || !strcmp(optarg, "1")) {
-                leader_elect = true;
-            } else if (!strcmp(optarg, "false") || !strcmp(optarg, "0")) {
-                leader_elect = false;
-            } else {
-                fprintf(stderr, "vcluster-syncer: --leader-elect=%s: want true or false\n", optarg);
+            /* --leader-elect alone, or =true/=false (client-go's bool flag) */
+            if (opt_bool(argv[optind - 1], &leader_elect) < 0) {
+                fprintf(stderr, "vcluster-syncer: %s: want --leader-elect[=true|false]\n", argv[optind - 1]);
                 return 2;
             }
             break;
