@@ -86,6 +86,15 @@ static void usage(FILE *f)
             "  --no-coredns                do not deploy CoreDNS into the virtual cluster\n"
             "  --host-qps N                write rate toward the host (default 200)\n"
             "  --host-burst N              burst of writes toward the host (default 400)\n"
+            "  --leader-elect[=BOOL]       elect a leader among the syncers of this virtual cluster (a Lease\n"
+            "                              in the host namespace); only the leader writes (default false)\n"
+            "  --leader-elect-lease-duration DUR  how long a leader's Lease is valid for the others (15s)\n"
+            "  --leader-elect-renew-deadline DUR  the leader stops writing when it has not renewed for\n"
+            "                              this long (10s); less than the lease duration\n"
+            "  --leader-elect-retry-period DUR    between tries and renewals (2s)\n"
+            "  --leader-elect-resource-name NAME  the Lease (default vcluster-NAME-controller)\n"
+            "  --leader-elect-identity ID  holder identity (default: host name + a random suffix)\n"
+            "                              (DUR: 15s, 500ms, 1m30s, or seconds as a number)\n"
             "  -v, --verbose               debug logging (twice: trace)\n"
             "  -h, --help                  this help\n");
 }
