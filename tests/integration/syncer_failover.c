@@ -763,6 +763,11 @@ int main(void)
     printf("# takeover after SIGKILL %lld ms, after SIGTERM %lld ms; whole run %.0f s; logs in %s\n",
            (long long)takeover_ms, (long long)release_takeover_ms, (now_ms() - t0) / 1000.0, WORK);
     cleanup_all();
+    if (t_failures == 0) { /* the logs are kept when something failed */
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", WORK);
+        run_cmd(cmd, NULL, 0);
+    }
     vc_translator_free(T);
     vc_kube_free(H);
     vc_kube_free(V);
