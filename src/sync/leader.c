@@ -454,7 +454,6 @@ void vc__leader_stop(vc_syncer *s)
     int64_t now = vc__now_ms();
     le->want_release = le->leading && now < le->fence_ms;
     le->stop_fence_ms = le->fence_ms;
-    le->was_leading = le->want_release;
     if (le->leading)
         le->fence_ms = now; /* nothing new goes out */
 }

@@ -228,7 +228,6 @@ typedef struct vc__leader {
     bool fast_ok;            /* the leader may renew on its last object */
     bool want_release;       /* vc_syncer_stop of a leader: release once idle */
     bool released;           /* the release was sent (or given up) */
-    bool was_leading;
     int op;                  /* the request on the wire */
     char *name, *identity, *path, *coll;
     int64_t lease_ms, renew_ms, retry_ms;
