@@ -35,6 +35,9 @@ static int64_t clock_us(clockid_t id)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 static vc_syncer *g_syncer;
+/* --leader-elect: the Lease and the last leader seen (/metrics, /readyz) */
+static bool g_leader_elect;
+static char g_lease[256], g_leader[256];
 
 static void on_signal(int sig)
 {
@@ -83,6 +86,15 @@ static void usage(FILE *f)
             "  --no-coredns                do not deploy CoreDNS into the virtual cluster\n"
             "  --host-qps N                write rate toward the host (default 200)\n"
             "  --host-burst N              burst of writes toward the host (default 400)\n"
+            "  --leader-elect[=BOOL]       elect a leader among the syncers of this virtual cluster (a Lease\n"
+            "                              in the host namespace); only the leader writes (default false)\n"
+            "  --leader-elect-lease-duration DUR  how long a leader's Lease is valid for the others (15s)\n"
+            "  --leader-elect-renew-deadline DUR  the leader stops writing when it has not renewed for\n"
+            "                              this long (10s); less than the lease duration\n"
+            "  --leader-elect-retry-period DUR    between tries and renewals (2s)\n"
+            "  --leader-elect-resource-name NAME  the Lease (default vcluster-NAME-controller)\n"
+            "  --leader-elect-identity ID  holder identity (default: host name + a random suffix)\n"
+            "                              (DUR: 15s, 500ms, 1m30s, or seconds as a number)\n"
             "  -v, --verbose               debug logging (twice: trace)\n"
             "  -h, --help                  this help\n");
 }
@@ -205,8 +217,20 @@ static void health_answer(int c, vc_syncer *s, int ready, const char *req)
     if (!strncmp(req, "GET /healthz", 12) || !strncmp(req, "GET /livez", 10)) {
         snprintf(body, sizeof body, "ok\n");
     } else if (!strncmp(req, "GET /readyz", 11)) {
+        /* a standby is ready once its caches are: it can take over at
+         * once, and the pod's other containers (the virtual API server)
+         * must stay behind the Service whichever replica leads */
         status = ready ? 200 : 503;
-        snprintf(body, sizeof body, "%s\n", ready ? "ok" : "informers not synced");
+        bool leads = true;
+        if (g_leader_elect) {
+            vc_syncer_stats ls;
+            memset(&ls, 0, sizeof ls);
+            ls.version = VC_SYNCER_STATS_VERSION;
+            vc_syncer_stats_get(s, &ls);
+            leads = ls.leader_state == VC_LEADER_LEADING;
+        }
+        snprintf(body, sizeof body, "%s%s\n", ready ? "ok" : "informers not synced",
+                 leads ? "" : g_leader[0] ? " (standby)" : " (standby, no leader seen)");
     } else if (!strncmp(req, "GET /metrics", 12)) {
         vc_syncer_stats st;
         memset(&st, 0, sizeof st);
@@ -243,6 +267,19 @@ static void health_answer(int c, vc_syncer *s, int ready, const char *req)
                  (unsigned long long)st.warnings, (unsigned long long)st.relists, (unsigned long long)st.reconciles,
                  (unsigned long long)st.virtual_objects, (unsigned long long)st.host_objects,
                  (double)g_step_max_us / 1e6, (double)g_step_max_cpu_us / 1e6);
+        if (g_leader_elect) {
+            /* client-go's gauge (1 while this process leads), and ours */
+            size_t bl = strlen(body);
+            snprintf(body + bl, sizeof body - bl,
+                     "# HELP leader_election_master_status Whether this process is the leader (1) or a standby (0).\n"
+                     "# TYPE leader_election_master_status gauge\n"
+                     "leader_election_master_status{name=\"%s\"} %d\n"
+                     "# TYPE vcluster_syncer_leader_acquired_total counter\nvcluster_syncer_leader_acquired_total %u\n"
+                     "# TYPE vcluster_syncer_lease_renewals_total counter\nvcluster_syncer_lease_renewals_total %llu\n"
+                     "# TYPE vcluster_syncer_writes_withheld_total counter\nvcluster_syncer_writes_withheld_total %llu\n",
+                     g_lease, st.leader_state == VC_LEADER_LEADING ? 1 : 0, st.leader_acquired,
+                     (unsigned long long)st.lease_renewals, (unsigned long long)st.writes_withheld);
+        }
     } else {
         status = 404;
         snprintf(body, sizeof body, "not found\n");
@@ -459,6 +496,57 @@ static char *read_file(const char *path)
     return b;
 }
 
+/* A Go-style duration ("15s", "500ms", "1m30s", "2h") or plain seconds,
+ * in ms; -1 when malformed or out of range. */
+static int32_t parse_duration(const char *v)
+{
+    if (!v || !*v)
+        return -1;
+    char *end;
+    double secs = strtod(v, &end);
+    if (*end == '\0')
+        return secs > 0 && secs < 2e6 ? (int32_t)(secs * 1000.0 + 0.5) : -1;
+    double total = 0;
+    const char *p = v;
+    while (*p) {
+        double n = strtod(p, &end);
+        if (end == p || n < 0)
+            return -1;
+        p = end;
+        double mul;
+        if (!strncmp(p, "ms", 2)) {
+            mul = 1;
+            p += 2;
+        } else if (*p == 's') {
+            mul = 1000;
+            p++;
+        } else if (*p == 'm') {
+            mul = 60000;
+            p++;
+        } else if (*p == 'h') {
+            mul = 3600000;
+            p++;
+        } else {
+            return -1;
+        }
+        total += n * mul;
+    }
+    return total > 0 && total < 2e9 ? (int32_t)(total + 0.5) : -1;
+}
+
+/* "--flag" (true) or "--flag=true|false|1|0": 0, or -1 when malformed. */
+static int opt_bool(const char *arg, bool *out)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || !strcmp(eq + 1, "true") || !strcmp(eq + 1, "1"))
+        *out = true;
+    else if (!strcmp(eq + 1, "false") || !strcmp(eq + 1, "0"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
 static const char *event_name(int t)
 {
     switch (t) {
@@ -471,6 +559,9 @@ static const char *event_name(int t)
     case VC_SYNC_BOUND: return "bound";
     case VC_SYNC_ERROR: return "error";
     case VC_SYNC_READY: return "caches synced";
+    case VC_SYNC_LEADER_ACQUIRED: return "leads";
+    case VC_SYNC_LEADER_LOST: return "stopped leading";
+    case VC_SYNC_LEADER_CHANGED: return "is the leader seen";
     default: return "?";
     }
 }
@@ -484,6 +575,11 @@ int main(int argc, char **argv)
     uint32_t flags = 0;
     double host_qps = 0;
     int host_burst = 0;
+    bool leader_elect = false;
+    int32_t le_ms[3] = { 0, 0, 0 }; /* lease duration, renew deadline, retry period */
+    const char *le_name = NULL, *le_id = NULL;
+    static const char *const le_flags[3] = { "--leader-elect-lease-duration", "--leader-elect-renew-deadline",
+                                             "--leader-elect-retry-period" };
     static const struct option opts[] = {
         { "name", required_argument, 0, 'n' },
         { "host-namespace", required_argument, 0, 'N' },
@@ -498,6 +594,12 @@ int main(int argc, char **argv)
         { "no-coredns", no_argument, 0, 'D' },
         { "host-qps", required_argument, 0, 'q' },
         { "host-burst", required_argument, 0, 'b' },
+        { "leader-elect", optional_argument, 0, 'E' },
+        { "leader-elect-lease-duration", required_argument, 0, 1001 },
+        { "leader-elect-renew-deadline", required_argument, 0, 1002 },
+        { "leader-elect-retry-period", required_argument, 0, 1003 },
+        { "leader-elect-resource-name", required_argument, 0, 1004 },
+        { "leader-elect-identity", required_argument, 0, 1005 },
         { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -518,6 +620,24 @@ int main(int argc, char **argv)
         case 'D': flags |= VC_SYNCER_NO_COREDNS; break;
         case 'q': host_qps = atof(optarg); break;
         case 'b': host_burst = atoi(optarg); break;
+        case 'E':
+            /* --leader-elect alone, or =true/=false (client-go's bool flag) */
+            if (opt_bool(argv[optind - 1], &leader_elect) < 0) {
+                fprintf(stderr, "vcluster-syncer: %s: want --leader-elect[=true|false]\n", argv[optind - 1]);
+                return 2;
+            }
+            break;
+        case 1001:
+        case 1002:
+        case 1003:
+            if ((le_ms[c - 1001] = parse_duration(optarg)) < 0) {
+                fprintf(stderr, "vcluster-syncer: %s %s: want a duration such as 15s or 500ms\n", le_flags[c - 1001],
+                        optarg);
+                return 2;
+            }
+            break;
+        case 1004: le_name = optarg; break;
+        case 1005: le_id = optarg; break;
         case 'v': g_verbose++; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -590,6 +710,20 @@ int main(int argc, char **argv)
     so.flags = flags;
     so.host_qps = host_qps;
     so.host_burst = host_burst;
+    if (leader_elect) {
+        so.flags |= VC_SYNCER_LEADER_ELECT;
+        so.lease_duration_ms = le_ms[0];
+        so.renew_deadline_ms = le_ms[1];
+        so.retry_period_ms = le_ms[2];
+        so.leader_lease_name = le_name;
+        so.leader_identity = le_id;
+    }
+    /* the library's default name (the events carry the real one) */
+    if (le_name)
+        snprintf(g_lease, sizeof g_lease, "%s", le_name);
+    else
+        snprintf(g_lease, sizeof g_lease, "vcluster-%s-controller", name);
+    g_leader_elect = leader_elect;
     if (kubelet_on) {
         signal(SIGPIPE, SIG_IGN);
         if (kp_start(kubelet_listen, kubelet_ca, kp_host, name, so.host_namespace, kp_ip, sizeof kp_ip, &kp_port) < 0)
@@ -663,6 +797,16 @@ int main(int argc, char **argv)
         while (vc_syncer_next_event(&ev, s) == VC_OK) {
             if (ev->type == VC_SYNC_READY)
                 ready = 1;
+            if (ev->type == VC_SYNC_LEADER_ACQUIRED || ev->type == VC_SYNC_LEADER_LOST ||
+                ev->type == VC_SYNC_LEADER_CHANGED) {
+                snprintf(g_lease, sizeof g_lease, "%s", ev->virtual_name);
+                if (ev->type != VC_SYNC_LEADER_LOST)
+                    snprintf(g_leader, sizeof g_leader, "%s", ev->host_name);
+                char line[1024];
+                snprintf(line, sizeof line, "leader election: %s %s (Lease %s)", ev->host_name,
+                         event_name(ev->type), ev->virtual_name);
+                log_fn(VC_LOG_INFO, "main", line, NULL);
+            }
             if (ev->type == VC_SYNC_ERROR)
                 log_fn(VC_LOG_WARN, "sync", ev->error->message, NULL);
             else if (g_verbose >= VC_LOG_INFO && ev->type != VC_SYNC_UPDATED_VIRTUAL) {

@@ -21,6 +21,50 @@
  * threaded one) opening a connection may wait for DNS inside a step, and
  * vc_syncer_new() logs a warning saying so. Servers given as IP addresses
  * never wait for DNS.
+ *
+ * Leader election (VC_SYNCER_LEADER_ELECT, for N syncers of one virtual
+ * cluster, e.g. the replicas of the StatefulSet): client-go's algorithm on
+ * a coordination.k8s.io/v1 Lease in the host namespace, driven by the step
+ * like everything else (no thread; the Lease requests are asynchronous
+ * requests of the syncer's loop, and vc_syncer_get_timeout() includes the
+ * next try, renewal and the renew deadline). A candidate GETs the Lease
+ * every retry period (jittered by up to 1.2 x, as client-go) and takes it
+ * (an update with the resourceVersion it read, so only one of several
+ * candidates wins) when it is free, released, or its record has not
+ * changed for the record's leaseDurationSeconds as measured on the
+ * candidate's own monotonic clock since it first saw that record. The
+ * leader renews every retry period.
+ *
+ * A standby (vc_syncer_stats.leader_state VC_LEADER_STANDBY) lists and
+ * watches as the leader does, so its caches are warm, but makes no write
+ * to either cluster: no creates, updates, patches or deletes, no Events, no
+ * status back to the virtual cluster. Becoming leader queues every key
+ * again (spread over steps, as at startup).
+ *
+ * Fencing: a leader writes only while its monotonic clock is before
+ * T + renewDeadline, T being the moment it SENT the last renewal that
+ * succeeded; past that it stops at once (VC_SYNC_LEADER_LOST), whether or
+ * not a renewal is still on the wire. Its writes carry a timeout that ends
+ * at most (leaseDuration - renewDeadline) / 2 after that deadline, so none
+ * is still being sent later. Another candidate can take the Lease only
+ * once it has seen the same record, which the API server wrote after T,
+ * unchanged for leaseDuration: no earlier than T + leaseDuration on its
+ * clock. So no two syncers write at once as long as (1) clocks advance at
+ * nearly the same RATE (only intervals are compared; wall clocks need not
+ * agree: the times in the Lease are informational), (2) a step runs at
+ * least every (leaseDuration - renewDeadline) / 2 (the defaults: 2.5 s; a
+ * process stopped longer, e.g. SIGSTOP, still stops writing at its next
+ * step, but a write it had started before could then land late), and (3) the
+ * API server applies a request within that half-margin of receiving it.
+ * With the defaults the margin is 5 s.
+ *
+ * vc_syncer_stop() stops writing, waits for writes in flight, and then
+ * releases the Lease (holder cleared, leaseDurationSeconds 1, as client-go's
+ * ReleaseOnCancel) before the step reports VC_STEP_STOPPED, so a standby
+ * takes over at its next try. vc_syncer_free() of a leader not stopped
+ * waits up to 1 s for its writes in flight and releases the Lease the same
+ * way (at most 1 s more); a process that dies without either leaves the
+ * Lease to expire.
  */
 #ifndef VCLUSTER_SYNCER_H
 #define VCLUSTER_SYNCER_H
@@ -38,6 +82,10 @@ extern "C" {
  * Threads: used by one thread at a time, except vc_syncer_wakeup() (any
  * thread, or a signal handler). vc_syncer_free() may run on any thread once
  * no call on it is in progress; it holds a reference on both vc_kube.
+ * Leader election adds no thread: the Lease is tried and renewed by the
+ * steps, so a leader must be stepped at least every (lease duration -
+ * renew deadline) / 2 (2.5 s with the defaults) to keep the fencing
+ * guarantee, and its vc_syncer_free() may block up to 2 s (see above).
  * @since 0.1
  */
 typedef struct vc_syncer vc_syncer;
@@ -50,6 +98,10 @@ typedef struct vc_syncer vc_syncer;
 #define VC_SYNCER_NO_EVENTS 0x4u
 /** Keep SA tokens in a host Secret instead of pod annotations. */
 #define VC_SYNCER_SECRETS_FOR_SA_TOKENS 0x8u
+/** Elect a leader among the syncers of one virtual cluster (a Lease in the
+ *  host namespace, see "Leader election" below): only the leader writes.
+ *  @since 0.2 */
+#define VC_SYNCER_LEADER_ELECT 0x10u
 
 /**
  * Options for vc_syncer_new(). Initialise with vc_syncer_options_init().
@@ -96,10 +148,26 @@ typedef struct vc_syncer_options {
      *  no pointer into it). NULL: config_yaml, else defaults. Setting both
      *  is VC_EINVAL. @since 0.2 (version 3) */
     const vc_config *config;
+    /* ---- version 4: leader election (with VC_SYNCER_LEADER_ELECT) ---- */
+    /** Name of the coordination.k8s.io/v1 Lease in the host namespace;
+     *  NULL: "vcluster-<name>-controller" (upstream's). @since 0.2 (version 4) */
+    const char *leader_lease_name;
+    /** This syncer's holderIdentity; NULL: the host name (a pod's name)
+     *  followed by "_" and 16 random hex digits, unique per vc_syncer.
+     *  Two syncers must never share one. @since 0.2 (version 4) */
+    const char *leader_identity;
+    /** client-go's LeaseDuration, RenewDeadline and RetryPeriod in ms
+     *  (0: 15000, 10000, 2000). Must hold lease > renew > 1.2 * retry > 0,
+     *  else vc_syncer_new fails with VC_EINVAL. The Lease records the
+     *  duration in whole seconds (rounded up); other candidates wait that
+     *  long. @since 0.2 (version 4) */
+    int32_t lease_duration_ms;
+    int32_t renew_deadline_ms;
+    int32_t retry_period_ms;
 } vc_syncer_options;
 
-#define VC_SYNCER_OPTIONS_VERSION 3
-#define VC_SYNCER_OPTIONS_INIT { VC_SYNCER_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, 0 }
+#define VC_SYNCER_OPTIONS_VERSION 4
+#define VC_SYNCER_OPTIONS_INIT { VC_SYNCER_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Initialise `opts` to the defaults of options `version`; only the bytes of
@@ -126,7 +194,10 @@ VC_API int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
  */
 VC_API int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts);
 
-/** Release the syncer: in-flight requests are abandoned. NULL-safe. @since 0.1 */
+/** Release the syncer: in-flight requests are abandoned. NULL-safe. A
+ *  leader (VC_SYNCER_LEADER_ELECT) not stopped first stops writing, waits
+ *  up to 1 s for its writes in flight and releases its Lease (up to 1 s
+ *  more): the only call that may block. @since 0.1 */
 VC_API void vc_syncer_free(vc_syncer *syncer);
 
 /**
@@ -174,7 +245,18 @@ typedef enum vc_sync_event_type {
     VC_SYNC_CREATED_VIRTUAL = 6,  /**< a virtual object was created (node, event, CoreDNS) */
     VC_SYNC_BOUND = 7,            /**< a virtual pod was bound to a node */
     VC_SYNC_ERROR = 8,            /**< a step failed; it will be retried */
-    VC_SYNC_READY = 9             /**< all caches synced for the first time */
+    VC_SYNC_READY = 9,            /**< all caches synced for the first time */
+    /** This syncer became the leader (kind "Lease", virtual_name the
+     *  Lease, host_name this syncer's identity); everything is reconciled
+     *  again. @since 0.2 */
+    VC_SYNC_LEADER_ACQUIRED = 10,
+    /** This syncer stopped leading (it could not renew before the renew
+     *  deadline, another holder took the Lease, or it released it on stop);
+     *  it writes nothing from now on and stays a candidate. @since 0.2 */
+    VC_SYNC_LEADER_LOST = 11,
+    /** Another syncer holds the Lease (host_name its identity): reported
+     *  when a candidate first sees a holder and on every change. @since 0.2 */
+    VC_SYNC_LEADER_CHANGED = 12
 } vc_sync_event_type;
 
 /**
@@ -217,7 +299,8 @@ VC_API int vc_syncer_wakeup(vc_syncer *syncer);
 
 /**
  * Ask the syncer to stop: watches are closed, queued work is dropped, and
- * once in-flight writes have finished a step reports VC_STEP_STOPPED.
+ * once in-flight writes have finished (and a leader has released its Lease,
+ * see above) a step reports VC_STEP_STOPPED.
  * @return VC_OK, VC_EINVAL or VC_EIO (the wakeup could not be signalled).
  * @since 0.1
  */
@@ -249,9 +332,27 @@ typedef struct vc_syncer_stats {
     uint64_t refused_name_taken;
     /** Warning events put on virtual objects (new ones and repeats). @since 0.1 (version 2) */
     uint64_t warnings;
+    /* ---- version 3: leader election ---- */
+    /** VC_LEADER_* state of this syncer. @since 0.2 (version 3) */
+    uint32_t leader_state;
+    /** Times this syncer became the leader. @since 0.2 (version 3) */
+    uint32_t leader_acquired;
+    /** Lease renewals that succeeded while leading. @since 0.2 (version 3) */
+    uint64_t lease_renewals;
+    /** Writes the fence withheld: asked for while not leading (a
+     *  callback of a read that completed after leadership ended). Never
+     *  sent. @since 0.2 (version 3) */
+    uint64_t writes_withheld;
 } vc_syncer_stats;
 
-#define VC_SYNCER_STATS_VERSION 2
+#define VC_SYNCER_STATS_VERSION 3
+
+/** vc_syncer_stats.leader_state values. @since 0.2 */
+typedef enum vc_leader_state {
+    VC_LEADER_DISABLED = 0, /**< no VC_SYNCER_LEADER_ELECT: always writes */
+    VC_LEADER_STANDBY = 1,  /**< a candidate: informers warm, writes nothing */
+    VC_LEADER_LEADING = 2   /**< holds the Lease: syncs */
+} vc_leader_state;
 
 /**
  * Fill `out` (set out->version first; older versions get their fields only).

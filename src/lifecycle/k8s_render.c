@@ -695,7 +695,27 @@ static void container_vars(vars_ctx *c, vc__lc *lc, vc__k8s_plan *p, const vc_co
     vc__free(syncer);
     setn(c, "SYNCER_PULL_POLICY", v->control_plane.stateful_set.image_pull_policy);
     setn(c, "SYNCER_WORKING_DIR", v->control_plane.stateful_set.working_dir);
-    set(c, "SYNCER_FLAGS", v->control_plane.coredns.enabled ? json_null() : json_pack("[s]", "--no-coredns"));
+    /* replicas > 1: one syncer leads (a Lease in the host namespace), the
+     * others stand by; the timings of controlPlane.statefulSet.
+     * highAvailability (validated: lease > renew > 1.2 x retry) */
+    json_t *sflags = json_array();
+    if (sflags && !v->control_plane.coredns.enabled)
+        json_array_append_new(sflags, json_string("--no-coredns"));
+    if (sflags && vc_config_ha_replicas((vc_config *)cfg) > 1) {
+        char arg[96];
+        json_array_append_new(sflags, json_string("--leader-elect"));
+        static const char *const le_flags[3] = { "--leader-elect-lease-duration", "--leader-elect-renew-deadline",
+                                                 "--leader-elect-retry-period" };
+        for (int i = 0; i < 3; i++) {
+            snprintf(arg, sizeof arg, "%s=%ds", le_flags[i], (int)le[i]);
+            json_array_append_new(sflags, json_string(arg));
+        }
+    }
+    if (sflags && !json_array_size(sflags)) {
+        json_decref(sflags);
+        sflags = json_null();
+    }
+    set(c, "SYNCER_FLAGS", sflags);
     setj(c, "SYNCER_ENV", v->control_plane.stateful_set.env);
     setj(c, "SYNCER_RESOURCES", v->control_plane.stateful_set.resources);
     setj(c, "SYNCER_SECURITY_CONTEXT", v->control_plane.stateful_set.container_security_context);

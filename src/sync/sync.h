@@ -220,6 +220,30 @@ typedef struct vc__svcmap {
 #define VC__STEP_BUDGET_US 2000
 #endif
 
+/* Leader election (leader.c): client-go's Lease lock, step-driven. */
+typedef struct vc__leader {
+    bool enabled;            /* VC_SYNCER_LEADER_ELECT */
+    bool leading;            /* holds the Lease (writes while now < fence_ms) */
+    bool pending;            /* a Lease request on the wire (one at a time) */
+    bool fast_ok;            /* the leader may renew on its last object */
+    bool want_release;       /* vc_syncer_stop of a leader: release once idle */
+    bool released;           /* the release was sent (or given up) */
+    int op;                  /* the request on the wire */
+    char *name, *identity, *path, *coll;
+    int64_t lease_ms, renew_ms, retry_ms;
+    int64_t next_ms;         /* next try or renewal */
+    int64_t sent_ms;         /* when the request on the wire was sent */
+    int64_t fence_ms;        /* leading: the renew deadline (monotonic) */
+    int64_t stop_fence_ms;   /* the fence before vc_syncer_stop shut it */
+    char *rv;                /* resourceVersion of the last Lease seen */
+    char acquire_time[40];
+    int64_t transitions;
+    char *observed_rv;       /* the record whose expiry is being timed */
+    int64_t observed_ms;     /* when it was first seen */
+    char *holder;            /* its holder ("" none) */
+    uint64_t acquired, lost, renewals, withheld;
+} vc__leader;
+
 struct vc_syncer {
     vc_kube *host, *virt;
     vc__kloop *loop;
@@ -296,6 +320,8 @@ struct vc_syncer {
     bool proxy_by_hostname, proxy_by_ip;
     bool virtual_scheduler;   /* controlPlane.advanced.virtualScheduler (pods wait for it) */
     json_t *node_labels;      /* selector.labels, or NULL */
+    vc__leader le;            /* leader election (leader.c) */
+    uint64_t write_seq;       /* writes sent (their number in the debug log) */
 };
 
 static inline int64_t vc__sync_now_us(void)
@@ -310,6 +336,34 @@ static inline bool vc__step_over(const vc_syncer *s)
 {
     return vc__sync_now_us() >= s->step_deadline_us;
 }
+
+/* ---- leader election (leader.c) ---- */
+/* Read the options (VC_SYNCER_LEADER_ELECT and version 4's fields). */
+int vc__leader_init(vc_syncer *s, const vc_syncer_options *o);
+void vc__leader_free(vc_syncer *s);
+/* Try, renew, or lose at the fence; every step. */
+void vc__leader_tick(vc_syncer *s, int64_t now);
+/* ms until the Lease needs a step (-1: none). */
+int64_t vc__leader_timeout(vc_syncer *s, int64_t now);
+/* True when a write may go out now: no election, or leading before the
+ * fence. */
+bool vc__leader_may_write(vc_syncer *s, int64_t now);
+/* Controllers run (queue, ticks, drains): the same test. */
+bool vc__leader_active(vc_syncer *s, int64_t now);
+/* A write's timeout: `dflt` capped to end half the margin after the fence. */
+int32_t vc__leader_write_timeout(vc_syncer *s, int64_t now, int32_t dflt);
+/* VC_LEADER_* for the stats. */
+int vc__leader_state(vc_syncer *s);
+/* vc_syncer_stop: shut the fence (nothing new goes out). */
+void vc__leader_stop(vc_syncer *s);
+bool vc__leader_stop_pending(vc_syncer *s);
+/* The stop branch of a step: true while the release is still to be sent
+ * (writes in flight) or on the wire. */
+bool vc__leader_stop_step(vc_syncer *s, int64_t now);
+/* vc_syncer_free of a leader not stopped: wait (bounded) and release. */
+void vc__leader_free_release(vc_syncer *s);
+/* syncer.c: leadership began, every key again. */
+void vc__sync_leader_started(vc_syncer *s);
 
 /* ---- helpers shared by controllers (syncer.c) ---- */
 void vc__sync_event(vc_syncer *s, int type, const char *kind, const char *vns, const char *vname,

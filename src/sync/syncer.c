@@ -20,8 +20,11 @@
 
 /* Versioned public structs (util/vstruct.h): version 2 of the options
  * begins at kubelet_address. */
-VC__VSTRUCT(vc_syncer_options, VC_SYNCER_OPTIONS_VERSION, VC__VEND(vc_syncer_options, kubelet_address) VC__VEND(vc_syncer_options, config));
-VC__VSTRUCT(vc_syncer_stats, VC_SYNCER_STATS_VERSION, VC__VEND(vc_syncer_stats, refused_pod_security));
+VC__VSTRUCT(vc_syncer_options, VC_SYNCER_OPTIONS_VERSION,
+            VC__VEND(vc_syncer_options, kubelet_address) VC__VEND(vc_syncer_options, config)
+                VC__VEND(vc_syncer_options, leader_lease_name));
+VC__VSTRUCT(vc_syncer_stats, VC_SYNCER_STATS_VERSION,
+            VC__VEND(vc_syncer_stats, refused_pod_security) VC__VEND(vc_syncer_stats, leader_state));
 VC__OPTIONS_INIT_FN(vc_syncer_options, VC_SYNCER_OPTIONS_INIT)
 
 /* ---- events ---- */
@@ -310,6 +313,7 @@ typedef struct write_ctx {
     vc__side side;
     vc__write_done done;
     void *ud;
+    uint64_t seq;            /* writes: their number in the debug log */
 } write_ctx;
 
 static void write_ctx_free(write_ctx *w)
@@ -360,6 +364,8 @@ static void write_done(void *ud, int rc, long http, const char *body, size_t len
     write_ctx *w = ud;
     vc_syncer *s = w->s;
     s->in_flight--;
+    if (w->seq)
+        VC__LOGD("write", "done #%llu: %d", (unsigned long long)w->seq, rc);
     /* a delete of something already gone is a success */
     if (rc == VC_ENOTFOUND && w->event_type == VC_SYNC_DELETED_HOST)
         rc = VC_OK;
@@ -441,15 +447,39 @@ int vc__sync_write(vc_syncer *s, vc__side side, vc__qitem *it, const char *kind,
         return vc__error_oom();
     }
     vc_kube *k = side == VC__SIDE_HOST ? s->host : s->virt;
-    int rc = vc__kreq_start(s->loop, k, method, path, ctype, body, body ? strlen(body) : 0, 30000, write_done, w);
+    bool read = strcmp(method, "GET") == 0;
+    int32_t tmo = 30000;
+    if (!read) {
+        /* the fence (leader.c): a standby, or a leader past its renew
+         * deadline, sends nothing; a leader's write ends by the fence plus
+         * half the margin */
+        int64_t now = vc__now_ms();
+        if (!vc__leader_may_write(s, now)) {
+            write_ctx_free(w);
+            s->le.withheld++;
+            return vc__error(VC_ESTATE, VC_ERRCLASS_SYNC, "%s %s not sent: this syncer is not the leader", method,
+                             path);
+        }
+        tmo = vc__leader_write_timeout(s, now, tmo);
+    }
+    if (!read) {
+        /* every write, before it can go out, and how long it may last (the
+         * failover test reads these to prove no two leaders wrote at once) */
+        w->seq = ++s->write_seq;
+        VC__LOGD("write", "send #%llu %s %s %s (timeout %d ms)", (unsigned long long)w->seq,
+                 side == VC__SIDE_HOST ? "host" : "virtual", method, path, (int)tmo);
+    }
+    int rc = vc__kreq_start(s->loop, k, method, path, ctype, body, body ? strlen(body) : 0, tmo, write_done, w);
     if (rc < 0) {
+        if (w->seq)
+            VC__LOGD("write", "done #%llu: %d (not sent)", (unsigned long long)w->seq, rc);
         write_ctx_free(w);
         return rc;
     }
     s->in_flight++;
     if (it)
         it->inflight++;
-    if (strcmp(method, "GET") == 0)
+    if (read)
         return VC_OK;
     if (side == VC__SIDE_HOST)
         s->host_writes++;
@@ -473,6 +503,8 @@ void vc_syncer_free(vc_syncer *s)
 {
     if (!s)
         return;
+    /* a leader not stopped: its writes, then the Lease released (bounded) */
+    vc__leader_free_release(s);
     /* the loop goes first: it owns the write contexts' transfers */
     for (int i = 0; i < s->n_ctls; i++) {
         if (s->ctls[i].virt)
@@ -516,6 +548,7 @@ void vc_syncer_free(vc_syncer *s)
     vc__free(s->dns_ip);
     vc__free(s->owner_uid);
     json_decref(s->from_host);
+    vc__leader_free(s);
     vc__free(s);
 }
 
@@ -581,6 +614,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         goto fail;
     }
     if ((rc = vc__kloop_new(&s->loop)) < 0)
+        goto fail;
+    if ((rc = vc__leader_init(s, &o2)) < 0)
         goto fail;
     vc_translate_options to;
     vc_translate_options_init(&to, VC_TRANSLATE_OPTIONS_VERSION);
@@ -771,6 +806,7 @@ int vc_syncer_stop(vc_syncer *s)
 {
     if (!s)
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer is NULL");
+    vc__leader_stop(s);
     s->stopping = true;
     for (int i = 0; i < s->n_ctls; i++) {
         if (s->ctls[i].virt)
@@ -906,6 +942,17 @@ static void enqueue_all(vc_syncer *s)
     s->enq_slots = NULL;
 }
 
+void vc__sync_leader_started(vc_syncer *s)
+{
+    /* what changed while another syncer led (or nobody did): every key
+     * again, as at startup; keys queued meanwhile by the informers are
+     * still queued */
+    if (s->resync_ms > 0)
+        s->next_resync_ms = vc__now_ms() + s->resync_ms;
+    if (s->ready_reported)
+        enqueue_all(s);
+}
+
 static int enqueue_all_tick(vc_syncer *s)
 {
     int n = 0;
@@ -966,7 +1013,8 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, int32_t *out)
         s->step_deadline_us = vc__sync_now_us() + VC__STEP_BUDGET_US;
     now = vc__now_ms();
     if (s->stopping) {
-        if (s->in_flight == 0) {
+        bool releasing = vc__leader_stop_step(s, now);
+        if (s->in_flight == 0 && !releasing) {
             s->stopped = true;
             if (out)
                 *out = VC_STEP_STOPPED;
@@ -976,6 +1024,10 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, int32_t *out)
         return VC_OK;
     }
     int work = 0;
+    vc__leader_tick(s, now);
+    /* a standby keeps its informers (and the reads they need) going and
+     * runs no controller: nothing of it writes */
+    bool active = vc__leader_active(s, now);
     kube_ip_tick(s, now);
     /* round robin: the budget may run out before the last informer, so
      * each step starts with another one */
@@ -994,24 +1046,26 @@ int vc_syncer_step(vc_syncer *s, int32_t timeout_ms, int32_t *out)
         /* startup: every key of both sides, so orphans of a previous run go */
         enqueue_all(s);
     }
-    for (int i = 0; i < s->n_ctls; i++)
-        if (s->ctls[i].tick)
-            work += s->ctls[i].tick(s, &s->ctls[i], synced, now);
-    if (s->resync_ms > 0 && now >= s->next_resync_ms) {
-        s->next_resync_ms = now + s->resync_ms;
-        if (synced)
-            enqueue_all(s);
+    if (active) {
+        for (int i = 0; i < s->n_ctls; i++)
+            if (s->ctls[i].tick)
+                work += s->ctls[i].tick(s, &s->ctls[i], synced, now);
+        if (s->resync_ms > 0 && now >= s->next_resync_ms) {
+            s->next_resync_ms = now + s->resync_ms;
+            if (synced)
+                enqueue_all(s);
+        }
+        if (s->enq_pending)
+            work += enqueue_all_tick(s);
+        work += run_queue(s, now);
+        for (int i = 0; i < s->n_ctls; i++)
+            if (s->ctls[i].drain)
+                work += s->ctls[i].drain(s, &s->ctls[i]);
     }
-    if (s->enq_pending)
-        work += enqueue_all_tick(s);
-    work += run_queue(s, now);
-    for (int i = 0; i < s->n_ctls; i++)
-        if (s->ctls[i].drain)
-            work += s->ctls[i].drain(s, &s->ctls[i]);
     if (out) {
         if (work > 0 || s->in_flight > 0)
             *out = VC_STEP_PROGRESS;
-        else if (synced && vc__queue_depth(&s->q) == 0 && !s->enq_pending && s->kube_ip)
+        else if (active && synced && vc__queue_depth(&s->q) == 0 && !s->enq_pending && s->kube_ip)
             *out = VC_STEP_SYNCED;
         else
             *out = VC_STEP_IDLE;
@@ -1031,7 +1085,10 @@ int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
         if (_v >= 0 && (best < 0 || _v < best))                                                                        \
             best = _v;                                                                                                 \
     } while (0)
-    if (s->in_flight < MAX_IN_FLIGHT) /* else a completed write wakes the fd */
+    /* a standby's controllers wait for leadership: their timers count only
+     * when leading (the Lease's do always) */
+    bool active = vc__leader_active(s, now);
+    if (active && s->in_flight < MAX_IN_FLIGHT) /* else a completed write wakes the fd */
         CONSIDER(vc__queue_timeout(&s->q, now));
     for (int i = 0; i < s->n_ctls; i++) {
         if (s->ctls[i].virt)
@@ -1039,17 +1096,18 @@ int vc_syncer_get_timeout(vc_syncer *s, int64_t *out_ms)
         if (s->ctls[i].host)
             CONSIDER(vc__informer_timeout(s->ctls[i].host, now));
     }
-    for (int i = 0; i < s->n_ctls; i++)
+    for (int i = 0; active && i < s->n_ctls; i++)
         if (s->ctls[i].timeout)
             CONSIDER(s->ctls[i].timeout(s, &s->ctls[i], now));
-    if (s->enq_pending)
+    if (active && s->enq_pending)
         CONSIDER(0);
     if (!s->kube_ip && !s->kube_ip_pending)
         CONSIDER(s->kube_ip_next_ms > now ? s->kube_ip_next_ms - now : 0);
-    if (s->resync_ms > 0)
+    if (active && s->resync_ms > 0)
         CONSIDER(s->next_resync_ms > now ? s->next_resync_ms - now : 0);
+    CONSIDER(vc__leader_timeout(s, now));
     if (s->stopping)
-        best = s->in_flight ? best : 0;
+        best = s->in_flight || s->le.pending ? best : 0;
 #undef CONSIDER
     *out_ms = best;
     return VC_OK;
@@ -1089,6 +1147,10 @@ int vc_syncer_stats_get(vc_syncer *s, vc_syncer_stats *user_out)
     out->refused_by_host = s->refused_by_host;
     out->refused_name_taken = s->refused_name_taken;
     out->warnings = s->warnings;
+    out->leader_state = (uint32_t)vc__leader_state(s);
+    out->leader_acquired = (uint32_t)s->le.acquired;
+    out->lease_renewals = s->le.renewals;
+    out->writes_withheld = s->le.withheld;
     return vc__vstruct_write(&vc_syncer_stats__vs, user_out, &st);
 }
 

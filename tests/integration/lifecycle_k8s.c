@@ -634,6 +634,7 @@ static void t_objects(void)
     CHECK_STR(arg_value(api, "--service-cluster-ip-range="), getenv("VC_TEST_SERVICE_CIDR") ? getenv("VC_TEST_SERVICE_CIDR") : "10.96.0.0/12");
     CHECK(has_arg(kcm, "--kubeconfig=/pki/controller-manager.conf"));
     CHECK(has_arg(kcm, "--leader-elect=false"));
+    CHECK(!has_arg(syn, "--leader-elect")); /* one replica: no election */
     CHECK_STR(arg_value(syn, "--name="), NAME);
     CHECK_STR(arg_value(syn, "--host-namespace="), NS);
     CHECK(has_arg(syn, "--virtual-kubeconfig=/pki/admin.conf"));
@@ -775,6 +776,11 @@ static void t_upgrade(void)
     CHECK(has_arg(api, "--etcd-certfile=/pki/apiserver-etcd-client.crt"));
     CHECK(has_arg(api, "--v=4"));
     CHECK(has_arg(container(sts, "kube-controller-manager"), "--leader-elect=true"));
+    /* the syncers elect a leader with highAvailability's timings (defaults 60/40/15 s) */
+    CHECK(has_arg(container(sts, "syncer"), "--leader-elect"));
+    CHECK(has_arg(container(sts, "syncer"), "--leader-elect-lease-duration=60s"));
+    CHECK(has_arg(container(sts, "syncer"), "--leader-elect-renew-deadline=40s"));
+    CHECK(has_arg(container(sts, "syncer"), "--leader-elect-retry-period=15s"));
     CHECK_STR(JS(container(sts, "syncer"), "image"), "ghcr.io/example/vcluster-syncer:dev");
     CHECK_STR(JS(etcd, "image"), "registry.k8s.io/etcd:3.6.8-0");
     char member[200];

@@ -29,6 +29,15 @@ type SyncerOptions struct {
 	ResyncSeconds        int    // 0: 300; < 0: never
 	KubeletAddress       string // IP fake nodes advertise as their kubelet (a kubelet proxy); "" = none
 	KubeletPort          int    // port of that kubelet endpoint; 0 = none
+	// Leader election among the syncers of one virtual cluster (sets
+	// SYNCER_LEADER_ELECT): a Lease in the host namespace; only the leader
+	// writes, standbys keep their caches warm.
+	LeaderElect   bool
+	LeaseName     string        // "" = "vcluster-<name>-controller"
+	Identity      string        // "" = host name + a random suffix
+	LeaseDuration time.Duration // 0 = 15s
+	RenewDeadline time.Duration // 0 = 10s
+	RetryPeriod   time.Duration // 0 = 2s
 }
 
 // SyncEvent is one thing the syncer did or failed to do.
@@ -93,6 +102,14 @@ func NewSyncer(host, virt *Kube, o SyncerOptions) (*Syncer, error) {
 	opts.resync_seconds = C.int32_t(o.ResyncSeconds)
 	opts.kubelet_address = cs.opt(o.KubeletAddress)
 	opts.kubelet_port = C.int32_t(o.KubeletPort)
+	if o.LeaderElect {
+		opts.flags |= C.uint32_t(SYNCER_LEADER_ELECT)
+	}
+	opts.leader_lease_name = cs.opt(o.LeaseName)
+	opts.leader_identity = cs.opt(o.Identity)
+	opts.lease_duration_ms = C.int32_t(o.LeaseDuration.Milliseconds())
+	opts.renew_deadline_ms = C.int32_t(o.RenewDeadline.Milliseconds())
+	opts.retry_period_ms = C.int32_t(o.RetryPeriod.Milliseconds())
 	s := &Syncer{}
 	if _, err := vc_syncer_new(&s.c, host.handle(), virt.handle(), &opts); err != nil {
 		return nil, err
@@ -194,6 +211,11 @@ type SyncerStats struct {
 	// Why objects were refused (each also counts in Errors), and the
 	// Warning events put on virtual objects.
 	RefusedPodSecurity, RefusedByHost, RefusedNameTaken, Warnings uint64
+	// Leader election: this syncer's state, how often it became the
+	// leader, its renewals, and writes withheld because it did not lead.
+	LeaderState                   LeaderState
+	LeaderAcquired                uint32
+	LeaseRenewals, WritesWithheld uint64
 }
 
 // Stats reads the counters.
@@ -212,6 +234,8 @@ func (s *Syncer) Stats() (SyncerStats, error) {
 		VirtualObjects: uint64(st.virtual_objects), HostObjects: uint64(st.host_objects),
 		RefusedPodSecurity: uint64(st.refused_pod_security), RefusedByHost: uint64(st.refused_by_host),
 		RefusedNameTaken: uint64(st.refused_name_taken), Warnings: uint64(st.warnings),
+		LeaderState: LeaderState(st.leader_state), LeaderAcquired: uint32(st.leader_acquired),
+		LeaseRenewals: uint64(st.lease_renewals), WritesWithheld: uint64(st.writes_withheld),
 	}, nil
 }
 

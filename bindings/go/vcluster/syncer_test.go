@@ -218,3 +218,35 @@ func TestSyncerConfig(t *testing.T) {
 		t.Fatalf("Config and ConfigYAML: %v", err)
 	}
 }
+
+// LeaderElect and its timings reach the library: bad timings are refused,
+// and a syncer that cannot reach its Lease stays a standby that writes
+// nothing.
+func TestSyncerLeaderElectOptions(t *testing.T) {
+	k, err := NewKube(&KubeOptions{KubeconfigData: unreachableKubeconfig, NoRetry: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if _, err := NewSyncer(k, k, SyncerOptions{Name: "le", LeaderElect: true, LeaseDuration: time.Second,
+		RenewDeadline: time.Second}); !IsInvalid(err) || !strings.Contains(err.Error(), "renew deadline") {
+		t.Fatalf("lease == renew deadline: %v", err)
+	}
+	s, err := NewSyncer(k, k, SyncerOptions{Name: "le", LeaderElect: true, Identity: "go-1", LeaseName: "my-lease",
+		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = s.Run(ctx, nil)
+	st, err := s.Stats()
+	if err != nil || st.LeaderState != LEADER_STANDBY || st.LeaderAcquired != 0 || st.HostWrites != 0 ||
+		st.VirtualWrites != 0 {
+		t.Fatal(st, err)
+	}
+	if SYNC_LEADER_ACQUIRED.Name() != "SYNC_LEADER_ACQUIRED" {
+		t.Fatal(SYNC_LEADER_ACQUIRED.Name())
+	}
+}

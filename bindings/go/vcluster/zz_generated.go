@@ -35,6 +35,7 @@ const SYNCER_NO_COREDNS = C.VC_SYNCER_NO_COREDNS
 const SYNCER_NO_FAKE_NODES = C.VC_SYNCER_NO_FAKE_NODES
 const SYNCER_NO_EVENTS = C.VC_SYNCER_NO_EVENTS
 const SYNCER_SECRETS_FOR_SA_TOKENS = C.VC_SYNCER_SECRETS_FOR_SA_TOKENS
+const SYNCER_LEADER_ELECT = C.VC_SYNCER_LEADER_ELECT
 const SYNCER_OPTIONS_VERSION = C.VC_SYNCER_OPTIONS_VERSION
 const SYNCER_STATS_VERSION = C.VC_SYNCER_STATS_VERSION
 const KUBELET_PROXY_OPTIONS_VERSION = C.VC_KUBELET_PROXY_OPTIONS_VERSION
@@ -295,6 +296,9 @@ const SYNC_CREATED_VIRTUAL SyncEventType = C.VC_SYNC_CREATED_VIRTUAL
 const SYNC_BOUND SyncEventType = C.VC_SYNC_BOUND
 const SYNC_ERROR SyncEventType = C.VC_SYNC_ERROR
 const SYNC_READY SyncEventType = C.VC_SYNC_READY
+const SYNC_LEADER_ACQUIRED SyncEventType = C.VC_SYNC_LEADER_ACQUIRED
+const SYNC_LEADER_LOST SyncEventType = C.VC_SYNC_LEADER_LOST
+const SYNC_LEADER_CHANGED SyncEventType = C.VC_SYNC_LEADER_CHANGED
 
 // Name is the C name of a SyncEventType without VC_, or "SyncEventType(N)".
 func (v SyncEventType) Name() string {
@@ -317,8 +321,36 @@ func (v SyncEventType) Name() string {
 		return "SYNC_ERROR"
 	case SYNC_READY:
 		return "SYNC_READY"
+	case SYNC_LEADER_ACQUIRED:
+		return "SYNC_LEADER_ACQUIRED"
+	case SYNC_LEADER_LOST:
+		return "SYNC_LEADER_LOST"
+	case SYNC_LEADER_CHANGED:
+		return "SYNC_LEADER_CHANGED"
 	}
 	return fmt.Sprintf("SyncEventType(%d)", int32(v))
+}
+
+// LeaderState is the C enum vc_leader_state.
+//
+// vc_syncer_stats.leader_state values. @since 0.2
+type LeaderState int32
+
+const LEADER_DISABLED LeaderState = C.VC_LEADER_DISABLED
+const LEADER_STANDBY LeaderState = C.VC_LEADER_STANDBY
+const LEADER_LEADING LeaderState = C.VC_LEADER_LEADING
+
+// Name is the C name of a LeaderState without VC_, or "LeaderState(N)".
+func (v LeaderState) Name() string {
+	switch v {
+	case LEADER_DISABLED:
+		return "LEADER_DISABLED"
+	case LEADER_STANDBY:
+		return "LEADER_STANDBY"
+	case LEADER_LEADING:
+		return "LEADER_LEADING"
+	}
+	return fmt.Sprintf("LeaderState(%d)", int32(v))
 }
 
 // ClusterState is the C enum vc_cluster_state.

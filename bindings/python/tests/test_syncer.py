@@ -248,3 +248,24 @@ def test_syncer_takes_a_config(unreachable_kubeconfig):
         good = vcluster.Config()
         good.load_string("sync:\n  fromHost:\n    events:\n      enabled: false\n")
         vcluster.Syncer(k, k, "cfg", config=good).close()
+
+
+def test_leader_election_options(unreachable_kubeconfig):
+    """leader_elect=: the options reach the library (bad timings are
+    refused), and a syncer that cannot reach its Lease stays a standby that
+    writes nothing."""
+    with vcluster.Kube.from_data(unreachable_kubeconfig, retry=False, timeout_ms=1000) as k:
+        with pytest.raises(vcluster.InvalidArgument, match="renew deadline"):
+            vcluster.Syncer(k, k, "le", leader_elect=True, lease_duration_ms=1000, renew_deadline_ms=1000)
+        s = vcluster.Syncer(k, k, "le", leader_elect=True, identity="py-1", lease_name="my-lease",
+                            lease_duration_ms=4000, renew_deadline_ms=3000, retry_period_ms=500)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            s.step(min(max(s.timeout_ms(), 0), 100))
+            list(s.events())
+        st = s.stats()
+        assert st["leader_state"] == ll.LeaderState.STANDBY
+        assert st["leader_acquired"] == 0
+        assert st["host_writes"] == 0 and st["virtual_writes"] == 0
+        assert ll.SyncEventType.LEADER_ACQUIRED == 10
+        s.close()

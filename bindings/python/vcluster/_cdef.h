@@ -107,7 +107,7 @@ int vc_kubeconfig_restore_context(const char *path, vc_buf *out_context);
 
 /* include/vcluster/syncer.h */
 typedef struct vc_syncer vc_syncer;
-typedef struct vc_syncer_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *service_name; const char *cluster_domain; const char *config_yaml; const char *coredns_image; double host_qps; int32_t host_burst; int32_t max_reconciles_per_step; int32_t resync_seconds; const char *kubelet_address; int32_t kubelet_port; const vc_config *config; } vc_syncer_options;
+typedef struct vc_syncer_options { uint32_t version; uint32_t flags; const char *name; const char *host_namespace; const char *service_name; const char *cluster_domain; const char *config_yaml; const char *coredns_image; double host_qps; int32_t host_burst; int32_t max_reconciles_per_step; int32_t resync_seconds; const char *kubelet_address; int32_t kubelet_port; const vc_config *config; const char *leader_lease_name; const char *leader_identity; int32_t lease_duration_ms; int32_t renew_deadline_ms; int32_t retry_period_ms; } vc_syncer_options;
 int vc_syncer_options_init(vc_syncer_options *opts, uint32_t version);
 int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer_options *opts);
 void vc_syncer_free(vc_syncer *syncer);
@@ -115,19 +115,21 @@ int vc_syncer_get_fd(vc_syncer *syncer);
 int vc_syncer_get_timeout(vc_syncer *syncer, int64_t *out_ms);
 typedef enum vc_step_state { VC_STEP_IDLE = 0, VC_STEP_PROGRESS = 1, VC_STEP_SYNCED = 2, VC_STEP_STOPPED = 3 } vc_step_state;
 int vc_syncer_step(vc_syncer *syncer, int32_t timeout_ms, int32_t *out);
-typedef enum vc_sync_event_type { VC_SYNC_CREATED_HOST = 1, VC_SYNC_UPDATED_HOST = 2, VC_SYNC_DELETED_HOST = 3, VC_SYNC_UPDATED_VIRTUAL = 4, VC_SYNC_DELETED_VIRTUAL = 5, VC_SYNC_CREATED_VIRTUAL = 6, VC_SYNC_BOUND = 7, VC_SYNC_ERROR = 8, VC_SYNC_READY = 9 } vc_sync_event_type;
+typedef enum vc_sync_event_type { VC_SYNC_CREATED_HOST = 1, VC_SYNC_UPDATED_HOST = 2, VC_SYNC_DELETED_HOST = 3, VC_SYNC_UPDATED_VIRTUAL = 4, VC_SYNC_DELETED_VIRTUAL = 5, VC_SYNC_CREATED_VIRTUAL = 6, VC_SYNC_BOUND = 7, VC_SYNC_ERROR = 8, VC_SYNC_READY = 9, VC_SYNC_LEADER_ACQUIRED = 10, VC_SYNC_LEADER_LOST = 11, VC_SYNC_LEADER_CHANGED = 12 } vc_sync_event_type;
 typedef struct vc_sync_event { int32_t type; const char *kind; const char *virtual_namespace; const char *virtual_name; const char *host_name; const vc_error *error; } vc_sync_event;
 int vc_syncer_next_event(vc_sync_event **out, vc_syncer *syncer);
 void vc_sync_event_free(vc_sync_event *event);
 int vc_syncer_wakeup(vc_syncer *syncer);
 int vc_syncer_stop(vc_syncer *syncer);
-typedef struct vc_syncer_stats { uint32_t version; uint32_t informers_synced; uint32_t informers; uint32_t queue_depth; uint32_t in_flight; uint32_t events_dropped; uint64_t host_writes; uint64_t virtual_writes; uint64_t errors; uint64_t relists; uint64_t reconciles; uint64_t virtual_objects; uint64_t host_objects; uint64_t refused_pod_security; uint64_t refused_by_host; uint64_t refused_name_taken; uint64_t warnings; } vc_syncer_stats;
+typedef struct vc_syncer_stats { uint32_t version; uint32_t informers_synced; uint32_t informers; uint32_t queue_depth; uint32_t in_flight; uint32_t events_dropped; uint64_t host_writes; uint64_t virtual_writes; uint64_t errors; uint64_t relists; uint64_t reconciles; uint64_t virtual_objects; uint64_t host_objects; uint64_t refused_pod_security; uint64_t refused_by_host; uint64_t refused_name_taken; uint64_t warnings; uint32_t leader_state; uint32_t leader_acquired; uint64_t lease_renewals; uint64_t writes_withheld; } vc_syncer_stats;
+typedef enum vc_leader_state { VC_LEADER_DISABLED = 0, VC_LEADER_STANDBY = 1, VC_LEADER_LEADING = 2 } vc_leader_state;
 int vc_syncer_stats_get(vc_syncer *syncer, vc_syncer_stats *out);
 int vc_syncer_stats_json(vc_syncer *syncer, vc_buf *out);
 #define VC_SYNCER_NO_COREDNS ...
 #define VC_SYNCER_NO_FAKE_NODES ...
 #define VC_SYNCER_NO_EVENTS ...
 #define VC_SYNCER_SECRETS_FOR_SA_TOKENS ...
+#define VC_SYNCER_LEADER_ELECT ...
 #define VC_SYNCER_OPTIONS_VERSION ...
 #define VC_SYNCER_STATS_VERSION ...
 

@@ -37,6 +37,7 @@ SYNCER_NO_COREDNS: int = lib.VC_SYNCER_NO_COREDNS
 SYNCER_NO_FAKE_NODES: int = lib.VC_SYNCER_NO_FAKE_NODES
 SYNCER_NO_EVENTS: int = lib.VC_SYNCER_NO_EVENTS
 SYNCER_SECRETS_FOR_SA_TOKENS: int = lib.VC_SYNCER_SECRETS_FOR_SA_TOKENS
+SYNCER_LEADER_ELECT: int = lib.VC_SYNCER_LEADER_ELECT
 SYNCER_OPTIONS_VERSION: int = lib.VC_SYNCER_OPTIONS_VERSION
 SYNCER_STATS_VERSION: int = lib.VC_SYNCER_STATS_VERSION
 KUBELET_PROXY_OPTIONS_VERSION: int = lib.VC_KUBELET_PROXY_OPTIONS_VERSION
@@ -153,6 +154,16 @@ class SyncEventType(enum.IntEnum):
     BOUND = lib.VC_SYNC_BOUND
     ERROR = lib.VC_SYNC_ERROR
     READY = lib.VC_SYNC_READY
+    LEADER_ACQUIRED = lib.VC_SYNC_LEADER_ACQUIRED
+    LEADER_LOST = lib.VC_SYNC_LEADER_LOST
+    LEADER_CHANGED = lib.VC_SYNC_LEADER_CHANGED
+
+
+class LeaderState(enum.IntEnum):
+    """enum vc_leader_state: vc_syncer_stats.leader_state values. @since 0.2"""
+    DISABLED = lib.VC_LEADER_DISABLED
+    STANDBY = lib.VC_LEADER_STANDBY
+    LEADING = lib.VC_LEADER_LEADING
 
 
 class ClusterState(enum.IntEnum):
@@ -223,6 +234,12 @@ SYNC_CREATED_VIRTUAL: int = lib.VC_SYNC_CREATED_VIRTUAL
 SYNC_BOUND: int = lib.VC_SYNC_BOUND
 SYNC_ERROR: int = lib.VC_SYNC_ERROR
 SYNC_READY: int = lib.VC_SYNC_READY
+SYNC_LEADER_ACQUIRED: int = lib.VC_SYNC_LEADER_ACQUIRED
+SYNC_LEADER_LOST: int = lib.VC_SYNC_LEADER_LOST
+SYNC_LEADER_CHANGED: int = lib.VC_SYNC_LEADER_CHANGED
+LEADER_DISABLED: int = lib.VC_LEADER_DISABLED
+LEADER_STANDBY: int = lib.VC_LEADER_STANDBY
+LEADER_LEADING: int = lib.VC_LEADER_LEADING
 CLUSTER_UNKNOWN: int = lib.VC_CLUSTER_UNKNOWN
 CLUSTER_RUNNING: int = lib.VC_CLUSTER_RUNNING
 CLUSTER_PAUSED: int = lib.VC_CLUSTER_PAUSED
@@ -756,7 +773,10 @@ def syncer_new(host: Any, virt: Any, opts: Any) -> Any:
 def syncer_free(syncer: Any) -> None:
     """void vc_syncer_free(vc_syncer *syncer)
 
-    Release the syncer: in-flight requests are abandoned. NULL-safe. @since 0.1
+    Release the syncer: in-flight requests are abandoned. NULL-safe. A
+     leader (VC_SYNCER_LEADER_ELECT) not stopped first stops writing, waits
+     up to 1 s for its writes in flight and releases its Lease (up to 1 s
+     more): the only call that may block. @since 0.1
     """
     lib.vc_syncer_free(_s.handle(syncer, 'syncer'))
 
@@ -845,7 +865,8 @@ def syncer_stop(syncer: Any) -> int:
     """int vc_syncer_stop(vc_syncer *syncer)
 
     Ask the syncer to stop: watches are closed, queued work is dropped, and
-    once in-flight writes have finished a step reports VC_STEP_STOPPED.
+    once in-flight writes have finished (and a leader has released its Lease,
+    see above) a step reports VC_STEP_STOPPED.
     @return VC_OK, VC_EINVAL or VC_EIO (the wakeup could not be signalled).
     @since 0.1
     """

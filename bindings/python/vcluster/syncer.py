@@ -70,9 +70,16 @@ class Syncer(Handle):
                  coredns_image: Optional[str] = None,
                  flags: int = 0, host_qps: float = 0.0, host_burst: int = 0,
                  max_reconciles_per_step: int = 0, resync_seconds: int = 0,
-                 kubelet_address: Optional[str] = None, kubelet_port: int = 0) -> None:
+                 kubelet_address: Optional[str] = None, kubelet_port: int = 0,
+                 leader_elect: bool = False, lease_name: Optional[str] = None,
+                 identity: Optional[str] = None, lease_duration_ms: int = 0,
+                 renew_deadline_ms: int = 0, retry_period_ms: int = 0) -> None:
         """kubelet_address/kubelet_port: the kubelet endpoint fake nodes
         advertise (a KubeletProxy's listening IP and port), or None/0.
+        leader_elect: elect a leader among the syncers of this virtual
+        cluster (a Lease in the host namespace, lease_name or
+        "vcluster-<name>-controller"; identity or host name + a random
+        suffix; 0 timings: 15000/10000/2000 ms); only the leader writes.
         config: parsed values (a Config, read during this call only), or
         config_yaml: the same as text, parsed again; not both."""
         keep: List[Any] = []
@@ -80,7 +87,12 @@ class Syncer(Handle):
                     service_name=service_name, cluster_domain=cluster_domain, config_yaml=config_yaml,
                     coredns_image=coredns_image, flags=flags, host_qps=host_qps, host_burst=host_burst,
                     max_reconciles_per_step=max_reconciles_per_step, resync_seconds=resync_seconds,
-                    kubelet_address=kubelet_address, kubelet_port=kubelet_port)
+                    kubelet_address=kubelet_address, kubelet_port=kubelet_port,
+                    leader_lease_name=lease_name, leader_identity=identity,
+                    lease_duration_ms=lease_duration_ms, renew_deadline_ms=renew_deadline_ms,
+                    retry_period_ms=retry_period_ms)
+        if leader_elect:
+            opts.flags |= ll.SYNCER_LEADER_ELECT
         if config is not None:
             opts.config = config._h()
         self._adopt(ll.syncer_new(host, virt, opts))

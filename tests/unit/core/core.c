@@ -146,7 +146,15 @@ static void t_options_init(void)
     CHECK_INT(vc_syncer_options_init(&sb, VC_SYNCER_OPTIONS_VERSION), VC_OK);
     CHECK(sa.version == sb.version && sa.flags == sb.flags && sa.name == sb.name && sa.resync_seconds == sb.resync_seconds &&
           sa.kubelet_address == sb.kubelet_address && sa.kubelet_port == sb.kubelet_port && sa.config == sb.config &&
-          sb.version == 3);
+          sa.leader_lease_name == sb.leader_lease_name && sa.leader_identity == sb.leader_identity &&
+          sa.lease_duration_ms == sb.lease_duration_ms && sa.renew_deadline_ms == sb.renew_deadline_ms &&
+          sa.retry_period_ms == sb.retry_period_ms && sb.version == 4);
+    /* a version-3 init leaves the version-4 fields (leader election) alone */
+    memset(&sb, 0xab, sizeof sb);
+    CHECK_INT(vc_syncer_options_init(&sb, 3), VC_OK);
+    CHECK(sb.config == NULL);
+    CHECK(sb.leader_identity == (const char *)(uintptr_t)0xababababababababull);
+    CHECK_INT((uint32_t)sb.retry_period_ms, 0xababababu);
     /* a version-2 init leaves the version-3 field (config) alone */
     memset(&sb, 0xab, sizeof sb);
     CHECK_INT(vc_syncer_options_init(&sb, 2), VC_OK);
@@ -157,7 +165,7 @@ static void t_options_init(void)
     CHECK_INT(sb.version, 1);
     CHECK(sb.name == NULL && sb.resync_seconds == 0);
     CHECK_INT((uint32_t)sb.kubelet_port, 0xababababu);
-    CHECK_INT(vc_syncer_options_init(&sb, 4), VC_EVERSION);
+    CHECK_INT(vc_syncer_options_init(&sb, 5), VC_EVERSION);
 }
 
 /* vc_syncer_options.config (version 3): the parsed values are what the
