@@ -860,6 +860,21 @@ static int write_values(vc__lc *lc, lstate *s)
     return rc;
 }
 
+/* An external store answers (before anything is made or started): one
+ * error naming it, instead of kine's or the API server's long retries. */
+static int check_store(vc__lc *lc, const lstate *s)
+{
+    bool etcd = vc__streq(s->store, ST_EXT_ETCD);
+    if (!etcd && !vc__streq(s->store, ST_EXT_DB))
+        return VC_OK;
+    char *shown = vc__endpoint_mask(s->endpoint ? s->endpoint : "");
+    int rc = vc__lc_step(lc, "store", 0, "checking the backing store %s", shown ? shown : "");
+    vc__free(shown);
+    if (rc == VC_OK)
+        rc = vc__endpoint_check(s->endpoint ? s->endpoint : "", etcd, etcd ? KEY_ETCD_EP : KEY_DS, 5000);
+    return rc;
+}
+
 /* Start everything from a prepared state dir. */
 static int start(vc__lc *lc, lstate *s)
 {
@@ -878,15 +893,8 @@ static int start(vc__lc *lc, lstate *s)
     }
     /* the state file is saved after each start, so a cancel or failure
      * in between leaves it naming every process that runs */
-    bool ext = vc__streq(s->store, ST_EXT_ETCD) || vc__streq(s->store, ST_EXT_DB);
-    if (ext) {
-        char *shown = vc__endpoint_mask(s->endpoint ? s->endpoint : "");
-        rc = vc__lc_step(lc, "store", 0, "checking the backing store %s", shown ? shown : "");
-        vc__free(shown);
-        if (rc < 0 || (rc = vc__endpoint_check(s->endpoint ? s->endpoint : "", vc__streq(s->store, ST_EXT_ETCD),
-                                               vc__streq(s->store, ST_EXT_ETCD) ? KEY_ETCD_EP : KEY_DS, 5000)) < 0)
-            return rc;
-    }
+    if ((rc = check_store(lc, s)) < 0)
+        return rc;
     if (!vc__streq(s->store, ST_EXT_ETCD) &&
         ((rc = vc__lc_step(lc, "store", 0, "starting %s",
                            vc__streq(s->store, ST_ETCD)     ? "etcd"
@@ -1091,7 +1099,7 @@ static int local_create(vc__lc *lc)
         ls_clear(&s);
         return rc;
     }
-    if ((rc = resolve_binaries(lc, &s)) < 0) {
+    if ((rc = resolve_binaries(lc, &s)) < 0 || (rc = check_store(lc, &s)) < 0) {
         ls_clear(&s);
         return rc;
     }
