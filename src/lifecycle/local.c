@@ -583,6 +583,47 @@ static int store_failed(lstate *s)
     return rc;
 }
 
+/* kine over an external database gave up (e.g. MySQL refused the user
+ * while kine created its database): the reason from its last log line,
+ * without colours and log-level decoration, and the endpoint it was for */
+static int store_exited(lstate *s)
+{
+    char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[P_STORE]);
+    char *txt = NULL;
+    size_t len = 0;
+    char last[512] = "";
+    if (log && vc__file_read(log, &txt, &len) == VC_OK && len) {
+        while (len > 0 && (txt[len - 1] == '\n' || txt[len - 1] == '\r' || txt[len - 1] == ' '))
+            txt[--len] = '\0';
+        char *nl = strrchr(txt, '\n');
+        const char *l = nl ? nl + 1 : txt;
+        size_t o = 0;
+        for (const char *p = l; *p && o + 1 < sizeof last; p++) {
+            if (*p == '\033') { /* ESC [ ... m */
+                while (*p && *p != 'm')
+                    p++;
+                if (!*p)
+                    break;
+                continue;
+            }
+            last[o++] = *p;
+        }
+        last[o] = '\0';
+    }
+    vc__free(txt);
+    vc__free(log);
+    /* "FATA[2026-...Z] failed to create driver ...: reason" -> the reason */
+    const char *r = last;
+    const char *rb = strstr(r, "] ");
+    if (rb && rb - r < 48)
+        r = rb + 2;
+    char *shown = vc__endpoint_mask(s->endpoint ? s->endpoint : "");
+    int rc = vc__error(VC_ECONNECT, VC_ERRCLASS_LIFECYCLE, "the backing store %s (%s) refuses kine: %s",
+                       shown ? shown : "", KEY_DS, *r ? r : "kine exited");
+    vc__free(shown);
+    return rc;
+}
+
 static int wait_apiserver(vc__lc *lc, lstate *s)
 {
     vc_kube *k = virt_kube(s, 2000);
@@ -599,7 +640,7 @@ static int wait_apiserver(vc__lc *lc, lstate *s)
             break;
         }
         if (s->exe[P_STORE] && !vc__proc_alive_with(s->pid[P_STORE], exe_base(s->exe[P_STORE]), s->dir)) {
-            rc = log_tail_error(s, P_STORE, "exited");
+            rc = vc__streq(s->store, ST_EXT_DB) ? store_exited(s) : log_tail_error(s, P_STORE, "exited");
             break;
         }
         if ((rc = store_failed(s)) < 0)

@@ -132,14 +132,75 @@ static vc_config *config_for(const store *st, const char *endpoint)
 
 /* ---- refusals ---- */
 
+static bool ns_gone_within(const char *ns, int seconds)
+{
+    for (int i = 0; i < seconds * 4; i++) {
+        if (!ns_exists(ns))
+            return true;
+        usleep(250000);
+    }
+    return !ns_exists(ns);
+}
+
+/* A database that refuses kine (a wrong password): one error with the
+ * database's reason, well before kine's five minutes of retries, and
+ * nothing left behind. */
+static void wrong_password_refused(const char *kind, const char *ep)
+{
+    char bad[1100];
+    const char *sch = strstr(ep, "://");
+    const char *colon = sch ? strchr(sch + 3, ':') : NULL;
+    const char *at = colon ? strchr(colon, '@') : NULL;
+    if (!at) {
+        CHECK(0);
+        return;
+    }
+    snprintf(bad, sizeof bad, "%.*swrong-password%s", (int)(colon + 1 - ep), ep, at);
+    store st = { kind, kind, 0, 0, false, false };
+    vc_config *cfg = config_for(&st, bad);
+    CHECK(cfg != NULL);
+    if (!cfg)
+        return;
+    char name[32], ns[64];
+    itest_name(name, sizeof name, "pw");
+    snprintf(ns, sizeof ns, "vcluster-%s", name);
+    vc_create_options o = create_opts(name, cfg);
+    double t0 = now_s();
+    int rc = vc_cluster_create(H, &o, NULL);
+    double took = now_s() - t0;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", vc_error_last()->message);
+    printf("# %s wrong password: rc %d after %.1f s: %s\n", kind, rc, took, msg);
+    CHECK_INT(rc, VC_ECONNECT);
+    CHECK_CONTAINS(msg, "refuses kine");
+    CHECK_CONTAINS(msg, "controlPlane.backingStore.database.external.dataSource");
+    CHECK(strstr(msg, "wrong-password") == NULL);
+    CHECK_CONTAINS(msg, !strcmp(kind, "postgres") ? "password authentication failed" : "Access denied");
+    CHECK(took < 90);
+    if (rc == VC_OK) {
+        vc_cluster_op_options oo = op_opts();
+        oo.flags = VC_DELETE_NAMESPACE;
+        vc_cluster_delete(H, name, NULL, &oo);
+    }
+    CHECK(ns_gone_within(ns, 60));
+    vc_config_free(cfg);
+}
+
 /* A store that is down at create time: one error naming the endpoint and
  * the key, without the password; no namespace, state or process left. */
 static void down_store_refused(const char *kind, const char *key)
 {
     char dir[300], ep[1024] = "";
     snprintf(dir, sizeof dir, "%s/down-%s", DBROOT, kind);
-    if (dbserver("up", dir, kind, ep, sizeof ep) != 0 || dbserver("stop", dir, NULL, NULL, 0) != 0) {
+    if (dbserver("up", dir, kind, ep, sizeof ep) != 0) {
         CHECK(0);
+        return;
+    }
+    if (strcmp(kind, "etcd") != 0)
+        wrong_password_refused(kind, ep);
+    if (dbserver("stop", dir, NULL, NULL, 0) != 0) {
+        CHECK(0);
+        dbserver("down", dir, NULL, NULL, 0);
         return;
     }
     store st = { !strcmp(kind, "etcd") ? "external-etcd" : kind, kind, 0, 0, false, false };
