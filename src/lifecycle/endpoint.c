@@ -178,11 +178,10 @@ static int reach_datasource(const char *ds, int timeout_ms, char *why, size_t wc
 int vc__endpoint_check(const char *endpoint, bool etcd, const char *key, int timeout_ms)
 {
     char why[512] = "";
-    int r;
+    int r = -1;
     if (etcd) {
         /* comma-separated; reachable when any member answers */
-        r = -1;
-        for (const char *p = endpoint; p && *p && r != 0;) {
+        for (const char *p = endpoint;;) {
             const char *end = strchr(p, ',');
             size_t n = end ? (size_t)(end - p) : strlen(p);
             const char *s = p;
@@ -197,11 +196,12 @@ int vc__endpoint_check(const char *endpoint, bool etcd, const char *key, int tim
             char host[256], port[16];
             if (split_hostport(s, hn, host, sizeof host, port, sizeof port, "2379") < 0) {
                 snprintf(why, sizeof why, "cannot parse %.*s", (int)n, p);
-                r = -1;
             } else {
                 r = reach_tcp(host, port, timeout_ms, why, sizeof why);
             }
-            p = end ? end + 1 : NULL;
+            if (r == 0 || !end)
+                break;
+            p = end + 1;
         }
     } else {
         r = reach_datasource(endpoint, timeout_ms, why, sizeof why);

@@ -42,7 +42,7 @@ static char **merged_env(char *const add[])
         for (size_t j = 0; j < k && !replaced; j++) {
             const char *eq = strchr(add[j], '=');
             size_t nl = eq ? (size_t)(eq - add[j]) + 1 : strlen(add[j]);
-            replaced = strncmp(environ[i], add[j], nl) == 0;
+            replaced = strlen(environ[i]) >= nl && memcmp(environ[i], add[j], nl) == 0;
         }
         if (!replaced)
             e[o++] = environ[i];
