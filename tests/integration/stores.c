@@ -4,9 +4,11 @@
  * tests/cluster/dbserver as plain processes on loopback. For each: create
  * (timed: create-to-ready), write 1,000 ConfigMaps inside, restart the
  * database server half-way (external stores), pause, resume, and find every
- * object intact with its data. Before that, the refusals: a store that is
- * down at create time is one error naming the endpoint and the key (no
- * password, nothing left behind), and replicas > 1 with SQLite names the key.
+ * object intact with its data. The refusals: replicas > 1 with SQLite names
+ * the key; after each external store's run, with the same server, a wrong
+ * password is one error with the database's reason, and once the server is
+ * stopped, create is one error naming the endpoint and the key (no
+ * password, nothing left behind).
  *
  * VC_STORES=sqlite,postgres,... runs a subset (all by default). */
 #include <sys/stat.h>
@@ -188,19 +190,10 @@ static void wrong_password_refused(const char *kind, const char *ep)
 
 /* A store that is down at create time: one error naming the endpoint and
  * the key, without the password; no namespace, state or process left. */
-static void down_store_refused(const char *kind, const char *key)
+static void down_store_refused(const char *kind, const char *key, const char *dir, const char *ep)
 {
-    char dir[300], ep[1024] = "";
-    snprintf(dir, sizeof dir, "%s/down-%s", DBROOT, kind);
-    if (dbserver("up", dir, kind, ep, sizeof ep) != 0) {
-        CHECK(0);
-        return;
-    }
-    if (strcmp(kind, "etcd") != 0)
-        wrong_password_refused(kind, ep);
     if (dbserver("stop", dir, NULL, NULL, 0) != 0) {
         CHECK(0);
-        dbserver("down", dir, NULL, NULL, 0);
         return;
     }
     store st = { !strcmp(kind, "etcd") ? "external-etcd" : kind, kind, 0, 0, false, false };
@@ -263,7 +256,6 @@ static void down_store_refused(const char *kind, const char *key)
     snprintf(sd, sizeof sd, "%s/%s/%s", STATE, ns, name);
     CHECK(stat(sd, &sb) != 0);
     vc_config_free(cfg);
-    dbserver("down", dir, NULL, NULL, 0);
 }
 
 /* replicas > 1 with the embedded SQLite store: refused naming the key, by
@@ -289,12 +281,6 @@ static void t_refusals(void)
     CHECK_CONTAINS(vc_error_last()->message, "SQLite");
     CHECK(!ns_exists(ns));
     vc_config_free(c);
-    if (wanted("postgres"))
-        down_store_refused("postgres", "controlPlane.backingStore.database.external.dataSource");
-    if (wanted("mysql"))
-        down_store_refused("mysql", "controlPlane.backingStore.database.external.dataSource");
-    if (wanted("external-etcd"))
-        down_store_refused("etcd", "controlPlane.backingStore.etcd.external.endpoint");
 }
 
 /* ---- one store end to end ---- */
@@ -446,8 +432,18 @@ static void run_store(store *st)
     oo.flags = VC_DELETE_NAMESPACE;
     CHECK_INT(vc_cluster_delete(H, name, NULL, &oo), VC_OK);
     vc_config_free(cfg);
-    if (st->kind)
+    /* the same server for the refusals: a wrong password while it runs,
+     * then it is down */
+    if (st->kind) {
+        bool etcd = !strcmp(st->kind, "etcd");
+        if (!etcd)
+            wrong_password_refused(st->kind, ep);
+        down_store_refused(st->kind,
+                           etcd ? "controlPlane.backingStore.etcd.external.endpoint"
+                                : "controlPlane.backingStore.database.external.dataSource",
+                           dir, ep);
         dbserver("down", dir, NULL, NULL, 0);
+    }
     st->total_s = now_s() - t_start;
 }
 
