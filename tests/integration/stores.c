@@ -416,6 +416,20 @@ static void run_store(store *st)
     if (rc == VC_OK) {
         double tp = now_s();
         CHECK_INT(vc_cluster_pause(H, name, NULL, &oo), VC_OK);
+        if (st->kind && !strcmp(st->kind, "postgres")) {
+            /* resume while the database is down: the same one error, and
+             * the cluster stays paused until it is back */
+            CHECK_INT(dbserver("stop", dir, NULL, NULL, 0), 0);
+            int r0 = vc_cluster_resume(H, name, NULL, &oo);
+            printf("# %s: resume with the server down: rc %d: %s\n", st->name, r0, vc_error_last()->message);
+            CHECK_INT(r0, VC_ECONNECT);
+            CHECK_CONTAINS(vc_error_last()->message, "not reachable");
+            vc_cluster_info *inf = NULL;
+            CHECK_INT(vc_cluster_status(&inf, H, name, NULL), VC_OK);
+            CHECK(inf && inf->state == VC_CLUSTER_PAUSED);
+            vc_cluster_info_free(inf);
+            CHECK_INT(dbserver("start", dir, NULL, NULL, 0), 0);
+        }
         int rr = vc_cluster_resume(H, name, NULL, &oo);
         if (rr < 0)
             fprintf(stderr, "resume (%s): %s\n", st->name, vc_error_last()->message);
