@@ -174,6 +174,67 @@ static bool valid_service_ref(const char *s)
     return true;
 }
 
+/* etcd client endpoints as the API server takes them (--etcd-servers):
+ * comma-separated, each [http(s)://]host[:port] with a DNS name, an IPv4
+ * address or a bracketed IPv6 address. */
+static bool valid_etcd_endpoints(const char *s)
+{
+    for (const char *p = s;;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char one[512];
+        if (n == 0 || n >= sizeof one)
+            return false;
+        memcpy(one, p, n);
+        one[n] = '\0';
+        char *h = one;
+        char *sch = strstr(one, "://");
+        if (sch) {
+            if (!vc__str_startswith(one, "http://") && !vc__str_startswith(one, "https://"))
+                return false;
+            h = sch + 3;
+        }
+        char *slash = strchr(h, '/');
+        if (slash) {
+            if (slash[1] != '\0')
+                return false; /* no path */
+            *slash = '\0';
+        }
+        char *port = NULL;
+        if (*h == '[') {
+            char *rb = strchr(h, ']');
+            if (!rb || rb == h + 1)
+                return false;
+            port = rb[1] == ':' ? rb + 2 : NULL;
+            if (rb[1] && rb[1] != ':')
+                return false;
+        } else {
+            char *c = strchr(h, ':');
+            if (c) {
+                *c = '\0';
+                port = c + 1;
+            }
+            if (!*h || !vc__config_valid_dns_subdomain(h))
+                return false;
+        }
+        if (port) {
+            long v = 0;
+            if (!*port || strlen(port) > 5)
+                return false;
+            for (const char *d = port; *d; d++) {
+                if (*d < '0' || *d > '9')
+                    return false;
+                v = v * 10 + (*d - '0');
+            }
+            if (v < 1 || v > 65535)
+                return false;
+        }
+        if (!end)
+            return true;
+        p = end + 1;
+    }
+}
+
 /* Check a string against a schema `extra` tag; NULL when fine, else the problem. */
 static const char *check_string_extra(const char *extra, const char *s)
 {
@@ -192,6 +253,10 @@ static const char *check_string_extra(const char *extra, const char *s)
         return (vc__str_startswith(s, "https://") || vc__str_startswith(s, "http://"))
                    ? NULL
                    : "must be a URL starting with https:// or http://";
+    if (!strcmp(extra, "etcd-endpoint"))
+        return valid_etcd_endpoints(s) ? NULL
+                                       : "not an etcd endpoint: host:port or http(s)://host:port, several separated "
+                                         "by commas";
     if (!strcmp(extra, "datasource"))
         return (vc__str_startswith(s, "mysql://") || vc__str_startswith(s, "postgres://") ||
                 vc__str_startswith(s, "postgresql://"))

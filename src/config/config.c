@@ -407,6 +407,19 @@ static int xerr(const xctx *x, const char *path, const char *fmt, ...)
     char *msg = vc__vsprintf(fmt, ap);
     va_end(ap);
     const char *where = json_string_value(json_object_get(x->origins, path));
+    /* a key that is missing (a required value): point at the section that
+     * asked for it, its `enabled` or the nearest key set above it */
+    char up[256];
+    snprintf(up, sizeof up, "%s", path);
+    char *dot;
+    while (!where && (dot = strrchr(up, '.')) != NULL) {
+        *dot = '\0';
+        char en[300];
+        snprintf(en, sizeof en, "%s.enabled", up);
+        where = json_string_value(json_object_get(x->origins, en));
+        if (!where)
+            where = json_string_value(json_object_get(x->origins, up));
+    }
     int r = msg ? vc__error(VC_ECONFIG, VC_ERRCLASS_CONFIG, "%s: %s: %s", where ? where : x->name, path, msg)
                 : vc__error_oom();
     vc__free(msg);

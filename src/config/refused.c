@@ -57,10 +57,17 @@ const vc__cfg_refusal vc__cfg_refused[] = {
     { FH "volumeSnapshotClasses.enabled", NULL, R_KIND },
     { FH "deviceClasses.enabled", NULL, R_KIND },
     /* controlPlane.backingStore */
-    { "controlPlane.backingStore.database.external.connector", NULL, R_PRO },
+    /* upstream: a Secret in a connected vCluster Platform from which the
+     * platform creates a database and a user per virtual cluster */
+    { "controlPlane.backingStore.database.external.connector", NULL,
+      "a vCluster Platform database connector (the platform provisions the database); not part of libvcluster: "
+      "set controlPlane.backingStore.database.external.dataSource" },
+    { "controlPlane.backingStore.database.external.identityProvider", NULL,
+      "cloud identity providers for kine (RDS IAM tokens) are a vCluster Pro feature, not part of libvcluster" },
     { "controlPlane.backingStore.etcd.embedded.migrateFromDeployedEtcd", NULL, "migrating a deployed etcd is not built" },
     { ED "statefulSet.enabled", NULL, R_ETCD },
     { ED "statefulSet.extraArgs", NULL, R_ETCD },
+    { ED "statefulSet.enableServiceLinks", NULL, R_ETCD },
     { ED "statefulSet.env", NULL, R_ETCD },
     { ED "statefulSet.scheduling.tolerations", NULL, R_ETCD },
     { ED "statefulSet.persistence.volumeClaim.retentionPolicy", NULL, R_ETCD_PVC },

@@ -426,3 +426,18 @@ const char *vc__lc_str2(const json_t *o, const char *a, const char *b)
 {
     return json_string_value(json_object_get(json_object_get(o, a), b));
 }
+
+/* The store actually deployed. lc->backing_store is the explicit option, or
+ * what api.c derived from the config ("etcd" for embedded/deployed etcd,
+ * else "sqlite"); only a real disagreement overrides the config. */
+int vc__lc_store_kind(const vc__lc *lc, const vc_config *cfg)
+{
+    int32_t store = VC_STORE_EMBEDDED_DATABASE;
+    vc_config_backing_store(&store, (vc_config *)cfg);
+    bool etcd = store == VC_STORE_EMBEDDED_ETCD || store == VC_STORE_DEPLOYED_ETCD || store == VC_STORE_EXTERNAL_ETCD;
+    if (vc__streq(lc->backing_store, "etcd") && !etcd)
+        return VC_STORE_EMBEDDED_ETCD;
+    if (vc__streq(lc->backing_store, "sqlite") && (store == VC_STORE_EMBEDDED_ETCD || store == VC_STORE_DEPLOYED_ETCD))
+        return VC_STORE_EMBEDDED_DATABASE;
+    return store;
+}

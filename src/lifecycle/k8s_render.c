@@ -321,21 +321,6 @@ static char *image_of(const vc_config *cfg, const vc__cfg_image *img, const vc__
     return vc__config_image_ref(cfg, &i);
 }
 
-/* The store actually deployed. lc->backing_store is the explicit option, or
- * what api.c derived from the config ("etcd" for embedded/deployed etcd,
- * else "sqlite"); only a real disagreement overrides the config. */
-static int store_kind(vc__lc *lc, const vc_config *cfg)
-{
-    int32_t store = VC_STORE_EMBEDDED_DATABASE;
-    vc_config_backing_store(&store, (vc_config *)cfg);
-    bool etcd = store == VC_STORE_EMBEDDED_ETCD || store == VC_STORE_DEPLOYED_ETCD || store == VC_STORE_EXTERNAL_ETCD;
-    if (vc__streq(lc->backing_store, "etcd") && !etcd)
-        return VC_STORE_EMBEDDED_ETCD;
-    if (vc__streq(lc->backing_store, "sqlite") && (store == VC_STORE_EMBEDDED_ETCD || store == VC_STORE_DEPLOYED_ETCD))
-        return VC_STORE_EMBEDDED_DATABASE;
-    return store;
-}
-
 static char *https_url(const char *endpoint)
 {
     return strstr(endpoint, "://") ? vc__strdup(endpoint) : vc__sprintf("https://%s", endpoint);
@@ -780,7 +765,7 @@ int vc__k8s_plan_init(vc__k8s_plan *p, vc__lc *lc)
         p->cfg = p->own_cfg;
     }
     const vc__cfg_values *v = vc__config_values(p->cfg);
-    int store = store_kind(lc, p->cfg);
+    int store = vc__lc_store_kind(lc, p->cfg);
     if (store == VC_STORE_DEPLOYED_ETCD) {
         rc = vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
                        "controlPlane.backingStore.etcd.deploy (a separate etcd StatefulSet) is not supported by the "
@@ -836,7 +821,7 @@ int vc__k8s_plan_vars(vc__k8s_plan *p, vc__lc *lc)
     set(&c, "LABELS", json_deep_copy(labels));
     set(&c, "SELECTOR", json_pack("{s:s,s:s}", VC__LC_APP_LABEL, VC__LC_APP_VALUE, VC__LC_RELEASE_LABEL, lc->name));
     set(&c, "ANNOTATIONS", merged(v->control_plane.advanced.global_annotations, NULL, NULL));
-    const int store = store_kind(lc, cfg);
+    const int store = vc__lc_store_kind(lc, cfg);
     rbac_vars(&c, p, cfg, labels, store);
     service_vars(&c, lc, cfg, labels);
     policy_vars(&c, cfg, labels);

@@ -78,6 +78,11 @@ int64_t vc__lc_left(vc__lc *lc);   /* ms left before the deadline (>= 0) */
 int vc__lc_timeout(vc__lc *lc, const char *what);  /* VC_ETIMEDOUT with a message */
 void vc__lc_clear_progress(vc__lc *lc);
 
+/* The backing store a driver deploys (a vc_backing_store value): the
+ * config's, unless the explicit backing_store option disagrees (its "etcd"
+ * means embedded etcd, its "sqlite" embedded SQLite instead of etcd). */
+int vc__lc_store_kind(const vc__lc *lc, const vc_config *cfg);
+
 /* ---- host helpers (blocking, bounded by the connection's timeout) ---- */
 /* Create the namespace when missing (annotated vcluster.loft.sh/created=true). */
 int vc__lc_ensure_namespace(vc__lc *lc, bool *out_created);

@@ -26,9 +26,24 @@ enum { P_STORE, P_API, P_KCM, P_SYNCER, P_SCHED, P_COUNT };
 static const char *const k_comp[P_COUNT] = { "store", "kube-apiserver", "kube-controller-manager", "vcluster-syncer",
                                              "kube-scheduler" };
 
+/* The backing stores (run.json "store"): a kine process over SQLite in the
+ * state dir, an etcd process with its data there, an external etcd the API
+ * server talks to directly (no store process), or kine over an external
+ * MySQL/PostgreSQL (its dataSource passed in KINE_ENDPOINT, not argv). */
+#define ST_SQLITE "sqlite"
+#define ST_ETCD "etcd"
+#define ST_EXT_ETCD "external-etcd"
+#define ST_EXT_DB "external-database"
+#define KEY_DS "controlPlane.backingStore.database.external.dataSource"
+#define KEY_ETCD_EP "controlPlane.backingStore.etcd.external.endpoint"
+
 typedef struct lstate {
     char *dir;            /* <root>/<ns>/<name> */
-    char *store;          /* "sqlite" | "etcd" */
+    char *store;          /* ST_* */
+    char *endpoint;       /* external stores: dataSource or etcd endpoints (run.json is 0600) */
+    char *tls[3];         /* external stores: CA, cert, key files */
+    json_t *store_args;   /* extraArgs of kine or etcd (strings) */
+    long store_log_off;   /* size of the store's log when it was started (not saved) */
     char *service_cidr;
     char *exe[P_COUNT];   /* absolute paths */
     int port[P_COUNT];
@@ -42,6 +57,10 @@ static void ls_clear(lstate *s)
 {
     vc__free(s->dir);
     vc__free(s->store);
+    vc__free(s->endpoint);
+    for (int i = 0; i < 3; i++)
+        vc__free(s->tls[i]);
+    json_decref(s->store_args);
     vc__free(s->service_cidr);
     vc__free(s->host_context);
     for (int i = 0; i < P_COUNT; i++)
@@ -87,8 +106,10 @@ static int ls_save(const lstate *s)
     }
     json_object_set_new(ports, "etcd-peer", json_integer(s->peer_port));
     json_object_set_new(ports, "kubelet-proxy", json_integer(s->kubelet_port));
-    json_t *o = json_pack("{s:s,s:s?,s:s?,s:o,s:o,s:o}", "store", s->store, "serviceCIDR", s->service_cidr,
-                          "hostContext", s->host_context, "pids", pids, "ports", ports, "executables", exes);
+    json_t *o = json_pack("{s:s,s:s?,s:s?,s:o,s:o,s:o,s:s?,s:{s:s?,s:s?,s:s?},s:O?}", "store", s->store,
+                          "serviceCIDR", s->service_cidr, "hostContext", s->host_context, "pids", pids, "ports", ports,
+                          "executables", exes, "storeEndpoint", s->endpoint, "storeTLS", "ca", s->tls[0], "cert",
+                          s->tls[1], "key", s->tls[2], "storeArgs", s->store_args);
     char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
     json_decref(o);
     char *p = sub(s, "run.json");
@@ -131,6 +152,15 @@ static int ls_load(lstate *s, const char *dir)
         s->exe[i] = e ? vc__strdup(e) : NULL;
     }
     s->peer_port = (int)json_integer_value(json_object_get(json_object_get(o, "ports"), "etcd-peer"));
+    const char *ep = vc__lc_str(o, "storeEndpoint");
+    s->endpoint = ep ? vc__strdup(ep) : NULL;
+    static const char *const tk[3] = { "ca", "cert", "key" };
+    for (int i = 0; i < 3; i++) {
+        const char *t = vc__lc_str(json_object_get(o, "storeTLS"), tk[i]);
+        s->tls[i] = t ? vc__strdup(t) : NULL;
+    }
+    json_t *sa = json_object_get(o, "storeArgs");
+    s->store_args = json_is_array(sa) ? json_incref(sa) : NULL;
     s->kubelet_port = (int)json_integer_value(json_object_get(json_object_get(o, "ports"), "kubelet-proxy"));
     json_decref(o);
     return VC_OK;
@@ -174,9 +204,14 @@ static int resolve_binaries(vc__lc *lc, lstate *s)
     const char *bin = lc->bin_dir;
     if (vc__str_empty(bin))
         bin = getenv("VC_K8S_BINDIR");
-    const char *names[P_COUNT] = { vc__streq(s->store, "etcd") ? "etcd" : "kine", "kube-apiserver",
-                                   "kube-controller-manager", NULL };
+    /* an external etcd: no store process (exe[P_STORE] stays NULL) */
+    const char *names[P_COUNT] = { vc__streq(s->store, ST_ETCD)       ? "etcd"
+                                   : vc__streq(s->store, ST_EXT_ETCD) ? NULL
+                                                                      : "kine",
+                                   "kube-apiserver", "kube-controller-manager", NULL };
     for (int i = 0; i < P_SYNCER; i++) {
+        if (!names[i])
+            continue;
         s->exe[i] = vc__find_exe(bin, names[i]);
         if (!s->exe[i])
             return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
@@ -200,14 +235,54 @@ static int resolve_binaries(vc__lc *lc, lstate *s)
 
 /* ---- starting the components ---- */
 
-static int spawn(lstate *s, int which, char **argv)
+static int spawn_env(lstate *s, int which, char **argv, char **env)
 {
     char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[which]);
     if (!log)
         return vc__error_oom();
-    int rc = vc__proc_spawn(&s->pid[which], argv, log);
+    struct stat st;
+    if (which == P_STORE)
+        s->store_log_off = stat(log, &st) == 0 ? (long)st.st_size : 0;
+    int rc = vc__proc_spawn_env(&s->pid[which], argv, env, log);
     vc__free(log);
     return rc;
+}
+
+static int spawn(lstate *s, int which, char **argv)
+{
+    return spawn_env(s, which, argv, NULL);
+}
+
+/* argv = fixed (NULL-terminated) + flags "--x=value" for the set TLS files
+ * + the user's extraArgs; the strings stay owned by their owners */
+static char **store_argv(const lstate *s, char *const fixed[], const char *const tls_flags[3], char **own, int *n_own)
+{
+    size_t nf = 0;
+    while (fixed[nf])
+        nf++;
+    size_t na = json_array_size(s->store_args);
+    char **argv = vc__calloc(nf + 3 + na + 1, sizeof *argv);
+    if (!argv)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < nf; i++)
+        argv[o++] = fixed[i];
+    for (int i = 0; i < 3 && tls_flags; i++)
+        if (!vc__str_empty(s->tls[i])) {
+            own[*n_own] = vc__sprintf("%s%s", tls_flags[i], s->tls[i]);
+            if (!own[*n_own]) {
+                vc__free(argv);
+                return NULL;
+            }
+            argv[o++] = own[(*n_own)++];
+        }
+    for (size_t i = 0; i < na; i++) {
+        const char *a = json_string_value(json_array_get(s->store_args, i));
+        if (a)
+            argv[o++] = (char *)a;
+    }
+    argv[o] = NULL;
+    return argv;
 }
 
 static int pick_ports(lstate *s, bool keep)
@@ -233,36 +308,86 @@ static int start_store(lstate *s)
     char url[64], peer[64], ep[4200];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", s->port[P_STORE]);
     snprintf(peer, sizeof peer, "http://127.0.0.1:%d", s->peer_port);
-    if (vc__streq(s->store, "etcd")) {
+    char *own[3] = { NULL, NULL, NULL };
+    int n_own = 0, rc;
+    if (vc__streq(s->store, ST_EXT_ETCD))
+        return VC_OK; /* the API server talks to it directly */
+    if (vc__streq(s->store, ST_ETCD)) {
         char *data = sub(s, "data/etcd");
         char *init = vc__sprintf("vcluster=%s", peer);
-        char *argv[] = { s->exe[P_STORE], "--name", "vcluster", "--data-dir", data, "--listen-client-urls", url,
-                         "--advertise-client-urls", url, "--listen-peer-urls", peer, "--initial-advertise-peer-urls",
-                         peer, "--initial-cluster", init, "--unsafe-no-fsync", "--log-level", "warn", NULL };
-        int rc = data && init ? spawn(s, P_STORE, argv) : vc__error_oom();
+        char *fixed[] = { s->exe[P_STORE], "--name", "vcluster", "--data-dir", data, "--listen-client-urls", url,
+                          "--advertise-client-urls", url, "--listen-peer-urls", peer, "--initial-advertise-peer-urls",
+                          peer, "--initial-cluster", init, "--unsafe-no-fsync", "--log-level", "warn", NULL };
+        char **argv = data && init ? store_argv(s, fixed, NULL, own, &n_own) : NULL;
+        rc = argv ? spawn(s, P_STORE, argv) : vc__error_oom();
+        vc__free(argv);
         vc__free(data);
         vc__free(init);
+        return rc;
+    }
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port[P_STORE]);
+    if (vc__streq(s->store, ST_EXT_DB)) {
+        /* the dataSource carries the password: in the environment (readable
+         * by this user only), not in the world-readable command line */
+        char *env[3] = { vc__sprintf("KINE_ENDPOINT=%s", s->endpoint ? s->endpoint : ""),
+                         vc__sprintf("VC_LOCAL_STATE=%s", s->dir), NULL };
+        static const char *const flags[3] = { "--ca-file=", "--cert-file=", "--key-file=" };
+        char *fixed[] = { s->exe[P_STORE], "--listen-address", listen, "--metrics-bind-address", "0", NULL };
+        char **argv = env[0] && env[1] ? store_argv(s, fixed, flags, own, &n_own) : NULL;
+        rc = argv ? spawn_env(s, P_STORE, argv, env) : vc__error_oom();
+        vc__free(argv);
+        if (env[0])
+            memset(env[0], 0, strlen(env[0]));
+        vc__free(env[0]);
+        vc__free(env[1]);
+        for (int i = 0; i < n_own; i++)
+            vc__free(own[i]);
         return rc;
     }
     snprintf(ep, sizeof ep,
              "sqlite://%s/data/state.db?_journal_mode=WAL&_busy_timeout=30000&_synchronous=NORMAL&_txlock=immediate",
              s->dir);
-    char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port[P_STORE]);
-    char *argv[] = { s->exe[P_STORE], "--endpoint", ep, "--listen-address", listen, "--metrics-bind-address", "0",
-                     NULL };
-    return spawn(s, P_STORE, argv);
+    char *fixed[] = { s->exe[P_STORE], "--endpoint", ep, "--listen-address", listen, "--metrics-bind-address", "0",
+                      NULL };
+    char **argv = store_argv(s, fixed, NULL, own, &n_own);
+    rc = argv ? spawn(s, P_STORE, argv) : vc__error_oom();
+    vc__free(argv);
+    return rc;
+}
+
+/* --etcd-servers: our store's port, or the external etcd's endpoints with
+ * https:// where no scheme is given (as upstream does) */
+static char *etcd_servers(const lstate *s)
+{
+    if (!vc__streq(s->store, ST_EXT_ETCD))
+        return vc__sprintf("--etcd-servers=http://127.0.0.1:%d", s->port[P_STORE]);
+    vc_buf b = VC_BUF_INIT;
+    int rc = vc__buf_printf(&b, "--etcd-servers=");
+    const char *ep = s->endpoint ? s->endpoint : "";
+    for (const char *p = ep; rc == VC_OK && *p;) {
+        const char *end = strchr(p, ',');
+        int n = (int)(end ? (size_t)(end - p) : strlen(p));
+        rc = vc__buf_printf(&b, "%s%s%.*s", p == ep ? "" : ",", strstr(p, "://") && (!end || strstr(p, "://") < end)
+                                                                   ? ""
+                                                                   : "https://",
+                            n, p);
+        p = end ? end + 1 : p + n;
+    }
+    char *r = rc == VC_OK && b.ptr ? vc__strdup(b.ptr) : NULL;
+    vc_buf_dispose(&b);
+    return r;
 }
 
 static int start_apiserver(lstate *s, const char *domain)
 {
-    char etcd[64], port[32], issuer[256], range[128];
-    snprintf(etcd, sizeof etcd, "--etcd-servers=http://127.0.0.1:%d", s->port[P_STORE]);
+    char port[32], issuer[256], range[128];
+    char *etcd = etcd_servers(s);
     snprintf(port, sizeof port, "--secure-port=%d", s->port[P_API]);
     snprintf(issuer, sizeof issuer, "--service-account-issuer=https://kubernetes.default.svc.%s", domain);
     snprintf(range, sizeof range, "--service-cluster-ip-range=%s", s->service_cidr);
     char *pki = sub(s, "pki");
-    char *a[12];
+    char *a[14] = { 0 };
     a[0] = vc__sprintf("--tls-cert-file=%s/apiserver.crt", pki);
     a[1] = vc__sprintf("--tls-private-key-file=%s/apiserver.key", pki);
     a[2] = vc__sprintf("--client-ca-file=%s/ca.crt", pki);
@@ -275,8 +400,15 @@ static int start_apiserver(lstate *s, const char *domain)
      * the fake nodes, at their InternalIP */
     a[8] = vc__sprintf("--kubelet-client-certificate=%s/apiserver-kubelet-client.crt", pki);
     a[9] = vc__sprintf("--kubelet-client-key=%s/apiserver-kubelet-client.key", pki);
-    int rc = VC_OK;
-    for (int i = 0; i < 10; i++)
+    /* an external etcd's TLS client files, packed at the end of argv (the
+     * first NULL among a[10..12] ends it) */
+    static const char *const tf[3] = { "--etcd-cafile=", "--etcd-certfile=", "--etcd-keyfile=" };
+    int nt = 0;
+    for (int i = 0; i < 3; i++)
+        if (vc__streq(s->store, ST_EXT_ETCD) && !vc__str_empty(s->tls[i]))
+            a[10 + nt++] = vc__sprintf("%s%s", tf[i], s->tls[i]);
+    int rc = etcd ? VC_OK : vc__error_oom();
+    for (int i = 0; i < 10 + nt; i++)
         if (!a[i])
             rc = vc__error_oom();
     if (rc == VC_OK) {
@@ -288,11 +420,12 @@ static int start_apiserver(lstate *s, const char *domain)
                          "--requestheader-group-headers=X-Remote-Group",
                          "--requestheader-extra-headers-prefix=X-Remote-Extra-", a[4], a[5], issuer, a[6], a[7], range,
                          "--authorization-mode=RBAC", "--allow-privileged=true", "--profiling=false", "--v=1",
-                         a[8], a[9], "--kubelet-preferred-address-types=InternalIP", NULL };
+                         a[8], a[9], "--kubelet-preferred-address-types=InternalIP", a[10], a[11], a[12], NULL };
         rc = spawn(s, P_API, argv);
     }
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 13; i++)
         vc__free(a[i]);
+    vc__free(etcd);
     vc__free(pki);
     return rc;
 }
@@ -422,6 +555,75 @@ static vc_kube *virt_kube(lstate *s, int32_t timeout_ms)
     return k;
 }
 
+/* kine over an external database: it retries a database that refuses it
+ * (wrong password, no such user) for minutes, logging each attempt; the
+ * first such line since it started is the error. */
+static int store_failed(lstate *s)
+{
+    if (!vc__streq(s->store, ST_EXT_DB))
+        return VC_OK;
+    char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[P_STORE]);
+    char *txt = NULL;
+    size_t len = 0;
+    int rc = VC_OK;
+    if (log && vc__file_read(log, &txt, &len) == VC_OK && (size_t)s->store_log_off < len) {
+        const char *m = strstr(txt + s->store_log_off, "Failed to ping database connection: ");
+        if (m) {
+            m += strlen("Failed to ping database connection: ");
+            size_t n = strcspn(m, "\n\"");
+            char *shown = vc__endpoint_mask(s->endpoint ? s->endpoint : "");
+            rc = vc__error(VC_ECONNECT, VC_ERRCLASS_LIFECYCLE,
+                           "the backing store %s (%s) refuses kine: %.*s", shown ? shown : "", KEY_DS,
+                           (int)(n > 400 ? 400 : n), m);
+            vc__free(shown);
+        }
+    }
+    vc__free(txt);
+    vc__free(log);
+    return rc;
+}
+
+/* kine over an external database gave up (e.g. MySQL refused the user
+ * while kine created its database): the reason from its last log line,
+ * without colours and log-level decoration, and the endpoint it was for */
+static int store_exited(lstate *s)
+{
+    char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[P_STORE]);
+    char *txt = NULL;
+    size_t len = 0;
+    char last[512] = "";
+    if (log && vc__file_read(log, &txt, &len) == VC_OK && len) {
+        while (len > 0 && (txt[len - 1] == '\n' || txt[len - 1] == '\r' || txt[len - 1] == ' '))
+            txt[--len] = '\0';
+        char *nl = strrchr(txt, '\n');
+        const char *l = nl ? nl + 1 : txt;
+        size_t o = 0;
+        for (const char *p = l; *p && o + 1 < sizeof last; p++) {
+            if (*p == '\033') { /* ESC [ ... m */
+                while (*p && *p != 'm')
+                    p++;
+                if (!*p)
+                    break;
+                continue;
+            }
+            last[o++] = *p;
+        }
+        last[o] = '\0';
+    }
+    vc__free(txt);
+    vc__free(log);
+    /* "FATA[2026-...Z] failed to create driver ...: reason" -> the reason */
+    const char *r = last;
+    const char *rb = strstr(r, "] ");
+    if (rb && rb - r < 48)
+        r = rb + 2;
+    char *shown = vc__endpoint_mask(s->endpoint ? s->endpoint : "");
+    int rc = vc__error(VC_ECONNECT, VC_ERRCLASS_LIFECYCLE, "the backing store %s (%s) refuses kine: %s",
+                       shown ? shown : "", KEY_DS, *r ? r : "kine exited");
+    vc__free(shown);
+    return rc;
+}
+
 static int wait_apiserver(vc__lc *lc, lstate *s)
 {
     vc_kube *k = virt_kube(s, 2000);
@@ -437,10 +639,12 @@ static int wait_apiserver(vc__lc *lc, lstate *s)
             rc = log_tail_error(s, P_API, "exited");
             break;
         }
-        if (!vc__proc_alive_with(s->pid[P_STORE], exe_base(s->exe[P_STORE]), s->dir)) {
-            rc = log_tail_error(s, P_STORE, "exited");
+        if (s->exe[P_STORE] && !vc__proc_alive_with(s->pid[P_STORE], exe_base(s->exe[P_STORE]), s->dir)) {
+            rc = vc__streq(s->store, ST_EXT_DB) ? store_exited(s) : log_tail_error(s, P_STORE, "exited");
             break;
         }
+        if ((rc = store_failed(s)) < 0)
+            break;
         if (vc__lc_left(lc) == 0) {
             rc = vc__lc_timeout(lc, "its kube-apiserver");
             break;
@@ -697,6 +901,21 @@ static int write_values(vc__lc *lc, lstate *s)
     return rc;
 }
 
+/* An external store answers (before anything is made or started): one
+ * error naming it, instead of kine's or the API server's long retries. */
+static int check_store(vc__lc *lc, const lstate *s)
+{
+    bool etcd = vc__streq(s->store, ST_EXT_ETCD);
+    if (!etcd && !vc__streq(s->store, ST_EXT_DB))
+        return VC_OK;
+    char *shown = vc__endpoint_mask(s->endpoint ? s->endpoint : "");
+    int rc = vc__lc_step(lc, "store", 0, "checking the backing store %s", shown ? shown : "");
+    vc__free(shown);
+    if (rc == VC_OK)
+        rc = vc__endpoint_check(s->endpoint ? s->endpoint : "", etcd, etcd ? KEY_ETCD_EP : KEY_DS, 5000);
+    return rc;
+}
+
 /* Start everything from a prepared state dir. */
 static int start(vc__lc *lc, lstate *s)
 {
@@ -715,8 +934,14 @@ static int start(vc__lc *lc, lstate *s)
     }
     /* the state file is saved after each start, so a cancel or failure
      * in between leaves it naming every process that runs */
-    if ((rc = vc__lc_step(lc, "store", 0, "starting %s", vc__streq(s->store, "etcd") ? "etcd" : "kine (SQLite)")) < 0 ||
-        (rc = start_store(s)) < 0)
+    if ((rc = check_store(lc, s)) < 0)
+        return rc;
+    if (!vc__streq(s->store, ST_EXT_ETCD) &&
+        ((rc = vc__lc_step(lc, "store", 0, "starting %s",
+                           vc__streq(s->store, ST_ETCD)     ? "etcd"
+                           : vc__streq(s->store, ST_EXT_DB) ? "kine (external database)"
+                                                            : "kine (SQLite)")) < 0 ||
+         (rc = start_store(s)) < 0))
         return rc;
     if ((rc = vc__lc_step(lc, "apiserver", 0, "starting kube-apiserver on 127.0.0.1:%d", s->port[P_API])) < 0 ||
         (rc = start_apiserver(s, "cluster.local")) < 0 || (rc = ls_save(s)) < 0)
@@ -802,6 +1027,75 @@ static int upgrade_scheduler(vc__lc *lc, lstate *s)
     return rc;
 }
 
+static json_t *strv_json(const vc__cfg_strv *v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < v->n; i++)
+        if (json_array_append_new(a, json_string(v->v[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+/* The store from the values (or the explicit backing_store option, as
+ * vc__lc_store_kind decides for both drivers) and what it needs. */
+static int choose_store(vc__lc *lc, lstate *s)
+{
+    const vc__cfg_values *v = vc__config_values(lc->config);
+    int kind = vc__lc_store_kind(lc, lc->config);
+    const char *tls[3] = { NULL, NULL, NULL };
+    const char *ep = NULL;
+    const vc__cfg_strv *extra = NULL;
+    switch (kind) {
+    case VC_STORE_EMBEDDED_ETCD:
+        s->store = vc__strdup(ST_ETCD);
+        extra = &v->control_plane.backing_store.etcd.embedded.extra_args;
+        break;
+    case VC_STORE_EXTERNAL_ETCD:
+        s->store = vc__strdup(ST_EXT_ETCD);
+        ep = v->control_plane.backing_store.etcd.external.endpoint;
+        tls[0] = v->control_plane.backing_store.etcd.external.ca_file;
+        tls[1] = v->control_plane.backing_store.etcd.external.cert_file;
+        tls[2] = v->control_plane.backing_store.etcd.external.key_file;
+        break;
+    case VC_STORE_EXTERNAL_DATABASE:
+        s->store = vc__strdup(ST_EXT_DB);
+        ep = v->control_plane.backing_store.database.external.data_source;
+        tls[0] = v->control_plane.backing_store.database.external.ca_file;
+        tls[1] = v->control_plane.backing_store.database.external.cert_file;
+        tls[2] = v->control_plane.backing_store.database.external.key_file;
+        extra = &v->control_plane.backing_store.database.external.extra_args;
+        break;
+    case VC_STORE_DEPLOYED_ETCD:
+        return vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
+                         "controlPlane.backingStore.etcd.deploy (a separate etcd StatefulSet) is not supported by the "
+                         "local driver; use controlPlane.backingStore.etcd.embedded.enabled: true");
+    default:
+        s->store = vc__strdup(ST_SQLITE);
+        extra = &v->control_plane.backing_store.database.embedded.extra_args;
+        /* one SQLite file cannot be shared by several API servers (the
+         * values check this too; here for the explicit backing_store) */
+        if (vc_config_ha_replicas(lc->config) > 1)
+            return vc__error(VC_ECONFIG, VC_ERRCLASS_LIFECYCLE,
+                             "controlPlane.statefulSet.highAvailability.replicas: %d replicas need a backing store "
+                             "that can be shared (etcd or an external database); the embedded SQLite database "
+                             "supports 1 replica",
+                             (int)vc_config_ha_replicas(lc->config));
+        break;
+    }
+    if (!s->store)
+        return vc__error_oom();
+    if (ep && !(s->endpoint = vc__strdup(ep)))
+        return vc__error_oom();
+    for (int i = 0; i < 3; i++)
+        if (!vc__str_empty(tls[i]) && !(s->tls[i] = vc__strdup(tls[i])))
+            return vc__error_oom();
+    if (extra && extra->n && !(s->store_args = strv_json(extra)))
+        return vc__error_oom();
+    return VC_OK;
+}
+
 static int local_create(vc__lc *lc)
 {
     if (lc->flags & VC_CREATE_PRINT)
@@ -842,12 +1136,11 @@ static int local_create(vc__lc *lc)
         return VC_EEXISTS;
     }
     s.dir = dir;
-    s.store = vc__strdup(lc->backing_store);
-    if (!s.store) {
+    if ((rc = choose_store(lc, &s)) < 0) {
         ls_clear(&s);
-        return vc__error_oom();
+        return rc;
     }
-    if ((rc = resolve_binaries(lc, &s)) < 0) {
+    if ((rc = resolve_binaries(lc, &s)) < 0 || (rc = check_store(lc, &s)) < 0) {
         ls_clear(&s);
         return rc;
     }
@@ -981,8 +1274,8 @@ static int local_pause(vc__lc *lc, const json_t *svc)
 static bool all_running(lstate *s)
 {
     for (int i = 0; i < P_COUNT; i++) {
-        if (i == P_SCHED && !s->exe[i])
-            continue; /* no virtual scheduler */
+        if ((i == P_SCHED || i == P_STORE) && !s->exe[i])
+            continue; /* no virtual scheduler; an external etcd */
         if (!s->exe[i] || !vc__proc_alive_with(s->pid[i], exe_base(s->exe[i]), s->dir))
             return false;
     }
@@ -1107,7 +1400,7 @@ static int local_status(vc__lc *lc, const json_t *svc, vc_cluster_info *info)
     } else {
         info->state = VC_CLUSTER_FAILED;
         for (int i = 0; i < P_COUNT; i++) {
-            if (i == P_SCHED && !s.exe[i])
+            if ((i == P_SCHED || i == P_STORE) && !s.exe[i])
                 continue;
             if (!s.exe[i] || !vc__proc_alive_with(s.pid[i], exe_base(s.exe[i]), s.dir)) {
                 char m[256];

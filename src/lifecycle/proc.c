@@ -23,10 +23,48 @@ extern char **environ;
 
 int vc__proc_spawn(pid_t *out, char *const argv[], const char *log_path)
 {
+    return vc__proc_spawn_env(out, argv, NULL, log_path);
+}
+
+/* environ plus `add` (NAME=value entries, NULL-terminated): a new array of
+ * borrowed pointers, entries of `add` replacing those of the same name */
+static char **merged_env(char *const add[])
+{
+    size_t n = 0, k = 0;
+    while (environ && environ[n])
+        n++;
+    while (add && add[k])
+        k++;
+    char **e = vc__calloc(n + k + 1, sizeof *e);
+    if (!e)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool replaced = false;
+        for (size_t j = 0; j < k && !replaced; j++) {
+            const char *eq = strchr(add[j], '=');
+            size_t nl = eq ? (size_t)(eq - add[j]) + 1 : strlen(add[j]);
+            replaced = strlen(environ[i]) >= nl && memcmp(environ[i], add[j], nl) == 0;
+        }
+        if (!replaced)
+            e[o++] = environ[i];
+    }
+    for (size_t j = 0; j < k; j++)
+        e[o++] = add[j];
+    return e;
+}
+
+int vc__proc_spawn_env(pid_t *out, char *const argv[], char *const env_add[], const char *log_path)
+{
     *out = -1;
+    char **env = env_add ? merged_env(env_add) : NULL;
+    if (env_add && !env)
+        return vc__error_oom();
     int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (logfd < 0)
+    if (logfd < 0) {
+        vc__free(env);
         return vc__error(VC_EIO, VC_ERRCLASS_OS, "%s: %s", log_path, strerror(errno));
+    }
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
@@ -42,7 +80,8 @@ int vc__proc_spawn(pid_t *out, char *const argv[], const char *log_path)
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
     pid_t pid;
-    int e = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+    int e = posix_spawn(&pid, argv[0], &fa, &at, argv, env ? env : environ);
+    vc__free(env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     close(logfd);
@@ -113,7 +152,21 @@ bool vc__proc_alive_with(pid_t pid, const char *exe_name, const char *arg_substr
     for (size_t i = 0; i < n; i++)
         if (!buf[i])
             buf[i] = ' ';
-    return strstr(buf, arg_substring) != NULL;
+    if (strstr(buf, arg_substring))
+        return true;
+    /* or its environment (a process whose arguments cannot name it, e.g.
+     * kine with its endpoint in KINE_ENDPOINT, gets VC_LOCAL_STATE=<dir>) */
+    snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return false;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    for (size_t i = 0; i + 15 < n; i += strlen(buf + i) + 1)
+        if (!strncmp(buf + i, "VC_LOCAL_STATE=", 15) && strstr(buf + i + 15, arg_substring))
+            return true;
+    return false;
 }
 
 int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms,

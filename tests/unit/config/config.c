@@ -395,6 +395,62 @@ static void t_helpers(void)
     vc_config_free(NULL);
 }
 
+/* The files in examples/values (the backing stores, doc/guide.md F1.5) load and
+ * choose the store they say; etcd endpoints of every accepted form */
+static void t_example_values(void)
+{
+    static const struct {
+        const char *file;
+        int32_t store;
+    } ex[] = { { "sqlite.yaml", VC_STORE_EMBEDDED_DATABASE },
+               { "etcd.yaml", VC_STORE_EMBEDDED_ETCD },
+               { "external-etcd.yaml", VC_STORE_EXTERNAL_ETCD },
+               { "postgres.yaml", VC_STORE_EXTERNAL_DATABASE },
+               { "mysql.yaml", VC_STORE_EXTERNAL_DATABASE } };
+    for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/../../examples/values/%s", VC_TEST_RESOURCES, ex[i].file);
+        vc_config *c = NULL;
+        CHECK_INT(vc_config_new(&c), VC_OK);
+        int rc = vc_config_load_file(c, path);
+        if (rc < 0)
+            fprintf(stderr, "%s: %s\n", ex[i].file, vc_error_last()->message);
+        CHECK_INT(rc, VC_OK);
+        int32_t st = 0;
+        CHECK_INT(vc_config_backing_store(&st, c), VC_OK);
+        CHECK_INT(st, ex[i].store);
+        vc_config_free(c);
+    }
+    static const char *const good[] = { "etcd-0:2379", "http://127.0.0.1:2379", "https://[::1]:2379",
+                                        "a.b.svc:2379,https://c:2379/", "etcd" };
+    static const char *const bad[] = { "", "unix:///run/etcd.sock", "https://", "etcd:0", "etcd:99999",
+                                       "a:2379,,b:2379", "https://etcd:2379/v3", "Etcd_0:2379" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        vc_config *c = NULL;
+        CHECK_INT(vc_config_new(&c), VC_OK);
+        char q[128];
+        snprintf(q, sizeof q, "\"%s\"", good[i]);
+        int rc = vc_config_set(c, "controlPlane.backingStore.etcd.external.endpoint", q);
+        if (rc < 0)
+            fprintf(stderr, "%s: %s\n", good[i], vc_error_last()->message);
+        CHECK_INT(rc, VC_OK);
+        vc_config_free(c);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vc_config *c = NULL;
+        CHECK_INT(vc_config_new(&c), VC_OK);
+        char q[128];
+        snprintf(q, sizeof q, "\"%s\"", bad[i]);
+        int rc = vc_config_set(c, "controlPlane.backingStore.etcd.external.endpoint", q);
+        /* "" is the default (no endpoint), not an error by itself */
+        if (bad[i][0]) {
+            CHECK_INT(rc, VC_ECONFIG);
+            CHECK_CONTAINS(vc_error_last()->message, "not an etcd endpoint");
+        }
+        vc_config_free(c);
+    }
+}
+
 /* doc/config.md lists every key of the schema */
 static void t_doc_lists_every_key(void)
 {
@@ -416,6 +472,7 @@ static void t_doc_lists_every_key(void)
 int main(void)
 {
     RUN(t_doc_lists_every_key);
+    RUN(t_example_values);
     RUN(t_defaults);
     RUN(t_article_files);
     RUN(t_legacy_2022);
