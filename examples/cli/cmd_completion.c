@@ -9,6 +9,7 @@
 #define COMMANDS "create connect disconnect list ls describe pause sleep resume wakeup delete rm render translate " \
                  "version completion help"
 #define NAMED "connect|describe|pause|sleep|resume|wakeup|delete|rm"
+#define NAMED_WORDS "connect describe pause sleep resume wakeup delete rm"
 
 void cmd_completion_help(FILE *to)
 {
@@ -92,7 +93,7 @@ static const char k_fish[] =
     "complete -c vcluster -n __fish_use_subcommand -a '" COMMANDS "'\n"
     "complete -c vcluster -n 'not __fish_use_subcommand; and string match -q -- \"-*\" (commandline -ct)' "
     "-a '(__vcluster_flags)'\n"
-    "complete -c vcluster -n '__fish_seen_subcommand_from " NAMED "' -a '(__vcluster_names)'\n"
+    "complete -c vcluster -n '__fish_seen_subcommand_from " NAMED_WORDS "' -a '(__vcluster_names)'\n"
     "complete -c vcluster -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'\n"
     "complete -c vcluster -l log-output -x -a 'plain raw json'\n"
     "complete -c vcluster -s o -l output -x -a 'table json yaml'\n"

@@ -118,7 +118,8 @@ static void emit(const char *level, const char *msg)
     fflush(stderr);
 }
 
-static void vlog(const char *level, bool quiet_in_silent, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(const char *level, bool quiet_in_silent, const char *fmt,
+                                                        va_list ap)
 {
     if (quiet_in_silent && g_cli.silent)
         return;
@@ -260,8 +261,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(argv[1], aliases[i][0]))
             argv[1] = (char *)aliases[i][1];
-    if (g_cli.debug)
-        vc_log_set(VC_LOG_DEBUG, on_log, NULL);
     if (!strcmp(argv[1], "port-forward")) {
         /* hidden: the forwarder `vcluster connect` starts */
         for (int a = 2; a < argc; a++)
@@ -289,6 +288,8 @@ int main(int argc, char **argv)
             cli_report("init");
             return CLI_FAILED;
         }
+        if (g_cli.debug)
+            vc_log_set(VC_LOG_DEBUG, on_log, NULL);
         int rc = k_commands[i].run(argc - 1, argv + 1);
         vc_log_set(0, NULL, NULL);
         vc_global_shutdown();

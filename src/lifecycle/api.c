@@ -609,12 +609,13 @@ int vc_cluster_get_config(vc_buf *out, vc_kube *host, const char *name, const ch
         if (rc == VC_OK && !b64)
             rc = vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE, "host Secret %s/%s has no config.yaml", lc.ns, sname);
         unsigned char *raw = NULL;
-        if (rc == VC_OK)
+        if (rc == VC_OK && b64)
             rc = vc__base64_decode(b64, strlen(b64), &raw, &len);
         if (rc == VC_OK) {
             text = vc__malloc(len + 1);
             if (text) {
-                memcpy(text, raw, len);
+                if (raw)
+                    memcpy(text, raw, len);
                 text[len] = '\0';
             } else {
                 rc = vc__error_oom();
