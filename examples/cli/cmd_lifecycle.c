@@ -338,6 +338,39 @@ static int write_file(const char *path, const char *text)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Upstream's connect resumes a paused virtual cluster first. */
+static int resume_if_paused(vc_kube *host, const common *c, const char *name)
+{
+    vc_cluster_info *info = NULL;
+    if (vc_cluster_status(&info, host, name, c->ns) < 0) {
+        cli_report("connect");
+        return CLI_FAILED;
+    }
+    bool paused = info->state == VC_CLUSTER_PAUSED;
+    vc_cluster_info_free(info);
+    if (!paused)
+        return CLI_OK;
+    cli_info("Resume vcluster %s...", name);
+    vc_cluster_op_options o;
+    vc_cluster_op_options_init(&o, VC_CLUSTER_OP_OPTIONS_VERSION);
+    o.timeout_ms = c->timeout_s > 0 ? c->timeout_s * 1000 : 0;
+    o.bin_dir = c->bin_dir;
+    o.syncer_path = c->syncer;
+    o.state_dir = c->state_dir;
+    progress p;
+    progress_init(&p);
+    o.progress = on_progress;
+    o.progress_user_data = &p;
+    int orc = vc_cluster_resume(host, name, c->ns, &o);
+    progress_end(&p);
+    if (orc < 0 && orc != VC_ESTATE) {
+        report_lifecycle("resume", name);
+        return CLI_FAILED;
+    }
+    vc_error_clear();
+    return CLI_OK;
+}
+
 static int do_connect(vc_kube *host, const common *c, const char *name, const connect_opts *co)
 {
     const char *ns = c->ns;
@@ -348,6 +381,10 @@ static int do_connect(vc_kube *host, const common *c, const char *name, const co
     char server[600] = "", hostns[256] = "";
     int fwd_pid = 0;
     int rc = CLI_OK;
+    if (resume_if_paused(host, c, name) != CLI_OK) {
+        free(defctx);
+        return CLI_FAILED;
+    }
     if (!co->server) {
         int need = needs_forward(host, name, ns, hostns, sizeof hostns);
         if (need < 0) {
@@ -893,6 +930,8 @@ static int run_with_kubeconfig(vc_kube *host, const common *c, const char *name,
 {
     char server[600] = "", hostns[256] = "";
     int fwd_pid = 0;
+    if (resume_if_paused(host, c, name) != CLI_OK)
+        return CLI_FAILED;
     if (!co->server) {
         int need = needs_forward(host, name, c->ns, hostns, sizeof hostns);
         if (need < 0)
@@ -1111,14 +1150,15 @@ int cmd_list(int argc, char **argv)
     } else if (n == 0) {
         cli_info("No virtual clusters found. Create one with `vcluster create NAME`.");
     } else {
-        printf("%-20s %-28s %-9s %-10s %-9s %-10s %s\n", "NAME", "NAMESPACE", "STATUS", "VERSION", "CONNECTED", "DRIVER",
-               "AGE");
+        /* upstream's six columns first */
+        printf("%-20s %-28s %-9s %-10s %-9s %-6s %s\n", "NAME", "NAMESPACE", "STATUS", "VERSION", "CONNECTED", "AGE",
+               "DRIVER");
         for (size_t i = 0; i < n; i++) {
             const vc_cluster_info *x = vc_cluster_list_at(l, i);
             char a[32];
             age(x->created, a, sizeof a);
-            printf("%-20s %-28s %-9s %-10s %-9s %-10s %s\n", x->name, x->host_namespace, state_name(x->state),
-                   *x->version ? x->version : "-", x->connected ? "True" : "", x->driver, a);
+            printf("%-20s %-28s %-9s %-10s %-9s %-6s %s\n", x->name, x->host_namespace, state_name(x->state),
+                   *x->version ? x->version : "-", x->connected ? "True" : "", a, x->driver);
             if (*x->message)
                 printf("  %s\n", x->message);
         }

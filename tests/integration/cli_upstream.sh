@@ -114,6 +114,10 @@ check "describe (text): Name, Namespace, Version, Backing Store, Created, Status
 	'for f in Name Namespace Version "Backing Store" Created Status; do grep -q "^$f: " "$1" || exit 1; done' _ "$WORK/out"
 run "$V" describe "nope-$$"
 check "describe of a missing cluster exits 1" test "$rc" = 1
+check "... without --debug: no status code" sh -c '! grep -q "(status " "$1"' _ "$WORK/err"
+run "$V" describe "nope-$$" --debug
+check "--debug (after the command too) adds the status code" \
+	sh -c 'test "$1" = 1 && grep -q "(status -[0-9]* not found, HTTP " "$2"' _ "$rc" "$WORK/err"
 run "$V" describe "$N" -o xml
 check "describe -o xml exits 2" test "$rc" = 2
 
@@ -155,8 +159,15 @@ run "$V" wakeup "$N" --timeout 120
 check "wakeup (resume) exits 0" test "$rc" = 0
 run "$V" resume "$N" --timeout 60
 check "resume of a running cluster exits 0" test "$rc" = 0
+"$V" pause "$N" --timeout 120 >/dev/null 2>&1
+run "$V" connect "$N" --print --timeout 120
+check "connect of a paused cluster resumes it (as upstream) and prints its kubeconfig" \
+	sh -c 'test "$1" = 0 && grep -q "^kind: Config" "$2" && grep -q "Resume vcluster" "$3"' _ "$rc" "$WORK/out" "$WORK/err"
 run "$V" list -o json
 check "... Running again" json "[x for x in d if x['Name'] == '$N' and x['Status'] == 'Running']"
+run "$V" list
+check "list (table): upstream's six columns first" \
+	sh -c 'head -1 "$1" | grep -Eq "^NAME +NAMESPACE +STATUS +VERSION +CONNECTED +AGE +DRIVER"' _ "$WORK/out"
 
 # ---- delete flags ----
 run "$V" delete "nope-$$" --ignore-not-found
