@@ -20,6 +20,7 @@
 typedef struct common {
     const char *kubeconfig, *context, *ns;
     const char *bin_dir, *syncer, *state_dir;
+    const char *driver; /* --driver: kubernetes (helm) or local; NULL: any */
     int timeout_s;
 } common;
 
@@ -34,7 +35,7 @@ enum {
     { "kubeconfig", required_argument, 0, O_KUBECONFIG }, { "context", required_argument, 0, O_CONTEXT },           \
         { "namespace", required_argument, 0, 'n' }, { "timeout", required_argument, 0, O_TIMEOUT },                   \
         { "bin-dir", required_argument, 0, O_BINDIR }, { "syncer", required_argument, 0, O_SYNCER },                  \
-        { "state-dir", required_argument, 0, O_STATE }
+        { "state-dir", required_argument, 0, O_STATE }, { "driver", required_argument, 0, O_DRIVER }
 
 /* --timeout: whole seconds, 1 to a week; anything else is a usage error
  * (atoi took "abc" as 0, the default, and "-1" as no timeout at all) */
@@ -65,11 +66,24 @@ static int common_opt(common *c, int opt)
     case O_BINDIR: c->bin_dir = optarg; return 1;
     case O_SYNCER: c->syncer = optarg; return 1;
     case O_STATE: c->state_dir = optarg; return 1;
+    case O_DRIVER:
+        /* upstream's helm driver is our kubernetes driver */
+        if (!strcmp(optarg, "helm") || !strcmp(optarg, "kubernetes"))
+            c->driver = "kubernetes";
+        else if (!strcmp(optarg, "local"))
+            c->driver = "local";
+        else {
+            fprintf(stderr, "vcluster: --driver %.40s: use kubernetes (or helm) or local; upstream's docker and "
+                            "platform drivers do not exist here\n", optarg);
+            return -1;
+        }
+        return 1;
     default: return 0;
     }
 }
 
 static const char *COMMON_HELP =
+    "      --driver kubernetes|local  the cluster's driver (helm is read as kubernetes); list: only those\n"
     "      --kubeconfig PATH    host kubeconfig (default: KUBECONFIG, ~/.kube/config)\n"
     "      --timeout SECONDS    give up after this long (default 120)\n"
     "      --bin-dir DIR        local driver: kube-apiserver & co. (default VC_K8S_BINDIR, PATH,\n"
@@ -479,10 +493,7 @@ static const char *CREATE_VALUES_HELP =
     "      --backing-store sqlite|etcd\n"
     "      --kubernetes-version V  the virtual Kubernetes version: the tag of the API server image\n"
     "                           (controlPlane.distro.k8s.version); kubernetes driver only\n"
-    "      --expose             expose the API server with a LoadBalancer Service (kubernetes driver)\n"
-    "      --driver kubernetes|local  (helm is taken as kubernetes)\n"
-    "                           kubernetes: a StatefulSet in the host (default)\n"
-    "                           local: processes on this machine, workloads in the host\n";
+    "      --expose             expose the API server with a LoadBalancer Service (kubernetes driver)\n";
 
 /* Parse create's (and render's) flags; CLI_OK, or the exit status. */
 static int parse_create(int argc, char **argv, create_args *a, const char *verb, void (*help)(FILE *))
@@ -498,7 +509,6 @@ static int parse_create(int argc, char **argv, create_args *a, const char *verb,
         { "expose", optional_argument, 0, O_EXPOSE },
         { "distro", required_argument, 0, O_DISTRO },
         { "backing-store", required_argument, 0, O_STORE },
-        { "driver", required_argument, 0, O_DRIVER },
         { "print", optional_argument, 0, O_PRINT },
         { "create-namespace", optional_argument, 0, O_CREATE_NS },
         { "kubernetes-version", required_argument, 0, O_K8S_VERSION },
@@ -547,7 +557,6 @@ static int parse_create(int argc, char **argv, create_args *a, const char *verb,
         case O_UPDATE_CURRENT: brc = cli_parse_bool("update-current", optarg, &a->update_current); break;
         case O_DISTRO: a->distro = optarg; break;
         case O_STORE: a->store = optarg; break;
-        case O_DRIVER: a->driver = !strcmp(optarg, "helm") ? "kubernetes" : optarg; break;
         case O_K8S_VERSION: a->k8s_version = optarg; break;
         case O_CHART_VERSION: a->chart_version = optarg; break;
         case O_KCTX_NAME: a->ctx_name = optarg; break;
@@ -561,6 +570,7 @@ static int parse_create(int argc, char **argv, create_args *a, const char *verb,
         return CLI_USAGE;
     }
     a->name = argv[optind];
+    a->driver = a->c.driver;
     if (a->k8s_version && a->driver && !strcmp(a->driver, "local")) {
         fprintf(stderr, "vcluster %s: --kubernetes-version: the local driver runs the binaries of --bin-dir, whatever "
                         "their version; build another version with tests/cluster/hostcluster\n",
@@ -625,7 +635,9 @@ void cmd_create_help(FILE *to)
             "Usage: vcluster create NAME [flags]\n\n"
             "Create a virtual cluster in host namespace vcluster-NAME (or -n, or the namespace of the\n"
             "kube context when it is not \"default\") and connect to it. When it exists already,\n"
-            "connect to it (exit 0), or fail without --connect; --upgrade applies new values.\n\n"
+            "connect to it (exit 0), or fail without --connect; --upgrade applies new values.\n"
+            "--driver kubernetes (the default) runs the control plane as a StatefulSet in the host;\n"
+            "--driver local runs it as processes on this machine, workloads in the host either way.\n\n"
             "Flags:\n%s"
             "      --upgrade            apply new values to an existing virtual cluster (its driver is kept)\n"
             "      --connect=false      do not connect after creating\n"
@@ -808,6 +820,27 @@ void cmd_connect_help(FILE *to)
 static int run_with_kubeconfig(vc_kube *host, const common *c, const char *name, const connect_opts *co, char **cmd);
 static int find_namespace(vc_kube *host, common *c, const char *name, char *buf, size_t cap);
 
+/* --driver on a command for an existing cluster: it must be the driver the
+ * cluster runs with (upstream's --driver picks where to look). */
+static int check_driver(vc_kube *host, const common *c, const char *name)
+{
+    if (!c->driver)
+        return CLI_OK;
+    vc_cluster_info *info = NULL;
+    if (vc_cluster_status(&info, host, name, c->ns) < 0) {
+        vc_error_clear(); /* the command itself reports a missing cluster */
+        return CLI_OK;
+    }
+    int rc = CLI_OK;
+    if (strcmp(info->driver, c->driver) != 0) {
+        cli_error("vcluster: virtual cluster %s runs with the %s driver, not %s (drop --driver)", name, info->driver,
+                  c->driver);
+        rc = CLI_FAILED;
+    }
+    vc_cluster_info_free(info);
+    return rc;
+}
+
 int cmd_connect(int argc, char **argv)
 {
     common c = { 0 };
@@ -880,7 +913,7 @@ int cmd_connect(int argc, char **argv)
     if (!host)
         return CLI_FAILED;
     char nsbuf[256];
-    if (find_namespace(host, &c, name, nsbuf, sizeof nsbuf) != CLI_OK) {
+    if (find_namespace(host, &c, name, nsbuf, sizeof nsbuf) != CLI_OK || check_driver(host, &c, name) != CLI_OK) {
         vc_kube_free(host);
         return CLI_FAILED;
     }
@@ -1122,12 +1155,25 @@ int cmd_list(int argc, char **argv)
         vc_kube_free(host);
         return CLI_FAILED;
     }
-    size_t n = vc_cluster_list_count(l);
+    /* --driver: only that driver's clusters */
+    size_t *items = calloc(vc_cluster_list_count(l) + 1, sizeof(size_t)); /* indices of the clusters shown */
+    size_t n = 0;
+    if (!items) {
+        cli_error("vcluster list: out of memory");
+        vc_cluster_list_free(l);
+        vc_kube_free(host);
+        return CLI_FAILED;
+    }
+    for (size_t i = 0; i < vc_cluster_list_count(l); i++) {
+        const vc_cluster_info *x = vc_cluster_list_at(l, i);
+        if (!c.driver || !strcmp(x->driver, c.driver))
+            items[n++] = i;
+    }
     if (!strcmp(output, "json")) {
         /* upstream's ListVCluster fields, in its order, indented as upstream */
         printf("[");
         for (size_t i = 0; i < n; i++) {
-            const vc_cluster_info *x = vc_cluster_list_at(l, i);
+            const vc_cluster_info *x = vc_cluster_list_at(l, items[i]);
             printf("%s\n    {\n        \"Created\": ", i ? "," : "");
             json_str(stdout, x->created);
             printf(",\n        \"Name\": ");
@@ -1154,7 +1200,7 @@ int cmd_list(int argc, char **argv)
         printf("%-20s %-28s %-9s %-10s %-9s %-6s %s\n", "NAME", "NAMESPACE", "STATUS", "VERSION", "CONNECTED", "AGE",
                "DRIVER");
         for (size_t i = 0; i < n; i++) {
-            const vc_cluster_info *x = vc_cluster_list_at(l, i);
+            const vc_cluster_info *x = vc_cluster_list_at(l, items[i]);
             char a[32];
             age(x->created, a, sizeof a);
             printf("%-20s %-28s %-9s %-10s %-9s %-6s %s\n", x->name, x->host_namespace, state_name(x->state),
@@ -1165,6 +1211,7 @@ int cmd_list(int argc, char **argv)
         if (!strncmp(vc_kube_context(host), "vcluster_", 9) || (c.context && !strncmp(c.context, "vcluster_", 9)))
             cli_info("Run `vcluster disconnect` to switch back to the parent context");
     }
+    free(items);
     vc_cluster_list_free(l);
     vc_kube_free(host);
     return CLI_OK;
@@ -1299,7 +1346,7 @@ int cmd_describe(int argc, char **argv)
     vc_buf yaml = VC_BUF_INIT;
     vc_config *cfg = NULL;
     int rc = CLI_OK;
-    if (find_namespace(host, &c, name, nsbuf, sizeof nsbuf) != CLI_OK) {
+    if (find_namespace(host, &c, name, nsbuf, sizeof nsbuf) != CLI_OK || check_driver(host, &c, name) != CLI_OK) {
         rc = CLI_FAILED;
     } else if (vc_cluster_status(&info, host, name, c.ns) < 0) {
         cli_report("describe");
@@ -1522,7 +1569,7 @@ static int run_op(int argc, char **argv, const char *verb, op_fn fn, void (*help
     if (!host)
         return CLI_FAILED;
     char nsbuf[256];
-    if (find_namespace(host, &c, name, nsbuf, sizeof nsbuf) != CLI_OK) {
+    if (find_namespace(host, &c, name, nsbuf, sizeof nsbuf) != CLI_OK || check_driver(host, &c, name) != CLI_OK) {
         vc_kube_free(host);
         return CLI_FAILED;
     }

@@ -120,6 +120,15 @@ check "--debug (after the command too) adds the status code" \
 	sh -c 'test "$1" = 1 && grep -q "(status -[0-9]* not found, HTTP " "$2"' _ "$rc" "$WORK/err"
 run "$V" describe "$N" -o xml
 check "describe -o xml exits 2" test "$rc" = 2
+run "$V" list -o json --driver local
+check "list --driver local lists it" json "[x for x in d if x['Name'] == '$N']"
+run "$V" list -o json --driver helm
+check "list --driver helm (kubernetes) does not" json "not [x for x in d if x['Name'] == '$N']"
+run "$V" describe "$N" --driver kubernetes
+check "describe --driver kubernetes of a local cluster exits 1 naming its driver" \
+	sh -c 'test "$1" = 1 && grep -q "runs with the local driver" "$2"' _ "$rc" "$WORK/err"
+run "$V" list --driver docker
+check "--driver docker exits 2" test "$rc" = 2
 
 # ---- connect / disconnect ----
 run "$V" disconnect
