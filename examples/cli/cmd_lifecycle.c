@@ -28,7 +28,7 @@ enum {
     O_KUBECONFIG = 1000, O_CONTEXT, O_UPGRADE, O_CONNECT, O_EXPOSE, O_DISTRO, O_STORE, O_DRIVER, O_PRINT, O_BINDIR,
     O_SYNCER, O_STATE, O_TIMEOUT, O_KEEP_PVC, O_DELETE_NS, O_SERVER, O_OUTPUT, O_UPDATE_CURRENT, O_POD, O_ADDRESS,
     O_LOCAL_PORT, O_BACKGROUND, O_IGNORE_NOT_FOUND, O_SET, O_CREATE_NS, O_K8S_VERSION, O_CHART_VERSION, O_KCTX_NAME,
-    O_KUBE_CONFIG, O_WAIT, O_AUTO_DELETE_NS, O_DELETE_CONTEXT, O_CONFIG_ONLY
+    O_KUBE_CONFIG, O_WAIT, O_AUTO_DELETE_NS, O_DELETE_CONTEXT, O_CONFIG_ONLY, O_INSECURE
 };
 
 #define COMMON_LONG_OPTS                                                                                              \
@@ -239,9 +239,10 @@ typedef struct connect_opts {
     bool update;             /* --update-current (default true); false: write kube_config */
     const char *ctx_name;    /* --kube-config-context-name (NULL: vcluster_NAME_NS_HOSTCTX) */
     const char *kube_config; /* --kube-config (default ./kubeconfig.yaml), with --update-current=false */
+    bool insecure;           /* --insecure: insecure-skip-tls-verify instead of the CA */
 } connect_opts;
 
-#define CONNECT_OPTS_INIT { NULL, NULL, "127.0.0.1", 0, true, false, true, NULL, "./kubeconfig.yaml" }
+#define CONNECT_OPTS_INIT { NULL, NULL, "127.0.0.1", 0, true, false, true, NULL, "./kubeconfig.yaml", false }
 
 /* The API server is only reachable inside the host cluster (kubernetes
  * driver, not exposed): then a port-forward is needed. 1 yes, 0 no, -1 error
@@ -341,6 +342,40 @@ static char *replace_all(const char *s, const char *from, const char *to)
     return out;
 }
 
+/* The kubeconfig as connect writes it: the context renamed, and with
+ * --insecure every certificate-authority-data line replaced by
+ * insecure-skip-tls-verify: true (malloc'd; NULL when out of memory). */
+static char *adjust_kubeconfig(const char *kc, const char *defctx, const char *ctx, bool insecure)
+{
+    char *t = strcmp(ctx, defctx) != 0 ? replace_all(kc, defctx, ctx) : strdup(kc);
+    if (!t || !insecure)
+        return t;
+    static const char key[] = "certificate-authority-data:", repl[] = "insecure-skip-tls-verify: true";
+    char *out = malloc(2 * strlen(t) + 64); /* each replaced line grows by 30 bytes at most */
+    if (!out) {
+        free(t);
+        return NULL;
+    }
+    char *w = out;
+    for (const char *p = t; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) + 1 : strlen(p);
+        size_t ind = strspn(p, " -");
+        if (ind < len && !strncmp(p + ind, key, sizeof key - 1)) {
+            memcpy(w, p, ind);
+            w += ind;
+            w += sprintf(w, "%s%s", repl, e ? "\n" : "");
+        } else {
+            memcpy(w, p, len);
+            w += len;
+        }
+        p += len;
+    }
+    *w = '\0';
+    free(t);
+    return out;
+}
+
 static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -431,7 +466,7 @@ static int do_connect(vc_kube *host, const common *c, const char *name, const co
     if (vc_cluster_connect(&kc, host, name, ns, co->server ? co->server : server[0] ? server : NULL) < 0) {
         cli_report("connect");
         rc = CLI_FAILED;
-    } else if (!(text = ctx == defctx ? strdup(kc.ptr) : replace_all(kc.ptr, defctx, ctx))) {
+    } else if (!(text = adjust_kubeconfig(kc.ptr, defctx, ctx, co->insecure))) {
         cli_error("vcluster connect: out of memory");
         rc = CLI_FAILED;
     } else if (co->print) {
@@ -480,7 +515,7 @@ typedef struct create_args {
     int n_sets;
     const char *distro, *store, *driver, *k8s_version, *chart_version;
     uint32_t flags;
-    bool connect, create_ns, print, update_current;
+    bool connect, create_ns, print, update_current, background;
     const char *ctx_name;
     const char *name;
 } create_args;
@@ -499,7 +534,7 @@ static const char *CREATE_VALUES_HELP =
 static int parse_create(int argc, char **argv, create_args *a, const char *verb, void (*help)(FILE *))
 {
     memset(a, 0, sizeof(*a));
-    a->connect = a->create_ns = a->update_current = true;
+    a->connect = a->create_ns = a->update_current = a->background = true;
     static const struct option lo[] = {
         COMMON_LONG_OPTS,
         { "values", required_argument, 0, 'f' },
@@ -515,6 +550,7 @@ static int parse_create(int argc, char **argv, create_args *a, const char *verb,
         { "chart-version", required_argument, 0, O_CHART_VERSION },
         { "kube-config-context-name", required_argument, 0, O_KCTX_NAME },
         { "update-current", optional_argument, 0, O_UPDATE_CURRENT },
+        { "background-proxy", optional_argument, 0, O_BACKGROUND },
         { 0, 0, 0, 0 },
     };
     int opt;
@@ -555,6 +591,7 @@ static int parse_create(int argc, char **argv, create_args *a, const char *verb,
         case O_PRINT: brc = cli_parse_bool("print", optarg, &a->print); break;
         case O_CREATE_NS: brc = cli_parse_bool("create-namespace", optarg, &a->create_ns); break;
         case O_UPDATE_CURRENT: brc = cli_parse_bool("update-current", optarg, &a->update_current); break;
+        case O_BACKGROUND: brc = cli_parse_bool("background-proxy", optarg, &a->background); break;
         case O_DISTRO: a->distro = optarg; break;
         case O_STORE: a->store = optarg; break;
         case O_K8S_VERSION: a->k8s_version = optarg; break;
@@ -571,6 +608,10 @@ static int parse_create(int argc, char **argv, create_args *a, const char *verb,
     }
     a->name = argv[optind];
     a->driver = a->c.driver;
+    if (a->print && !a->background) {
+        fprintf(stderr, "vcluster %s: --print needs the port-forward in the background\n", verb);
+        return CLI_USAGE;
+    }
     if (a->k8s_version && a->driver && !strcmp(a->driver, "local")) {
         fprintf(stderr, "vcluster %s: --kubernetes-version: the local driver runs the binaries of --bin-dir, whatever "
                         "their version; build another version with tests/cluster/hostcluster\n",
@@ -648,6 +689,8 @@ void cmd_create_help(FILE *to)
             "      --chart-version V    accepted for upstream's scripts: libvcluster deploys its own\n"
             "                           version; a different V prints a warning\n"
             "      --update-current=false  no effect (upstream deprecated it): use --connect=false\n"
+            "      --background-proxy=false  kubernetes driver: connect's port-forward runs in the\n"
+            "                           foreground until Ctrl+C\n"
             "%s\n%s",
             CREATE_VALUES_HELP, COMMON_HELP, cli_global_help);
 }
@@ -685,6 +728,7 @@ int cmd_create(int argc, char **argv)
     connect_opts co = CONNECT_OPTS_INIT;
     co.print = a.print;
     co.ctx_name = a.ctx_name;
+    co.background = a.background;
     int rc = CLI_OK;
     vc_cluster_info *existing = NULL;
     if (!(a.flags & VC_CREATE_UPGRADE) && vc_cluster_status(&existing, host, a.name, a.c.ns) == VC_OK) {
@@ -813,6 +857,7 @@ void cmd_connect_help(FILE *to)
             "      --address ADDR       local address of the port-forward (default 127.0.0.1)\n"
             "      --pod POD            the control plane pod to forward to (default: a Ready one)\n"
             "      --background-proxy=false  forward in the foreground until Ctrl+C\n"
+            "      --insecure           write insecure-skip-tls-verify: true instead of the CA\n"
             "%s\n%s",
             COMMON_HELP, cli_global_help);
 }
@@ -856,6 +901,7 @@ int cmd_connect(int argc, char **argv)
         { "address", required_argument, 0, O_ADDRESS },
         { "local-port", required_argument, 0, O_LOCAL_PORT },
         { "background-proxy", optional_argument, 0, O_BACKGROUND },
+        { "insecure", optional_argument, 0, O_INSECURE },
         { 0, 0, 0, 0 },
     };
     /* flags may come before or after NAME; everything after "--" is the command */
@@ -895,6 +941,7 @@ int cmd_connect(int argc, char **argv)
             break;
         }
         case O_BACKGROUND: brc = cli_parse_bool("background-proxy", optarg, &co.background); break;
+        case O_INSECURE: brc = cli_parse_bool("insecure", optarg, &co.insecure); break;
         default: cmd_connect_help(stderr); return CLI_USAGE;
         }
         if (brc < 0)
@@ -985,11 +1032,16 @@ static int run_with_kubeconfig(vc_kube *host, const common *c, const char *name,
             cli_pf_stop_child(fwd_pid);
         return CLI_FAILED;
     }
+    char *body = adjust_kubeconfig(kc.ptr, "", "", co->insecure);
+    vc_buf_dispose(&kc);
     char path[] = "/tmp/vcluster-kubeconfig-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0 || write(fd, kc.ptr, kc.size) != (ssize_t)kc.size) {
-        perror("vcluster connect: temporary kubeconfig");
-        vc_buf_dispose(&kc);
+    int fd = body ? mkstemp(path) : -1;
+    if (fd < 0 || write(fd, body, strlen(body)) != (ssize_t)strlen(body)) {
+        if (body)
+            perror("vcluster connect: temporary kubeconfig");
+        else
+            cli_error("vcluster connect: out of memory");
+        free(body);
         if (fd >= 0) {
             close(fd);
             unlink(path);
@@ -998,8 +1050,8 @@ static int run_with_kubeconfig(vc_kube *host, const common *c, const char *name,
             cli_pf_stop_child(fwd_pid);
         return CLI_FAILED;
     }
+    free(body);
     close(fd);
-    vc_buf_dispose(&kc);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {

@@ -144,6 +144,11 @@ check "... and switches nothing" test "$(current)" = "$HOSTCTX"
 run "$V" connect "$N" --update-current=false --kube-config "$WORK/other.yaml"
 check "--kube-config PATH" grep -q "^current-context: $CTX" "$WORK/other.yaml"
 check "kubectl reaches the virtual cluster through that file" sh -c '"$1" --kubeconfig "$2" get ns default >/dev/null' _ "$KUBECTL" "$WORK/other.yaml"
+run "$V" connect "$N" --update-current=false --insecure --kube-config "$WORK/insecure.yaml"
+check "connect --insecure: insecure-skip-tls-verify instead of the CA" \
+	sh -c 'grep -q "insecure-skip-tls-verify: true" "$1" && ! grep -q "certificate-authority-data" "$1"' _ "$WORK/insecure.yaml"
+check "... and kubectl reaches the virtual cluster with it" sh -c '"$1" --kubeconfig "$2" get ns default >/dev/null' \
+	_ "$KUBECTL" "$WORK/insecure.yaml"
 run "$V" connect "$N" --kube-config-context-name "my-$$"
 check "connect --kube-config-context-name: current-context my-$$" test "$(current)" = "my-$$"
 check "kubectl --context my-$$ reaches the virtual cluster" sh -c '"$1" --context "$2" get ns kube-system >/dev/null' _ "$KUBECTL" "my-$$"
