@@ -3,6 +3,7 @@
 #ifndef VCLUSTER_CLI_CMD_H
 #define VCLUSTER_CLI_CMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 typedef struct cli_command {
@@ -12,6 +13,25 @@ typedef struct cli_command {
     int (*run)(int argc, char **argv);
     void (*help)(FILE *to);
 } cli_command;
+
+/* Global flags (main.c parses them wherever they stand). */
+enum { CLI_LOG_PLAIN, CLI_LOG_RAW, CLI_LOG_JSON };
+typedef struct cli_globals {
+    bool debug;     /* --debug: the library's log on stderr, error codes */
+    bool silent;    /* -s/--silent: only errors and requested output */
+    int log_output; /* --log-output: CLI_LOG_* */
+} cli_globals;
+extern cli_globals g_cli;
+extern const char *const cli_global_help;
+
+/* Messages on stderr through --log-output; info and warn are dropped by
+ * --silent, errors never. */
+void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A boolean flag's value as cobra reads it (--flag, --flag=true|false|1|0|t|f):
+ * 0, or -1 with the message printed. `arg` NULL means true. */
+int cli_parse_bool(const char *flag, const char *arg, bool *out);
 
 /* Exit statuses. */
 #define CLI_OK 0
@@ -39,6 +59,10 @@ int cmd_delete(int argc, char **argv);
 void cmd_delete_help(FILE *to);
 int cmd_completion(int argc, char **argv);
 void cmd_completion_help(FILE *to);
+int cmd_describe(int argc, char **argv);
+void cmd_describe_help(FILE *to);
+int cmd_render(int argc, char **argv);
+void cmd_render_help(FILE *to);
 
 /* The hidden `vcluster port-forward` (cmd_portforward.c) and the helpers
  * connect, disconnect and delete use to run and find it. */

@@ -87,7 +87,9 @@ typedef struct vc_create_options {
     /** Parsed values (vcluster.yaml); NULL: defaults. Borrowed for the call. */
     vc_config *config;
     /** local driver: directory with kube-apiserver, kube-controller-manager,
-     *  kine, etcd (NULL: $VC_K8S_BINDIR, else PATH). */
+     *  kine, etcd (NULL: $VC_K8S_BINDIR, else PATH, else the newest
+     *  ${XDG_CACHE_HOME:-~/.cache}/libvcluster/bin/VERSION that has them,
+     *  where tests/cluster/hostcluster builds them). */
     const char *bin_dir;
     /** local driver: the vcluster-syncer executable (NULL: $VC_SYNCER_BIN,
      *  else next to the running program, else PATH). */
@@ -178,6 +180,21 @@ VC_API void vc_cluster_list_free(vc_cluster_list *list);
 VC_API int vc_cluster_status(vc_cluster_info **out, vc_kube *host, const char *name, const char *host_namespace);
 /** NULL-safe. @since 0.1 */
 VC_API void vc_cluster_info_free(vc_cluster_info *info);
+
+/**
+ * The effective configuration (vcluster.yaml, as vc_config_to_yaml() writes
+ * it: defaults and the user's values) that virtual cluster `name` was
+ * created or last upgraded with, into `out` (`host_namespace` NULL:
+ * vcluster-<name>). Load it with vc_config_load_string() to ask
+ * vc_config_distro(), vc_config_backing_store() or vc_config_get().
+ * The kubernetes driver keeps it in the host Secret vc-config-<name>, the
+ * local driver in its state directory. Replaces the contents of `out`
+ * (release with vc_buf_dispose()). This is what `vcluster describe` shows.
+ * @return VC_OK, VC_ENOTFOUND (no such cluster, or its configuration is
+ *   gone), VC_EIO, API errors.
+ * @since 0.2
+ */
+VC_API int vc_cluster_get_config(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace);
 
 /**
  * A kubeconfig (YAML) for the virtual cluster into `out`, with one context

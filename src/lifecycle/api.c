@@ -578,3 +578,57 @@ out:
     lc_clear(&lc);
     return rc;
 }
+
+/* The stored values: Secret vc-config-NAME (config.yaml) for the kubernetes
+ * driver, values.yaml in the state directory for the local driver. */
+int vc_cluster_get_config(vc_buf *out, vc_kube *host, const char *name, const char *ns)
+{
+    if (!out)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "out is NULL");
+    vc__lc lc;
+    int rc = lc_init(&lc, host, name, ns, 10000);
+    if (rc < 0)
+        return rc;
+    json_t *svc = NULL, *sec = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    rc = find_service(&lc, &svc);
+    const vc__driver *drv = rc == VC_OK ? driver_of(svc) : NULL;
+    if (rc == VC_OK && drv == &vc__driver_local) {
+        const char *dir = vc__lc_str(json_object_get(json_object_get(svc, "metadata"), "annotations"), VC__LC_STATE_ANN);
+        char *p = dir ? vc__path_join(dir, "values.yaml") : NULL;
+        rc = !dir ? vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE, "host Service %s/%s has no %s annotation", lc.ns,
+                              lc.name, VC__LC_STATE_ANN)
+             : p  ? vc__file_read(p, &text, &len)
+                  : vc__error_oom();
+        vc__free(p);
+    } else if (rc == VC_OK) {
+        char *sname = vc__sprintf("vc-config-%s", lc.name);
+        rc = sname ? vc__lc_get(lc.host, "v1", "secrets", lc.ns, sname, &sec) : vc__error_oom();
+        const char *b64 = rc == VC_OK ? vc__lc_str(json_object_get(sec, "data"), "config.yaml") : NULL;
+        if (rc == VC_OK && !b64)
+            rc = vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE, "host Secret %s/%s has no config.yaml", lc.ns, sname);
+        unsigned char *raw = NULL;
+        if (rc == VC_OK && b64)
+            rc = vc__base64_decode(b64, strlen(b64), &raw, &len);
+        if (rc == VC_OK) {
+            text = vc__malloc(len + 1);
+            if (text) {
+                if (raw)
+                    memcpy(text, raw, len);
+                text[len] = '\0';
+            } else {
+                rc = vc__error_oom();
+            }
+        }
+        vc__free(raw);
+        vc__free(sname);
+    }
+    if (rc == VC_OK)
+        rc = vc__buf_set(out, text);
+    vc__free(text);
+    json_decref(sec);
+    json_decref(svc);
+    lc_clear(&lc);
+    return rc;
+}

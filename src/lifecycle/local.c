@@ -7,6 +7,7 @@
  * is what pods see as the API server), ServiceAccount vc-workload-NAME and
  * the kubeconfig Secret vc-NAME. State: <root>/<namespace>/<name>/.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -199,6 +200,39 @@ static char *default_syncer(void)
     return vc__find_exe(NULL, "vcluster-syncer");
 }
 
+/* A Kubernetes binary of the local driver: in `bin` when given; else on
+ * PATH; else in the cache tests/cluster/hostcluster builds into
+ * (${XDG_CACHE_HOME:-~/.cache}/libvcluster/bin/<version>/, the highest
+ * version that has it), so a machine that ran the demo needs no --bin-dir. */
+static char *find_k8s_exe(const char *bin, const char *name)
+{
+    if (!vc__str_empty(bin))
+        return vc__find_exe(bin, name);
+    char *p = vc__find_exe(NULL, name);
+    if (p)
+        return p;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char *root = !vc__str_empty(xdg)    ? vc__sprintf("%s/libvcluster/bin", xdg)
+                 : !vc__str_empty(home) ? vc__sprintf("%s/.cache/libvcluster/bin", home)
+                                        : NULL;
+    DIR *d = root ? opendir(root) : NULL;
+    char best[256] = "";
+    for (struct dirent *e = d ? readdir(d) : NULL; e; e = readdir(d)) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof best ||
+            (best[0] && strverscmp(e->d_name, best) <= 0))
+            continue;
+        char *cand = vc__sprintf("%s/%s/%s", root, e->d_name, name);
+        if (cand && access(cand, X_OK) == 0)
+            snprintf(best, sizeof best, "%s", e->d_name);
+        vc__free(cand);
+    }
+    if (d)
+        closedir(d);
+    p = best[0] ? vc__sprintf("%s/%s/%s", root, best, name) : NULL;
+    vc__free(root);
+    return p;
+}
+
 static int resolve_binaries(vc__lc *lc, lstate *s)
 {
     const char *bin = lc->bin_dir;
@@ -212,19 +246,19 @@ static int resolve_binaries(vc__lc *lc, lstate *s)
     for (int i = 0; i < P_SYNCER; i++) {
         if (!names[i])
             continue;
-        s->exe[i] = vc__find_exe(bin, names[i]);
+        s->exe[i] = find_k8s_exe(bin, names[i]);
         if (!s->exe[i])
             return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
                              "the local driver needs %s%s%s%s; build them with tests/cluster/hostcluster build and pass "
                              "their directory (--bin-dir or VC_K8S_BINDIR)",
-                             names[i], bin ? " in " : " on PATH", bin ? bin : "", "");
+                             names[i], bin ? " in " : " on PATH or in ~/.cache/libvcluster/bin/VERSION", bin ? bin : "", "");
     }
-    if (vc__config_virtual_scheduler(lc->config) && !(s->exe[P_SCHED] = vc__find_exe(bin, "kube-scheduler")))
+    if (vc__config_virtual_scheduler(lc->config) && !(s->exe[P_SCHED] = find_k8s_exe(bin, "kube-scheduler")))
         return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
                          "controlPlane.advanced.virtualScheduler.enabled: the local driver needs kube-scheduler%s%s; "
                          "build it with tests/cluster/hostcluster build and pass its directory (--bin-dir or "
                          "VC_K8S_BINDIR)",
-                         bin ? " in " : " on PATH", bin ? bin : "");
+                         bin ? " in " : " on PATH or in ~/.cache/libvcluster/bin/VERSION", bin ? bin : "");
     s->exe[P_SYNCER] = !vc__str_empty(lc->syncer_path) ? vc__strdup(lc->syncer_path) : default_syncer();
     if (!s->exe[P_SYNCER] || access(s->exe[P_SYNCER], X_OK) != 0)
         return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
@@ -1010,7 +1044,7 @@ static int upgrade_scheduler(vc__lc *lc, lstate *s)
         return VC_OK;
     if (!s->exe[P_SCHED]) {
         const char *bin = vc__str_empty(lc->bin_dir) ? getenv("VC_K8S_BINDIR") : lc->bin_dir;
-        if (!(s->exe[P_SCHED] = vc__find_exe(bin, "kube-scheduler")))
+        if (!(s->exe[P_SCHED] = find_k8s_exe(bin, "kube-scheduler")))
             return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
                              "controlPlane.advanced.virtualScheduler.enabled: the local driver needs kube-scheduler; "
                              "pass its directory (--bin-dir or VC_K8S_BINDIR)");

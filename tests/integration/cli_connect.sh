@@ -117,9 +117,20 @@ else
 	echo "# skipped the data path: no openssl/python3, or 127.0.0.1:10250 is taken ($(cat "$WORK/fk.log" 2>/dev/null | tail -1))"
 fi
 
-"$V" connect "$NAME" --server https://example.invalid:6443 --update-current=false >/dev/null 2>&1
+"$V" connect "$NAME" --server https://example.invalid:6443 --update-current=false --kube-config "$WORK/server.yaml" \
+	>/dev/null 2>&1
 check "--server writes that server, no forwarder" test "$(forwarders)" = 0
-check "... into the kubeconfig" grep -q "server: https://example.invalid:6443" "$KUBECONFIG"
+check "... into the --kube-config file (--update-current=false)" grep -q "server: https://example.invalid:6443" "$WORK/server.yaml"
+check "... leaving the kubeconfig alone" sh -c '! grep -q "example.invalid" "$1"' _ "$KUBECONFIG"
+
+# describe: the images of the control plane containers (kubernetes driver)
+"$V" describe "$NAME" -o json >"$WORK/describe.json" 2>/dev/null
+check "describe -o json: imageTags has the syncer and kube-apiserver images, driver kubernetes" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["imageTags"]
+sys.exit(0 if "syncer" in t and "kube-apiserver" in t and d["driver"] == "kubernetes" and d["backingStore"] else 1)' \
+	"$WORK/describe.json"
 
 "$V" connect "$NAME" >/dev/null 2>&1
 check "connected again" test "$(forwarders)" = 1

@@ -132,6 +132,21 @@ static void t_create(void)
     if (rc < 0)
         fprintf(stderr, "upgrade without --driver: %s\n", vc_error_last()->message);
     CHECK_INT(rc, VC_OK);
+    /* the configuration it runs with (vcluster describe): loads again, same
+     * distro and store; none for a missing cluster */
+    vc_buf y = VC_BUF_INIT;
+    CHECK_INT(vc_cluster_get_config(&y, H, NAME, NULL), VC_OK);
+    vc_config *back = NULL;
+    CHECK_INT(vc_config_new(&back), VC_OK);
+    CHECK_INT(vc_config_load_string(back, y.ptr ? y.ptr : "", "stored"), VC_OK);
+    int32_t store = 0;
+    CHECK_INT(vc_config_backing_store(&store, back), VC_OK);
+    CHECK_INT(store, VC_STORE_EMBEDDED_DATABASE);
+    CHECK_STR(vc_config_distro(back), "k8s");
+    vc_config_free(back);
+    CHECK_INT(vc_cluster_get_config(&y, H, "nope", NULL), VC_ENOTFOUND);
+    CHECK_INT(vc_cluster_get_config(NULL, H, NAME, NULL), VC_EINVAL);
+    vc_buf_dispose(&y);
 }
 
 static void t_connect_and_deploy(void)

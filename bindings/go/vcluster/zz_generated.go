@@ -866,6 +866,15 @@ func vc_cluster_info_free(info *C.vc_cluster_info) {
 	C.vc_cluster_info_free(info)
 }
 
+// vc_cluster_get_config calls the C function of the same name.
+//
+// int vc_cluster_get_config(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace)
+func vc_cluster_get_config(out *C.vc_buf, host *C.vc_kube, name *C.char, host_namespace *C.char) (C.int, error) {
+	var e C.vcgo_error
+	rc := C.vcgo_vc_cluster_get_config(&e, out, host, name, host_namespace)
+	return rc, takeError(rc, &e, "vc_cluster_get_config")
+}
+
 // vc_cluster_connect calls the C function of the same name.
 //
 // int vc_cluster_connect(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace, const char *server)
@@ -1124,7 +1133,7 @@ var generatedFunctions = []struct {
 	{"include/vcluster/config.h", []string{"vc_config_new", "vc_config_free", "vc_config_load_file", "vc_config_load_string", "vc_config_set", "vc_config_get", "vc_config_to_yaml", "vc_config_distro", "vc_config_backing_store", "vc_config_ha_replicas", "vc_config_service_type"}},
 	{"include/vcluster/kube.h", []string{"vc_kube_options_init", "vc_kube_new", "vc_kube_free", "vc_kube_server", "vc_kube_namespace", "vc_kube_context", "vc_kube_request", "vc_kube_server_version", "vc_port_forward_open", "vc_port_forward_read", "vc_port_forward_write", "vc_port_forward_get_fd", "vc_port_forward_splice", "vc_port_forward_cancel", "vc_port_forward_free"}},
 	{"include/vcluster/kubelet.h", []string{"vc_kubelet_proxy_options_init", "vc_kubelet_proxy_new", "vc_kubelet_proxy_serve", "vc_kubelet_proxy_free"}},
-	{"include/vcluster/lifecycle.h", []string{"vc_create_options_init", "vc_cluster_create", "vc_cluster_list_get", "vc_cluster_list_count", "vc_cluster_list_at", "vc_cluster_list_free", "vc_cluster_status", "vc_cluster_info_free", "vc_cluster_connect", "vc_cluster_find_pod", "vc_cluster_op_options_init", "vc_cluster_pause", "vc_cluster_resume", "vc_cluster_delete", "vc_kubeconfig_merge", "vc_kubeconfig_remove_context", "vc_kubeconfig_restore_context"}},
+	{"include/vcluster/lifecycle.h", []string{"vc_create_options_init", "vc_cluster_create", "vc_cluster_list_get", "vc_cluster_list_count", "vc_cluster_list_at", "vc_cluster_list_free", "vc_cluster_status", "vc_cluster_info_free", "vc_cluster_get_config", "vc_cluster_connect", "vc_cluster_find_pod", "vc_cluster_op_options_init", "vc_cluster_pause", "vc_cluster_resume", "vc_cluster_delete", "vc_kubeconfig_merge", "vc_kubeconfig_remove_context", "vc_kubeconfig_restore_context"}},
 	{"include/vcluster/syncer.h", []string{"vc_syncer_options_init", "vc_syncer_new", "vc_syncer_free", "vc_syncer_get_fd", "vc_syncer_get_timeout", "vc_syncer_step", "vc_syncer_next_event", "vc_sync_event_free", "vc_syncer_wakeup", "vc_syncer_stop", "vc_syncer_stats_get", "vc_syncer_stats_json"}},
 	{"include/vcluster/translate.h", []string{"vc_translate_options_init", "vc_translator_new", "vc_translator_free", "vc_translator_set_service_ips", "vc_translator_host_namespace", "vc_translate_host_name", "vc_translate_virtual_name", "vc_translate_label_key", "vc_translate_namespace_label_key", "vc_translate_to_host", "vc_translate_to_virtual_status", "vc_translate_pod_binding", "vc_translate_merge_metadata", "vc_translate_pod_token_requests", "vc_translate_pod_references", "vc_translate_manifests"}},
 	{"include/vcluster/version.h", []string{"vc_version"}},

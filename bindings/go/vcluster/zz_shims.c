@@ -220,6 +220,11 @@ int vcgo_vc_cluster_status(vcgo_error *err, vc_cluster_info **out, vc_kube *host
     return vcgo_capture(err, vc_cluster_status(out, host, name, host_namespace));
 }
 
+int vcgo_vc_cluster_get_config(vcgo_error *err, vc_buf *out, vc_kube *host, const char *name, const char *host_namespace)
+{
+    return vcgo_capture(err, vc_cluster_get_config(out, host, name, host_namespace));
+}
+
 int vcgo_vc_cluster_connect(vcgo_error *err, vc_buf *out, vc_kube *host, const char *name, const char *host_namespace, const char *server)
 {
     return vcgo_capture(err, vc_cluster_connect(out, host, name, host_namespace, server));

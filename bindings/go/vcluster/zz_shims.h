@@ -64,6 +64,7 @@ int vcgo_vc_create_options_init(vcgo_error *err, vc_create_options *opts, uint32
 int vcgo_vc_cluster_create(vcgo_error *err, vc_kube *host, const vc_create_options *opts, vc_buf *out_manifests);
 int vcgo_vc_cluster_list_get(vcgo_error *err, vc_cluster_list **out, vc_kube *host, const char *host_namespace);
 int vcgo_vc_cluster_status(vcgo_error *err, vc_cluster_info **out, vc_kube *host, const char *name, const char *host_namespace);
+int vcgo_vc_cluster_get_config(vcgo_error *err, vc_buf *out, vc_kube *host, const char *name, const char *host_namespace);
 int vcgo_vc_cluster_connect(vcgo_error *err, vc_buf *out, vc_kube *host, const char *name, const char *host_namespace, const char *server);
 int vcgo_vc_cluster_find_pod(vcgo_error *err, vc_buf *out, int32_t *out_port, vc_kube *host, const char *name, const char *host_namespace, const char *pod);
 int vcgo_vc_cluster_op_options_init(vcgo_error *err, vc_cluster_op_options *opts, uint32_t version);

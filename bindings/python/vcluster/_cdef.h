@@ -83,6 +83,7 @@ const vc_cluster_info *vc_cluster_list_at(vc_cluster_list *list, size_t i);
 void vc_cluster_list_free(vc_cluster_list *list);
 int vc_cluster_status(vc_cluster_info **out, vc_kube *host, const char *name, const char *host_namespace);
 void vc_cluster_info_free(vc_cluster_info *info);
+int vc_cluster_get_config(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace);
 int vc_cluster_connect(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace, const char *server);
 int vc_cluster_find_pod(vc_buf *out, int32_t *out_port, vc_kube *host, const char *name, const char *host_namespace, const char *pod);
 typedef struct vc_cluster_op_options { uint32_t version; uint32_t flags; int32_t timeout_ms; vc_progress_fn progress; void *progress_user_data; const char *bin_dir; const char *syncer_path; const char *state_dir; } vc_cluster_op_options;

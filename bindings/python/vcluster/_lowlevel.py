@@ -1087,6 +1087,32 @@ def cluster_info_free(info: Any) -> None:
     lib.vc_cluster_info_free(info)
 
 
+def cluster_get_config(host: Any, name: Optional[Union[str, bytes]], host_namespace: Optional[Union[str, bytes]]) -> str:
+    """int vc_cluster_get_config(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace)
+
+    The effective configuration (vcluster.yaml, as vc_config_to_yaml() writes
+    it: defaults and the user's values) that virtual cluster `name` was
+    created or last upgraded with, into `out` (`host_namespace` NULL:
+    vcluster-<name>). Load it with vc_config_load_string() to ask
+    vc_config_distro(), vc_config_backing_store() or vc_config_get().
+    The kubernetes driver keeps it in the host Secret vc-config-<name>, the
+    local driver in its state directory. Replaces the contents of `out`
+    (release with vc_buf_dispose()). This is what `vcluster describe` shows.
+    @return VC_OK, VC_ENOTFOUND (no such cluster, or its configuration is
+      gone), VC_EIO, API errors.
+    @since 0.2
+    """
+    out = ffi.new("vc_buf *")
+    name_c = _s.cstr(name, 'name')
+    host_namespace_c = _s.cstr(host_namespace, 'host_namespace')
+    try:
+        rc = lib.vc_cluster_get_config(out, _s.handle(host, 'host'), name_c, host_namespace_c)
+        _s.check(rc, 'vc_cluster_get_config')
+        return _s.buf_str(out)
+    finally:
+        lib.vc_buf_dispose(out)
+
+
 def cluster_connect(host: Any, name: Optional[Union[str, bytes]], host_namespace: Optional[Union[str, bytes]], server: Optional[Union[str, bytes]]) -> str:
     """int vc_cluster_connect(vc_buf *out, vc_kube *host, const char *name, const char *host_namespace, const char *server)
 
@@ -1677,6 +1703,7 @@ FUNCTIONS = {
     'vc_cluster_list_free': cluster_list_free,
     'vc_cluster_status': cluster_status,
     'vc_cluster_info_free': cluster_info_free,
+    'vc_cluster_get_config': cluster_get_config,
     'vc_cluster_connect': cluster_connect,
     'vc_cluster_find_pod': cluster_find_pod,
     'vc_cluster_op_options_init': cluster_op_options_init,
@@ -1716,7 +1743,7 @@ HEADERS = {
     'include/vcluster/config.h': ['vc_config_new', 'vc_config_free', 'vc_config_load_file', 'vc_config_load_string', 'vc_config_set', 'vc_config_get', 'vc_config_to_yaml', 'vc_config_distro', 'vc_config_backing_store', 'vc_config_ha_replicas', 'vc_config_service_type'],
     'include/vcluster/kube.h': ['vc_kube_options_init', 'vc_kube_new', 'vc_kube_free', 'vc_kube_server', 'vc_kube_namespace', 'vc_kube_context', 'vc_kube_request', 'vc_kube_server_version', 'vc_port_forward_open', 'vc_port_forward_read', 'vc_port_forward_write', 'vc_port_forward_get_fd', 'vc_port_forward_splice', 'vc_port_forward_cancel', 'vc_port_forward_free'],
     'include/vcluster/kubelet.h': ['vc_kubelet_proxy_options_init', 'vc_kubelet_proxy_new', 'vc_kubelet_proxy_serve', 'vc_kubelet_proxy_free'],
-    'include/vcluster/lifecycle.h': ['vc_create_options_init', 'vc_cluster_create', 'vc_cluster_list_get', 'vc_cluster_list_count', 'vc_cluster_list_at', 'vc_cluster_list_free', 'vc_cluster_status', 'vc_cluster_info_free', 'vc_cluster_connect', 'vc_cluster_find_pod', 'vc_cluster_op_options_init', 'vc_cluster_pause', 'vc_cluster_resume', 'vc_cluster_delete', 'vc_kubeconfig_merge', 'vc_kubeconfig_remove_context', 'vc_kubeconfig_restore_context'],
+    'include/vcluster/lifecycle.h': ['vc_create_options_init', 'vc_cluster_create', 'vc_cluster_list_get', 'vc_cluster_list_count', 'vc_cluster_list_at', 'vc_cluster_list_free', 'vc_cluster_status', 'vc_cluster_info_free', 'vc_cluster_get_config', 'vc_cluster_connect', 'vc_cluster_find_pod', 'vc_cluster_op_options_init', 'vc_cluster_pause', 'vc_cluster_resume', 'vc_cluster_delete', 'vc_kubeconfig_merge', 'vc_kubeconfig_remove_context', 'vc_kubeconfig_restore_context'],
     'include/vcluster/syncer.h': ['vc_syncer_options_init', 'vc_syncer_new', 'vc_syncer_free', 'vc_syncer_get_fd', 'vc_syncer_get_timeout', 'vc_syncer_step', 'vc_syncer_next_event', 'vc_sync_event_free', 'vc_syncer_wakeup', 'vc_syncer_stop', 'vc_syncer_stats_get', 'vc_syncer_stats_json'],
     'include/vcluster/translate.h': ['vc_translate_options_init', 'vc_translator_new', 'vc_translator_free', 'vc_translator_set_service_ips', 'vc_translator_host_namespace', 'vc_translate_host_name', 'vc_translate_virtual_name', 'vc_translate_label_key', 'vc_translate_namespace_label_key', 'vc_translate_to_host', 'vc_translate_to_virtual_status', 'vc_translate_pod_binding', 'vc_translate_merge_metadata', 'vc_translate_pod_token_requests', 'vc_translate_pod_references', 'vc_translate_manifests'],
     'include/vcluster/version.h': ['vc_version'],

@@ -90,8 +90,9 @@ rc, out, err = run(["translate", "-f", "/dev/zero", "--name", "x"])
 check("translate -f /dev/zero: refused at 64 MiB", rc == 1 and "limit for manifests" in err, repr((rc, err[:300])))
 rc, out, err = run(["translate", "-f", "/nonexistent", "--name", "x"])
 check("translate -f a missing file: the reason", rc == 1 and "No such file" in err, repr((rc, err[:300])))
-rc, out, err = run(["create", "x", "--print", "-f", "/dev/zero", "--kubeconfig", "/nonexistent"])
-check("create -f /dev/zero: refused at 16 MiB", rc != 0 and "16 MiB" in err, repr((rc, err[:300])))
+for verb in ("create", "render"):
+    rc, out, err = run([verb, "x", "-f", "/dev/zero", "--kubeconfig", "/nonexistent"])
+    check(f"{verb} -f /dev/zero: refused at 16 MiB", rc != 0 and "16 MiB" in err, repr((rc, err[:300])))
 
 # the virtual scheduler with the kubernetes driver (issue 13 item 5): the
 # StatefulSet gets a kube-scheduler container running the binary of the k8s
@@ -109,15 +110,15 @@ with tempfile.TemporaryDirectory() as d:
     with open(vals, "w") as f:
         f.write("controlPlane:\n  advanced:\n    virtualScheduler:\n      enabled: true\n"
                 "sync:\n  fromHost:\n    nodes:\n      enabled: true\n      syncBackChanges: true\n")
-    rc, out, err = run(["create", "vs", "--print", "-f", vals, "--kubeconfig", kc])
-    check("create --print with virtualScheduler: a kube-scheduler container from the k8s image",
+    rc, out, err = run(["render", "vs", "-f", vals, "--kubeconfig", kc])
+    check("render with virtualScheduler: a kube-scheduler container from the k8s image",
           rc == 0 and "- name: kube-scheduler" in out and "- /kubernetes/kube-scheduler" in out
           and "--kubeconfig=/pki/scheduler.conf" in out and "image: ghcr.io/loft-sh/kubernetes:" in out,
           repr((rc, err[:300])))
-    check("create --print with real nodes: the ClusterRole reads and patches nodes",
+    check("render with real nodes: the ClusterRole reads and patches nodes",
           "- nodes/status" in out and "- patch" in out, repr(out[:300]))
-    rc, out, err = run(["create", "vs", "--print", "--kubeconfig", kc])
-    check("create --print by default: no kube-scheduler container", rc == 0 and "kube-scheduler" not in out,
+    rc, out, err = run(["render", "vs", "--kubeconfig", kc])
+    check("render by default: no kube-scheduler container", rc == 0 and "kube-scheduler" not in out,
           repr((rc, err[:300])))
 
 print(f"# cli: {failures} failed")
