@@ -256,7 +256,6 @@ struct vc_syncer {
     bool set_owner;                    /* experimental.syncSettings.setOwner */
     bool from_host_storage_classes;    /* sync.fromHost.storageClasses ("auto" resolved) */
     char *from_host_sc_selector;       /* its selector as a label selector, or NULL */
-    long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     json_t *cr_to_host, *cr_from_host; /* sync.{toHost,fromHost}.customResources (copies) */
     json_t *from_host;                 /* fromhost.c: enabled-key -> label selector ("" = all) */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
@@ -397,6 +396,9 @@ vc__ctl *vc__sync_ctl_of(vc_syncer *s, vc__ctl_id id);
 int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, int kind_id);
 int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg);
+/* nodes.c: the InternalIP fake node `node` advertises (the kubelet proxy's
+ * address), or NULL. Borrowed from the syncer. */
+const char *vc__node_ip(vc_syncer *s, const char *node);
 int vc__ctl_events_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);

@@ -1,0 +1,384 @@
+/* The host objects upstream vcluster makes that the first comparison with
+ * upstream found missing or different (issue 16), against the kwok host
+ * cluster and a bare virtual control plane:
+ *
+ * - kube-root-ca.crt: one host ConfigMap per virtual namespace,
+ *   kube-root-ca.crt-x-<ns>-x-<vc>, referenced by the host pods' projected
+ *   volumes; the shared vcluster-kube-root-ca.crt-x-<vc> an earlier release
+ *   made is deleted at start; a namespace's copy goes with its last pod.
+ * - fake Nodes: Hostname <node>.nodes.vcluster.com and the InternalIP of
+ *   the kubelet proxy, the virtual API server's version, the proxy's port,
+ *   ephemeral-storage and hugepages, the pressure conditions, system IDs,
+ *   upstream's labels and annotations; a fake node of an earlier release
+ *   (bare status) is brought up to date. */
+#include <poll.h>
+
+#include "vcenv.h"
+#include "translate/translate.h"
+#include "vcluster/syncer.h"
+
+static vc_kube *H, *V;
+static vc_syncer *S;
+static char NAME[32], HNS[64];
+
+static void pump(int ms)
+{
+    int64_t end = vc__now_ms() + ms;
+    while (vc__now_ms() < end) {
+        int64_t t = 0;
+        vc_syncer_get_timeout(S, &t);
+        struct pollfd p = { vc_syncer_get_fd(S), POLLIN, 0 };
+        poll(&p, 1, t < 0 || t > 50 ? 50 : (int)t);
+        int32_t st;
+        vc_syncer_step(S, 0, &st);
+        vc_sync_event *ev;
+        while (vc_syncer_next_event(&ev, S) == VC_OK) {
+            if (ev->type == VC_SYNC_ERROR && ev->error->code != VC_ECONFLICT)
+                fprintf(stderr, "  sync error: %s\n", ev->error->message);
+            vc_sync_event_free(ev);
+        }
+    }
+}
+
+static bool pump_until(bool (*cond)(void), int timeout_ms)
+{
+    int64_t end = vc__now_ms() + timeout_ms;
+    while (vc__now_ms() < end) {
+        pump(200);
+        if (cond())
+            return true;
+    }
+    return cond();
+}
+
+static int kdelete(vc_kube *k, const char *path)
+{
+    int rc = vc_kube_request(k, NULL, NULL, "DELETE", path, NULL, NULL);
+    return rc == VC_ENOTFOUND ? VC_OK : rc;
+}
+
+static void start_syncer(const char *config)
+{
+    vc_syncer_options o;
+    CHECK_INT(vc_syncer_options_init(&o, VC_SYNCER_OPTIONS_VERSION), VC_OK);
+    o.name = NAME;
+    o.host_namespace = HNS;
+    o.config_yaml = config;
+    o.kubelet_address = "127.0.0.1";
+    o.kubelet_port = 10999;
+    CHECK_INT(vc_syncer_new(&S, H, V, &o), VC_OK);
+}
+
+static void stop_syncer(void)
+{
+    if (!S)
+        return;
+    vc_syncer_stop(S);
+    int32_t st = VC_STEP_IDLE;
+    int64_t end = vc__now_ms() + 10000;
+    while (st != VC_STEP_STOPPED && vc__now_ms() < end)
+        vc_syncer_step(S, 100, &st);
+    vc_syncer_free(S);
+    S = NULL;
+}
+
+/* a host object of the vcluster's namespace: what is "configmaps" */
+static json_t *hget(const char *what, const char *a)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/%s/%s", HNS, what, a);
+    return kget(H, path);
+}
+
+static bool host_has(const char *what, const char *a)
+{
+    json_t *o = hget(what, a);
+    bool ok = o && !json_object_get(json_object_get(o, "metadata"), "deletionTimestamp");
+    json_decref(o);
+    return ok;
+}
+
+#define HCM "configmaps"
+#define HPOD "pods"
+
+/* the host side the lifecycle would make, and a shared root CA ConfigMap an
+ * earlier release left */
+static void host_setup(void)
+{
+    char buf[1024], path[256];
+    snprintf(buf, sizeof buf, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", HNS);
+    CHECK_INT(kcreate(H, "/api/v1/namespaces", buf), VC_OK);
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"%s\"},"
+             "\"spec\":{\"ports\":[{\"name\":\"https\",\"port\":443,\"targetPort\":8443}]}}", NAME);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/services", HNS);
+    CHECK_INT(kcreate(H, path, buf), VC_OK);
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Endpoints\",\"metadata\":{\"name\":\"%s\"},"
+             "\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.2.3\"}],\"ports\":[{\"name\":\"https\",\"port\":8443}]}]}",
+             NAME);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/endpoints", HNS);
+    CHECK_INT(kcreate(H, path, buf), VC_OK);
+    snprintf(buf, sizeof buf, "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"vc-workload-%s\"}}",
+             NAME);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts", HNS);
+    CHECK_INT(kcreate(H, path, buf), VC_OK);
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"vcluster-kube-root-ca.crt-x-%s\","
+             "\"labels\":{\"vcluster.loft.sh/managed-by\":\"%s\",\"vcluster.loft.sh/namespace\":\"a\"},"
+             "\"annotations\":{\"vcluster.loft.sh/object-name\":\"kube-root-ca.crt\","
+             "\"vcluster.loft.sh/object-namespace\":\"a\"}},\"data\":{\"ca.crt\":\"old\"}}",
+             NAME, NAME);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps", HNS);
+    CHECK_INT(kcreate(H, path, buf), VC_OK);
+}
+
+static const char *SA_PATH;
+static bool sa_exists(void)
+{
+    json_t *o = kget(V, SA_PATH);
+    bool ok = o != NULL;
+    json_decref(o);
+    return ok;
+}
+
+static void virtual_pod(const char *ns, const char *name)
+{
+    char buf[1024], path[256];
+    snprintf(buf, sizeof buf, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces", buf), VC_OK);
+    /* the service-account admission plugin needs the namespace's default SA */
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/serviceaccounts/default", ns);
+    SA_PATH = path;
+    CHECK(pump_until(sa_exists, 30000));
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\"},"
+             "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}", name);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods", ns);
+    CHECK_INT(kcreate(V, path, buf), VC_OK);
+}
+
+/* ---- kube-root-ca.crt per namespace ---- */
+
+static char CM_A[128], CM_B[128], POD_A[128], POD_B[128], LEGACY[128];
+
+static bool legacy_gone(void)
+{
+    return !host_has(HCM, LEGACY);
+}
+
+static bool root_cas_synced(void)
+{
+    return host_has(HCM, CM_A) && host_has(HCM, CM_B) && host_has(HPOD, POD_A) && host_has(HPOD, POD_B);
+}
+
+/* the name the host pod's projected volume gives the root CA ConfigMap */
+static char *projected_root_ca(const char *pod)
+{
+    json_t *p = hget(HPOD, pod);
+    char *found = NULL;
+    size_t i, j;
+    json_t *vol, *src;
+    json_array_foreach(json_object_get(json_object_get(p, "spec"), "volumes"), i, vol) {
+        json_array_foreach(json_object_get(json_object_get(vol, "projected"), "sources"), j, src) {
+            const char *n = vc__jpath_str(src, "configMap", "name");
+            if (n && strstr(n, "kube-root-ca.crt"))
+                found = vc__strdup(n);
+        }
+    }
+    json_decref(p);
+    return found;
+}
+
+static bool cm_a_gone(void)
+{
+    return !host_has(HCM, CM_A);
+}
+
+static void t_root_ca_per_namespace(void)
+{
+    snprintf(CM_A, sizeof CM_A, "kube-root-ca.crt-x-a-x-%s", NAME);
+    snprintf(CM_B, sizeof CM_B, "kube-root-ca.crt-x-b-x-%s", NAME);
+    snprintf(POD_A, sizeof POD_A, "p-x-a-x-%s", NAME);
+    snprintf(POD_B, sizeof POD_B, "p-x-b-x-%s", NAME);
+    snprintf(LEGACY, sizeof LEGACY, "vcluster-kube-root-ca.crt-x-%s", NAME);
+    CHECK(host_has(HCM, LEGACY));
+    start_syncer(NULL);
+    int64_t t0 = vc__now_ms();
+    CHECK(pump_until(legacy_gone, 30000));
+    printf("# the shared ConfigMap of an earlier release deleted %lld ms after start\n",
+           (long long)(vc__now_ms() - t0));
+    virtual_pod("a", "p");
+    virtual_pod("b", "p");
+    t0 = vc__now_ms();
+    CHECK(pump_until(root_cas_synced, 90000));
+    printf("# two pods in two namespaces: two root CA ConfigMaps on the host in %lld ms\n",
+           (long long)(vc__now_ms() - t0));
+    /* each host ConfigMap carries its namespace's CA and names its origin */
+    json_t *va = kget(V, "/api/v1/namespaces/a/configmaps/kube-root-ca.crt");
+    json_t *ha = hget(HCM, CM_A);
+    CHECK(vc__jpath_str(va, "data", "ca.crt") != NULL);
+    CHECK_STR(vc__jpath_str(ha, "data", "ca.crt"), vc__jpath_str(va, "data", "ca.crt"));
+    json_t *ann = json_object_get(json_object_get(ha, "metadata"), "annotations");
+    CHECK_STR(json_string_value(json_object_get(ann, "vcluster.loft.sh/object-namespace")), "a");
+    CHECK_STR(json_string_value(json_object_get(ann, "vcluster.loft.sh/object-name")), "kube-root-ca.crt");
+    CHECK_STR(vc__jpath_str(json_object_get(ha, "metadata"), "labels", "vcluster.loft.sh/namespace"), "a");
+    json_decref(va);
+    json_decref(ha);
+    json_t *hb = hget(HCM, CM_B);
+    ann = json_object_get(json_object_get(hb, "metadata"), "annotations");
+    CHECK_STR(json_string_value(json_object_get(ann, "vcluster.loft.sh/object-namespace")), "b");
+    json_decref(hb);
+    /* the pods' projected volumes name their own namespace's copy */
+    char *ra = projected_root_ca(POD_A), *rb = projected_root_ca(POD_B);
+    CHECK_STR(ra, CM_A);
+    CHECK_STR(rb, CM_B);
+    vc__free(ra);
+    vc__free(rb);
+    /* the shared one stays gone */
+    CHECK(!host_has(HCM, LEGACY));
+    /* a's pod goes: a's copy goes (no pod uses it), b's stays */
+    CHECK_INT(kdelete(V, "/api/v1/namespaces/a/pods/p?gracePeriodSeconds=0"), VC_OK);
+    CHECK(pump_until(cm_a_gone, 60000));
+    CHECK(host_has(HCM, CM_B));
+}
+
+/* ---- fake node details ---- */
+
+static char FAKE_NODE[128];
+
+static bool has_str(const json_t *o, const char *k, const char *want)
+{
+    return vc__streq(json_string_value(json_object_get(o, k)), want);
+}
+
+static bool fake_node_upstream(void)
+{
+    json_t *nodes = kget(V, "/api/v1/nodes?labelSelector=vcluster.loft.sh%2Ffake-node%3Dtrue");
+    json_t *n = json_array_get(json_object_get(nodes, "items"), 0);
+    const char *name = vc__jpath_str(n, "metadata", "name");
+    bool ok = name != NULL;
+    if (ok)
+        snprintf(FAKE_NODE, sizeof FAKE_NODE, "%s", name);
+    json_t *st = json_object_get(n, "status");
+    /* addresses: Hostname <node>.nodes.vcluster.com, then the proxy's IP */
+    json_t *addrs = json_object_get(st, "addresses");
+    char host[256];
+    snprintf(host, sizeof host, "%s.nodes.vcluster.com", name ? name : "");
+    ok = ok && json_array_size(addrs) == 2 && has_str(json_array_get(addrs, 0), "type", "Hostname") &&
+         has_str(json_array_get(addrs, 0), "address", host) && has_str(json_array_get(addrs, 1), "type", "InternalIP") &&
+         has_str(json_array_get(addrs, 1), "address", "127.0.0.1");
+    json_int_t port = json_integer_value(
+        json_object_get(json_object_get(json_object_get(st, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
+    ok = ok && port == 10999;
+    /* the version of the virtual API server */
+    vc_buf want = VC_BUF_INIT;
+    vc_kube_server_version(V, &want);
+    json_t *ni = json_object_get(st, "nodeInfo");
+    ok = ok && want.ptr && has_str(ni, "kubeletVersion", want.ptr) && has_str(ni, "kubeProxyVersion", want.ptr);
+    vc_buf_dispose(&want);
+    /* system IDs shaped as GUIDs */
+    static const char *const ids[] = { "bootID", "machineID", "systemUUID" };
+    for (size_t i = 0; i < 3; i++) {
+        const char *id = json_string_value(json_object_get(ni, ids[i]));
+        ok = ok && id && strlen(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-';
+    }
+    /* capacity and allocatable */
+    static const char *const res[][2] = { { "cpu", "16" },          { "memory", "32Gi" },   { "ephemeral-storage", "100Gi" },
+                                          { "hugepages-1Gi", "0" }, { "hugepages-2Mi", "0" }, { "pods", "110" } };
+    for (size_t i = 0; i < VC__ARRAY_LEN(res); i++)
+        ok = ok && has_str(json_object_get(st, "capacity"), res[i][0], res[i][1]) &&
+             has_str(json_object_get(st, "allocatable"), res[i][0], res[i][1]);
+    /* conditions: three pressures False, Ready True */
+    static const char *const conds[][2] = {
+        { "MemoryPressure", "False" }, { "DiskPressure", "False" }, { "PIDPressure", "False" }, { "Ready", "True" }
+    };
+    for (size_t i = 0; i < VC__ARRAY_LEN(conds); i++) {
+        bool seen = false;
+        size_t j;
+        json_t *c;
+        json_array_foreach(json_object_get(st, "conditions"), j, c) {
+            if (has_str(c, "type", conds[i][0]) && has_str(c, "status", conds[i][1]))
+                seen = true;
+        }
+        ok = ok && seen;
+    }
+    /* upstream's labels and annotations */
+    json_t *md = json_object_get(n, "metadata");
+    char fake[256];
+    snprintf(fake, sizeof fake, "fake-%s", name ? name : "");
+    ok = ok && has_str(json_object_get(md, "labels"), "kubernetes.io/hostname", fake) &&
+         has_str(json_object_get(md, "labels"), "beta.kubernetes.io/arch", "amd64") &&
+         has_str(json_object_get(md, "annotations"), "node.alpha.kubernetes.io/ttl", "0") &&
+         has_str(json_object_get(md, "annotations"), "volumes.kubernetes.io/controller-managed-attach-detach", "false");
+    json_decref(nodes);
+    return ok;
+}
+
+static char *SAVED_BOOT;
+
+static bool fake_node_repatched(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", FAKE_NODE);
+    json_t *n = kget(V, path);
+    const char *boot = vc__jpath_str(json_object_get(n, "status"), "nodeInfo", "bootID");
+    bool ok = fake_node_upstream() && vc__streq(boot, SAVED_BOOT);
+    json_decref(n);
+    return ok;
+}
+
+static void t_fake_node(void)
+{
+    CHECK(pump_until(fake_node_upstream, 30000));
+    /* a fake node as an earlier release left it: the status is patched again
+     * with the same system IDs */
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", FAKE_NODE);
+    json_t *n = kget(V, path);
+    SAVED_BOOT = vc__strdup(vc__jpath_str(json_object_get(n, "status"), "nodeInfo", "bootID"));
+    json_decref(n);
+    snprintf(path, sizeof path, "/api/v1/nodes/%s/status", FAKE_NODE);
+    CHECK_INT(vc_kube_request(V, NULL, NULL, "PATCH", path,
+                              "{\"status\":{\"capacity\":{\"ephemeral-storage\":null,\"hugepages-1Gi\":null},"
+                              "\"addresses\":[{\"type\":\"Hostname\",\"address\":\"bare\"}]}}",
+                              "application/merge-patch+json"),
+              VC_OK);
+    /* the next event of the node brings it back */
+    CHECK(pump_until(fake_node_repatched, 30000));
+    vc__free(SAVED_BOOT);
+}
+
+static void cleanup_host(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s", HNS);
+    kdelete(H, path);
+}
+
+int main(void)
+{
+    const char *kc = itest_kubeconfig();
+    vc_global_init(NULL);
+    itest_name(NAME, sizeof NAME, "vcu");
+    snprintf(HNS, sizeof HNS, "vcluster-%s", NAME);
+    H = kube_for(kc);
+    vcenv e;
+    if (!H || vcenv_up(&e) < 0)
+        return 1;
+    V = kube_for(e.kubeconfig);
+    if (!V) {
+        vcenv_down(&e);
+        return 1;
+    }
+    host_setup();
+    RUN(t_root_ca_per_namespace);
+    RUN(t_fake_node);
+    stop_syncer();
+    vc_kube_free(V);
+    vcenv_down(&e);
+    cleanup_host();
+    vc_kube_free(H);
+    vc_global_shutdown();
+    TEST_DONE();
+}
