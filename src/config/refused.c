@@ -27,7 +27,8 @@
 #define R_ETCD "the deployed etcd StatefulSet does not take this setting yet"
 #define R_ETCD_PVC "etcd keeps its data in the control-plane pods' volume: set controlPlane.statefulSet.persistence.volumeClaim.* instead"
 #define R_CPI "an Ingress for the control plane is not rendered by this driver (see doc/guide.md F3.2 for manual exposure)"
-#define R_EKC "exporting a kubeconfig Secret is not built; use vc_cluster_connect / `vcluster connect`"
+#define R_EKC "the syncer exports one kubeconfig Secret (vc-<name>, exportKubeConfig.context/server/insecure); " \
+              "service-account tokens and further Secrets are not built"
 #define R_PRO "a vCluster Pro / platform feature, not part of libvcluster"
 
 /* clang-format off */
@@ -122,9 +123,6 @@ const vc__cfg_refusal vc__cfg_refused[] = {
     { "policies.centralAdmission.validatingWebhooks", NULL, R_PRO },
     { "policies.centralAdmission.mutatingWebhooks", NULL, R_PRO },
     /* exportKubeConfig */
-    { EKC "context", NULL, R_EKC },
-    { EKC "server", NULL, R_EKC },
-    { EKC "insecure", NULL, R_EKC },
     { EKC "serviceAccount.name", NULL, R_EKC },
     { EKC "serviceAccount.namespace", NULL, R_EKC },
     { EKC "serviceAccount.clusterRole", NULL, R_EKC },

@@ -171,6 +171,7 @@ typedef enum vc__ctl_id {
     VC__CTL_FH_CSISTORAGECAPACITIES, /* sync.fromHost.csiStorageCapacities */
     VC__CTL_PVS,
     VC__CTL_STORAGECLASSES,
+    VC__CTL_KUBECONFIG,         /* the exported kubeconfig Secret vc-<vc> (kubeconfig.c) */
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -405,6 +406,8 @@ int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);
 /* The labels of a virtual namespace (*out a new reference, NULL when none). */
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg);
+/* kubeconfig.c: the Secret vc-<vcluster> (exportKubeConfig.*) */
+int vc__ctl_kubeconfig_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_deploy_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_kube_service_init(vc_syncer *s, vc__ctl *c, int arg);

@@ -10,7 +10,11 @@
  *   the kubelet proxy, the virtual API server's version, the proxy's port,
  *   ephemeral-storage and hugepages, the pressure conditions, system IDs,
  *   upstream's labels and annotations; a fake node of an earlier release
- *   (bare status) is brought up to date. */
+ *   (bare status) is brought up to date.
+ * - the Secret vc-<vc>: written by the syncer with its own connection to
+ *   the virtual API server (server, CA, client certificate and key), labels
+ *   app=vcluster and vcluster-name; a label the lifecycle set stays; a
+ *   restart with exportKubeConfig.server/context/insecure rewrites it. */
 #include <poll.h>
 
 #include "vcenv.h"
@@ -349,6 +353,95 @@ static void t_fake_node(void)
     vc__free(SAVED_BOOT);
 }
 
+
+/* ---- the exported kubeconfig Secret ---- */
+
+static char *secret_key(const char *key)
+{
+    char name[128];
+    snprintf(name, sizeof name, "vc-%s", NAME);
+    json_t *sec = hget("secrets", name);
+    const char *b64 = vc__jpath_str(sec, "data", key);
+    unsigned char *out = NULL;
+    size_t n = 0;
+    char *r = NULL;
+    if (b64 && vc__base64_decode(b64, strlen(b64), &out, &n) == VC_OK) {
+        r = vc__strndup((const char *)out, n);
+        vc__free(out);
+    }
+    json_decref(sec);
+    return r;
+}
+
+static char VSERVER[256];
+
+static bool secret_written(void)
+{
+    char *cfg = secret_key("config");
+    bool ok = cfg && strstr(cfg, VSERVER) && strstr(cfg, "client-certificate-data");
+    vc__free(cfg);
+    return ok;
+}
+
+static bool secret_exported(void)
+{
+    char *cfg = secret_key("config"), *ca = secret_key("certificate-authority");
+    bool ok = cfg && strstr(cfg, "server: https://vc.example.test:8443") && strstr(cfg, "current-context: exported") &&
+              strstr(cfg, "insecure-skip-tls-verify: true") && !strstr(cfg, "certificate-authority-data") && ca &&
+              !*ca;
+    vc__free(cfg);
+    vc__free(ca);
+    return ok;
+}
+
+static void t_kubeconfig_secret(void)
+{
+    /* the syncer (started by t_root_ca_per_namespace, no config) wrote it */
+    snprintf(VSERVER, sizeof VSERVER, "server: %s", V->cfg.server);
+    CHECK(pump_until(secret_written, 30000));
+    char name[128];
+    snprintf(name, sizeof name, "vc-%s", NAME);
+    json_t *sec = hget("secrets", name);
+    json_t *labels = json_object_get(json_object_get(sec, "metadata"), "labels");
+    CHECK_STR(json_string_value(json_object_get(labels, "app")), "vcluster");
+    CHECK_STR(json_string_value(json_object_get(labels, "vcluster-name")), NAME);
+    CHECK_STR(vc__jstr(sec, "type"), "Opaque");
+    json_decref(sec);
+    char *crt = secret_key("client-certificate"), *key = secret_key("client-key"), *ca = secret_key("certificate-authority");
+    CHECK(crt && strstr(crt, "BEGIN CERTIFICATE"));
+    CHECK(key && strstr(key, "PRIVATE KEY"));
+    CHECK(ca && strstr(ca, "BEGIN CERTIFICATE"));
+    vc__free(crt);
+    vc__free(key);
+    vc__free(ca);
+    /* the exported view works: a client made from it reaches the virtual API server */
+    char *cfg = secret_key("config");
+    vc_kube_options o;
+    vc_kube_options_init(&o, VC_KUBE_OPTIONS_VERSION);
+    o.kubeconfig_data = cfg;
+    vc_kube *k = NULL;
+    CHECK_INT(vc_kube_new(&k, &o), VC_OK);
+    json_t *ns = k ? kget(k, "/api/v1/namespaces/a") : NULL;
+    CHECK(ns != NULL);
+    json_decref(ns);
+    vc_kube_free(k);
+    vc__free(cfg);
+    /* a label of the lifecycle's stays through the restart below */
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", HNS, name);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "PATCH", path, "{\"metadata\":{\"labels\":{\"release\":\"x\"}}}",
+                              "application/merge-patch+json"),
+              VC_OK);
+    stop_syncer();
+    start_syncer("exportKubeConfig:\n  server: https://vc.example.test:8443\n  context: exported\n  insecure: true\n");
+    int64_t t0 = vc__now_ms();
+    CHECK(pump_until(secret_exported, 30000));
+    printf("# restarted with exportKubeConfig: the Secret rewritten in %lld ms\n", (long long)(vc__now_ms() - t0));
+    sec = hget("secrets", name);
+    CHECK_STR(vc__jpath_str(json_object_get(sec, "metadata"), "labels", "release"), "x");
+    json_decref(sec);
+}
+
 static void cleanup_host(void)
 {
     char path[256];
@@ -374,6 +467,7 @@ int main(void)
     host_setup();
     RUN(t_root_ca_per_namespace);
     RUN(t_fake_node);
+    RUN(t_kubeconfig_secret);
     stop_syncer();
     vc_kube_free(V);
     vcenv_down(&e);
