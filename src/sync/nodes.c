@@ -87,14 +87,6 @@ static void version_tick(vc_syncer *s, int64_t now)
         s->virt_version_next_ms = now + 1000;
 }
 
-/* The InternalIP a fake node advertises: where the kubelet proxy is
- * reached (s->kubelet_address), NULL when the syncer has no kubelet proxy. */
-const char *vc__node_ip(vc_syncer *s, const char *node)
-{
-    (void)node;
-    return s->kubelet_address;
-}
-
 /* A GUID-shaped id (8-4-4-4-12 hex) for a fake node's bootID, machineID
  * and systemUUID. Upstream draws random ones at create; these are the
  * sha256 of "<vcluster>/<node>/<what>", so a re-patched status does not
@@ -231,12 +223,22 @@ static bool node_ready(const json_t *n)
     return false;
 }
 
-static int reconcile_obj(vc_syncer *s, vc__qitem *it, const char *node, const json_t *v)
+static int reconcile_obj(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node, const json_t *v)
 {
     bool used = vc__map_get(&s->node_use, node) != NULL;
     if (used && !s->virt_version) {
         /* the version comes once at start (version_done queues every node) */
         return VC_OK;
+    }
+    if (used && vc__nodesvc_enabled(s) && !vc__node_ip(s, node)) {
+        /* the node's kubelet Service first: its ClusterIP is the node's
+         * InternalIP (the host informer queues the node when it is there) */
+        return vc__nodesvc_ensure(s, c, it, node);
+    }
+    if (!used) {
+        int rc = vc__nodesvc_remove(s, c, it, node);
+        if (rc != VC_OK)
+            return rc;
     }
     if (used && !v) {
         /* labels and annotations as upstream's createFakeNode;
@@ -290,7 +292,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
     json_t *v = NULL;
     int rc = vc__informer_load(c->virt, node, &v);
     if (rc == VC_OK)
-        rc = reconcile_obj(s, it, node, v);
+        rc = reconcile_obj(s, c, it, node, v);
     json_decref(v);
     return rc;
 }
@@ -361,5 +363,7 @@ int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg)
     c->timeout = timeout;
     int rc = vc__informer_new(&c->virt, s, s->virt, "virtual fake nodes", "v1", "nodes", NULL, FAKE_LABEL "=true",
                               NULL, on_virtual, c);
-    return rc == VC_OK ? vc__informer_set_kind(c->virt, "Node") : rc;
+    if (rc == VC_OK)
+        rc = vc__informer_set_kind(c->virt, "Node");
+    return rc == VC_OK ? vc__nodesvc_init(s, c) : rc;
 }

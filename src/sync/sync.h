@@ -397,9 +397,20 @@ vc__ctl *vc__sync_ctl_of(vc_syncer *s, vc__ctl_id id);
 int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, int kind_id);
 int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg);
-/* nodes.c: the InternalIP fake node `node` advertises (the kubelet proxy's
- * address), or NULL. Borrowed from the syncer. */
+/* nodesvc.c: per-node kubelet Services (proxyKubelets.byIP). The
+ * InternalIP fake node `node` advertises: its Service's ClusterIP when
+ * node Services are on (NULL until the Service is seen), else the kubelet
+ * proxy's address (NULL without a proxy). Borrowed. */
 const char *vc__node_ip(vc_syncer *s, const char *node);
+bool vc__nodesvc_enabled(const vc_syncer *s);
+void vc__nodesvc_name(const vc_syncer *s, const char *node, char out[VC__NAME_MAX]);
+/* The host informer of the Services (c: the fake nodes controller). */
+int vc__nodesvc_init(vc_syncer *s, vc__ctl *c);
+/* Create node's Service and Endpoints unless there (or asked for). */
+int vc__nodesvc_ensure(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node);
+/* Delete node's Service and Endpoints if there (VC_ITEROVER until the pods
+ * controller has listed). */
+int vc__nodesvc_remove(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node);
 int vc__ctl_events_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);

@@ -14,7 +14,12 @@
  * - the Secret vc-<vc>: written by the syncer with its own connection to
  *   the virtual API server (server, CA, client certificate and key), labels
  *   app=vcluster and vcluster-name; a label the lifecycle set stays; a
- *   restart with exportKubeConfig.server/context/insecure rewrites it. */
+ *   restart with exportKubeConfig.server/context/insecure rewrites it.
+ * - per-node kubelet Services (proxyKubelets.byIP) once the proxy listens
+ *   on a non-loopback address: <vc>-node-<node> with Endpoints at the
+ *   proxy, the fake node's InternalIP its ClusterIP; a Service of a node
+ *   gone while the syncer was away is deleted at start; the node's Service
+ *   goes with its last pod. */
 #include <poll.h>
 
 #include "vcenv.h"
@@ -61,6 +66,10 @@ static int kdelete(vc_kube *k, const char *path)
     return rc == VC_ENOTFOUND ? VC_OK : rc;
 }
 
+/* where fake nodes find the kubelet proxy (t_node_services moves it off
+ * loopback, where per-node Services can reach it) */
+static const char *KUBELET_ADDR = "127.0.0.1";
+
 static void start_syncer(const char *config)
 {
     vc_syncer_options o;
@@ -68,7 +77,7 @@ static void start_syncer(const char *config)
     o.name = NAME;
     o.host_namespace = HNS;
     o.config_yaml = config;
-    o.kubelet_address = "127.0.0.1";
+    o.kubelet_address = KUBELET_ADDR;
     o.kubelet_port = 10999;
     CHECK_INT(vc_syncer_new(&S, H, V, &o), VC_OK);
 }
@@ -442,6 +451,83 @@ static void t_kubeconfig_secret(void)
     json_decref(sec);
 }
 
+/* ---- per-node kubelet Services ---- */
+
+static char SVC[200], STALE[128];
+
+static bool node_service_ready(void)
+{
+    json_t *svc = hget("services", SVC), *ep = hget("endpoints", SVC);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", FAKE_NODE);
+    json_t *n = kget(V, path);
+    const char *ip = vc__jpath_str(svc, "spec", "clusterIP");
+    const char *iip = NULL;
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(json_object_get(n, "status"), "addresses"), i, a) {
+        if (has_str(a, "type", "InternalIP"))
+            iip = vc__jstr(a, "address");
+    }
+    json_t *port = json_array_get(json_object_get(json_object_get(svc, "spec"), "ports"), 0);
+    json_t *sub = json_array_get(json_object_get(ep, "subsets"), 0);
+    bool ok = ip && iip && !strcmp(ip, iip) && json_integer_value(json_object_get(port, "port")) == 10250 &&
+              json_integer_value(json_object_get(port, "targetPort")) == 10999 &&
+              has_str(port, "name", "kubelet") &&
+              vc__streq(vc__jpath_str(json_object_get(svc, "metadata"), "labels", "vcluster.loft.sh/node"), FAKE_NODE) &&
+              vc__streq(vc__jpath_str(json_object_get(svc, "metadata"), "labels", "vcluster.loft.sh/belongs-to"), NAME) &&
+              has_str(json_array_get(json_object_get(sub, "addresses"), 0), "ip", "10.244.9.9") &&
+              json_integer_value(json_object_get(json_array_get(json_object_get(sub, "ports"), 0), "port")) == 10999;
+    json_decref(svc);
+    json_decref(ep);
+    json_decref(n);
+    return ok;
+}
+
+static bool stale_gone(void)
+{
+    return !host_has("services", STALE);
+}
+
+static bool node_service_gone(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", FAKE_NODE);
+    json_t *n = kget(V, path);
+    bool ok = !n && !host_has("services", SVC);
+    json_decref(n);
+    return ok;
+}
+
+static void t_node_services(void)
+{
+    stop_syncer();
+    /* no Service while the proxy was on loopback */
+    snprintf(SVC, sizeof SVC, "%s-node-%s", NAME, FAKE_NODE);
+    CHECK(!host_has("services", SVC));
+    /* one an earlier run left for a node that is gone */
+    snprintf(STALE, sizeof STALE, "%s-node-gone", NAME);
+    char buf[512], path[256];
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"%s\",\"labels\":{"
+             "\"vcluster.loft.sh/belongs-to\":\"%s\",\"vcluster.loft.sh/node\":\"gone\"}},"
+             "\"spec\":{\"ports\":[{\"name\":\"kubelet\",\"port\":10250}]}}", STALE, NAME);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/services", HNS);
+    CHECK_INT(kcreate(H, path, buf), VC_OK);
+    KUBELET_ADDR = "10.244.9.9";
+    start_syncer(NULL);
+    int64_t t0 = vc__now_ms();
+    CHECK(pump_until(node_service_ready, 30000));
+    printf("# the node's kubelet Service, its Endpoints and the node's InternalIP in %lld ms\n",
+           (long long)(vc__now_ms() - t0));
+    CHECK(pump_until(stale_gone, 30000));
+    /* the last pod goes: the fake node and its Service go */
+    CHECK_INT(kdelete(V, "/api/v1/namespaces/b/pods/p?gracePeriodSeconds=0"), VC_OK);
+    t0 = vc__now_ms();
+    CHECK(pump_until(node_service_gone, 60000));
+    printf("# the last pod deleted: node and Service gone in %lld ms\n", (long long)(vc__now_ms() - t0));
+}
+
 static void cleanup_host(void)
 {
     char path[256];
@@ -468,6 +554,7 @@ int main(void)
     RUN(t_root_ca_per_namespace);
     RUN(t_fake_node);
     RUN(t_kubeconfig_secret);
+    RUN(t_node_services);
     stop_syncer();
     vc_kube_free(V);
     vcenv_down(&e);

@@ -1,0 +1,216 @@
+/* Per-node kubelet Services (networking.advanced.proxyKubelets.byIP), as
+ * upstream's node service provider
+ * (pkg/controllers/resources/nodes/nodeservice/node_service.go): for every
+ * fake node in use, a host Service SafeConcatName(<vc>, "node", <node> with
+ * '.' -> '-') in the host namespace, labelled vcluster.loft.sh/belongs-to=<vc>
+ * and vcluster.loft.sh/node=<node>, port "kubelet" 10250, and Endpoints of
+ * the same name pointing at the kubelet proxy (kubelet_address, port
+ * kubelet_port); the fake node's InternalIP is the Service's ClusterIP, so
+ * the virtual API server reaches the proxy through the host's Service
+ * network. A Service whose node is no longer used is deleted (also at
+ * start, for what an earlier run left).
+ *
+ * Only when the proxy listens on an address a Service can reach: upstream's
+ * kubelet proxy is the pod's own port 8443, ours a separate listener that
+ * may be loopback (the local driver, and the kubernetes driver's in-pod
+ * 127.0.0.1:10250). Endpoints refuse loopback addresses and a ClusterIP
+ * cannot reach a loopback listener, so with a loopback kubelet_address no
+ * Services are made and fake nodes advertise kubelet_address itself
+ * (doc/translate.md, differences). */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "sync/sync.h"
+
+#define L_BELONGS "vcluster.loft.sh/belongs-to"
+#define L_NODE "vcluster.loft.sh/node"
+#define KUBELET_PORT 10250
+
+typedef struct nodesvc {
+    vc__map ips;       /* node -> ClusterIP (vc__malloc'ed) from the host informer */
+    vc__map requested; /* node -> (void *)1 while its create is in flight or not yet seen */
+} nodesvc;
+
+static void nodesvc_free(void *p)
+{
+    nodesvc *n = p;
+    if (!n)
+        return;
+    vc__map_clear(&n->ips, vc__free);
+    vc__map_clear(&n->requested, NULL);
+    vc__free(n);
+}
+
+static bool loopback(const char *ip)
+{
+    unsigned char b[16];
+    if (inet_pton(AF_INET, ip, b) == 1)
+        return b[0] == 127;
+    if (inet_pton(AF_INET6, ip, b) == 1) {
+        static const unsigned char one[16] = { [15] = 1 };
+        return memcmp(b, one, 16) == 0;
+    }
+    return true;
+}
+
+bool vc__nodesvc_enabled(const vc_syncer *s)
+{
+    return s->proxy_by_ip && s->kubelet_port > 0 && s->kubelet_address && !loopback(s->kubelet_address);
+}
+
+void vc__nodesvc_name(const vc_syncer *s, const char *node, char out[VC__NAME_MAX])
+{
+    char dashed[VC__NAME_MAX];
+    snprintf(dashed, sizeof dashed, "%s", node);
+    for (char *p = dashed; *p; p++)
+        if (*p == '.')
+            *p = '-';
+    const char *parts[3] = { s->name, "node", dashed };
+    vc__safe_concat(out, VC__NAME_MAX, parts, 3);
+}
+
+static nodesvc *state_of(vc_syncer *s)
+{
+    vc__ctl *c = vc__sync_ctl_of(s, VC__CTL_NODES);
+    return c ? c->state : NULL;
+}
+
+const char *vc__node_ip(vc_syncer *s, const char *node)
+{
+    if (!vc__nodesvc_enabled(s))
+        return s->kubelet_address;
+    nodesvc *n = state_of(s);
+    return n ? vc__map_get(&n->ips, node) : NULL;
+}
+
+/* The host informer's Services: their ClusterIPs, and their nodes queued
+ * (a Service of a node no longer used is deleted by the reconcile). */
+static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
+{
+    (void)key;
+    vc__ctl *c = ud;
+    nodesvc *n = c->state;
+    const json_t *o = nobj ? nobj : old;
+    const char *node = vc__jpath_str(json_object_get(o, "metadata"), "labels", L_NODE);
+    if (!node || !n)
+        return;
+    const char *ip = nobj ? vc__jpath_str(nobj, "spec", "clusterIP") : NULL;
+    void *prev = NULL;
+    if (ip && *ip && strcmp(ip, "None") != 0) {
+        char *dup = vc__strdup(ip);
+        if (dup && vc__map_put(&n->ips, node, dup, &prev) < 0)
+            vc__free(dup);
+    } else {
+        prev = vc__map_del(&n->ips, node);
+    }
+    vc__free(prev);
+    vc__map_del(&n->requested, node);
+    vc__sync_enqueue(inf->s, c, node, 0);
+}
+
+int vc__nodesvc_init(vc_syncer *s, vc__ctl *c)
+{
+    if (!vc__nodesvc_enabled(s))
+        return VC_OK;
+    nodesvc *n = vc__calloc(1, sizeof *n);
+    if (!n)
+        return vc__error_oom();
+    vc__map_init(&n->ips);
+    vc__map_init(&n->requested);
+    c->state = n;
+    c->free_state = nodesvc_free;
+    char *sel = vc__sprintf("%s=%s", L_BELONGS, s->name);
+    int rc = sel ? vc__informer_new(&c->host, s, s->host, "host kubelet services", "v1", "services", s->host_ns, sel,
+                                    NULL, on_host, c)
+                 : vc__error_oom();
+    vc__free(sel);
+    return rc == VC_OK ? vc__informer_set_kind(c->host, "Service") : rc;
+}
+
+static bool has_service(vc_syncer *s, vc__ctl *c, const char *node)
+{
+    char name[VC__NAME_MAX], key[VC__NAME_MAX + 256];
+    vc__nodesvc_name(s, node, name);
+    snprintf(key, sizeof key, "%s/%s", s->host_ns, name);
+    return vc__informer_has(c->host, key);
+}
+
+static void created(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    char *node = ud;
+    nodesvc *n = state_of(s);
+    if (rc < 0 && rc != VC_EEXISTS && n)
+        vc__map_del(&n->requested, node); /* the next reconcile tries again */
+    vc__free(node);
+}
+
+int vc__nodesvc_ensure(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
+{
+    nodesvc *n = c->state;
+    if (!n || has_service(s, c, node) || vc__map_get(&n->requested, node))
+        return VC_OK;
+    char name[VC__NAME_MAX];
+    vc__nodesvc_name(s, node, name);
+    json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:[{s:s,s:i,s:i,s:s}]}}", "apiVersion", "v1", "kind",
+                            "Service", "metadata", "name", name, "labels", L_BELONGS, s->name, L_NODE, node, "spec",
+                            "ports", "name", "kubelet", "port", (json_int_t)KUBELET_PORT, "targetPort",
+                            (json_int_t)s->kubelet_port, "protocol", "TCP");
+    json_t *ep = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}", "apiVersion", "v1",
+                           "kind", "Endpoints", "metadata", "name", name, "labels", L_BELONGS, s->name, L_NODE, node,
+                           "subsets", "addresses", "ip", s->kubelet_address, "ports", "name", "kubelet", "port",
+                           (json_int_t)s->kubelet_port, "protocol", "TCP");
+    if (svc && s->set_owner && s->owner_uid && s->service_name)
+        json_object_set_new(json_object_get(svc, "metadata"), "ownerReferences",
+                            json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "v1", "kind", "Service", "name",
+                                      s->service_name, "uid", s->owner_uid));
+    char *spath = vc__obj_path("v1", "services", s->host_ns, NULL, NULL);
+    char *epath = vc__obj_path("v1", "endpoints", s->host_ns, NULL, NULL);
+    char *ud = vc__strdup(node);
+    int rc = svc && ep && spath && epath && ud ? VC_OK : vc__error_oom();
+    if (rc == VC_OK)
+        rc = vc__map_put(&n->requested, node, (void *)1, NULL);
+    /* Endpoints first: the Service's watch event is what makes the node
+     * ready, and by then its backend is there */
+    if (rc == VC_OK)
+        rc = vc__sync_write_json(s, VC__SIDE_HOST, it, "Endpoints", "", node, name, VC_SYNC_CREATED_HOST, "POST",
+                                 epath, NULL, ep, NULL, NULL);
+    if (rc == VC_OK) {
+        rc = vc__sync_write_json(s, VC__SIDE_HOST, it, "Service", "", node, name, VC_SYNC_CREATED_HOST, "POST", spath,
+                                 NULL, svc, created, ud);
+        if (rc == VC_OK)
+            ud = NULL;
+    }
+    if (rc < 0)
+        vc__map_del(&n->requested, node);
+    vc__free(ud);
+    vc__free(spath);
+    vc__free(epath);
+    json_decref(svc);
+    json_decref(ep);
+    return rc;
+}
+
+int vc__nodesvc_remove(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
+{
+    if (!c->state || !has_service(s, c, node))
+        return VC_OK;
+    /* pods decide which nodes are used: nothing goes before they listed */
+    vc__ctl *pods = vc__sync_ctl_of(s, VC__CTL_PODS);
+    if (pods && ((pods->virt && !pods->virt->synced) || (pods->host && !pods->host->synced)))
+        return VC_ITEROVER;
+    char name[VC__NAME_MAX];
+    vc__nodesvc_name(s, node, name);
+    char *spath = vc__obj_path("v1", "services", s->host_ns, name, NULL);
+    char *epath = vc__obj_path("v1", "endpoints", s->host_ns, name, NULL);
+    int rc = spath && epath ? vc__sync_write(s, VC__SIDE_HOST, it, "Service", "", node, name, VC_SYNC_DELETED_HOST,
+                                             "DELETE", spath, NULL, NULL, NULL, NULL)
+                            : vc__error_oom();
+    if (rc == VC_OK)
+        rc = vc__sync_write(s, VC__SIDE_HOST, it, "Endpoints", "", node, name, VC_SYNC_DELETED_HOST, "DELETE", epath,
+                            NULL, NULL, NULL, NULL);
+    vc__free(spath);
+    vc__free(epath);
+    return rc;
+}
