@@ -16,7 +16,8 @@
  * server answered them late or timed them out. */
 #define MAX_IN_FLIGHT VC__SYNC_MAX_IN_FLIGHT
 #define DEFAULT_RESYNC_S 300
-#define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.12.1"
+/* upstream's pkg/coredns DefaultImage */
+#define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.14.2"
 
 /* Versioned public structs (util/vstruct.h): version 2 of the options
  * begins at kubelet_address. */

@@ -15,6 +15,10 @@
  *   the virtual API server (server, CA, client certificate and key), labels
  *   app=vcluster and vcluster-name; a label the lifecycle set stays; a
  *   restart with exportKubeConfig.server/context/insecure rewrites it.
+ * - CoreDNS as upstream's manifests: port 1053, the Corefile's NodeHosts
+ *   file, the nodes.vcluster.com rewrite, probes, the non-root
+ *   securityContext, upstream's default image, NodeHosts listing the fake
+ *   nodes, and controlPlane.coredns.* settings applied.
  * - per-node kubelet Services (proxyKubelets.byIP) once the proxy listens
  *   on a non-loopback address: <vc>-node-<node> with Endpoints at the
  *   proxy, the fake node's InternalIP its ClusterIP; a Service of a node
@@ -79,7 +83,10 @@ static void start_syncer(const char *config)
     o.config_yaml = config;
     o.kubelet_address = KUBELET_ADDR;
     o.kubelet_port = 10999;
-    CHECK_INT(vc_syncer_new(&S, H, V, &o), VC_OK);
+    int rc = vc_syncer_new(&S, H, V, &o);
+    if (rc < 0)
+        fprintf(stderr, "vc_syncer_new: %s\n", vc_error_last()->message);
+    CHECK_INT(rc, VC_OK);
 }
 
 static void stop_syncer(void)
@@ -451,6 +458,75 @@ static void t_kubeconfig_secret(void)
     json_decref(sec);
 }
 
+/* ---- CoreDNS ---- */
+
+static json_t *vget(const char *path)
+{
+    return kget(V, path);
+}
+
+static bool coredns_upstream(void)
+{
+    json_t *cm = vget("/api/v1/namespaces/kube-system/configmaps/coredns");
+    json_t *d = vget("/apis/apps/v1/namespaces/kube-system/deployments/coredns");
+    json_t *svc = vget("/api/v1/namespaces/kube-system/services/kube-dns");
+    const char *corefile = vc__jpath_str(cm, "data", "Corefile");
+    const char *nh = vc__jpath_str(cm, "data", "NodeHosts");
+    char line[300];
+    snprintf(line, sizeof line, "127.0.0.1 %s.nodes.vcluster.com", FAKE_NODE);
+    bool ok = corefile && strstr(corefile, ".:1053 {") && strstr(corefile, "hosts /etc/coredns/NodeHosts") &&
+              strstr(corefile, "rewrite name regex .*\\.nodes\\.vcluster\\.com kubernetes.default.svc.cluster.local") &&
+              strstr(corefile, "prometheus :9153") && strstr(corefile, "import /etc/coredns/custom/*.server") && nh &&
+              strstr(nh, line);
+    json_t *spec = json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "spec");
+    json_t *c = json_array_get(json_object_get(spec, "containers"), 0);
+    ok = ok && has_str(c, "image", "coredns/coredns:1.14.2") &&
+         vc__streq(vc__jpath_str(json_object_get(c, "livenessProbe"), "httpGet", "path"), "/health") &&
+         json_integer_value(json_object_get(json_object_get(json_object_get(c, "readinessProbe"), "httpGet"), "port")) ==
+             8181 &&
+         json_is_true(json_object_get(json_object_get(c, "securityContext"), "runAsNonRoot")) &&
+         json_integer_value(json_object_get(json_object_get(c, "securityContext"), "runAsUser")) == 1001;
+    /* the settings */
+    ok = ok && has_str(spec, "priorityClassName", "system-cluster-critical") &&
+         vc__streq(vc__jpath_str(spec, "nodeSelector", "disk"), "ssd") &&
+         vc__streq(vc__jpath_str(spec, "nodeSelector", "kubernetes.io/os"), "linux") &&
+         has_str(json_array_get(json_object_get(spec, "tolerations"), 0), "key", "dedicated") &&
+         vc__streq(vc__jpath_str(json_object_get(c, "resources"), "limits", "memory"), "300Mi") &&
+         vc__streq(vc__jpath_str(json_object_get(d, "metadata"), "labels", "team"), "dns") &&
+         vc__streq(vc__jpath_str(json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "metadata"),
+                                 "annotations", "pod-note"),
+                   "x") &&
+         vc__streq(vc__jpath_str(json_object_get(svc, "metadata"), "labels", "svc-label"), "blue") &&
+         vc__streq(vc__jpath_str(json_object_get(svc, "metadata"), "labels", "k8s-app"), "vcluster-kube-dns");
+    json_t *p0 = json_array_get(json_object_get(json_object_get(svc, "spec"), "ports"), 0);
+    ok = ok && json_integer_value(json_object_get(p0, "port")) == 53 &&
+         json_integer_value(json_object_get(p0, "targetPort")) == 1053;
+    json_decref(cm);
+    json_decref(d);
+    json_decref(svc);
+    return ok;
+}
+
+static void t_coredns(void)
+{
+    stop_syncer();
+    start_syncer("controlPlane:\n"
+                 "  coredns:\n"
+                 "    priorityClassName: system-cluster-critical\n"
+                 "    service:\n"
+                 "      labels: {svc-label: blue}\n"
+                 "    deployment:\n"
+                 "      labels: {team: dns}\n"
+                 "      pods:\n"
+                 "        annotations: {pod-note: x}\n"
+                 "      nodeSelector: {disk: ssd}\n"
+                 "      tolerations: [{key: dedicated, operator: Exists}]\n"
+                 "      resources: {limits: {memory: 300Mi}}\n");
+    int64_t t0 = vc__now_ms();
+    CHECK(pump_until(coredns_upstream, 60000));
+    printf("# CoreDNS manifests with the settings and NodeHosts in %lld ms\n", (long long)(vc__now_ms() - t0));
+}
+
 /* ---- per-node kubelet Services ---- */
 
 static char SVC[200], STALE[128];
@@ -481,6 +557,20 @@ static bool node_service_ready(void)
     json_decref(svc);
     json_decref(ep);
     json_decref(n);
+    return ok;
+}
+
+/* CoreDNS's NodeHosts follows the node's new InternalIP */
+static bool nodehosts_follow(void)
+{
+    json_t *svc = hget("services", SVC);
+    json_t *cm = kget(V, "/api/v1/namespaces/kube-system/configmaps/coredns");
+    char line[300];
+    snprintf(line, sizeof line, "%s %s.nodes.vcluster.com", vc__jpath_str(svc, "spec", "clusterIP") ? vc__jpath_str(svc, "spec", "clusterIP") : "?", FAKE_NODE);
+    const char *nh = vc__jpath_str(cm, "data", "NodeHosts");
+    bool ok = nh && strstr(nh, line);
+    json_decref(svc);
+    json_decref(cm);
     return ok;
 }
 
@@ -515,12 +605,16 @@ static void t_node_services(void)
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/services", HNS);
     CHECK_INT(kcreate(H, path, buf), VC_OK);
     KUBELET_ADDR = "10.244.9.9";
-    start_syncer(NULL);
+    /* no CoreDNS pod holding a node from here on */
+    start_syncer("controlPlane:\n  coredns:\n    deployment:\n      replicas: 0\n");
     int64_t t0 = vc__now_ms();
     CHECK(pump_until(node_service_ready, 30000));
     printf("# the node's kubelet Service, its Endpoints and the node's InternalIP in %lld ms\n",
            (long long)(vc__now_ms() - t0));
     CHECK(pump_until(stale_gone, 30000));
+    t0 = vc__now_ms();
+    CHECK(pump_until(nodehosts_follow, 30000));
+    printf("# CoreDNS NodeHosts names the node's new InternalIP after %lld ms\n", (long long)(vc__now_ms() - t0));
     /* the last pod goes: the fake node and its Service go */
     CHECK_INT(kdelete(V, "/api/v1/namespaces/b/pods/p?gracePeriodSeconds=0"), VC_OK);
     t0 = vc__now_ms();
@@ -554,6 +648,7 @@ int main(void)
     RUN(t_root_ca_per_namespace);
     RUN(t_fake_node);
     RUN(t_kubeconfig_secret);
+    RUN(t_coredns);
     RUN(t_node_services);
     stop_syncer();
     vc_kube_free(V);
