@@ -151,9 +151,10 @@ static json_t *deployment(vc_syncer *s, const vc_config *cfg)
     json_t *tpl = json_object_get(json_object_get(d, "spec"), "template");
     json_t *pod = json_object_get(tpl, "spec");
     json_t *ctr = json_array_get(json_object_get(pod, "containers"), 0);
-    /* the pod security standard asks for a seccomp profile (upstream: only then) */
-    if (s->pss)
-        json_object_set_new(pod, "securityContext", json_pack("{s:{s:s}}", "seccompProfile", "type", "RuntimeDefault"));
+    /* seccomp RuntimeDefault always (upstream: only with
+     * policies.podSecurityStandard), so the pod passes `restricted` however
+     * the host namespace is labelled */
+    json_object_set_new(pod, "securityContext", json_pack("{s:{s:s}}", "seccompProfile", "type", "RuntimeDefault"));
     if (!cv) {
         json_object_set_new(ctr, "resources",
                             json_pack("{s:{s:s,s:s},s:{s:s,s:s}}", "limits", "cpu", "1000m", "memory", "170Mi",

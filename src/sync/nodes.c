@@ -150,6 +150,14 @@ static json_t *fake_addresses(vc_syncer *s, const char *node)
     return addrs;
 }
 
+/* The port a fake node's kubelet is reached at: the node Service's 10250
+ * (upstream's constants.KubeletPort) when there are node Services, else
+ * the kubelet proxy's own port. */
+static int32_t kubelet_port(const vc_syncer *s)
+{
+    return vc__nodesvc_enabled(s) ? VC__NODESVC_PORT : s->kubelet_port;
+}
+
 static char *node_status_json(vc_syncer *s, const char *node)
 {
     char now[40], boot[37], machine[37], uuid[37];
@@ -165,7 +173,7 @@ static char *node_status_json(vc_syncer *s, const char *node)
                            "kubeProxyVersion", ver, "kubeletVersion", ver, "machineID", machine, "systemUUID", uuid,
                            "operatingSystem", "linux", "osImage", "Fake Kubernetes Image", "addresses",
                            fake_addresses(s, node), "daemonEndpoints", "kubeletEndpoint", "Port",
-                           (json_int_t)s->kubelet_port, "images");
+                           (json_int_t)kubelet_port(s), "images");
     json_t *doc = st ? json_pack("{s:o}", "status", st) : NULL;
     char *t = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -182,7 +190,7 @@ static bool node_current(vc_syncer *s, const char *node, const json_t *n)
     const json_t *st = json_object_get(n, "status");
     json_int_t port = json_integer_value(
         json_object_get(json_object_get(json_object_get(st, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
-    if (port != s->kubelet_port)
+    if (port != kubelet_port(s))
         return false;
     if (!vc__streq(json_string_value(json_object_get(json_object_get(st, "nodeInfo"), "kubeletVersion")),
                    s->virt_version))

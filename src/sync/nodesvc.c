@@ -24,7 +24,6 @@
 
 #define L_BELONGS "vcluster.loft.sh/belongs-to"
 #define L_NODE "vcluster.loft.sh/node"
-#define KUBELET_PORT 10250
 
 typedef struct nodesvc {
     vc__map ips;       /* node -> ClusterIP (vc__malloc'ed) from the host informer */
@@ -155,7 +154,7 @@ int vc__nodesvc_ensure(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node
     vc__nodesvc_name(s, node, name);
     json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:[{s:s,s:i,s:i,s:s}]}}", "apiVersion", "v1", "kind",
                             "Service", "metadata", "name", name, "labels", L_BELONGS, s->name, L_NODE, node, "spec",
-                            "ports", "name", "kubelet", "port", (json_int_t)KUBELET_PORT, "targetPort",
+                            "ports", "name", "kubelet", "port", (json_int_t)VC__NODESVC_PORT, "targetPort",
                             (json_int_t)s->kubelet_port, "protocol", "TCP");
     json_t *ep = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}", "apiVersion", "v1",
                            "kind", "Endpoints", "metadata", "name", name, "labels", L_BELONGS, s->name, L_NODE, node,

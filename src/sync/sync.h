@@ -403,6 +403,9 @@ int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg);
  * proxy's address (NULL without a proxy). Borrowed. */
 const char *vc__node_ip(vc_syncer *s, const char *node);
 bool vc__nodesvc_enabled(const vc_syncer *s);
+/* The node Services' port (upstream's constants.KubeletPort): fake nodes
+ * report it as their kubelet port while node Services are on. */
+#define VC__NODESVC_PORT 10250
 void vc__nodesvc_name(const vc_syncer *s, const char *node, char out[VC__NAME_MAX]);
 /* The host informer of the Services (c: the fake nodes controller). */
 int vc__nodesvc_init(vc_syncer *s, vc__ctl *c);

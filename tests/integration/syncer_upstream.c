@@ -545,9 +545,12 @@ static bool node_service_ready(void)
         if (has_str(a, "type", "InternalIP"))
             iip = vc__jstr(a, "address");
     }
+    json_int_t kport = json_integer_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(n, "status"), "daemonEndpoints"), "kubeletEndpoint"), "Port"));
     json_t *port = json_array_get(json_object_get(json_object_get(svc, "spec"), "ports"), 0);
     json_t *sub = json_array_get(json_object_get(ep, "subsets"), 0);
-    bool ok = ip && iip && !strcmp(ip, iip) && json_integer_value(json_object_get(port, "port")) == 10250 &&
+    /* the node's kubelet: the Service's ClusterIP and port */
+    bool ok = ip && iip && !strcmp(ip, iip) && kport == 10250 && json_integer_value(json_object_get(port, "port")) == 10250 &&
               json_integer_value(json_object_get(port, "targetPort")) == 10999 &&
               has_str(port, "name", "kubelet") &&
               vc__streq(vc__jpath_str(json_object_get(svc, "metadata"), "labels", "vcluster.loft.sh/node"), FAKE_NODE) &&
