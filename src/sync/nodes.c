@@ -238,10 +238,12 @@ static int reconcile_obj(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *no
         /* the version comes once at start (version_done queues every node) */
         return VC_OK;
     }
-    if (used && vc__nodesvc_enabled(s) && !vc__node_ip(s, node)) {
+    if (used && vc__nodesvc_enabled(s)) {
         /* the node's kubelet Service first: its ClusterIP is the node's
          * InternalIP (the host informer queues the node when it is there) */
-        return vc__nodesvc_ensure(s, c, it, node);
+        int rc = vc__nodesvc_ensure(s, c, it, node);
+        if (rc != VC_OK || !vc__node_ip(s, node))
+            return rc;
     }
     if (!used) {
         int rc = vc__nodesvc_remove(s, c, it, node);

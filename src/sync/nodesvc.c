@@ -27,7 +27,7 @@
 
 typedef struct nodesvc {
     vc__map ips;       /* node -> ClusterIP (vc__malloc'ed) from the host informer */
-    vc__map requested; /* node -> (void *)1 while its create is in flight or not yet seen */
+    vc__map applied;   /* node -> (void *)1: Service and Endpoints applied by this run */
 } nodesvc;
 
 static void nodesvc_free(void *p)
@@ -36,7 +36,7 @@ static void nodesvc_free(void *p)
     if (!n)
         return;
     vc__map_clear(&n->ips, vc__free);
-    vc__map_clear(&n->requested, NULL);
+    vc__map_clear(&n->applied, NULL);
     vc__free(n);
 }
 
@@ -103,7 +103,8 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
         prev = vc__map_del(&n->ips, node);
     }
     vc__free(prev);
-    vc__map_del(&n->requested, node);
+    if (!nobj) /* deleted (by us, or by someone): applied again if still used */
+        vc__map_del(&n->applied, node);
     vc__sync_enqueue(inf->s, c, node, 0);
 }
 
@@ -115,7 +116,7 @@ int vc__nodesvc_init(vc_syncer *s, vc__ctl *c)
     if (!n)
         return vc__error_oom();
     vc__map_init(&n->ips);
-    vc__map_init(&n->requested);
+    vc__map_init(&n->applied);
     c->state = n;
     c->free_state = nodesvc_free;
     char *sel = vc__sprintf("%s=%s", L_BELONGS, s->name);
@@ -134,58 +135,69 @@ static bool has_service(vc_syncer *s, vc__ctl *c, const char *node)
     return vc__informer_has(c->host, key);
 }
 
-static void created(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
+static void applied_done(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
 {
     (void)body;
     (void)len;
     char *node = ud;
     nodesvc *n = state_of(s);
-    if (rc < 0 && rc != VC_EEXISTS && n)
-        vc__map_del(&n->requested, node); /* the next reconcile tries again */
+    if (rc < 0 && n)
+        vc__map_del(&n->applied, node); /* the next reconcile tries again */
     vc__free(node);
+}
+
+static int apply_one(vc_syncer *s, vc__qitem *it, const char *kind, const char *resource, const char *node,
+                     const char *name, json_t *obj)
+{
+    char *path = vc__obj_path("v1", resource, s->host_ns, name, NULL);
+    char *full = path ? vc__sprintf("%s?fieldManager=vcluster-syncer&force=true", path) : NULL;
+    char *ud = vc__strdup(node);
+    int rc = obj && full && ud ? vc__sync_write_json(s, VC__SIDE_HOST, it, kind, "", node, name, VC_SYNC_UPDATED_HOST,
+                                                     "PATCH", full, "application/apply-patch+yaml", obj, applied_done, ud)
+                               : vc__error_oom();
+    if (rc < 0)
+        vc__free(ud);
+    vc__free(path);
+    vc__free(full);
+    json_decref(obj);
+    return rc;
 }
 
 int vc__nodesvc_ensure(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
 {
     nodesvc *n = c->state;
-    if (!n || has_service(s, c, node) || vc__map_get(&n->requested, node))
+    /* once per run: the proxy's address may have changed since the last
+     * one (a restarted pod has a new IP), so the Endpoints are applied
+     * again even when the Service is there */
+    if (!n || vc__map_get(&n->applied, node))
         return VC_OK;
     char name[VC__NAME_MAX];
     vc__nodesvc_name(s, node, name);
-    json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:[{s:s,s:i,s:i,s:s}]}}", "apiVersion", "v1", "kind",
-                            "Service", "metadata", "name", name, "labels", L_BELONGS, s->name, L_NODE, node, "spec",
-                            "ports", "name", "kubelet", "port", (json_int_t)VC__NODESVC_PORT, "targetPort",
-                            (json_int_t)s->kubelet_port, "protocol", "TCP");
-    json_t *ep = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}", "apiVersion", "v1",
-                           "kind", "Endpoints", "metadata", "name", name, "labels", L_BELONGS, s->name, L_NODE, node,
-                           "subsets", "addresses", "ip", s->kubelet_address, "ports", "name", "kubelet", "port",
-                           (json_int_t)s->kubelet_port, "protocol", "TCP");
+    json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s,s:s}},s:{s:[{s:s,s:i,s:i,s:s}]}}", "apiVersion", "v1", "kind",
+                            "Service", "metadata", "name", name, "namespace", s->host_ns, "labels", L_BELONGS, s->name,
+                            L_NODE, node, "spec", "ports", "name", "kubelet", "port", (json_int_t)VC__NODESVC_PORT,
+                            "targetPort", (json_int_t)s->kubelet_port, "protocol", "TCP");
+    json_t *ep = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s,s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}", "apiVersion", "v1",
+                           "kind", "Endpoints", "metadata", "name", name, "namespace", s->host_ns, "labels", L_BELONGS,
+                           s->name, L_NODE, node, "subsets", "addresses", "ip", s->kubelet_address, "ports", "name",
+                           "kubelet", "port", (json_int_t)s->kubelet_port, "protocol", "TCP");
     if (svc && s->set_owner && s->owner_uid && s->service_name)
         json_object_set_new(json_object_get(svc, "metadata"), "ownerReferences",
                             json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "v1", "kind", "Service", "name",
                                       s->service_name, "uid", s->owner_uid));
-    char *spath = vc__obj_path("v1", "services", s->host_ns, NULL, NULL);
-    char *epath = vc__obj_path("v1", "endpoints", s->host_ns, NULL, NULL);
-    char *ud = vc__strdup(node);
-    int rc = svc && ep && spath && epath && ud ? VC_OK : vc__error_oom();
-    if (rc == VC_OK)
-        rc = vc__map_put(&n->requested, node, (void *)1, NULL);
+    int rc = vc__map_put(&n->applied, node, (void *)1, NULL);
     /* Endpoints first: the Service's watch event is what makes the node
      * ready, and by then its backend is there */
-    if (rc == VC_OK)
-        rc = vc__sync_write_json(s, VC__SIDE_HOST, it, "Endpoints", "", node, name, VC_SYNC_CREATED_HOST, "POST",
-                                 epath, NULL, ep, NULL, NULL);
     if (rc == VC_OK) {
-        rc = vc__sync_write_json(s, VC__SIDE_HOST, it, "Service", "", node, name, VC_SYNC_CREATED_HOST, "POST", spath,
-                                 NULL, svc, created, ud);
-        if (rc == VC_OK)
-            ud = NULL;
+        rc = apply_one(s, it, "Endpoints", "endpoints", node, name, ep);
+        ep = NULL;
+    }
+    if (rc == VC_OK) {
+        rc = apply_one(s, it, "Service", "services", node, name, svc);
+        svc = NULL;
     }
     if (rc < 0)
-        vc__map_del(&n->requested, node);
-    vc__free(ud);
-    vc__free(spath);
-    vc__free(epath);
+        vc__map_del(&n->applied, node);
     json_decref(svc);
     json_decref(ep);
     return rc;
@@ -193,7 +205,8 @@ int vc__nodesvc_ensure(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node
 
 int vc__nodesvc_remove(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
 {
-    if (!c->state || !has_service(s, c, node))
+    nodesvc *n = c->state;
+    if (!n || !has_service(s, c, node))
         return VC_OK;
     /* pods decide which nodes are used: nothing goes before they listed */
     vc__ctl *pods = vc__sync_ctl_of(s, VC__CTL_PODS);
@@ -209,6 +222,8 @@ int vc__nodesvc_remove(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node
     if (rc == VC_OK)
         rc = vc__sync_write(s, VC__SIDE_HOST, it, "Endpoints", "", node, name, VC_SYNC_DELETED_HOST, "DELETE", epath,
                             NULL, NULL, NULL, NULL);
+    if (rc == VC_OK)
+        vc__map_del(&n->applied, node);
     vc__free(spath);
     vc__free(epath);
     return rc;

@@ -409,7 +409,8 @@ bool vc__nodesvc_enabled(const vc_syncer *s);
 void vc__nodesvc_name(const vc_syncer *s, const char *node, char out[VC__NAME_MAX]);
 /* The host informer of the Services (c: the fake nodes controller). */
 int vc__nodesvc_init(vc_syncer *s, vc__ctl *c);
-/* Create node's Service and Endpoints unless there (or asked for). */
+/* Apply node's Service and Endpoints (server-side apply), once per run
+ * and again after the Service was deleted. */
 int vc__nodesvc_ensure(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node);
 /* Delete node's Service and Endpoints if there (VC_ITEROVER until the pods
  * controller has listed). */

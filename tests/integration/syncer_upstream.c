@@ -555,7 +555,7 @@ static bool node_service_ready(void)
               has_str(port, "name", "kubelet") &&
               vc__streq(vc__jpath_str(json_object_get(svc, "metadata"), "labels", "vcluster.loft.sh/node"), FAKE_NODE) &&
               vc__streq(vc__jpath_str(json_object_get(svc, "metadata"), "labels", "vcluster.loft.sh/belongs-to"), NAME) &&
-              has_str(json_array_get(json_object_get(sub, "addresses"), 0), "ip", "10.244.9.9") &&
+              has_str(json_array_get(json_object_get(sub, "addresses"), 0), "ip", KUBELET_ADDR) &&
               json_integer_value(json_object_get(json_array_get(json_object_get(sub, "ports"), 0), "port")) == 10999;
     json_decref(svc);
     json_decref(ep);
@@ -618,6 +618,22 @@ static void t_node_services(void)
     t0 = vc__now_ms();
     CHECK(pump_until(nodehosts_follow, 30000));
     printf("# CoreDNS NodeHosts names the node's new InternalIP after %lld ms\n", (long long)(vc__now_ms() - t0));
+    /* a restart with the proxy elsewhere (a restarted pod has a new IP):
+     * the Endpoints follow, the Service and the node's address stay */
+    json_t *svc = hget("services", SVC);
+    char *ip = vc__strdup(vc__jpath_str(svc, "spec", "clusterIP"));
+    json_decref(svc);
+    stop_syncer();
+    KUBELET_ADDR = "10.244.9.10";
+    start_syncer("controlPlane:\n  coredns:\n    deployment:\n      replicas: 0\n");
+    t0 = vc__now_ms();
+    CHECK(pump_until(node_service_ready, 30000));
+    printf("# restarted with the proxy at another address: Endpoints updated in %lld ms\n",
+           (long long)(vc__now_ms() - t0));
+    svc = hget("services", SVC);
+    CHECK_STR(vc__jpath_str(svc, "spec", "clusterIP"), ip);
+    json_decref(svc);
+    vc__free(ip);
     /* the last pod goes: the fake node and its Service go */
     CHECK_INT(kdelete(V, "/api/v1/namespaces/b/pods/p?gracePeriodSeconds=0"), VC_OK);
     t0 = vc__now_ms();
