@@ -7,8 +7,11 @@
  * the same name pointing at the kubelet proxy (kubelet_address, port
  * kubelet_port); the fake node's InternalIP is the Service's ClusterIP, so
  * the virtual API server reaches the proxy through the host's Service
- * network. A Service whose node is no longer used is deleted (also at
- * start, for what an earlier run left).
+ * network. Both are server-side applied once per run (and again after the
+ * Service was deleted), so Endpoints follow a proxy that moved, e.g. a
+ * restarted pod's new IP; the Service, and so the node's address, stays. A
+ * Service whose node is no longer used is deleted (also at start, for what
+ * an earlier run left).
  *
  * Only when the proxy listens on an address a Service can reach: upstream's
  * kubelet proxy is the pod's own port 8443, ours a separate listener that
