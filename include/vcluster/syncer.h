@@ -134,8 +134,12 @@ typedef struct vc_syncer_options {
     int32_t resync_seconds;
     /* ---- version 2 ---- */
     /** The kubelet endpoint fake Nodes advertise (a vc_kubelet_proxy): an IP
-     *  address, reported as the Node's InternalIP next to its Hostname, and
-     *  the port, reported as status.daemonEndpoints.kubeletEndpoint.Port.
+     *  address and port. A loopback address is reported as the Node's
+     *  InternalIP (after its Hostname) and the port as
+     *  status.daemonEndpoints.kubeletEndpoint.Port; any other address gets,
+     *  with networking.advanced.proxyKubelets.byIP (the default), a host
+     *  Service <name>-node-<node> per fake node with Endpoints at it, and the
+     *  Node reports that Service's ClusterIP and port 10250, as upstream.
      *  NULL / 0: Hostname only and port 0 (logs and exec then fail in the
      *  virtual cluster). The virtual API server must run with
      *  --kubelet-preferred-address-types=InternalIP. @since 0.1 (version 2) */

@@ -23,11 +23,13 @@
 
 #define R_SYNCER "this syncer always syncs the kind; turning it off is not supported"
 #define R_KIND "syncing this kind is not built in libvcluster"
-#define R_DNS "the virtual cluster's CoreDNS is deployed by the syncer from a fixed manifest; this setting is not built"
+#define R_DNS "the syncer builds the virtual cluster's CoreDNS manifests (upstream's, with the controlPlane.coredns " \
+              "settings); replacing them wholesale is not built"
 #define R_ETCD "the deployed etcd StatefulSet does not take this setting yet"
 #define R_ETCD_PVC "etcd keeps its data in the control-plane pods' volume: set controlPlane.statefulSet.persistence.volumeClaim.* instead"
 #define R_CPI "an Ingress for the control plane is not rendered by this driver (see doc/guide.md F3.2 for manual exposure)"
-#define R_EKC "exporting a kubeconfig Secret is not built; use vc_cluster_connect / `vcluster connect`"
+#define R_EKC "the syncer exports one kubeconfig Secret (vc-<name>, exportKubeConfig.context/server/insecure); " \
+              "service-account tokens and further Secrets are not built"
 #define R_PRO "a vCluster Pro / platform feature, not part of libvcluster"
 
 /* clang-format off */
@@ -93,20 +95,6 @@ const vc__cfg_refusal vc__cfg_refused[] = {
     { DNS "embedded", NULL, "an embedded CoreDNS is a vCluster Pro feature; CoreDNS runs as a Deployment" },
     { "controlPlane.proxy.bindAddress", NULL, "the API server binds where the driver puts it; this setting is not built" },
     { DNS "overwriteManifests", NULL, R_DNS },
-    { DNS "overwriteConfig", NULL, R_DNS },
-    { DNS "priorityClassName", NULL, R_DNS },
-    { DNS "service.annotations", NULL, R_DNS },
-    { DNS "service.labels", NULL, R_DNS },
-    { DNS "service.spec.type", NULL, R_DNS },
-    { DNS "deployment.annotations", NULL, R_DNS },
-    { DNS "deployment.labels", NULL, R_DNS },
-    { DNS "deployment.pods.labels", NULL, R_DNS },
-    { DNS "deployment.pods.annotations", NULL, R_DNS },
-    { DNS "deployment.nodeSelector", NULL, R_DNS },
-    { DNS "deployment.affinity", NULL, R_DNS },
-    { DNS "deployment.tolerations", NULL, R_DNS },
-    { DNS "deployment.resources", NULL, R_DNS },
-    { DNS "deployment.topologySpreadConstraints", NULL, R_DNS },
     /* controlPlane.ingress / statefulSet / serviceMonitor / advanced */
     { "controlPlane.ingress.enabled", NULL, R_CPI },
     { "controlPlane.ingress.host", NULL, R_CPI },
@@ -129,9 +117,6 @@ const vc__cfg_refusal vc__cfg_refused[] = {
     { "policies.centralAdmission.validatingWebhooks", NULL, R_PRO },
     { "policies.centralAdmission.mutatingWebhooks", NULL, R_PRO },
     /* exportKubeConfig */
-    { EKC "context", NULL, R_EKC },
-    { EKC "server", NULL, R_EKC },
-    { EKC "insecure", NULL, R_EKC },
     { EKC "serviceAccount.name", NULL, R_EKC },
     { EKC "serviceAccount.namespace", NULL, R_EKC },
     { EKC "serviceAccount.clusterRole", NULL, R_EKC },

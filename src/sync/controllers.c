@@ -38,6 +38,7 @@ const vc__ctl_desc vc__controllers[] = {
     { VC__CTL_FH_CSISTORAGECAPACITIES, vc__ctl_fromhost_init, VC__CTL_FH_CSISTORAGECAPACITIES, 0 },
     { VC__CTL_PVS, vc__ctl_pvs_init, 0, 0 },
     { VC__CTL_STORAGECLASSES, vc__ctl_storageclasses_init, 0, 0 },
+    { VC__CTL_KUBECONFIG, vc__ctl_kubeconfig_init, 0, 0 },
 };
 
 const size_t vc__n_controllers = VC__ARRAY_LEN(vc__controllers);

@@ -63,10 +63,6 @@ static void ref_delta(vc_syncer *s, const char *ref, size_t len, int delta)
     const char *slash = bar ? strchr(bar, '/') : NULL;
     if (!bar || !slash)
         return;
-    /* every namespace's kube-root-ca.crt is one host ConfigMap: count its
-     * users across namespaces */
-    if (!strncmp(key, "configMaps|", 11) && !strcmp(slash + 1, ROOT_CA))
-        s->root_ca_refs += delta;
     vc__ctl_id ctl = !strncmp(key, "configMaps|", 11) ? VC__CTL_CONFIGMAPS
                      : !strncmp(key, "secrets|", 8)   ? VC__CTL_SECRETS
                                                       : VC__CTL_PVCS;
@@ -177,12 +173,36 @@ static void set_dns_ip(vc_syncer *s, const char *ip)
     vc__sync_enqueue_all(s, vc__sync_ctl_of(s, VC__CTL_PODS));
 }
 
+/* Before issue 16 every namespace's kube-root-ca.crt shared one host
+ * ConfigMap, vcluster-kube-root-ca.crt-x-<vc>; now each namespace has its
+ * own (kube-root-ca.crt-x-<ns>-x-<vc>, as upstream outside multi-namespace
+ * mode), and the shared one a previous release left is deleted when the
+ * host informer sees it (at every start, so a failed delete is retried by
+ * the next run or the next event of that object). */
+static void drop_legacy_root_ca(vc_syncer *s, const json_t *h)
+{
+    const char *name = vc__jpath_str(h, "metadata", "name");
+    if (!vc__streq(name, s->tr->kube_root_ca) || vc__deleting(h))
+        return;
+    char *path = vc__obj_path("v1", "configmaps", s->host_ns, name, NULL);
+    char *body = vc__delete_body(vc__uid_of(h), -1);
+    if (path && body) {
+        VC__LOGI("sync", "deleting the shared host ConfigMap %s of an earlier release (one per namespace now)", name);
+        vc__sync_write(s, VC__SIDE_HOST, NULL, "ConfigMap", "", ROOT_CA, name, VC_SYNC_DELETED_HOST, "DELETE", path,
+                       NULL, body, NULL, NULL);
+    }
+    vc__free(path);
+    vc__free(body);
+}
+
 static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
 {
     (void)key;
     vc__ctl *c = ud;
     vc_syncer *s = inf->s;
     const json_t *o = nobj ? nobj : old;
+    if (c->tk->id == VC__K_CONFIGMAP && nobj)
+        drop_legacy_root_ca(s, nobj);
     char *vns = NULL, *vname = NULL;
     if (vc__translate_virtual_name(&vns, &vname, s->tr, o) == VC_OK) {
         char *vkey = c->tk->namespaced ? vc__sprintf("%s/%s", vns, vname) : vc__strdup(vname);
@@ -210,8 +230,6 @@ static bool should_sync(vc_syncer *s, vc__ctl *c, const char *vns, const char *v
             return false;
         if ((c->tk->id == VC__K_CONFIGMAP && s->all_configmaps) || (c->tk->id == VC__K_SECRET && s->all_secrets))
             return true;
-        if (c->tk->id == VC__K_CONFIGMAP && !strcmp(vname, ROOT_CA))
-            return s->root_ca_refs > 0; /* shared by all namespaces */
         return vc__refs_used(s, ref_kind(c->tk->id), vns, vname);
     }
     case VC__K_ENDPOINTS: {
@@ -586,22 +604,7 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         else if (rc < 0)
             return rc;
     }
-    /* every namespace's kube-root-ca.crt is the one shared host ConfigMap:
-     * whichever namespace wrote it last is named in its annotations, and
-     * that is not another owner; it is rewritten only when the CA changes
-     * (deleting it as "another's" re-created it on every resync) */
-    bool shared = c->tk->id == VC__K_CONFIGMAP && vc__streq(vname, ROOT_CA);
-    if (shared && h && want) {
-        bool same = json_equal(json_object_get(desired, "data"), json_object_get(h, "data"));
-        if (same) {
-            json_decref(desired);
-            return VC_OK;
-        }
-        json_t *upd = desired_update(c, desired, h);
-        json_decref(desired);
-        return upd ? host_write(s, c, it, vns, vname, hname, upd, true) : vc__error_oom();
-    }
-    if (h && !shared && vc__host_owned_by_other(h, vns, vname)) {
+    if (h && vc__host_owned_by_other(h, vns, vname)) {
         /* another virtual object's host twin: never ours to touch */
         json_decref(desired);
         return want ? vc__name_taken(s, it, c->kind, vns, vname, hname) : VC_OK;

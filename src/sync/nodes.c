@@ -87,27 +87,94 @@ static void version_tick(vc_syncer *s, int64_t now)
         s->virt_version_next_ms = now + 1000;
 }
 
+/* A GUID-shaped id (8-4-4-4-12 hex) for a fake node's bootID, machineID
+ * and systemUUID. Upstream draws random ones at create; these are the
+ * sha256 of "<vcluster>/<node>/<what>", so a re-patched status does not
+ * change them (doc/translate.md). */
+static void fake_guid(const vc_syncer *s, const char *node, const char *what, char out[37])
+{
+    char *in = vc__sprintf("%s/%s/%s", s->name, node, what);
+    char hex[65] = { 0 };
+    if (in)
+        vc__sha256_hex(in, strlen(in), hex);
+    vc__free(in);
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+/* What a fake node's capacity and allocatable say (upstream fake_syncer). */
+static json_t *fake_resources(void)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "cpu", "16", "memory", "32Gi", "ephemeral-storage", "100Gi",
+                     "hugepages-1Gi", "0", "hugepages-2Mi", "0", "pods", "110");
+}
+
+/* The pressure conditions (False) and Ready (True), as upstream's kubelet
+ * would post them. */
+static json_t *fake_conditions(const char *now)
+{
+    static const struct {
+        const char *type, *status, *reason, *message;
+    } k_conds[] = {
+        { "MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available" },
+        { "DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure" },
+        { "PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available" },
+        { "Ready", "True", "KubeletReady", "kubelet is posting ready status" },
+    };
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < VC__ARRAY_LEN(k_conds); i++)
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", k_conds[i].type, "status",
+                                           k_conds[i].status, "reason", k_conds[i].reason, "message",
+                                           k_conds[i].message, "lastHeartbeatTime", now, "lastTransitionTime", now));
+    return a;
+}
+
+/* Addresses as upstream orders them: Hostname NODE.nodes.vcluster.com
+ * (proxyKubelets.byHostname), then the InternalIP the kubelet proxy is
+ * reached at (proxyKubelets.byIP; s->kubelet_address, see node_ip). */
+static json_t *fake_addresses(vc_syncer *s, const char *node)
+{
+    json_t *addrs = json_array();
+    if (!addrs)
+        return NULL;
+    if (s->proxy_by_hostname) {
+        char *h = vc__node_host(node);
+        if (h)
+            json_array_append_new(addrs, json_pack("{s:s,s:s}", "type", "Hostname", "address", h));
+        vc__free(h);
+    }
+    const char *ip = vc__node_ip(s, node);
+    if (s->proxy_by_ip && ip)
+        json_array_append_new(addrs, json_pack("{s:s,s:s}", "type", "InternalIP", "address", ip));
+    if (json_array_size(addrs) == 0) /* neither: the node still names itself */
+        json_array_append_new(addrs, json_pack("{s:s,s:s}", "type", "Hostname", "address", node));
+    return addrs;
+}
+
+/* The port a fake node's kubelet is reached at: the node Service's 10250
+ * (upstream's constants.KubeletPort) when there are node Services, else
+ * the kubelet proxy's own port. */
+static int32_t kubelet_port(const vc_syncer *s)
+{
+    return vc__nodesvc_enabled(s) ? VC__NODESVC_PORT : s->kubelet_port;
+}
+
 static char *node_status_json(vc_syncer *s, const char *node)
 {
-    char now[40];
+    char now[40], boot[37], machine[37], uuid[37];
     iso_now(now, sizeof now, false);
+    fake_guid(s, node, "boot", boot);
+    fake_guid(s, node, "machine", machine);
+    fake_guid(s, node, "system", uuid);
     const char *ver = s->virt_version ? s->virt_version : FALLBACK_VERSION;
-    json_t *st = json_pack(
-        "{s:{s:s,s:s,s:s},s:{s:s,s:s,s:s},s:[{s:s,s:s,s:s,s:s,s:s,s:s}],s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s},"
-        "s:[],s:{s:{s:i}}}",
-        "capacity", "cpu", "16", "memory", "32Gi", "pods", "110",
-        "allocatable", "cpu", "16", "memory", "32Gi", "pods", "110",
-        "conditions", "type", "Ready", "status", "True", "reason", "KubeletReady", "message",
-        "kubelet is posting ready status", "lastHeartbeatTime", now, "lastTransitionTime", now,
-        "nodeInfo", "architecture", "amd64", "bootID", "", "containerRuntimeVersion", "docker://19.3.12",
-        "kernelVersion", "4.19.76-fakelinux", "kubeProxyVersion", ver, "kubeletVersion", ver,
-        "operatingSystem", "linux", "osImage", "Fake Kubernetes Image",
-        "addresses", "daemonEndpoints", "kubeletEndpoint", "Port", (json_int_t)s->kubelet_port);
-    json_t *addrs = json_object_get(st, "addresses");
-    if (s->kubelet_address)
-        json_array_append_new(addrs, json_pack("{s:s,s:s}", "type", "InternalIP", "address", s->kubelet_address));
-    json_array_append_new(addrs, json_pack("{s:s,s:s}", "type", "Hostname", "address", node));
-    json_t *doc = json_pack("{s:o}", "status", st);
+    json_t *st = json_pack("{s:o,s:o,s:o,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s},s:o,s:{s:{s:i}},s:[]}",
+                           "capacity", fake_resources(), "allocatable", fake_resources(), "conditions",
+                           fake_conditions(now), "nodeInfo", "architecture", "amd64", "bootID", boot,
+                           "containerRuntimeVersion", "docker://19.3.12", "kernelVersion", "4.19.76-fakelinux",
+                           "kubeProxyVersion", ver, "kubeletVersion", ver, "machineID", machine, "systemUUID", uuid,
+                           "operatingSystem", "linux", "osImage", "Fake Kubernetes Image", "addresses",
+                           fake_addresses(s, node), "daemonEndpoints", "kubeletEndpoint", "Port",
+                           (json_int_t)kubelet_port(s), "images");
+    json_t *doc = st ? json_pack("{s:o}", "status", st) : NULL;
     char *t = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     char *r = t ? vc__strdup(t) : NULL;
@@ -116,25 +183,24 @@ static char *node_status_json(vc_syncer *s, const char *node)
 }
 
 /* True when a fake node reports what this syncer would: the kubelet
- * endpoint, its InternalIP and the version (else its status is patched). */
-static bool node_current(vc_syncer *s, const json_t *n)
+ * endpoint, its addresses, the version and the capacity (else its status
+ * is patched; fake nodes of an earlier release lack the latter). */
+static bool node_current(vc_syncer *s, const char *node, const json_t *n)
 {
     const json_t *st = json_object_get(n, "status");
     json_int_t port = json_integer_value(
         json_object_get(json_object_get(json_object_get(st, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
-    if (port != s->kubelet_port)
+    if (port != kubelet_port(s))
         return false;
     if (!vc__streq(json_string_value(json_object_get(json_object_get(st, "nodeInfo"), "kubeletVersion")),
                    s->virt_version))
         return false;
-    const char *ip = NULL;
-    size_t i;
-    json_t *a;
-    json_array_foreach(json_object_get(st, "addresses"), i, a) {
-        if (vc__streq(json_string_value(json_object_get(a, "type")), "InternalIP"))
-            ip = json_string_value(json_object_get(a, "address"));
-    }
-    return vc__streq(ip, s->kubelet_address);
+    if (!json_object_get(json_object_get(st, "capacity"), "ephemeral-storage"))
+        return false;
+    json_t *want = fake_addresses(s, node);
+    bool same = want && json_equal(want, json_object_get(st, "addresses"));
+    json_decref(want);
+    return same;
 }
 
 static void node_created(vc_syncer *s, void *ud, int rc, const char *body, size_t len)
@@ -165,23 +231,37 @@ static bool node_ready(const json_t *n)
     return false;
 }
 
-static int reconcile_obj(vc_syncer *s, vc__qitem *it, const char *node, const json_t *v)
+static int reconcile_obj(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node, const json_t *v)
 {
     bool used = vc__map_get(&s->node_use, node) != NULL;
     if (used && !s->virt_version) {
         /* the version comes once at start (version_done queues every node) */
         return VC_OK;
     }
+    if (used && vc__nodesvc_enabled(s)) {
+        /* the node's kubelet Service first: its ClusterIP is the node's
+         * InternalIP (the host informer queues the node when it is there) */
+        int rc = vc__nodesvc_ensure(s, c, it, node);
+        if (rc != VC_OK || !vc__node_ip(s, node))
+            return rc;
+    }
+    if (!used) {
+        int rc = vc__nodesvc_remove(s, c, it, node);
+        if (rc != VC_OK)
+            return rc;
+    }
     if (used && !v) {
-        json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s}},s:{}}", "apiVersion", "v1", "kind", "Node",
-                                "metadata", "name", node, "labels", FAKE_LABEL, "true", "kubernetes.io/hostname",
-                                node, "kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64", "beta.kubernetes.io/os",
-                                "linux", "spec");
-        /* upstream labels kubernetes.io/hostname=fake-<node> */
-        char fake[300];
-        snprintf(fake, sizeof fake, "fake-%s", node);
-        json_object_set_new(json_object_get(json_object_get(obj, "metadata"), "labels"), "kubernetes.io/hostname",
-                            json_string(fake));
+        /* labels and annotations as upstream's createFakeNode;
+         * kubernetes.io/hostname is SafeConcatName("fake", node) */
+        char fake[VC__NAME_MAX];
+        const char *fp[2] = { "fake", node };
+        vc__safe_concat(fake, sizeof fake, fp, 2);
+        json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s}},s:{}}", "apiVersion", "v1",
+                                "kind", "Node", "metadata", "name", node, "labels", FAKE_LABEL, "true",
+                                "beta.kubernetes.io/arch", "amd64", "beta.kubernetes.io/os", "linux",
+                                "kubernetes.io/arch", "amd64", "kubernetes.io/hostname", fake, "kubernetes.io/os",
+                                "linux", "annotations", "node.alpha.kubernetes.io/ttl", "0",
+                                "volumes.kubernetes.io/controller-managed-attach-detach", "false", "spec");
         char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
         json_decref(obj);
         char *path = vc__obj_path("v1", "nodes", NULL, NULL, NULL);
@@ -196,7 +276,7 @@ static int reconcile_obj(vc_syncer *s, vc__qitem *it, const char *node, const js
         s->next_lease_ms = vc__now_ms(); /* heartbeat at once */
         return rc;
     }
-    if (used && v && (!node_ready(v) || !node_current(s, v))) {
+    if (used && v && (!node_ready(v) || !node_current(s, node, v))) {
         char *path = vc__obj_path("v1", "nodes", NULL, node, "status");
         char *st = node_status_json(s, node);
         int rc = path && st ? vc__sync_write(s, VC__SIDE_VIRT, it, "Node", "", node, node, VC_SYNC_UPDATED_VIRTUAL,
@@ -222,7 +302,7 @@ static int reconcile(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node)
     json_t *v = NULL;
     int rc = vc__informer_load(c->virt, node, &v);
     if (rc == VC_OK)
-        rc = reconcile_obj(s, it, node, v);
+        rc = reconcile_obj(s, c, it, node, v);
     json_decref(v);
     return rc;
 }
@@ -293,5 +373,7 @@ int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg)
     c->timeout = timeout;
     int rc = vc__informer_new(&c->virt, s, s->virt, "virtual fake nodes", "v1", "nodes", NULL, FAKE_LABEL "=true",
                               NULL, on_virtual, c);
-    return rc == VC_OK ? vc__informer_set_kind(c->virt, "Node") : rc;
+    if (rc == VC_OK)
+        rc = vc__informer_set_kind(c->virt, "Node");
+    return rc == VC_OK ? vc__nodesvc_init(s, c) : rc;
 }

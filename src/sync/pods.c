@@ -1080,8 +1080,8 @@ static int references_owned(vc_syncer *s, const json_t *whole, const char *vns, 
         json_t *e;
         json_array_foreach(json_object_get(refs, k_refs[k].list), i, e) {
             const char *name = vc__jstr(e, "name"), *hn = vc__jstr(e, "hostName");
-            if (!c || !c->host || !name || !hn || (k == 0 && vc__streq(name, "kube-root-ca.crt")))
-                continue; /* (the shared one is everyone's) */
+            if (!c || !c->host || !name || !hn)
+                continue;
             char hkey[VC__NAME_MAX + 256];
             snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hn);
             json_t *h = NULL;

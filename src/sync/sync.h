@@ -171,6 +171,7 @@ typedef enum vc__ctl_id {
     VC__CTL_FH_CSISTORAGECAPACITIES, /* sync.fromHost.csiStorageCapacities */
     VC__CTL_PVS,
     VC__CTL_STORAGECLASSES,
+    VC__CTL_KUBECONFIG,         /* the exported kubeconfig Secret vc-<vc> (kubeconfig.c) */
     VC__CTL_COUNT
 } vc__ctl_id;
 
@@ -280,7 +281,6 @@ struct vc_syncer {
     bool set_owner;                    /* experimental.syncSettings.setOwner */
     bool from_host_storage_classes;    /* sync.fromHost.storageClasses ("auto" resolved) */
     char *from_host_sc_selector;       /* its selector as a label selector, or NULL */
-    long root_ca_refs;                 /* pods using kube-root-ca.crt, all namespaces */
     json_t *cr_to_host, *cr_from_host; /* sync.{toHost,fromHost}.customResources (copies) */
     json_t *from_host;                 /* fromhost.c: enabled-key -> label selector ("" = all) */
     vc__svcmap *svcmaps;               /* networking.replicateServices */
@@ -451,12 +451,32 @@ vc__ctl *vc__sync_ctl_of(vc_syncer *s, vc__ctl_id id);
 int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_generic_init(vc_syncer *s, vc__ctl *c, int kind_id);
 int vc__ctl_nodes_init(vc_syncer *s, vc__ctl *c, int arg);
+/* nodesvc.c: per-node kubelet Services (proxyKubelets.byIP). The
+ * InternalIP fake node `node` advertises: its Service's ClusterIP when
+ * node Services are on (NULL until the Service is seen), else the kubelet
+ * proxy's address (NULL without a proxy). Borrowed. */
+const char *vc__node_ip(vc_syncer *s, const char *node);
+bool vc__nodesvc_enabled(const vc_syncer *s);
+/* The node Services' port (upstream's constants.KubeletPort): fake nodes
+ * report it as their kubelet port while node Services are on. */
+#define VC__NODESVC_PORT 10250
+void vc__nodesvc_name(const vc_syncer *s, const char *node, char out[VC__NAME_MAX]);
+/* The host informer of the Services (c: the fake nodes controller). */
+int vc__nodesvc_init(vc_syncer *s, vc__ctl *c);
+/* Apply node's Service and Endpoints (server-side apply), once per run
+ * and again after the Service was deleted. */
+int vc__nodesvc_ensure(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node);
+/* Delete node's Service and Endpoints if there (VC_ITEROVER until the pods
+ * controller has listed). */
+int vc__nodesvc_remove(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *node);
 int vc__ctl_events_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_kube_endpoints_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_namespaces_init(vc_syncer *s, vc__ctl *c, int arg);
 /* The labels of a virtual namespace (*out a new reference, NULL when none). */
 int vc__namespace_labels(vc_syncer *s, const char *ns, json_t **out);
 int vc__ctl_coredns_init(vc_syncer *s, vc__ctl *c, int arg);
+/* kubeconfig.c: the Secret vc-<vcluster> (exportKubeConfig.*) */
+int vc__ctl_kubeconfig_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_replicate_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_deploy_init(vc_syncer *s, vc__ctl *c, int arg);
 int vc__ctl_kube_service_init(vc_syncer *s, vc__ctl *c, int arg);

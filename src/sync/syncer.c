@@ -16,7 +16,8 @@
  * server answered them late or timed them out. */
 #define MAX_IN_FLIGHT VC__SYNC_MAX_IN_FLIGHT
 #define DEFAULT_RESYNC_S 300
-#define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.12.1"
+/* upstream's pkg/coredns DefaultImage */
+#define DEFAULT_COREDNS_IMAGE "coredns/coredns:1.14.2"
 
 /* Versioned public structs (util/vstruct.h): version 2 of the options
  * begins at kubelet_address. */
@@ -639,7 +640,11 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
         cfg = own;
     }
     const vc__cfg_values *cv = vc__config_values(cfg);
+    /* networking.advanced.proxyKubelets: upstream's defaults without a config */
+    s->proxy_by_hostname = s->proxy_by_ip = true;
     if (cv) {
+        s->proxy_by_hostname = cv->networking.advanced.proxy_kubelets_by_hostname;
+        s->proxy_by_ip = cv->networking.advanced.proxy_kubelets_by_ip;
         if (!cv->sync.to_host.pods.rewrite_hosts.enabled)
             to.flags |= VC_TRANSLATE_OPT_NO_REWRITE_HOSTS;
         if (cv->sync.to_host.pods.use_secrets_for_sa_tokens)
@@ -718,8 +723,6 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
             s->nodes_all = cv->sync.from_host.nodes.selector_all;
             s->nodes_sync_back = cv->sync.from_host.nodes.sync_back_changes;
             s->nodes_clear_images = cv->sync.from_host.nodes.clear_image_status;
-            s->proxy_by_hostname = cv->networking.advanced.proxy_kubelets_by_hostname;
-            s->proxy_by_ip = cv->networking.advanced.proxy_kubelets_by_ip;
             if (json_object_size(cv->sync.from_host.nodes.selector_labels) && !s->nodes_all &&
                 !(s->node_labels = json_deep_copy(cv->sync.from_host.nodes.selector_labels)))
                 rc = vc__error_oom();

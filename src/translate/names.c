@@ -92,10 +92,6 @@ void vc__host_name(const vc_translator *t, const vc__kind *k, const char *ns, co
         snprintf(out, VC__NAME_MAX, "%s", t->name);
         return;
     }
-    if (k->id == VC__K_CONFIGMAP && !strcmp(name, "kube-root-ca.crt")) {
-        snprintf(out, VC__NAME_MAX, "%s", t->kube_root_ca);
-        return;
-    }
     vc__host_name_ns(t, name, ns, out);
 }
 
@@ -215,11 +211,6 @@ int vc__virtual_name_by_name(const vc_translator *t, const vc__kind *k, const ch
         vns = "default";
         goto found;
     }
-    if (k->id == VC__K_CONFIGMAP && !strcmp(host_name, t->kube_root_ca))
-        return vc__error(VC_ENOTFOUND, VC_ERRCLASS_TRANSLATE,
-                         "ConfigMap %s is shared by every virtual namespace; its namespace "
-                         "cannot be told from the name",
-                         host_name);
     {
         char suffix[VC__NAME_MAX];
         int sl = snprintf(suffix, sizeof suffix, "-x-%s", t->name);

@@ -230,7 +230,7 @@ static int merge_taints(const json_t *host, const json_t *virt, json_t *vann_out
 }
 
 /* the host name of a node as upstream's kubelet proxy names it */
-static char *node_host(const char *name)
+char *vc__node_host(const char *name)
 {
     char *r = vc__sprintf("%s.%s", name, NODE_SUFFIX);
     if (r)
@@ -410,7 +410,7 @@ static int status_of(json_t **out, const json_t *host, const json_t *virt, const
             return vc__error_oom();
         }
         if (o->proxy_by_hostname) {
-            char *h = node_host(name);
+            char *h = vc__node_host(name);
             json_array_append_new(na, json_pack("{s:s?,s:s}", "address", h, "type", "Hostname"));
             vc__free(h);
         }

@@ -129,14 +129,19 @@ struct vc_translator {
     uint32_t sync;            /* VC_TRANSLATE_SYNC_* */
     char marker_cluster[64];  /* SafeConcatName(hostNs, "x", name) */
     char label_keys[4][64];   /* translated release/namespace/managed-by/controlled-by */
-    char kube_root_ca[64];    /* vcluster-kube-root-ca.crt-x-<name> */
+    /* vcluster-kube-root-ca.crt-x-<name>: the one host ConfigMap every
+     * namespace's kube-root-ca.crt shared before issue 16 (upstream uses the
+     * name only in multi-namespace mode, which this library does not have);
+     * each namespace's now translates as any ConfigMap. Kept so the syncer
+     * can delete the old shared one (generic.c). */
+    char kube_root_ca[64];
     json_t *tolerations;      /* parsed enforced tolerations (array) */
     bool owner_wait;          /* setOwner: namespaced objects wait for owner_uid (VC_ESTATE) */
     json_t *node_selector;    /* sync.fromHost.nodes.selector.labels, or NULL */
 
     /* Shared immutable leaves (see "Result sharing" above). */
     json_t *s_name, *s_host_ns, *s_marker_cluster, *s_workload_sa, *s_v1, *s_none;
-    json_t *s_true_str, *s_false_str, *s_kube_root_ca;
+    json_t *s_true_str, *s_false_str;
     json_t *owner_ref, *owner_ref_ctrl;     /* [{...Service <name>...}] arrays */
     json_t *env_kube[VC__ENV_KUBE_COUNT];   /* sorted KUBERNETES_* {name,value} */
     json_t *host_alias;                      /* {ip, hostnames} or NULL */
@@ -308,6 +313,10 @@ typedef struct vc__node_opts {
                                * the node request (cpu, memory, ephemeral-storage in
                                * milli units, pods), taken off allocatable; or NULL */
 } vc__node_opts;
+/* The host name a proxied node reports (upstream GetNodeHost):
+ * NODE with '.' -> '-', then ".nodes.vcluster.com". vc__malloc'ed; NULL
+ * when out of memory. */
+char *vc__node_host(const char *name);
 /* A Kubernetes quantity ("500m", "1Gi", "1e3") in milli units. VC_EINVAL
  * when it is not one (or does not fit). */
 int vc__quantity_milli(const char *q, int64_t *out);

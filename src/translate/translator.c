@@ -140,7 +140,7 @@ void vc_translator_free(vc_translator *t)
     drop_ip_leaves(t);
     json_t **leaves[] = {
         &t->tolerations, &t->node_selector, &t->s_name, &t->s_host_ns, &t->s_marker_cluster, &t->s_workload_sa, &t->s_v1,
-        &t->s_none, &t->s_true_str, &t->s_false_str, &t->s_kube_root_ca, &t->owner_ref, &t->owner_ref_ctrl,
+        &t->s_none, &t->s_true_str, &t->s_false_str, &t->owner_ref, &t->owner_ref_ctrl,
         &t->dns_options, &t->fp_name, &t->fp_namespace, &t->fp_uid, &t->fp_labels, &t->fp_sa,
     };
     for (size_t i = 0; i < VC__ARRAY_LEN(leaves); i++)
@@ -282,7 +282,6 @@ int vc_translator_new(vc_translator **out, const vc_translate_options *user_opts
     t->s_none = json_string("None");
     t->s_true_str = json_string("true");
     t->s_false_str = json_string("false");
-    t->s_kube_root_ca = json_string(t->kube_root_ca);
     t->dns_options = json_pack("[{ssss}]", "name", "ndots", "value", "5");
     t->fp_name = fieldpath(VC__A_POD_NAME);
     t->fp_namespace = fieldpath(VC__A_POD_NAMESPACE);
@@ -298,7 +297,7 @@ int vc_translator_new(vc_translator **out, const vc_translate_options *user_opts
             goto oom;
     }
     if (!t->s_name || !t->s_host_ns || !t->s_marker_cluster || !t->s_workload_sa || !t->s_v1 || !t->s_none ||
-        !t->s_true_str || !t->s_false_str || !t->s_kube_root_ca || !t->dns_options || !t->fp_name ||
+        !t->s_true_str || !t->s_false_str || !t->dns_options || !t->fp_name ||
         !t->fp_namespace || !t->fp_uid || !t->fp_labels || !t->fp_sa)
         goto oom;
     if ((rc = build_ip_leaves(t)) < 0)

@@ -277,7 +277,8 @@ static void t_logs_exec_reach_host(void)
     json_int_t port = json_integer_value(
         json_object_get(json_object_get(json_object_get(st0, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
     CHECK(port > 0 && port != 10250);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(st0, "addresses"), 0), "type")),
+    /* upstream's order: Hostname <node>.nodes.vcluster.com, then InternalIP */
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(st0, "addresses"), 1), "type")),
               "InternalIP");
     json_decref(nodes);
     vc__free(h);

@@ -364,13 +364,14 @@ static bool fake_node_status_ok(void)
     json_int_t port = json_integer_value(
         json_object_get(json_object_get(json_object_get(st, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
     json_t *addrs = json_object_get(st, "addresses");
+    /* as upstream: Hostname first, then the InternalIP (issue 16) */
     const char *t0 = json_string_value(json_object_get(json_array_get(addrs, 0), "type"));
-    const char *a0 = json_string_value(json_object_get(json_array_get(addrs, 0), "address"));
+    const char *a1 = json_string_value(json_object_get(json_array_get(addrs, 1), "address"));
     const char *t1 = json_string_value(json_object_get(json_array_get(addrs, 1), "type"));
     const char *kv = json_string_value(json_object_get(json_object_get(st, "nodeInfo"), "kubeletVersion"));
     vc_buf want = VC_BUF_INIT;
     vc_kube_server_version(V, &want);
-    bool ok = port == 10999 && vc__streq(t0, "InternalIP") && vc__streq(a0, "127.0.0.1") && vc__streq(t1, "Hostname") &&
+    bool ok = port == 10999 && vc__streq(t0, "Hostname") && vc__streq(a1, "127.0.0.1") && vc__streq(t1, "InternalIP") &&
               want.ptr && vc__streq(kv, want.ptr) && strcmp(kv, "v1.19.1") != 0;
     vc_buf_dispose(&want);
     json_decref(nodes);

@@ -93,8 +93,9 @@ static void test_upstream_examples(void)
     /* special cases */
     host_name_is(t, "Service", "default", "kubernetes", "my-vcluster");
     host_name_is(t, "services", "other", "kubernetes", "kubernetes-x-other-x-my-vcluster");
-    host_name_is(t, "ConfigMap", "demo", "kube-root-ca.crt", "vcluster-kube-root-ca.crt-x-my-vcluster");
-    host_name_is(t, "cm", "team-b", "kube-root-ca.crt", "vcluster-kube-root-ca.crt-x-my-vcluster");
+    /* one kube-root-ca.crt per namespace, as upstream outside multi-namespace mode */
+    host_name_is(t, "ConfigMap", "demo", "kube-root-ca.crt", "kube-root-ca.crt-x-demo-x-my-vcluster");
+    host_name_is(t, "cm", "team-b", "kube-root-ca.crt", "kube-root-ca.crt-x-team-b-x-my-vcluster");
     /* cluster-scoped: mirrored while their sync is off */
     host_name_is(t, "StorageClass", NULL, "fast", "fast");
     host_name_is(t, "PriorityClass", "ignored", "high", "high");
@@ -157,6 +158,13 @@ static void test_reverse(void)
     reverse_is(t, "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-x-demo-x-my-vcluster\",\"namespace\":\"default\"}}",
                VC_ENOTFOUND, NULL, NULL);
     reverse_is(t, "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"kube-root-ca.crt\",\"namespace\":\"vcluster-my-vcluster\"}}",
+               VC_ENOTFOUND, NULL, NULL);
+    reverse_is(t, "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"kube-root-ca.crt-x-team-b-x-my-vcluster\","
+                  "\"namespace\":\"vcluster-my-vcluster\"}}",
+               VC_OK, "team-b", "kube-root-ca.crt");
+    /* the shared name of earlier releases names no namespace */
+    reverse_is(t, "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"vcluster-kube-root-ca.crt-x-my-vcluster\","
+                  "\"namespace\":\"vcluster-my-vcluster\"}}",
                VC_ENOTFOUND, NULL, NULL);
     reverse_is(t, "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"x\"}}", VC_ENOTSUPPORTED, NULL, NULL);
     reverse_is(t, "not json", VC_EINVAL, NULL, NULL);

@@ -234,7 +234,7 @@ static void test_pod_helpers(void)
     CHECK_RC(vc_translate_pod_references(&b, t, pod), VC_OK);
     r = J(b.ptr);
     CHECK_STR(jget(r, "configMaps"),
-              "[{\"name\":\"cfg\",\"hostName\":\"cfg-x-demo-x-my-vcluster\"},{\"name\":\"kube-root-ca.crt\",\"hostName\":\"vcluster-kube-root-ca.crt-x-my-vcluster\"}]");
+              "[{\"name\":\"cfg\",\"hostName\":\"cfg-x-demo-x-my-vcluster\"},{\"name\":\"kube-root-ca.crt\",\"hostName\":\"kube-root-ca.crt-x-demo-x-my-vcluster\"}]");
     CHECK_STR(jget(r, "secrets.0.name"), "sec");
     CHECK_STR(jget(r, "secrets.1.name"), "reg");
     CHECK_STR(jget(r, "secrets.2.hostName"), "web-sa-token-x-demo-x-my-vcluster");
