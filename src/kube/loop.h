@@ -31,6 +31,21 @@ int vc__kloop_wakeup(vc__kloop *l);
 /* Number of transfers in flight. */
 size_t vc__kloop_active(vc__kloop *l);
 
+/* Requests answered, by connection, method and status (0: no answer): the
+ * rows of vc_syncer_request_stats_get(). A watch counts at its status. */
+typedef struct vc__kreq_row {
+    const vc_kube *kube;  /* identity only (the syncer's references keep it) */
+    char *host;           /* host:port of its server */
+    char method[8];
+    int code;
+    uint64_t count;
+    vc__hist latency;
+} vc__kreq_row;
+size_t vc__kloop_rows(vc__kloop *l);
+/* Row i (< vc__kloop_rows), valid until the loop is freed or a new row is
+ * added. */
+const vc__kreq_row *vc__kloop_row(vc__kloop *l, size_t i);
+
 /* One-shot async request. `rc` is VC_OK for 2xx, else the mapped error (and
  * vc_error_last() is set during the callback). `body` is borrowed. */
 typedef void (*vc__kreq_cb)(void *user_data, int rc, long http, const char *body, size_t body_len);
