@@ -43,7 +43,7 @@ typedef struct snap_hist {
 } snap_hist;
 
 typedef struct snap_ctl {
-    vc_syncer_controller_stats st; /* its histogram pointers are not used */
+    vc_syncer_controller_stats st; /* its histogram pointers are not used (borrowed) */
     snap_hist rec_time, queue_wait;
 } snap_ctl;
 

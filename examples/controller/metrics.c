@@ -37,6 +37,8 @@ void metrics_set_start_time(void)
 static void copy_hist(snap_hist *d, const vc_syncer_histogram *h)
 {
     memset(d, 0, sizeof *d);
+    if (!h)
+        return;
     d->count = h->count;
     d->sum = h->sum;
     d->n_bounds = h->n_bounds < SNAP_MAX_BUCKETS ? h->n_bounds : SNAP_MAX_BUCKETS;
@@ -60,8 +62,8 @@ void snapshot_take(snapshot *out, vc_syncer *s, double step_max_wall, double ste
         c->st.version = VC_SYNCER_CONTROLLER_STATS_VERSION;
         if (vc_syncer_controller_stats_get(s, i, &c->st) != VC_OK)
             break;
-        copy_hist(&c->rec_time, &c->st.reconcile_time);
-        copy_hist(&c->queue_wait, &c->st.queue_wait);
+        copy_hist(&c->rec_time, c->st.reconcile_time);
+        copy_hist(&c->queue_wait, c->st.queue_wait);
         out->n_ctls++;
     }
     out->n_rows = 0;
@@ -77,7 +79,7 @@ void snapshot_take(snapshot *out, vc_syncer *s, double step_max_wall, double ste
         snprintf(d->host, sizeof d->host, "%s", r.host);
         snprintf(d->method, sizeof d->method, "%s", r.method);
         d->count = r.count;
-        copy_hist(&d->latency, &r.latency);
+        copy_hist(&d->latency, r.latency);
     }
     out->step_max_wall = step_max_wall;
     out->step_max_cpu = step_max_cpu;

@@ -269,8 +269,8 @@ VC_API int vc_syncer_stats_get(vc_syncer *syncer, vc_syncer_stats *out);
 VC_API int vc_syncer_stats_json(vc_syncer *syncer, vc_buf *out);
 
 /**
- * A histogram of durations in seconds (a small record inside the stats
- * below). `bounds` are the upper bounds of the buckets, ascending, the same
+ * A histogram of durations in seconds (a small record the stats below
+ * point to; it never grows: a new field means a new struct). `bounds` are the upper bounds of the buckets, ascending, the same
  * for every histogram of the library (static storage); `counts` has
  * n_bounds + 1 entries: counts[i] is the number of observations in
  * (bounds[i-1], bounds[i]] (not cumulative) and counts[n_bounds] those above
@@ -307,8 +307,10 @@ typedef struct vc_syncer_controller_stats {
     uint64_t host_objects;        /**< objects in its host cache */
     uint32_t synced;              /**< 1 when its informers have listed */
     uint32_t reserved;
-    vc_syncer_histogram reconcile_time; /**< time in the reconcile call */
-    vc_syncer_histogram queue_wait;     /**< from a key being due to its reconcile */
+    /** Time in the reconcile call; borrowed: valid until the next call on the syncer. */
+    const vc_syncer_histogram *reconcile_time;
+    /** From a key being due to its reconcile; borrowed as reconcile_time. */
+    const vc_syncer_histogram *queue_wait;
 } vc_syncer_controller_stats;
 
 #define VC_SYNCER_CONTROLLER_STATS_VERSION 1
@@ -335,7 +337,9 @@ typedef struct vc_syncer_request_stats {
     const char *host;             /**< the API server's host:port */
     const char *method;           /**< "GET", "POST", "PUT", "PATCH", "DELETE" */
     uint64_t count;
-    vc_syncer_histogram latency;  /**< start to answer (whole body; a watch: its status) */
+    /** Start to answer (whole body; a watch: its status); borrowed: valid
+     *  until the next call on the syncer. */
+    const vc_syncer_histogram *latency;
 } vc_syncer_request_stats;
 
 #define VC_SYNCER_REQUEST_STATS_VERSION 1

@@ -519,7 +519,7 @@ size_t vc__kloop_rows(vc__kloop *l)
     return l->n_rows;
 }
 
-const vc__kreq_row *vc__kloop_row(vc__kloop *l, size_t i)
+vc__kreq_row *vc__kloop_row(vc__kloop *l, size_t i)
 {
     return i < l->n_rows ? &l->rows[i] : NULL;
 }

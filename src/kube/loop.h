@@ -5,6 +5,7 @@
 #define VC_KUBE_LOOP_H
 
 #include "kube/kube.h"
+#include "vcluster/syncer.h"
 
 typedef struct vc__kloop vc__kloop;
 typedef struct vc__kreq vc__kreq;
@@ -40,11 +41,12 @@ typedef struct vc__kreq_row {
     int code;
     uint64_t count;
     vc__hist latency;
+    vc_syncer_histogram latency_out; /* what vc_syncer_request_stats points to */
 } vc__kreq_row;
 size_t vc__kloop_rows(vc__kloop *l);
 /* Row i (< vc__kloop_rows), valid until the loop is freed or a new row is
  * added. */
-const vc__kreq_row *vc__kloop_row(vc__kloop *l, size_t i);
+vc__kreq_row *vc__kloop_row(vc__kloop *l, size_t i);
 
 /* One-shot async request. `rc` is VC_OK for 2xx, else the mapped error (and
  * vc_error_last() is set during the callback). `body` is borrowed. */

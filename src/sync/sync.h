@@ -211,6 +211,7 @@ struct vc__ctl {
     /* stats (vc_syncer_controller_stats_get) */
     uint64_t rec_ok, rec_err, rec_requeue, rec_requeue_after;
     vc__hist rec_time, queue_wait;
+    vc_syncer_histogram rec_time_out, queue_wait_out; /* what the stats point to */
 };
 
 typedef struct vc__svcmap {

@@ -1141,8 +1141,10 @@ int vc_syncer_controller_stats_get(vc_syncer *s, uint32_t index, vc_syncer_contr
     st.virtual_objects = c->virt ? vc__informer_count(c->virt) : 0;
     st.host_objects = c->host ? vc__informer_count(c->host) : 0;
     st.synced = ctl_synced(c) ? 1 : 0;
-    vc__hist_export(&c->rec_time, &st.reconcile_time);
-    vc__hist_export(&c->queue_wait, &st.queue_wait);
+    vc__hist_export(&c->rec_time, &c->rec_time_out);
+    vc__hist_export(&c->queue_wait, &c->queue_wait_out);
+    st.reconcile_time = &c->rec_time_out;
+    st.queue_wait = &c->queue_wait_out;
     return vc__vstruct_write(&vc_syncer_controller_stats__vs, user_out, &st);
 }
 
@@ -1152,7 +1154,7 @@ int vc_syncer_request_stats_get(vc_syncer *s, uint32_t index, vc_syncer_request_
         return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer and out are required");
     if (user_out->version < 1 || user_out->version > VC_SYNCER_REQUEST_STATS_VERSION)
         return vc__vstruct_write(&vc_syncer_request_stats__vs, user_out, user_out); /* VC_EVERSION */
-    const vc__kreq_row *r = vc__kloop_row(s->loop, index);
+    vc__kreq_row *r = vc__kloop_row(s->loop, index);
     if (!r)
         return VC_ITEROVER;
     vc_syncer_request_stats st = { 0 };
@@ -1161,7 +1163,8 @@ int vc_syncer_request_stats_get(vc_syncer *s, uint32_t index, vc_syncer_request_
     st.host = r->host;
     st.method = r->method;
     st.count = r->count;
-    vc__hist_export(&r->latency, &st.latency);
+    vc__hist_export(&r->latency, &r->latency_out);
+    st.latency = &r->latency_out;
     return vc__vstruct_write(&vc_syncer_request_stats__vs, user_out, &st);
 }
 

@@ -477,15 +477,20 @@ static void t_idle_and_slow_clients(void)
         slowloris_tick();
     CHECK(slow_fd < 0);
     int closed = 0;
-    for (int i = 0; i < IDLE_CONNS; i++) {
-        if (idle[i] < 0)
-            continue;
-        char b[16];
-        struct pollfd p = { idle[i], POLLIN, 0 };
-        if (poll(&p, 1, 0) == 1 && recv(idle[i], b, sizeof b, MSG_DONTWAIT) == 0)
-            closed++;
-        close(idle[i]);
+    for (int64_t end = now_ms() + 5000; closed < IDLE_CONNS && now_ms() < end; sleep_ms(50)) {
+        for (int i = 0; i < IDLE_CONNS; i++) {
+            char b[16];
+            struct pollfd p = { idle[i], POLLIN, 0 };
+            if (idle[i] >= 0 && poll(&p, 1, 0) == 1 && recv(idle[i], b, sizeof b, MSG_DONTWAIT) == 0) {
+                closed++;
+                close(idle[i]);
+                idle[i] = -1;
+            }
+        }
     }
+    for (int i = 0; i < IDLE_CONNS; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
     printf("# %d of %d idle connections closed by the server\n", closed, IDLE_CONNS);
     CHECK_INT(closed, IDLE_CONNS);
     /* alone, a slowloris client is cut at the read timeout (it would need

@@ -125,9 +125,9 @@ typedef struct vc_syncer_stats { uint32_t version; uint32_t informers_synced; ui
 int vc_syncer_stats_get(vc_syncer *syncer, vc_syncer_stats *out);
 int vc_syncer_stats_json(vc_syncer *syncer, vc_buf *out);
 typedef struct vc_syncer_histogram { uint64_t count; double sum; uint32_t n_bounds; uint32_t reserved; const double *bounds; const uint64_t *counts; } vc_syncer_histogram;
-typedef struct vc_syncer_controller_stats { uint32_t version; uint32_t queue_depth; const char *name; const char *kind; uint64_t reconcile_success; uint64_t reconcile_error; uint64_t reconcile_requeue; uint64_t reconcile_requeue_after; uint64_t queue_adds; uint64_t queue_retries; uint64_t virtual_objects; uint64_t host_objects; uint32_t synced; uint32_t reserved; vc_syncer_histogram reconcile_time; vc_syncer_histogram queue_wait; } vc_syncer_controller_stats;
+typedef struct vc_syncer_controller_stats { uint32_t version; uint32_t queue_depth; const char *name; const char *kind; uint64_t reconcile_success; uint64_t reconcile_error; uint64_t reconcile_requeue; uint64_t reconcile_requeue_after; uint64_t queue_adds; uint64_t queue_retries; uint64_t virtual_objects; uint64_t host_objects; uint32_t synced; uint32_t reserved; const vc_syncer_histogram *reconcile_time; const vc_syncer_histogram *queue_wait; } vc_syncer_controller_stats;
 int vc_syncer_controller_stats_get(vc_syncer *syncer, uint32_t index, vc_syncer_controller_stats *out);
-typedef struct vc_syncer_request_stats { uint32_t version; int32_t code; const char *cluster; const char *host; const char *method; uint64_t count; vc_syncer_histogram latency; } vc_syncer_request_stats;
+typedef struct vc_syncer_request_stats { uint32_t version; int32_t code; const char *cluster; const char *host; const char *method; uint64_t count; const vc_syncer_histogram *latency; } vc_syncer_request_stats;
 int vc_syncer_request_stats_get(vc_syncer *syncer, uint32_t index, vc_syncer_request_stats *out);
 #define VC_SYNCER_NO_COREDNS ...
 #define VC_SYNCER_NO_FAKE_NODES ...
