@@ -307,6 +307,7 @@ struct vc_syncer {
     const void *enq_slots;
     int enq_ctl;
     uint32_t tick_rr;         /* the informer a step starts with */
+    int q_last_slot;          /* the queue's last stats slot (queue_slot_of) */
     /* sync.fromHost.nodes (realnodes.c): real host nodes instead of fake
      * ones, chosen at startup */
     bool real_nodes, nodes_all, nodes_sync_back, nodes_clear_images;

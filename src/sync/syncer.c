@@ -146,14 +146,26 @@ vc__ctl *vc__sync_ctl(vc_syncer *s, const char *name)
     return NULL;
 }
 
-/* The queue's stats slot of a key: its controller's index in s->ctls. */
+/* The queue's stats slot of a key: its controller's index in s->ctls. Keys
+ * come in runs of one controller (a list page, enqueue_all), so the last
+ * answer is tried first. */
 static int queue_slot_of(void *ud, const char *key)
 {
     vc_syncer *s = ud;
+    int last = s->q_last_slot;
+    if (last < s->n_ctls) {
+        const char *nm = s->ctls[last].name;
+        size_t l = strlen(nm);
+        if (!strncmp(nm, key, l) && key[l] == '|')
+            return last;
+    }
     size_t n = strcspn(key, "|");
-    for (int i = 0; i < s->n_ctls; i++)
-        if (strlen(s->ctls[i].name) == n && !strncmp(s->ctls[i].name, key, n))
+    for (int i = 0; i < s->n_ctls; i++) {
+        if (strlen(s->ctls[i].name) == n && !strncmp(s->ctls[i].name, key, n)) {
+            s->q_last_slot = i;
             return i;
+        }
+    }
     return 0;
 }
 
