@@ -257,6 +257,7 @@ struct vc_syncer {
     int64_t host_tokens_ms;
     int64_t retry_hint_ms;   /* set by vc__host_token when it says wait */
     int32_t max_per_step;
+    int32_t q_last_slot;     /* the queue's last stats slot (queue_slot_of) */
     int64_t resync_ms, next_resync_ms;
     /* runtime facts */
     char *kube_ip, *dns_ip, *owner_uid;
@@ -307,7 +308,6 @@ struct vc_syncer {
     const void *enq_slots;
     int enq_ctl;
     uint32_t tick_rr;         /* the informer a step starts with */
-    int q_last_slot;          /* the queue's last stats slot (queue_slot_of) */
     /* sync.fromHost.nodes (realnodes.c): real host nodes instead of fake
      * ones, chosen at startup */
     bool real_nodes, nodes_all, nodes_sync_back, nodes_clear_images;
