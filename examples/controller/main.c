@@ -1,7 +1,8 @@
 /*
  * vcluster-syncer: the syncer daemon. The step loop of the public API plus
- * flags, signals and a small HTTP endpoint for /healthz, /readyz and
- * Prometheus /metrics. Uses only <vcluster.h>.
+ * flags, signals, the kubelet API proxy for the fake nodes, and the health
+ * and metrics endpoint (http.c, on a thread of its own). Uses only
+ * <vcluster.h>.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,7 +23,7 @@
 #include <malloc.h>
 #endif
 
-#include <vcluster.h>
+#include "daemon.h"
 
 static volatile sig_atomic_t g_stop;
 /* The longest vc_syncer_step(s, 0) so far, wall and CPU time (/metrics). */
@@ -35,9 +36,6 @@ static int64_t clock_us(clockid_t id)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 static vc_syncer *g_syncer;
-/* --leader-elect: the Lease and the last leader seen (/metrics, /readyz) */
-static bool g_leader_elect;
-static char g_lease[256], g_leader[256];
 
 static void on_signal(int sig)
 {
@@ -48,20 +46,6 @@ static void on_signal(int sig)
 }
 
 static int g_verbose = VC_LOG_INFO;
-
-static void log_fn(int level, const char *subsystem, const char *msg, void *ud)
-{
-    (void)ud;
-    static const char *const names[] = { "", "error", "warn", "info", "debug", "trace" };
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char t[32];
-    strftime(t, sizeof t, "%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ld %-5s %s: %s\n", t, ts.tv_nsec / 1000000, level >= 1 && level <= 5 ? names[level] : "?",
-            subsystem, msg);
-}
 
 static void usage(FILE *f)
 {
@@ -77,7 +61,11 @@ static void usage(FILE *f)
             "  --virtual-kubeconfig PATH   virtual cluster kubeconfig (required)\n"
             "  --service-name NAME         host Service of the virtual API server (default NAME)\n"
             "  -f, --config PATH           vcluster.yaml\n"
-            "  --listen ADDR:PORT          health and metrics endpoint (default 127.0.0.1:8080; \"\" to disable)\n"
+            "  --listen ADDR:PORT          health and metrics endpoint: /healthz /livez /readyz /metrics\n"
+            "                              (default 127.0.0.1:8080; \"\" to disable)\n"
+            "  --http-max-connections N    open connections to that endpoint at most (default 64; the oldest\n"
+            "                              one still sending its request gives way)\n"
+            "  --http-timeout SECONDS      time a client has to send its request (default 5)\n"
             "  --kubelet-listen ADDR:PORT  kubelet API proxy for the fake nodes: kubectl logs/exec/attach/\n"
             "                              port-forward (default 127.0.0.1:10250; \"\" to disable; port 0: any).\n"
             "                              Fake nodes advertise ADDR, or $POD_IP when ADDR is 0.0.0.0\n"
@@ -95,202 +83,10 @@ static void usage(FILE *f)
             "  --leader-elect-resource-name NAME  the Lease (default vcluster-NAME-controller)\n"
             "  --leader-elect-identity ID  holder identity (default: host name + a random suffix)\n"
             "                              (DUR: 15s, 500ms, 1m30s, or seconds as a number)\n"
+            "  --log-format text|json      log lines as text (default) or JSON objects (ts, level, logger,\n"
+            "                              msg); timestamps are RFC 3339 in UTC\n"
             "  -v, --verbose               debug logging (twice: trace)\n"
             "  -h, --help                  this help\n");
-}
-
-/* ---- a tiny HTTP endpoint ---- */
-
-static int listen_on(const char *addr)
-{
-    char host[64] = "127.0.0.1";
-    int port = 8080;
-    const char *colon = strrchr(addr, ':');
-    if (colon) {
-        size_t n = (size_t)(colon - addr);
-        if (n > 0 && n < sizeof host) {
-            memcpy(host, addr, n);
-            host[n] = '\0';
-        }
-        port = atoi(colon + 1);
-    }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(fd, 16) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Health and metrics connections wait in a small table, polled with the
- * syncer's fd: a client that connects and says nothing costs a slot for at
- * most HEALTH_WAIT_MS, never a stall of the sync loop (it was a blocking
- * read of up to 1 s per connection). */
-#define HEALTH_SLOTS 16
-#define HEALTH_WAIT_MS 2000
-
-static struct {
-    int fd;
-    int64_t deadline;
-} g_health[HEALTH_SLOTS];
-
-static int64_t mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void health_init(void)
-{
-    for (int i = 0; i < HEALTH_SLOTS; i++)
-        g_health[i].fd = -1;
-}
-
-/* Accept what is waiting; the oldest connection gives way when all slots are busy. */
-static void health_accept(int lfd)
-{
-    for (;;) {
-        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (c < 0)
-            return;
-        int slot = -1;
-        int64_t oldest = INT64_MAX;
-        for (int i = 0; i < HEALTH_SLOTS; i++) {
-            if (g_health[i].fd < 0) {
-                slot = i;
-                break;
-            }
-            if (g_health[i].deadline < oldest) {
-                oldest = g_health[i].deadline;
-                slot = i;
-            }
-        }
-        if (g_health[slot].fd >= 0)
-            close(g_health[slot].fd);
-        g_health[slot].fd = c;
-        g_health[slot].deadline = mono_ms() + HEALTH_WAIT_MS;
-    }
-}
-
-static void health_answer(int c, vc_syncer *s, int ready, const char *req);
-
-/* Answer the connections whose request has come; drop the silent ones past
- * their deadline. Never waits. */
-static void health_serve(const struct pollfd *p, vc_syncer *s, int ready)
-{
-    int64_t now = mono_ms();
-    for (int i = 0; i < HEALTH_SLOTS; i++) {
-        int c = g_health[i].fd;
-        if (c < 0)
-            continue;
-        if (p[i].fd == c && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) {
-            char req[2048];
-            ssize_t n = recv(c, req, sizeof req - 1, MSG_DONTWAIT);
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                continue;
-            req[n > 0 ? n : 0] = '\0';
-            if (n > 0)
-                health_answer(c, s, ready, req);
-            close(c);
-            g_health[i].fd = -1;
-        } else if (now >= g_health[i].deadline) {
-            close(c);
-            g_health[i].fd = -1;
-        }
-    }
-}
-
-static void health_answer(int c, vc_syncer *s, int ready, const char *req)
-{
-    char body[4096];
-    int status = 200;
-    if (!strncmp(req, "GET /healthz", 12) || !strncmp(req, "GET /livez", 10)) {
-        snprintf(body, sizeof body, "ok\n");
-    } else if (!strncmp(req, "GET /readyz", 11)) {
-        /* a standby is ready once its caches are: it can take over at
-         * once, and the pod's other containers (the virtual API server)
-         * must stay behind the Service whichever replica leads */
-        status = ready ? 200 : 503;
-        bool leads = true;
-        if (g_leader_elect) {
-            vc_syncer_stats ls;
-            memset(&ls, 0, sizeof ls);
-            ls.version = VC_SYNCER_STATS_VERSION;
-            vc_syncer_stats_get(s, &ls);
-            leads = ls.leader_state == VC_LEADER_LEADING;
-        }
-        snprintf(body, sizeof body, "%s%s\n", ready ? "ok" : "informers not synced",
-                 leads ? "" : g_leader[0] ? " (standby)" : " (standby, no leader seen)");
-    } else if (!strncmp(req, "GET /metrics", 12)) {
-        vc_syncer_stats st;
-        memset(&st, 0, sizeof st);
-        st.version = VC_SYNCER_STATS_VERSION;
-        vc_syncer_stats_get(s, &st);
-        uint64_t classified = st.refused_pod_security + st.refused_by_host + st.refused_name_taken;
-        uint64_t other_errors = st.errors > classified ? st.errors - classified : 0;
-        snprintf(body, sizeof body,
-                 "# TYPE vcluster_syncer_informers_synced gauge\nvcluster_syncer_informers_synced %u\n"
-                 "# TYPE vcluster_syncer_informers gauge\nvcluster_syncer_informers %u\n"
-                 "# TYPE vcluster_syncer_queue_depth gauge\nvcluster_syncer_queue_depth %u\n"
-                 "# TYPE vcluster_syncer_in_flight gauge\nvcluster_syncer_in_flight %u\n"
-                 "# TYPE vcluster_syncer_host_writes_total counter\nvcluster_syncer_host_writes_total %llu\n"
-                 "# TYPE vcluster_syncer_virtual_writes_total counter\nvcluster_syncer_virtual_writes_total %llu\n"
-                 "# HELP vcluster_syncer_errors_total Failed reconciles and writes, by reason.\n"
-                 "# TYPE vcluster_syncer_errors_total counter\n"
-                 "vcluster_syncer_errors_total{reason=\"pod_security\"} %llu\n"
-                 "vcluster_syncer_errors_total{reason=\"host_refused\"} %llu\n"
-                 "vcluster_syncer_errors_total{reason=\"name_taken\"} %llu\n"
-                 "vcluster_syncer_errors_total{reason=\"other\"} %llu\n"
-                 "# TYPE vcluster_syncer_warnings_total counter\nvcluster_syncer_warnings_total %llu\n"
-                 "# TYPE vcluster_syncer_relists_total counter\nvcluster_syncer_relists_total %llu\n"
-                 "# TYPE vcluster_syncer_reconciles_total counter\nvcluster_syncer_reconciles_total %llu\n"
-                 "# TYPE vcluster_syncer_objects gauge\nvcluster_syncer_objects{side=\"virtual\"} %llu\n"
-                 "vcluster_syncer_objects{side=\"host\"} %llu\n"
-                 "# HELP vcluster_syncer_step_max_seconds The longest step(0) so far (wall clock; CPU time of the loop's thread).\n"
-                 "# TYPE vcluster_syncer_step_max_seconds gauge\n"
-                 "vcluster_syncer_step_max_seconds{clock=\"wall\"} %.6f\n"
-                 "vcluster_syncer_step_max_seconds{clock=\"cpu\"} %.6f\n",
-                 st.informers_synced, st.informers, st.queue_depth, st.in_flight,
-                 (unsigned long long)st.host_writes, (unsigned long long)st.virtual_writes,
-                 (unsigned long long)st.refused_pod_security, (unsigned long long)st.refused_by_host,
-                 (unsigned long long)st.refused_name_taken, (unsigned long long)other_errors,
-                 (unsigned long long)st.warnings, (unsigned long long)st.relists, (unsigned long long)st.reconciles,
-                 (unsigned long long)st.virtual_objects, (unsigned long long)st.host_objects,
-                 (double)g_step_max_us / 1e6, (double)g_step_max_cpu_us / 1e6);
-        if (g_leader_elect) {
-            /* client-go's gauge (1 while this process leads), and ours */
-            size_t bl = strlen(body);
-            snprintf(body + bl, sizeof body - bl,
-                     "# HELP leader_election_master_status Whether this process is the leader (1) or a standby (0).\n"
-                     "# TYPE leader_election_master_status gauge\n"
-                     "leader_election_master_status{name=\"%s\"} %d\n"
-                     "# TYPE vcluster_syncer_leader_acquired_total counter\nvcluster_syncer_leader_acquired_total %u\n"
-                     "# TYPE vcluster_syncer_lease_renewals_total counter\nvcluster_syncer_lease_renewals_total %llu\n"
-                     "# TYPE vcluster_syncer_writes_withheld_total counter\nvcluster_syncer_writes_withheld_total %llu\n",
-                     g_lease, st.leader_state == VC_LEADER_LEADING ? 1 : 0, st.leader_acquired,
-                     (unsigned long long)st.lease_renewals, (unsigned long long)st.writes_withheld);
-        }
-    } else {
-        status = 404;
-        snprintf(body, sizeof body, "not found\n");
-    }
-    char head[256];
-    int hl = snprintf(head, sizeof head,
-                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
-                      "Connection: close\r\n\r\n",
-                      status, status == 200 ? "OK" : status == 503 ? "Service Unavailable" : "Not Found", strlen(body));
-    if (send(c, head, (size_t)hl, MSG_NOSIGNAL) > 0)
-        send(c, body, strlen(body), MSG_NOSIGNAL);
 }
 
 /* ---- the kubelet API proxy: an accept thread, a thread per connection ---- */
@@ -380,7 +176,7 @@ static int kp_start(const char *addr, const char *client_ca, vc_kube *host, cons
     const char *colon = strrchr(addr, ':');
     char ip[64];
     if (!colon || (size_t)(colon - addr) >= sizeof ip || colon == addr) {
-        fprintf(stderr, "vcluster-syncer: --kubelet-listen %s: want IP:PORT\n", addr);
+        logf_(VC_LOG_ERROR, "kubelet", "--kubelet-listen %s: want IP:PORT", addr);
         return -1;
     }
     memcpy(ip, addr, (size_t)(colon - addr));
@@ -395,7 +191,7 @@ static int kp_start(const char *addr, const char *client_ca, vc_kube *host, cons
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         inet_pton(AF_INET, ip, &a.sin_addr) != 1 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
         listen(fd, 64) < 0) {
-        fprintf(stderr, "vcluster-syncer: cannot listen on %s: %s\n", addr, strerror(errno));
+        logf_(VC_LOG_ERROR, "kubelet", "cannot listen on %s: %s", addr, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -407,8 +203,7 @@ static int kp_start(const char *addr, const char *client_ca, vc_kube *host, cons
         const char *pod_ip = getenv("POD_IP");
         struct in_addr tmp;
         if (!pod_ip || inet_pton(AF_INET, pod_ip, &tmp) != 1) {
-            fprintf(stderr, "vcluster-syncer: --kubelet-listen on 0.0.0.0 needs $POD_IP (the address fake nodes "
-                            "advertise)\n");
+            logf_(VC_LOG_ERROR, "kubelet", "--kubelet-listen on 0.0.0.0 needs $POD_IP (the address fake nodes advertise)");
             close(fd);
             return -1;
         }
@@ -422,7 +217,7 @@ static int kp_start(const char *addr, const char *client_ca, vc_kube *host, cons
     po.host_namespace = host_ns;
     po.client_ca_file = client_ca;
     if (vc_kubelet_proxy_new(&g_kp.proxy, host, &po) < 0) {
-        fprintf(stderr, "vcluster-syncer: kubelet proxy: %s\n", vc_error_last()->message);
+        logf_(VC_LOG_ERROR, "kubelet", "%s", vc_error_last()->message);
         close(fd);
         return -1;
     }
@@ -430,7 +225,7 @@ static int kp_start(const char *addr, const char *client_ca, vc_kube *host, cons
         g_kp.fds[i] = -1;
     g_kp.lfd = fd;
     if (pthread_create(&g_kp.accept_th, NULL, kp_accept, NULL) != 0) {
-        fprintf(stderr, "vcluster-syncer: kubelet proxy: cannot start a thread\n");
+        logf_(VC_LOG_ERROR, "kubelet", "cannot start a thread");
         vc_kubelet_proxy_free(g_kp.proxy);
         g_kp.proxy = NULL;
         close(fd);
@@ -580,6 +375,10 @@ int main(int argc, char **argv)
     const char *le_name = NULL, *le_id = NULL;
     static const char *const le_flags[3] = { "--leader-elect-lease-duration", "--leader-elect-renew-deadline",
                                              "--leader-elect-retry-period" };
+    log_format log_fmt = LOG_TEXT;
+    http_limits hl = { .max_conns = 64, .read_timeout_ms = 5000, .write_timeout_ms = 10000,
+                       .metrics_wait_ms = 2000, .stall_ms = 60000 };
+    metrics_set_start_time();
     static const struct option opts[] = {
         { "name", required_argument, 0, 'n' },
         { "host-namespace", required_argument, 0, 'N' },
@@ -600,6 +399,9 @@ int main(int argc, char **argv)
         { "leader-elect-retry-period", required_argument, 0, 1003 },
         { "leader-elect-resource-name", required_argument, 0, 1004 },
         { "leader-elect-identity", required_argument, 0, 1005 },
+        { "log-format", required_argument, 0, 'L' },
+        { "http-max-connections", required_argument, 0, 'M' },
+        { "http-timeout", required_argument, 0, 'T' },
         { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
@@ -638,6 +440,34 @@ int main(int argc, char **argv)
             break;
         case 1004: le_name = optarg; break;
         case 1005: le_id = optarg; break;
+        case 'L':
+            if (!strcmp(optarg, "json")) {
+                log_fmt = LOG_JSON;
+            } else if (!strcmp(optarg, "text")) {
+                log_fmt = LOG_TEXT;
+            } else {
+                fprintf(stderr, "vcluster-syncer: --log-format %s: want text or json\n", optarg);
+                return 2;
+            }
+            break;
+        case 'M':
+            hl.max_conns = atoi(optarg);
+            if (hl.max_conns < 1 || hl.max_conns > 4096) {
+                fprintf(stderr, "vcluster-syncer: --http-max-connections %s: want 1..4096\n", optarg);
+                return 2;
+            }
+            break;
+        case 'T': {
+            double sec = atof(optarg);
+            if (!(sec > 0 && sec <= 3600)) {
+                fprintf(stderr, "vcluster-syncer: --http-timeout %s: want seconds, more than 0\n", optarg);
+                return 2;
+            }
+            hl.read_timeout_ms = (int)(sec * 1000);
+            if (hl.read_timeout_ms < 1)
+                hl.read_timeout_ms = 1;
+            break;
+        }
         case 'v': g_verbose++; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -656,6 +486,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
         return 1;
     }
+    log_setup(log_fmt, g_verbose);
     vc_log_set(g_verbose, log_fn, NULL);
     int rc = 1;
     vc_kube *host = NULL, *virt = NULL, *kp_host = NULL;
@@ -663,7 +494,7 @@ int main(int argc, char **argv)
     int kp_port = 0;
     vc_syncer *s = NULL;
     vc_config *cfg = NULL;
-    int lfd = -1;
+    bool http_on = false;
     vc_kube_options ko;
     vc_kube_options_init(&ko, VC_KUBE_OPTIONS_VERSION);
     ko.kubeconfig = host_kc;
@@ -671,25 +502,25 @@ int main(int argc, char **argv)
     if (!host_kc)
         ko.flags = getenv("KUBERNETES_SERVICE_HOST") ? VC_KUBE_IN_CLUSTER : 0;
     if (vc_kube_new(&host, &ko) < 0) {
-        fprintf(stderr, "vcluster-syncer: host cluster: %s\n", vc_error_last()->message);
+        logf_(VC_LOG_ERROR, "syncer", "host cluster: %s", vc_error_last()->message);
         goto out;
     }
     /* the kubelet proxy's threads get a connection of their own */
     if (kubelet_on && vc_kube_new(&kp_host, &ko) < 0) {
-        fprintf(stderr, "vcluster-syncer: host cluster: %s\n", vc_error_last()->message);
+        logf_(VC_LOG_ERROR, "syncer", "host cluster: %s", vc_error_last()->message);
         goto out;
     }
     vc_kube_options_init(&ko, VC_KUBE_OPTIONS_VERSION);
     ko.kubeconfig = virt_kc;
     if (vc_kube_new(&virt, &ko) < 0) {
-        fprintf(stderr, "vcluster-syncer: virtual cluster: %s\n", vc_error_last()->message);
+        logf_(VC_LOG_ERROR, "syncer", "virtual cluster: %s", vc_error_last()->message);
         goto out;
     }
     /* parsed once, here (FILE:LINE:COL errors); the syncer takes the values */
     if (config) {
         char *text = read_file(config); /* "-" is stdin */
         if (!text) {
-            fprintf(stderr, "vcluster-syncer: %s: %s\n", config, strerror(errno));
+            logf_(VC_LOG_ERROR, "syncer", "%s: %s", config, strerror(errno));
             goto out;
         }
         int crc = vc_config_new(&cfg);
@@ -697,7 +528,7 @@ int main(int argc, char **argv)
             crc = vc_config_load_string(cfg, text, strcmp(config, "-") ? config : "<stdin>");
         free(text);
         if (crc < 0) {
-            fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
+            logf_(VC_LOG_ERROR, "syncer", "%s", vc_error_last()->message);
             goto out;
         }
     }
@@ -718,32 +549,38 @@ int main(int argc, char **argv)
         so.leader_lease_name = le_name;
         so.leader_identity = le_id;
     }
-    /* the library's default name (the events carry the real one) */
-    if (le_name)
-        snprintf(g_lease, sizeof g_lease, "%s", le_name);
-    else
-        snprintf(g_lease, sizeof g_lease, "vcluster-%s-controller", name);
-    g_leader_elect = leader_elect;
+    if (leader_elect) {
+        /* the library's default Lease name: vcluster-NAME-controller */
+        char lease[256];
+        snprintf(lease, sizeof lease, le_name ? "%s" : "vcluster-%s-controller", le_name ? le_name : name);
+        metrics_set_leader_election(lease);
+        http_set_leader(true, false, false);
+    }
     if (kubelet_on) {
         signal(SIGPIPE, SIG_IGN);
         if (kp_start(kubelet_listen, kubelet_ca, kp_host, name, so.host_namespace, kp_ip, sizeof kp_ip, &kp_port) < 0)
             goto out;
         so.kubelet_address = kp_ip;
         so.kubelet_port = kp_port;
-        fprintf(stderr, "vcluster-syncer: kubelet proxy on %s (fake nodes advertise %s:%d)\n", kubelet_listen, kp_ip,
+        logf_(VC_LOG_INFO, "kubelet", "kubelet proxy on %s (fake nodes advertise %s:%d)", kubelet_listen, kp_ip,
                 kp_port);
     } else if (*kubelet_listen) {
-        fprintf(stderr, "vcluster-syncer: kubelet proxy off (no --kubelet-client-ca): kubectl logs/exec will not work "
-                        "in the virtual cluster\n");
+        logf_(VC_LOG_WARN, "kubelet", "kubelet proxy off (no --kubelet-client-ca): kubectl logs/exec will not work "
+                        "in the virtual cluster");
     }
     if (vc_syncer_new(&s, host, virt, &so) < 0) {
-        fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
+        logf_(VC_LOG_ERROR, "syncer", "%s", vc_error_last()->message);
         goto out;
     }
     g_syncer = s;
-    if (listen_addr && *listen_addr && (lfd = listen_on(listen_addr)) < 0) {
-        fprintf(stderr, "vcluster-syncer: cannot listen on %s: %s\n", listen_addr, strerror(errno));
-        goto out;
+    if (listen_addr && *listen_addr) {
+        if (http_start(listen_addr, &hl, s) < 0) {
+            logf_(VC_LOG_ERROR, "http", "cannot listen on %s: %s", listen_addr, strerror(errno));
+            goto out;
+        }
+        http_on = true;
+        logf_(VC_LOG_INFO, "http", "/healthz /readyz /metrics on %s (at most %d connections, %d ms to send a request)",
+              listen_addr, hl.max_conns, hl.read_timeout_ms);
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -751,41 +588,30 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "vcluster-syncer: syncing virtual cluster %s into host namespace %s\n", name,
-            so.host_namespace ? so.host_namespace : "(vcluster-NAME)");
-    int ready = 0;
+    logf_(VC_LOG_INFO, "syncer", "syncing virtual cluster %s into host namespace %s", name,
+          so.host_namespace ? so.host_namespace : "(vcluster-NAME)");
+    bool ready = false;
     bool stopping = false;
-    health_init();
+    bool leading = false, leader_seen = false; /* --leader-elect */
 #ifdef __GLIBC__
     struct timespec last_trim = { 0, 0 };
 #endif
     for (;;) {
         if (g_stop && !stopping) {
             stopping = true;
-            fprintf(stderr, "vcluster-syncer: stopping\n");
+            logf_(VC_LOG_INFO, "syncer", "stopping");
             vc_syncer_stop(s);
         }
         int64_t ms = -1;
         vc_syncer_get_timeout(s, &ms);
         if (ms < 0 || ms > 1000)
-            ms = 1000;
-        /* the syncer, the health listener, the health connections waiting */
-        struct pollfd p[2 + HEALTH_SLOTS];
-        p[0] = (struct pollfd){ vc_syncer_get_fd(s), POLLIN, 0 };
-        p[1] = (struct pollfd){ lfd, POLLIN, 0 };
-        for (int i = 0; i < HEALTH_SLOTS; i++) {
-            p[2 + i] = (struct pollfd){ g_health[i].fd, POLLIN, 0 };
-            if (g_health[i].fd >= 0 && ms > HEALTH_WAIT_MS)
-                ms = HEALTH_WAIT_MS;
-        }
-        int np = poll(p, 2 + HEALTH_SLOTS, (int)ms);
-        if (np > 0 && lfd >= 0 && (p[1].revents & POLLIN))
-            health_accept(lfd);
-        health_serve(p + 2, s, ready);
+            ms = 1000; /* the loop turns at least once a second (/healthz watches it) */
+        struct pollfd p = { vc_syncer_get_fd(s), POLLIN, 0 };
+        poll(&p, 1, (int)ms);
         int32_t st;
         int64_t t0 = clock_us(CLOCK_MONOTONIC), c0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
         if (vc_syncer_step(s, 0, &st) < 0) {
-            fprintf(stderr, "vcluster-syncer: %s\n", vc_error_last()->message);
+            logf_(VC_LOG_ERROR, "syncer", "%s", vc_error_last()->message);
             goto out;
         }
         int64_t wall = clock_us(CLOCK_MONOTONIC) - t0, cpu = clock_us(CLOCK_THREAD_CPUTIME_ID) - c0;
@@ -796,28 +622,24 @@ int main(int argc, char **argv)
         vc_sync_event *ev;
         while (vc_syncer_next_event(&ev, s) == VC_OK) {
             if (ev->type == VC_SYNC_READY)
-                ready = 1;
+                ready = true;
             if (ev->type == VC_SYNC_LEADER_ACQUIRED || ev->type == VC_SYNC_LEADER_LOST ||
                 ev->type == VC_SYNC_LEADER_CHANGED) {
-                snprintf(g_lease, sizeof g_lease, "%s", ev->virtual_name);
                 if (ev->type != VC_SYNC_LEADER_LOST)
-                    snprintf(g_leader, sizeof g_leader, "%s", ev->host_name);
-                char line[1024];
-                snprintf(line, sizeof line, "leader election: %s %s (Lease %s)", ev->host_name,
-                         event_name(ev->type), ev->virtual_name);
-                log_fn(VC_LOG_INFO, "main", line, NULL);
+                    leader_seen = true;
+                leading = ev->type == VC_SYNC_LEADER_ACQUIRED;
+                http_set_leader(true, leading, leader_seen);
+                logf_(VC_LOG_INFO, "main", "leader election: %s %s (Lease %s)", ev->host_name, event_name(ev->type),
+                      ev->virtual_name);
             }
             if (ev->type == VC_SYNC_ERROR)
-                log_fn(VC_LOG_WARN, "sync", ev->error->message, NULL);
-            else if (g_verbose >= VC_LOG_INFO && ev->type != VC_SYNC_UPDATED_VIRTUAL) {
-                char line[1024];
-                snprintf(line, sizeof line, "%s %s%s%s%s%s: %s", ev->kind, ev->virtual_namespace,
-                         *ev->virtual_namespace ? "/" : "", ev->virtual_name, *ev->host_name ? " -> " : "",
-                         ev->host_name, event_name(ev->type));
-                log_fn(VC_LOG_INFO, "sync", line, NULL);
-            }
+                log_event(VC_LOG_WARN, ev, event_name(ev->type));
+            else if (ev->type != VC_SYNC_UPDATED_VIRTUAL)
+                log_event(VC_LOG_INFO, ev, event_name(ev->type));
             vc_sync_event_free(ev);
         }
+        /* heartbeat, readiness, and the numbers /metrics asked for */
+        http_loop_turn(s, ready, (double)g_step_max_us / 1e6, (double)g_step_max_cpu_us / 1e6);
         if (st == VC_STEP_STOPPED)
             break;
 #ifdef __GLIBC__
@@ -834,9 +656,9 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    if (http_on)
+        http_stop(); /* before the syncer goes: the HTTP thread wakes it */
     g_syncer = NULL;
-    if (lfd >= 0)
-        close(lfd);
     kp_stop();
     vc_syncer_free(s);
     vc_kube_free(host);

@@ -373,6 +373,90 @@ VC_API int vc_syncer_stats_get(vc_syncer *syncer, vc_syncer_stats *out);
  */
 VC_API int vc_syncer_stats_json(vc_syncer *syncer, vc_buf *out);
 
+/**
+ * A histogram of durations in seconds (a small record the stats below
+ * point to; it never grows: a new field means a new struct). `bounds` are the upper bounds of the buckets, ascending, the same
+ * for every histogram of the library (static storage); `counts` has
+ * n_bounds + 1 entries: counts[i] is the number of observations in
+ * (bounds[i-1], bounds[i]] (not cumulative) and counts[n_bounds] those above
+ * the last bound. `counts` is borrowed from the syncer: valid until the next
+ * call on it. @since 0.2
+ */
+typedef struct vc_syncer_histogram {
+    uint64_t count;               /**< observations */
+    double sum;                   /**< their sum in seconds */
+    uint32_t n_bounds;
+    uint32_t reserved;
+    const double *bounds;
+    const uint64_t *counts;
+} vc_syncer_histogram;
+
+/**
+ * What one controller of a syncer did (controller-runtime's per-controller
+ * metrics). A reconcile is one call of the controller for one key; its
+ * writes run on after it, and their answers are in
+ * vc_syncer_request_stats. Strings are static. @since 0.2
+ */
+typedef struct vc_syncer_controller_stats {
+    uint32_t version;             /**< VC_SYNCER_CONTROLLER_STATS_VERSION */
+    uint32_t queue_depth;         /**< keys of this controller waiting (ready or delayed) */
+    const char *name;             /**< "pods", "services", ... */
+    const char *kind;             /**< "Pod", "Service", ... */
+    uint64_t reconcile_success;   /**< reconciles that finished (their writes may be in flight) */
+    uint64_t reconcile_error;     /**< reconciles that failed (retried with backoff) */
+    uint64_t reconcile_requeue;   /**< reconciles that asked to run again shortly */
+    uint64_t reconcile_requeue_after; /**< ... after a given wait (the host write limiter) */
+    uint64_t queue_adds;          /**< keys that entered the queue (not counting duplicates) */
+    uint64_t queue_retries;       /**< keys put back after a failure or a requeue */
+    uint64_t virtual_objects;     /**< objects in its virtual cache */
+    uint64_t host_objects;        /**< objects in its host cache */
+    uint32_t synced;              /**< 1 when its informers have listed */
+    uint32_t reserved;
+    /** Time in the reconcile call; borrowed: valid until the next call on the syncer. */
+    const vc_syncer_histogram *reconcile_time;
+    /** From a key being due to its reconcile; borrowed as reconcile_time. */
+    const vc_syncer_histogram *queue_wait;
+} vc_syncer_controller_stats;
+
+#define VC_SYNCER_CONTROLLER_STATS_VERSION 1
+
+/**
+ * Fill `out` (set out->version first) with controller `index` of the
+ * syncer (0, 1, ... in start order; only the controllers that run).
+ * @return VC_OK; VC_ITEROVER when index is past the last controller;
+ *   VC_EINVAL; VC_EVERSION.
+ * @since 0.2
+ */
+VC_API int vc_syncer_controller_stats_get(vc_syncer *syncer, uint32_t index, vc_syncer_controller_stats *out);
+
+/**
+ * The requests of a syncer to one API server with one method and one answer
+ * (client-go's rest_client_requests_total rows). A watch counts once, when
+ * its answer's status arrives; its latency is the time to that status.
+ * Strings are owned by the syncer: valid until it is freed. @since 0.2
+ */
+typedef struct vc_syncer_request_stats {
+    uint32_t version;             /**< VC_SYNCER_REQUEST_STATS_VERSION */
+    int32_t code;                 /**< HTTP status; 0: no answer (connection, TLS or timeout) */
+    const char *cluster;          /**< "host" or "virtual" */
+    const char *host;             /**< the API server's host:port */
+    const char *method;           /**< "GET", "POST", "PUT", "PATCH", "DELETE" */
+    uint64_t count;
+    /** Start to answer (whole body; a watch: its status); borrowed: valid
+     *  until the next call on the syncer. */
+    const vc_syncer_histogram *latency;
+} vc_syncer_request_stats;
+
+#define VC_SYNCER_REQUEST_STATS_VERSION 1
+
+/**
+ * Fill `out` (set out->version first) with row `index` of the syncer's
+ * request counts (rows appear as new combinations are seen, and stay).
+ * @return VC_OK; VC_ITEROVER past the last row; VC_EINVAL; VC_EVERSION.
+ * @since 0.2
+ */
+VC_API int vc_syncer_request_stats_get(vc_syncer *syncer, uint32_t index, vc_syncer_request_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,6 +36,11 @@ typedef struct xfer {
      * multi handle) */
     struct credjob *parked_on;
     struct xfer *next_parked;
+    /* request stats (vc__kloop_row): the method, when it started, and
+     * whether its answer was counted (a watch's at its status) */
+    char method[8];
+    int64_t start_us;
+    bool counted;
 } xfer;
 
 /* An exec credential plugin running for one connection: its pipes are on
@@ -62,6 +67,8 @@ struct vc__kloop {
     int *socks;            /* every socket curl asked us to watch */
     size_t n_socks, cap_socks;
     int64_t next_kick_ms;  /* kick(): monotonic ms, -1 none */
+    vc__kreq_row *rows;    /* request counts (vc__kloop_row) */
+    size_t n_rows, cap_rows;
 };
 
 /* libcurl 7.88's HTTP/2 code can leave a stream's data read and decoded
@@ -322,6 +329,9 @@ void vc__kloop_free(vc__kloop *l)
         close(l->tfd);
     if (l->efd >= 0)
         close(l->efd);
+    for (size_t i = 0; i < l->n_rows; i++)
+        vc__free(l->rows[i].host);
+    vc__free(l->rows);
     vc__free(l);
 }
 
@@ -423,6 +433,8 @@ static void watch_flush(vc__watch *w)
     }
 }
 
+static void count_answer(vc__kloop *l, xfer *x, long http);
+
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     xfer *x = ud;
@@ -431,6 +443,8 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *ud)
     if (!w->status_checked) {
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &w->http);
         w->status_checked = true;
+        if (x->loop)
+            count_answer(x->loop, x, w->http);
     }
     if (w->http != 200) { /* error body: keep it for the message */
         if (x->resp.size < 65536)
@@ -487,11 +501,65 @@ static int map_curl_async(CURLcode c, const char *what, const char *detail)
     return vc__error_http(code, 0, NULL, "%s: %s", what, detail && *detail ? detail : curl_easy_strerror(c));
 }
 
+/* One answer (or none: http 0) for the request stats. A row per
+ * connection, method and status; a row that cannot be added (out of
+ * memory) only loses the count. */
+static void count_answer(vc__kloop *l, xfer *x, long http)
+{
+    if (x->counted || !x->kube)
+        return;
+    x->counted = true;
+    double secs = (double)(now_us() - x->start_us) / 1e6;
+    for (size_t i = 0; i < l->n_rows; i++) {
+        vc__kreq_row *r = &l->rows[i];
+        if (r->kube == x->kube && r->code == (int)http && !strcmp(r->method, x->method)) {
+            r->count++;
+            vc__hist_observe(&r->latency, secs);
+            return;
+        }
+    }
+    if (l->n_rows == l->cap_rows) {
+        size_t nc = l->cap_rows ? l->cap_rows * 2 : 16;
+        vc__kreq_row *n = vc__realloc(l->rows, nc * sizeof *n);
+        if (!n)
+            return;
+        l->rows = n;
+        l->cap_rows = nc;
+    }
+    /* host:port of the server URL ("https://10.0.0.1:6443/prefix") */
+    const char *srv = x->kube->cfg.server ? x->kube->cfg.server : "";
+    const char *h = strstr(srv, "://");
+    h = h ? h + 3 : srv;
+    size_t hl = strcspn(h, "/");
+    char *host = vc__strndup(h, hl);
+    if (!host)
+        return;
+    vc__kreq_row *r = &l->rows[l->n_rows++];
+    memset(r, 0, sizeof *r);
+    r->kube = x->kube;
+    r->host = host;
+    snprintf(r->method, sizeof r->method, "%s", x->method);
+    r->code = (int)http;
+    r->count = 1;
+    vc__hist_observe(&r->latency, secs);
+}
+
+size_t vc__kloop_rows(vc__kloop *l)
+{
+    return l->n_rows;
+}
+
+vc__kreq_row *vc__kloop_row(vc__kloop *l, size_t i)
+{
+    return i < l->n_rows ? &l->rows[i] : NULL;
+}
+
 static void finish(vc__kloop *l, xfer *x, CURLcode res)
 {
     unlink_xf(l, x);
     long http = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &http);
+    count_answer(l, x, res == CURLE_OK || http > 0 ? http : 0);
     if (x->kind == XF_REQ) {
         int rc = VC_OK;
         if (res != CURLE_OK)
@@ -609,6 +677,8 @@ static int xfer_prepare(xfer *x, vc__kloop *l, vc_kube *k, const char *method, c
     x->loop = l;
     x->kube = vc__kube_ref(k);
     x->easy = curl_easy_init();
+    snprintf(x->method, sizeof x->method, "%s", method);
+    x->start_us = now_us();
     char *url = vc__sprintf("%s%s", k->cfg.server, path);
     x->what = vc__sprintf("%s %s", method, url ? url : path);
     if (!x->easy || !url || !x->what) {

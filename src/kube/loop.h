@@ -5,6 +5,7 @@
 #define VC_KUBE_LOOP_H
 
 #include "kube/kube.h"
+#include "vcluster/syncer.h"
 
 typedef struct vc__kloop vc__kloop;
 typedef struct vc__kreq vc__kreq;
@@ -30,6 +31,22 @@ void vc__kloop_budget(vc__kloop *l, int64_t deadline_us);
 int vc__kloop_wakeup(vc__kloop *l);
 /* Number of transfers in flight. */
 size_t vc__kloop_active(vc__kloop *l);
+
+/* Requests answered, by connection, method and status (0: no answer): the
+ * rows of vc_syncer_request_stats_get(). A watch counts at its status. */
+typedef struct vc__kreq_row {
+    const vc_kube *kube;  /* identity only (the syncer's references keep it) */
+    char *host;           /* host:port of its server */
+    char method[8];
+    int code;
+    uint64_t count;
+    vc__hist latency;
+    vc_syncer_histogram latency_out; /* what vc_syncer_request_stats points to */
+} vc__kreq_row;
+size_t vc__kloop_rows(vc__kloop *l);
+/* Row i (< vc__kloop_rows), valid until the loop is freed or a new row is
+ * added. */
+vc__kreq_row *vc__kloop_row(vc__kloop *l, size_t i);
 
 /* One-shot async request. `rc` is VC_OK for 2xx, else the mapped error (and
  * vc_error_last() is set during the callback). `body` is borrowed. */

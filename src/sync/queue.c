@@ -37,12 +37,24 @@ static void ring_clear(vc__ring *r)
 
 void vc__queue_clear(vc__queue *q)
 {
+    int (*slot_of)(void *, const char *) = q->slot_of;
+    void *slot_ud = q->slot_ud;
     ring_clear(&q->ready_high);
     ring_clear(&q->ready);
     vc__map_clear(&q->items, free_item);
     vc__free(q->delayed);
     memset(q, 0, sizeof(*q));
     q->d_next = INT64_MAX;
+    q->slot_of = slot_of;
+    q->slot_ud = slot_ud;
+}
+
+/* An item enters the queue (ready or delayed until ready_us). */
+static void mark_queued(vc__queue *q, vc__qitem *it, int64_t ready_us)
+{
+    it->queued = true;
+    it->ready_us = ready_us;
+    q->depth[it->slot]++;
 }
 
 static int ring_push(vc__ring *r, vc__qitem *it)
@@ -124,6 +136,8 @@ static vc__qitem *get_or_make(vc__queue *q, const char *key)
         free_item(it);
         return NULL;
     }
+    int slot = q->slot_of ? q->slot_of(q->slot_ud, key) : 0;
+    it->slot = (uint8_t)(slot >= 0 && slot < VC__QUEUE_SLOTS ? slot : 0);
     return it;
 }
 
@@ -136,15 +150,18 @@ int vc__queue_add(vc__queue *q, const char *key, int64_t delay_ms, int64_t now)
         it->dirty = true; /* runs again when the write completes */
         return VC_OK;
     }
+    int64_t now_us = vc__sync_now_us();
     if (it->queued) {
         /* already waiting: an immediate add pulls a delayed item forward */
         if (delay_ms <= 0 && it->due > now) {
             it->due = now;
+            it->ready_us = now_us;
             q->d_next = now;
         }
         return VC_OK;
     }
-    it->queued = true;
+    mark_queued(q, it, now_us + (delay_ms > 0 ? delay_ms * 1000 : 0));
+    q->adds[it->slot]++;
     if (delay_ms <= 0) {
         it->due = 0;
         return push_ready(q, it);
@@ -165,6 +182,7 @@ int vc__queue_add_high(vc__queue *q, const char *key, int64_t now)
     if (it->due > 0) {
         /* delayed: due now, promoted to the high ring by the next pop */
         it->due = now;
+        it->ready_us = vc__sync_now_us();
         q->d_next = now;
         return VC_OK;
     }
@@ -204,6 +222,10 @@ vc__qitem *vc__queue_pop(vc__queue *q, int64_t now)
     if (!it)
         return NULL;
     it->queued = false;
+    if (q->depth[it->slot])
+        q->depth[it->slot]--;
+    int64_t now_us = vc__sync_now_us();
+    it->wait_us = now_us > it->ready_us ? now_us - it->ready_us : 0;
     return it;
 }
 
@@ -236,7 +258,8 @@ void vc__queue_done(vc__queue *q, vc__qitem *it, int rc, int64_t now)
             return;
         }
         if (!it->queued) {
-            it->queued = true;
+            mark_queued(q, it, vc__sync_now_us() + d * 1000);
+            q->retries[it->slot]++;
             it->due = now + d;
             push_delayed(q, it);
         }

@@ -102,6 +102,9 @@ typedef struct vc__qitem {
     bool dead;               /* forgotten while ring places still point at it */
     uint32_t places;         /* ring places pointing at it (live or stale) */
     int64_t retry_ms;        /* VC_ITEROVER: wait this long (0: the default 1 s) */
+    uint8_t slot;            /* its controller's stats slot (vc__queue.slot_of) */
+    int64_t ready_us;        /* monotonic: when it is (or was) due */
+    int64_t wait_us;         /* set by vc__queue_pop: how long it waited, due to popped */
 } vc__qitem;
 
 typedef struct vc__ring {
@@ -109,8 +112,17 @@ typedef struct vc__ring {
     size_t head, len, cap;
 } vc__ring;
 
+/* Per-controller queue counts (controller-runtime's workqueue_* metrics),
+ * by slot: the syncer's controller index. */
+#define VC__QUEUE_SLOTS 64
+
 typedef struct vc__queue {
     vc__map items;           /* key -> vc__qitem* */
+    /* the slot of a new key (NULL: 0) */
+    int (*slot_of)(void *ud, const char *key);
+    void *slot_ud;
+    uint32_t depth[VC__QUEUE_SLOTS];
+    uint64_t adds[VC__QUEUE_SLOTS], retries[VC__QUEUE_SLOTS];
     vc__ring ready_high;     /* FIFO rings: high first */
     vc__ring ready;
     vc__qitem **delayed;
@@ -197,6 +209,10 @@ struct vc__ctl {
     void (*stop)(vc_syncer *s, vc__ctl *c);
     void *state;
     void (*free_state)(void *);
+    /* stats (vc_syncer_controller_stats_get) */
+    uint64_t rec_ok, rec_err, rec_requeue, rec_requeue_after;
+    vc__hist rec_time, queue_wait;
+    vc_syncer_histogram rec_time_out, queue_wait_out; /* what the stats point to */
 };
 
 typedef struct vc__svcmap {
@@ -206,6 +222,7 @@ typedef struct vc__svcmap {
 } vc__svcmap;
 
 #define VC__MAX_CTLS VC__CTL_COUNT
+_Static_assert(VC__MAX_CTLS <= VC__QUEUE_SLOTS, "a queue stats slot per controller");
 /* Async writes in flight at most (a burst had 1,846 open without a cap, and
  * the virtual API server's Lease updates timed out). */
 #ifndef VC__SYNC_MAX_IN_FLIGHT
@@ -265,6 +282,7 @@ struct vc_syncer {
     int64_t host_tokens_ms;
     int64_t retry_hint_ms;   /* set by vc__host_token when it says wait */
     int32_t max_per_step;
+    int32_t q_last_slot;     /* the queue's last stats slot (queue_slot_of) */
     int64_t resync_ms, next_resync_ms;
     /* runtime facts */
     char *kube_ip, *dns_ip, *owner_uid;

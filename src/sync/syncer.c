@@ -150,6 +150,29 @@ vc__ctl *vc__sync_ctl(vc_syncer *s, const char *name)
     return NULL;
 }
 
+/* The queue's stats slot of a key: its controller's index in s->ctls. Keys
+ * come in runs of one controller (a list page, enqueue_all), so the last
+ * answer is tried first. */
+static int queue_slot_of(void *ud, const char *key)
+{
+    vc_syncer *s = ud;
+    int last = s->q_last_slot;
+    if (last < s->n_ctls) {
+        const char *nm = s->ctls[last].name;
+        size_t l = strlen(nm);
+        if (!strncmp(nm, key, l) && key[l] == '|')
+            return last;
+    }
+    size_t n = strcspn(key, "|");
+    for (int i = 0; i < s->n_ctls; i++) {
+        if (strlen(s->ctls[i].name) == n && !strncmp(s->ctls[i].name, key, n)) {
+            s->q_last_slot = i;
+            return i;
+        }
+    }
+    return 0;
+}
+
 void vc__sync_enqueue(vc_syncer *s, vc__ctl *c, const char *vkey, int64_t delay_ms)
 {
     if (s->stopping)
@@ -602,6 +625,8 @@ int vc_syncer_new(vc_syncer **out, vc_kube *host, vc_kube *virt, const vc_syncer
     s->next_resync_ms = s->resync_ms > 0 ? vc__now_ms() + s->resync_ms : -1;
     s->kube_ip_pending = false;
     vc__queue_init(&s->q);
+    s->q.slot_of = queue_slot_of;
+    s->q.slot_ud = s;
     vc__map_init(&s->refs);
     vc__map_init(&s->pod_refs);
     vc__map_init(&s->node_use);
@@ -919,9 +944,20 @@ static int run_queue(vc_syncer *s, int64_t now)
         }
         s->reconciles++;
         s->retry_hint_ms = 0;
+        vc__hist_observe(&c->queue_wait, (double)it->wait_us / 1e6);
+        int64_t t0 = vc__sync_now_us();
         int rc = c->reconcile(s, c, it, bar + 1);
+        vc__hist_observe(&c->rec_time, (double)(vc__sync_now_us() - t0) / 1e6);
         if (rc == VC_ITEROVER && s->retry_hint_ms > 0)
             it->retry_ms = s->retry_hint_ms; /* the host write limiter's wait, not the default 1 s */
+        if (rc < 0)
+            c->rec_err++;
+        else if (rc == VC_ITEROVER && s->retry_hint_ms > 0)
+            c->rec_requeue_after++;
+        else if (rc == VC_ITEROVER)
+            c->rec_requeue++;
+        else
+            c->rec_ok++;
         if (rc < 0) {
             char buf[512];
             const char *ns, *name;
@@ -1155,6 +1191,58 @@ int vc_syncer_stats_get(vc_syncer *s, vc_syncer_stats *user_out)
     out->lease_renewals = s->le.renewals;
     out->writes_withheld = s->le.withheld;
     return vc__vstruct_write(&vc_syncer_stats__vs, user_out, &st);
+}
+
+VC__VSTRUCT(vc_syncer_controller_stats, VC_SYNCER_CONTROLLER_STATS_VERSION, );
+VC__VSTRUCT(vc_syncer_request_stats, VC_SYNCER_REQUEST_STATS_VERSION, );
+
+int vc_syncer_controller_stats_get(vc_syncer *s, uint32_t index, vc_syncer_controller_stats *user_out)
+{
+    if (!s || !user_out)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer and out are required");
+    if (user_out->version < 1 || user_out->version > VC_SYNCER_CONTROLLER_STATS_VERSION)
+        return vc__vstruct_write(&vc_syncer_controller_stats__vs, user_out, user_out); /* VC_EVERSION */
+    if (index >= (uint32_t)s->n_ctls)
+        return VC_ITEROVER;
+    vc__ctl *c = &s->ctls[index];
+    vc_syncer_controller_stats st = { 0 };
+    st.name = c->name;
+    st.kind = c->kind ? c->kind : "";
+    st.queue_depth = s->q.depth[index];
+    st.queue_adds = s->q.adds[index];
+    st.queue_retries = s->q.retries[index];
+    st.reconcile_success = c->rec_ok;
+    st.reconcile_error = c->rec_err;
+    st.reconcile_requeue = c->rec_requeue;
+    st.reconcile_requeue_after = c->rec_requeue_after;
+    st.virtual_objects = c->virt ? vc__informer_count(c->virt) : 0;
+    st.host_objects = c->host ? vc__informer_count(c->host) : 0;
+    st.synced = ctl_synced(c) ? 1 : 0;
+    vc__hist_export(&c->rec_time, &c->rec_time_out);
+    vc__hist_export(&c->queue_wait, &c->queue_wait_out);
+    st.reconcile_time = &c->rec_time_out;
+    st.queue_wait = &c->queue_wait_out;
+    return vc__vstruct_write(&vc_syncer_controller_stats__vs, user_out, &st);
+}
+
+int vc_syncer_request_stats_get(vc_syncer *s, uint32_t index, vc_syncer_request_stats *user_out)
+{
+    if (!s || !user_out)
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "syncer and out are required");
+    if (user_out->version < 1 || user_out->version > VC_SYNCER_REQUEST_STATS_VERSION)
+        return vc__vstruct_write(&vc_syncer_request_stats__vs, user_out, user_out); /* VC_EVERSION */
+    vc__kreq_row *r = vc__kloop_row(s->loop, index);
+    if (!r)
+        return VC_ITEROVER;
+    vc_syncer_request_stats st = { 0 };
+    st.code = r->code;
+    st.cluster = r->kube == s->host ? "host" : "virtual";
+    st.host = r->host;
+    st.method = r->method;
+    st.count = r->count;
+    vc__hist_export(&r->latency, &r->latency_out);
+    st.latency = &r->latency_out;
+    return vc__vstruct_write(&vc_syncer_request_stats__vs, user_out, &st);
 }
 
 int vc_syncer_stats_json(vc_syncer *s, vc_buf *out)

@@ -95,6 +95,20 @@ char *vc__base64_encode(const unsigned char *in, size_t len);
 /* Percent-encode for a URL query value. */
 int vc__url_escape(vc_buf *b, const char *s);
 /* Monotonic and wall clocks in milliseconds. */
+/* Duration histograms (hist.c): counts per bucket of vc__hist_bounds, the
+ * last one above them all. */
+#define VC__HIST_BOUNDS 21
+typedef struct vc__hist {
+    uint64_t count;
+    double sum;
+    uint64_t counts[VC__HIST_BOUNDS + 1];
+} vc__hist;
+extern const double vc__hist_bounds[VC__HIST_BOUNDS];
+void vc__hist_observe(vc__hist *h, double seconds);
+struct vc_syncer_histogram;
+/* Point `out` at h (borrowed counts, static bounds). */
+void vc__hist_export(const vc__hist *h, struct vc_syncer_histogram *out);
+
 int64_t vc__now_ms(void);
 int64_t vc__wall_ms(void);
 void vc__sleep_ms(int64_t ms);

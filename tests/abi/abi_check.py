@@ -46,7 +46,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 LIBRARY_ALLOCATED = {'vc_error', 'vc_sync_event', 'vc_cluster_info'}
-FROZEN = {'vc_buf'}  # caller-allocated without a version: can never grow
+FROZEN = {'vc_buf',  # caller-allocated without a version: can never grow
+          'vc_syncer_histogram'}  # embedded in versioned stats structs: can never grow
 ABIDIFF_ERROR, ABIDIFF_USAGE, ABIDIFF_CHANGE, ABIDIFF_INCOMPATIBLE = 1, 2, 4, 8
 
 

@@ -134,6 +134,20 @@ static void test_stats(void)
     CHECK(st->informers > 0);
     CHECK_INT(st->host_writes, 0);
     free(st);
+    /* the per-controller and per-request stats (their own versioned structs) */
+    vc_syncer_controller_stats *cs = block(sizeof *cs);
+    cs->version = VC_SYNCER_CONTROLLER_STATS_VERSION;
+    CHECK_INT(vc_syncer_controller_stats_get(s, 0, cs), VC_OK);
+    CHECK_INT(cs->version, VC_SYNCER_CONTROLLER_STATS_VERSION);
+    CHECK(cs->name && *cs->name && cs->reconcile_time && cs->reconcile_time->count == 0);
+    CHECK_INT(vc_syncer_controller_stats_get(s, 1000, cs), VC_ITEROVER);
+    cs->version = 0;
+    CHECK_INT(vc_syncer_controller_stats_get(s, 0, cs), VC_EVERSION);
+    free(cs);
+    vc_syncer_request_stats *rs = block(sizeof *rs);
+    rs->version = VC_SYNCER_REQUEST_STATS_VERSION;
+    CHECK_INT(vc_syncer_request_stats_get(s, 0, rs), VC_ITEROVER); /* no request yet */
+    free(rs);
     vc_syncer_free(s);
     vc_kube_free(host);
     vc_kube_free(virt);

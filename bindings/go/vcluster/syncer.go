@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // SyncerOptions describe a syncer (vc_syncer_options); zero values are defaults.
@@ -237,6 +238,98 @@ func (s *Syncer) Stats() (SyncerStats, error) {
 		LeaderState: LeaderState(st.leader_state), LeaderAcquired: uint32(st.leader_acquired),
 		LeaseRenewals: uint64(st.lease_renewals), WritesWithheld: uint64(st.writes_withheld),
 	}, nil
+}
+
+// Histogram is a duration histogram of the syncer's stats, as Prometheus
+// has it: Buckets[i] counts the observations <= Bounds[i] (cumulative);
+// Count includes those above the last bound.
+type Histogram struct {
+	Count   uint64
+	Sum     float64 // seconds
+	Bounds  []float64
+	Buckets []uint64
+}
+
+func histogramOf(h *C.vc_syncer_histogram) Histogram {
+	if h == nil {
+		return Histogram{}
+	}
+	n := int(h.n_bounds)
+	bounds := unsafe.Slice((*float64)(unsafe.Pointer(h.bounds)), n)
+	counts := unsafe.Slice((*uint64)(unsafe.Pointer(h.counts)), n+1)
+	r := Histogram{Count: uint64(h.count), Sum: float64(h.sum), Bounds: append([]float64(nil), bounds...),
+		Buckets: make([]uint64, n)}
+	var cum uint64
+	for i := 0; i < n; i++ {
+		cum += counts[i]
+		r.Buckets[i] = cum
+	}
+	return r
+}
+
+// ControllerStats is what one controller did (controller-runtime's
+// per-controller metrics): vc_syncer_controller_stats.
+type ControllerStats struct {
+	Name, Kind                                                                string
+	ReconcileSuccess, ReconcileError, ReconcileRequeue, ReconcileRequeueAfter uint64
+	QueueDepth                                                                uint32
+	QueueAdds, QueueRetries, VirtualObjects, HostObjects                      uint64
+	Synced                                                                    bool
+	ReconcileTime, QueueWait                                                  Histogram
+}
+
+// ControllerStats reads every running controller's numbers.
+func (s *Syncer) ControllerStats() ([]ControllerStats, error) {
+	defer runtime.KeepAlive(s)
+	var res []ControllerStats
+	for i := 0; ; i++ {
+		var st C.vc_syncer_controller_stats
+		st.version = SYNCER_CONTROLLER_STATS_VERSION
+		rc, err := vc_syncer_controller_stats_get(s.handle(), C.uint32_t(i), &st)
+		if err != nil {
+			return nil, err
+		}
+		if Status(rc) == ITEROVER {
+			return res, nil
+		}
+		res = append(res, ControllerStats{
+			Name: gostr(st.name), Kind: gostr(st.kind),
+			ReconcileSuccess: uint64(st.reconcile_success), ReconcileError: uint64(st.reconcile_error),
+			ReconcileRequeue: uint64(st.reconcile_requeue), ReconcileRequeueAfter: uint64(st.reconcile_requeue_after),
+			QueueDepth: uint32(st.queue_depth), QueueAdds: uint64(st.queue_adds), QueueRetries: uint64(st.queue_retries),
+			VirtualObjects: uint64(st.virtual_objects), HostObjects: uint64(st.host_objects), Synced: st.synced != 0,
+			ReconcileTime: histogramOf(st.reconcile_time), QueueWait: histogramOf(st.queue_wait),
+		})
+	}
+}
+
+// RequestStats is one row of the syncer's request counts: requests to one
+// API server ("host" or "virtual" cluster) with one method and one answer
+// (Code 0: none).
+type RequestStats struct {
+	Cluster, Host, Method string
+	Code                  int
+	Count                 uint64
+	Latency               Histogram
+}
+
+// RequestStats reads every row.
+func (s *Syncer) RequestStats() ([]RequestStats, error) {
+	defer runtime.KeepAlive(s)
+	var res []RequestStats
+	for i := 0; ; i++ {
+		var st C.vc_syncer_request_stats
+		st.version = SYNCER_REQUEST_STATS_VERSION
+		rc, err := vc_syncer_request_stats_get(s.handle(), C.uint32_t(i), &st)
+		if err != nil {
+			return nil, err
+		}
+		if Status(rc) == ITEROVER {
+			return res, nil
+		}
+		res = append(res, RequestStats{Cluster: gostr(st.cluster), Host: gostr(st.host), Method: gostr(st.method),
+			Code: int(st.code), Count: uint64(st.count), Latency: histogramOf(st.latency)})
+	}
 }
 
 // StatsJSON is the per-kind detail as JSON.

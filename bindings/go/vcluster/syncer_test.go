@@ -185,6 +185,32 @@ func TestSyncerWithClusters(t *testing.T) {
 	if !sawService {
 		t.Log("no Service event seen before the host object appeared (events may lag a step)")
 	}
+	ctls, err := s.ControllerStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range ctls {
+		if c.Name == "services" {
+			found = c.Kind == "Service" && c.ReconcileSuccess >= 1 && c.ReconcileTime.Count >= 1 &&
+				c.ReconcileTime.Buckets[len(c.ReconcileTime.Buckets)-1] <= c.ReconcileTime.Count
+		}
+	}
+	if !found {
+		t.Fatalf("services controller stats: %+v", ctls)
+	}
+	reqs, err := s.RequestStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	posted := false
+	for _, r := range reqs {
+		posted = posted || (r.Cluster == "host" && r.Method == "POST" && r.Code == 201 && r.Count >= 1 &&
+			r.Latency.Count == r.Count)
+	}
+	if !posted {
+		t.Fatalf("no host POST 201 in the request stats: %+v", reqs)
+	}
 	s.Stop()
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel2()

@@ -185,6 +185,16 @@ int vcgo_vc_syncer_stats_json(vcgo_error *err, vc_syncer *syncer, vc_buf *out)
     return vcgo_capture(err, vc_syncer_stats_json(syncer, out));
 }
 
+int vcgo_vc_syncer_controller_stats_get(vcgo_error *err, vc_syncer *syncer, uint32_t index, vc_syncer_controller_stats *out)
+{
+    return vcgo_capture(err, vc_syncer_controller_stats_get(syncer, index, out));
+}
+
+int vcgo_vc_syncer_request_stats_get(vcgo_error *err, vc_syncer *syncer, uint32_t index, vc_syncer_request_stats *out)
+{
+    return vcgo_capture(err, vc_syncer_request_stats_get(syncer, index, out));
+}
+
 int vcgo_vc_kubelet_proxy_options_init(vcgo_error *err, vc_kubelet_proxy_options *opts, uint32_t version)
 {
     return vcgo_capture(err, vc_kubelet_proxy_options_init(opts, version));

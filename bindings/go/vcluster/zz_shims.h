@@ -57,6 +57,8 @@ int vcgo_vc_syncer_wakeup(vcgo_error *err, vc_syncer *syncer);
 int vcgo_vc_syncer_stop(vcgo_error *err, vc_syncer *syncer);
 int vcgo_vc_syncer_stats_get(vcgo_error *err, vc_syncer *syncer, vc_syncer_stats *out);
 int vcgo_vc_syncer_stats_json(vcgo_error *err, vc_syncer *syncer, vc_buf *out);
+int vcgo_vc_syncer_controller_stats_get(vcgo_error *err, vc_syncer *syncer, uint32_t index, vc_syncer_controller_stats *out);
+int vcgo_vc_syncer_request_stats_get(vcgo_error *err, vc_syncer *syncer, uint32_t index, vc_syncer_request_stats *out);
 int vcgo_vc_kubelet_proxy_options_init(vcgo_error *err, vc_kubelet_proxy_options *opts, uint32_t version);
 int vcgo_vc_kubelet_proxy_new(vcgo_error *err, vc_kubelet_proxy **out, vc_kube *host, const vc_kubelet_proxy_options *opts);
 int vcgo_vc_kubelet_proxy_serve(vcgo_error *err, vc_kubelet_proxy *proxy, int fd);

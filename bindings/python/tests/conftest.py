@@ -4,6 +4,7 @@ VC_SKIP_CLUSTER=1 asks to skip them explicitly."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import uuid
 
@@ -57,3 +58,16 @@ current-context: x
 def unreachable_kubeconfig() -> str:
     """A kubeconfig whose server refuses connections (port 1 on loopback)."""
     return BAD_KUBECONFIG
+
+
+@pytest.fixture(scope="module")
+def local_driver(kubeconfig, tmp_path_factory):
+    """Where the local driver finds its binaries: VC_K8S_BINDIR (tests/run
+    exports it) and the syncer built in this build dir."""
+    src = os.environ.get("VC_SOURCE_ROOT") or os.path.join(os.path.dirname(__file__), "..", "..", "..")
+    bindir = os.environ.get("VC_K8S_BINDIR") or subprocess.check_output(
+        [os.path.join(src, "tests", "cluster", "hostcluster"), "bindir"], text=True).strip()
+    syncer = os.path.join(os.environ.get("VC_BUILD_ROOT", ""), "examples", "controller", "vcluster-syncer")
+    if not os.access(syncer, os.X_OK):
+        pytest.fail(f"the syncer executable is missing: {syncer}", pytrace=False)
+    return dict(bin_dir=bindir, syncer_path=syncer, state_dir=str(tmp_path_factory.mktemp("vcstate")))

@@ -4,8 +4,6 @@ resume, delete."""
 from __future__ import annotations
 
 import _thread
-import os
-import subprocess
 import threading
 import time
 import uuid
@@ -77,19 +75,6 @@ def test_not_found(kube):
     for fn in (lc.status, lc.connect, lc.pause, lc.resume, lc.delete):
         with pytest.raises(vcluster.NotFound):
             fn(kube, name)
-
-
-@pytest.fixture(scope="module")
-def local_driver(kubeconfig, tmp_path_factory):
-    """Where the local driver finds its binaries: VC_K8S_BINDIR (tests/run
-    exports it) and the syncer built in this build dir."""
-    src = os.environ.get("VC_SOURCE_ROOT") or os.path.join(os.path.dirname(__file__), "..", "..", "..")
-    bindir = os.environ.get("VC_K8S_BINDIR") or subprocess.check_output(
-        [os.path.join(src, "tests", "cluster", "hostcluster"), "bindir"], text=True).strip()
-    syncer = os.path.join(os.environ.get("VC_BUILD_ROOT", ""), "examples", "controller", "vcluster-syncer")
-    if not os.access(syncer, os.X_OK):
-        pytest.fail(f"the syncer executable is missing: {syncer}", pytrace=False)
-    return dict(bin_dir=bindir, syncer_path=syncer, state_dir=str(tmp_path_factory.mktemp("vcstate")))
 
 
 def test_local_lifecycle(kube, local_driver):

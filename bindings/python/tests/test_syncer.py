@@ -66,6 +66,10 @@ def test_offline_syncer_calls(unreachable_kubeconfig):
     assert "ERROR" in str(errors[0])
     st = s.stats()
     assert st["informers"] >= 1 and "errors" in st
+    ctl = s.controller_stats()
+    assert ctl and all(c["reconcile_success"] == 0 for c in ctl) and ctl[0]["reconcile_time"]["count"] == 0
+    assert {"pods", "services"} <= {c["name"] for c in ctl}
+    assert any(r["code"] == 0 and r["count"] > 0 for r in s.request_stats())  # no answer: port 1
     assert isinstance(s.stats_by_kind(), dict)
     s.wakeup()
     assert s.step(1000) in (vcluster.StepState.IDLE, vcluster.StepState.PROGRESS)  # woken at once
@@ -162,6 +166,16 @@ def test_syncer_with_asyncio(kube, virtual_kubeconfig):
             assert any(e.kind == "Service" and e.virtual_name == "web" for e in events), [str(e) for e in events]
             svc = kube.get(host_svc)
             assert svc["metadata"]["annotations"]["vcluster.loft.sh/object-name"] == "web"
+            # per controller and per request (vc_syncer_controller_stats_get / _request_stats_get)
+            ctl = {c["name"]: c for c in s.controller_stats()}
+            assert ctl["services"]["kind"] == "Service" and ctl["services"]["reconcile_success"] >= 1
+            rt = ctl["services"]["reconcile_time"]
+            assert rt["count"] >= 1 and rt["buckets"][-1] == (float("inf"), rt["count"])
+            assert all(a[1] <= b[1] for a, b in zip(rt["buckets"], rt["buckets"][1:]))
+            reqs = s.request_stats()
+            assert any(r["cluster"] == "host" and r["method"] == "POST" and r["code"] == 201 for r in reqs), reqs
+            assert any(r["cluster"] == "virtual" and r["method"] == "GET" and r["code"] == 200 and r["count"] > 0
+                       and r["latency"]["count"] == r["count"] for r in reqs), reqs
             s.stop()
 
             async def drain():

@@ -26,6 +26,7 @@ from .config import Config
 from ._lowlevel import BackingStore, StepState, SyncEventType  # noqa: F401
 from . import lifecycle, log
 from .lifecycle import ClusterInfo
+from .cluster import VirtualCluster, connect, create, kubeconfig_dict
 from ._lowlevel import ClusterState  # noqa: F401
 
 # The runtime library must be at least as new as the headers these bindings
@@ -55,5 +56,5 @@ def strerror(code: int) -> str:
 
 
 __all__ = ["BackingStore", "ClusterInfo", "ClusterState", "Config", "Error", "ERRORS", "ErrorClass", "Kube", "KubeletProxy", "LogLevel", "PortForward", "Response",
-           "Status", "StepState", "SyncEvent", "SyncEventType", "Syncer", "Translator", "ffi", "lib",
-           "lifecycle", "log", "lowlevel", "strerror", "version"] + [c.__name__ for c in ERRORS.values()]
+           "Status", "StepState", "SyncEvent", "SyncEventType", "Syncer", "Translator", "VirtualCluster", "connect",
+           "create", "ffi", "kubeconfig_dict", "lib", "lifecycle", "log", "lowlevel", "strerror", "version"] + [c.__name__ for c in ERRORS.values()]

@@ -40,6 +40,8 @@ SYNCER_SECRETS_FOR_SA_TOKENS: int = lib.VC_SYNCER_SECRETS_FOR_SA_TOKENS
 SYNCER_LEADER_ELECT: int = lib.VC_SYNCER_LEADER_ELECT
 SYNCER_OPTIONS_VERSION: int = lib.VC_SYNCER_OPTIONS_VERSION
 SYNCER_STATS_VERSION: int = lib.VC_SYNCER_STATS_VERSION
+SYNCER_CONTROLLER_STATS_VERSION: int = lib.VC_SYNCER_CONTROLLER_STATS_VERSION
+SYNCER_REQUEST_STATS_VERSION: int = lib.VC_SYNCER_REQUEST_STATS_VERSION
 KUBELET_PROXY_OPTIONS_VERSION: int = lib.VC_KUBELET_PROXY_OPTIONS_VERSION
 PROGRESS_STARTED: int = lib.VC_PROGRESS_STARTED
 PROGRESS_DONE: int = lib.VC_PROGRESS_DONE
@@ -906,6 +908,37 @@ def syncer_stats_json(syncer: Any) -> str:
         lib.vc_buf_dispose(out)
 
 
+def syncer_controller_stats_get(syncer: Any, index: int) -> tuple[int, Any]:
+    """int vc_syncer_controller_stats_get(vc_syncer *syncer, uint32_t index, vc_syncer_controller_stats *out)
+
+    Fill `out` (set out->version first) with controller `index` of the
+    syncer (0, 1, ... in start order; only the controllers that run).
+    @return VC_OK; VC_ITEROVER when index is past the last controller;
+      VC_EINVAL; VC_EVERSION.
+    @since 0.2
+    """
+    out = ffi.new("vc_syncer_controller_stats *")
+    out.version = lib.VC_SYNCER_CONTROLLER_STATS_VERSION
+    rc = lib.vc_syncer_controller_stats_get(_s.handle(syncer, 'syncer'), index, out)
+    _s.check(rc, 'vc_syncer_controller_stats_get')
+    return (rc, out)
+
+
+def syncer_request_stats_get(syncer: Any, index: int) -> tuple[int, Any]:
+    """int vc_syncer_request_stats_get(vc_syncer *syncer, uint32_t index, vc_syncer_request_stats *out)
+
+    Fill `out` (set out->version first) with row `index` of the syncer's
+    request counts (rows appear as new combinations are seen, and stay).
+    @return VC_OK; VC_ITEROVER past the last row; VC_EINVAL; VC_EVERSION.
+    @since 0.2
+    """
+    out = ffi.new("vc_syncer_request_stats *")
+    out.version = lib.VC_SYNCER_REQUEST_STATS_VERSION
+    rc = lib.vc_syncer_request_stats_get(_s.handle(syncer, 'syncer'), index, out)
+    _s.check(rc, 'vc_syncer_request_stats_get')
+    return (rc, out)
+
+
 def kubelet_proxy_options_init(version: int = lib.VC_KUBELET_PROXY_OPTIONS_VERSION) -> Any:
     """int vc_kubelet_proxy_options_init(vc_kubelet_proxy_options *opts, uint32_t version)
 
@@ -1691,6 +1724,8 @@ FUNCTIONS = {
     'vc_syncer_stop': syncer_stop,
     'vc_syncer_stats_get': syncer_stats_get,
     'vc_syncer_stats_json': syncer_stats_json,
+    'vc_syncer_controller_stats_get': syncer_controller_stats_get,
+    'vc_syncer_request_stats_get': syncer_request_stats_get,
     'vc_kubelet_proxy_options_init': kubelet_proxy_options_init,
     'vc_kubelet_proxy_new': kubelet_proxy_new,
     'vc_kubelet_proxy_serve': kubelet_proxy_serve,
@@ -1744,7 +1779,7 @@ HEADERS = {
     'include/vcluster/kube.h': ['vc_kube_options_init', 'vc_kube_new', 'vc_kube_free', 'vc_kube_server', 'vc_kube_namespace', 'vc_kube_context', 'vc_kube_request', 'vc_kube_server_version', 'vc_port_forward_open', 'vc_port_forward_read', 'vc_port_forward_write', 'vc_port_forward_get_fd', 'vc_port_forward_splice', 'vc_port_forward_cancel', 'vc_port_forward_free'],
     'include/vcluster/kubelet.h': ['vc_kubelet_proxy_options_init', 'vc_kubelet_proxy_new', 'vc_kubelet_proxy_serve', 'vc_kubelet_proxy_free'],
     'include/vcluster/lifecycle.h': ['vc_create_options_init', 'vc_cluster_create', 'vc_cluster_list_get', 'vc_cluster_list_count', 'vc_cluster_list_at', 'vc_cluster_list_free', 'vc_cluster_status', 'vc_cluster_info_free', 'vc_cluster_get_config', 'vc_cluster_connect', 'vc_cluster_find_pod', 'vc_cluster_op_options_init', 'vc_cluster_pause', 'vc_cluster_resume', 'vc_cluster_delete', 'vc_kubeconfig_merge', 'vc_kubeconfig_remove_context', 'vc_kubeconfig_restore_context'],
-    'include/vcluster/syncer.h': ['vc_syncer_options_init', 'vc_syncer_new', 'vc_syncer_free', 'vc_syncer_get_fd', 'vc_syncer_get_timeout', 'vc_syncer_step', 'vc_syncer_next_event', 'vc_sync_event_free', 'vc_syncer_wakeup', 'vc_syncer_stop', 'vc_syncer_stats_get', 'vc_syncer_stats_json'],
+    'include/vcluster/syncer.h': ['vc_syncer_options_init', 'vc_syncer_new', 'vc_syncer_free', 'vc_syncer_get_fd', 'vc_syncer_get_timeout', 'vc_syncer_step', 'vc_syncer_next_event', 'vc_sync_event_free', 'vc_syncer_wakeup', 'vc_syncer_stop', 'vc_syncer_stats_get', 'vc_syncer_stats_json', 'vc_syncer_controller_stats_get', 'vc_syncer_request_stats_get'],
     'include/vcluster/translate.h': ['vc_translate_options_init', 'vc_translator_new', 'vc_translator_free', 'vc_translator_set_service_ips', 'vc_translator_host_namespace', 'vc_translate_host_name', 'vc_translate_virtual_name', 'vc_translate_label_key', 'vc_translate_namespace_label_key', 'vc_translate_to_host', 'vc_translate_to_virtual_status', 'vc_translate_pod_binding', 'vc_translate_merge_metadata', 'vc_translate_pod_token_requests', 'vc_translate_pod_references', 'vc_translate_manifests'],
     'include/vcluster/version.h': ['vc_version'],
 }

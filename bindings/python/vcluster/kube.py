@@ -32,7 +32,10 @@ class Kube(Handle):
                  namespace: Optional[str] = None, in_cluster: bool = False,
                  in_cluster_fallback: bool = False, retry: bool = True,
                  timeout_ms: int = 0, qps: float = 0.0, burst: int = 0, max_retries: int = 0,
-                 in_cluster_dir: Optional[str] = None) -> None:
+                 in_cluster_dir: Optional[str] = None, timeout: Optional[float] = None) -> None:
+        """`timeout`: seconds per request (a float; None: `timeout_ms`, 0: the library default)."""
+        from .lifecycle import timeout_ms_of  # late: lifecycle imports kube
+        timeout_ms = timeout_ms_of(timeout, timeout_ms)
         flags = (ll.KUBE_IN_CLUSTER if in_cluster else 0) | \
                 (ll.KUBE_IN_CLUSTER_FALLBACK if in_cluster_fallback else 0) | \
                 (0 if retry else ll.KUBE_NO_RETRY)
@@ -93,14 +96,24 @@ class Kube(Handle):
         """The server's gitVersion, e.g. "v1.37.2"."""
         return ll.kube_server_version(self._h())
 
-    def port_forward(self, namespace: str, pod: str, port: int, *, timeout_ms: int = 0) -> "PortForward":
-        """A TCP connection to `port` of `pod`, through the API server."""
-        return PortForward(self, namespace, pod, port, timeout_ms=timeout_ms)
+    def port_forward(self, namespace: str, pod: str, port: int, *, timeout_ms: int = 0,
+                     timeout: Optional[float] = None) -> "PortForward":
+        """A TCP connection to `port` of `pod`, through the API server
+        (`timeout` seconds for the upgrade; None: the request timeout)."""
+        return PortForward(self, namespace, pod, port, timeout_ms=timeout_ms, timeout=timeout)
 
     def __repr__(self) -> str:
         if self.closed:
             return "<vcluster.Kube closed>"
         return f"<vcluster.Kube {self.server} context={self.context!r} namespace={self.namespace!r}>"
+
+
+def _wait_ms(timeout: Optional[float], timeout_ms: int) -> int:
+    """A wait for the C calls: seconds (0: none), or timeout_ms as given."""
+    if timeout is None:
+        return timeout_ms
+    from .lifecycle import timeout_ms_of
+    return timeout_ms_of(timeout) if timeout > 0 else 0
 
 
 class PortForward(Handle):
@@ -115,25 +128,28 @@ class PortForward(Handle):
                 print(chunk)
     """
 
-    def __init__(self, kube: Kube, namespace: str, pod: str, port: int, *, timeout_ms: int = 0) -> None:
-        self._adopt(ll.port_forward_open(kube._h(), namespace, pod, port, timeout_ms))
+    def __init__(self, kube: Kube, namespace: str, pod: str, port: int, *, timeout_ms: int = 0,
+                 timeout: Optional[float] = None) -> None:
+        from .lifecycle import timeout_ms_of
+        self._adopt(ll.port_forward_open(kube._h(), namespace, pod, port, timeout_ms_of(timeout, timeout_ms)))
 
-    def read(self, size: int = 65536, timeout_ms: int = -1) -> bytes:
+    def read(self, size: int = 65536, timeout_ms: int = -1, *, timeout: Optional[float] = None) -> bytes:
         """Up to `size` bytes from the pod; b"" once it closed the connection.
-        Raises Timeout when nothing came within timeout_ms (0: do not wait,
-        < 0: no limit), ApiError with the runtime's message when the forward
-        failed, Canceled after cancel()."""
+        Raises Timeout when nothing came within `timeout` seconds (a float;
+        0: do not wait; None: `timeout_ms`, whose default -1 is no limit),
+        ApiError with the runtime's message when the forward failed,
+        Canceled after cancel()."""
         from ._vcluster import ffi
         buf = ffi.new("char[]", size)
-        rc, n = ll.port_forward_read(self._h(), buf, size, timeout_ms)
+        rc, n = ll.port_forward_read(self._h(), buf, size, _wait_ms(timeout, timeout_ms))
         if rc == ll.Status.ITEROVER:
             return b""
         return bytes(ffi.buffer(buf, n))
 
-    def write(self, data: bytes, timeout_ms: int = -1) -> None:
-        """Send all of `data` to the pod."""
+    def write(self, data: bytes, timeout_ms: int = -1, *, timeout: Optional[float] = None) -> None:
+        """Send all of `data` to the pod (within `timeout` seconds; None: `timeout_ms`, -1: no limit)."""
         from ._vcluster import ffi
-        ll.port_forward_write(self._h(), ffi.from_buffer(data), len(data), timeout_ms)
+        ll.port_forward_write(self._h(), ffi.from_buffer(data), len(data), _wait_ms(timeout, timeout_ms))
 
     def fileno(self) -> int:
         """The socket, for select/poll (read(timeout_ms=0) until Timeout first:

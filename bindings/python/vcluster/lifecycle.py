@@ -102,20 +102,41 @@ def _path(p: Optional[Union[str, os.PathLike]]) -> Optional[str]:
     return os.fspath(p) if p is not None else None
 
 
+def timeout_ms_of(timeout: Optional[float], timeout_ms: int = 0) -> int:
+    """Milliseconds for the C options from `timeout` (seconds, a float) or
+    the older `timeout_ms`; None and 0 mean the library's default."""
+    if timeout is None:
+        return int(timeout_ms)
+    if timeout_ms:
+        raise TypeError("give timeout (seconds) or timeout_ms, not both")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout: seconds as a number, got {type(timeout).__name__}")
+    if timeout < 0 or timeout != timeout:
+        raise ValueError(f"timeout: {timeout} s is not a duration")
+    ms = int(round(timeout * 1000))
+    if ms > 2**31 - 1:
+        raise ValueError(f"timeout: {timeout} s is too long (at most {(2**31 - 1) // 1000} s)")
+    return max(ms, 1) if timeout > 0 else 0
+
+
 def create(host: Kube, name: str, *, host_namespace: Optional[str] = None, driver: Optional[str] = None,
            distro: Optional[str] = None, backing_store: Optional[str] = None, config: Optional[Config] = None,
            bin_dir: Optional[str] = None, syncer_path: Optional[str] = None, state_dir: Optional[str] = None,
            timeout_ms: int = 0, upgrade: bool = False, expose: bool = False, wait: bool = True,
-           print_only: bool = False, progress: Optional[Progress] = None) -> str:
+           print_only: bool = False, progress: Optional[Progress] = None,
+           timeout: Optional[float] = None) -> str:
     """Create (or with upgrade=True, upgrade) a virtual cluster and, unless
-    wait=False, wait until it serves. With print_only=True nothing changes
-    and the rendered host manifests (YAML) are returned; else ""."""
+    wait=False, wait until it serves (at most `timeout` seconds; None: 120).
+    With print_only=True nothing changes and the rendered host manifests
+    (YAML) are returned; else "". `vcluster.create()` returns a
+    VirtualCluster instead."""
     flags = (ll.CREATE_UPGRADE if upgrade else 0) | (ll.CREATE_EXPOSE if expose else 0) | \
             (0 if wait else ll.CREATE_NO_WAIT) | (ll.CREATE_PRINT if print_only else 0)
     keep: List[Any] = []
     opts = fill(ll.create_options_init(), keep, flags=flags, name=name, host_namespace=host_namespace,
                 driver=driver, distro=distro, backing_store=backing_store, bin_dir=_path(bin_dir),
-                syncer_path=_path(syncer_path), state_dir=_path(state_dir), timeout_ms=timeout_ms)
+                syncer_path=_path(syncer_path), state_dir=_path(state_dir),
+                timeout_ms=timeout_ms_of(timeout, timeout_ms))
     if config is not None:
         opts.config = config._h()
     call = _ProgressCall(progress)
@@ -148,7 +169,8 @@ def status(host: Kube, name: str, host_namespace: Optional[str] = None) -> Clust
 
 
 def connect(host: Kube, name: str, host_namespace: Optional[str] = None, server: Optional[str] = None) -> str:
-    """A kubeconfig (YAML) for the virtual cluster; pass it to Kube.from_data()."""
+    """A kubeconfig (YAML) for the virtual cluster; pass it to Kube.from_data().
+    `vcluster.connect()` gives it as a dict (for the kubernetes client)."""
     return ll.cluster_connect(host, name, host_namespace, server)
 
 
@@ -177,25 +199,30 @@ def _op(fn: Callable[..., Any], host: Kube, name: str, host_namespace: Optional[
 
 def pause(host: Kube, name: str, host_namespace: Optional[str] = None, *, timeout_ms: int = 0,
           progress: Optional[Progress] = None, bin_dir: Optional[str] = None, syncer_path: Optional[str] = None,
-          state_dir: Optional[str] = None) -> None:
-    """Stop the control plane and delete its host workloads; data is kept."""
-    _op(ll.cluster_pause, host, name, host_namespace, 0, timeout_ms, progress, bin_dir, syncer_path, state_dir)
+          state_dir: Optional[str] = None, timeout: Optional[float] = None) -> None:
+    """Stop the control plane and delete its host workloads; data is kept.
+    `timeout` in seconds (None: 120)."""
+    _op(ll.cluster_pause, host, name, host_namespace, 0, timeout_ms_of(timeout, timeout_ms), progress, bin_dir,
+        syncer_path, state_dir)
 
 
 def resume(host: Kube, name: str, host_namespace: Optional[str] = None, *, timeout_ms: int = 0,
            progress: Optional[Progress] = None, bin_dir: Optional[str] = None, syncer_path: Optional[str] = None,
-           state_dir: Optional[str] = None) -> None:
-    """Resume a paused virtual cluster."""
-    _op(ll.cluster_resume, host, name, host_namespace, 0, timeout_ms, progress, bin_dir, syncer_path, state_dir)
+           state_dir: Optional[str] = None, timeout: Optional[float] = None) -> None:
+    """Resume a paused virtual cluster. `timeout` in seconds (None: 120)."""
+    _op(ll.cluster_resume, host, name, host_namespace, 0, timeout_ms_of(timeout, timeout_ms), progress, bin_dir,
+        syncer_path, state_dir)
 
 
 def delete(host: Kube, name: str, host_namespace: Optional[str] = None, *, keep_pvc: bool = False,
            delete_namespace: bool = False, timeout_ms: int = 0, progress: Optional[Progress] = None,
            bin_dir: Optional[str] = None, syncer_path: Optional[str] = None,
-           state_dir: Optional[str] = None) -> None:
-    """Delete a virtual cluster and everything it created on the host."""
+           state_dir: Optional[str] = None, timeout: Optional[float] = None) -> None:
+    """Delete a virtual cluster and everything it created on the host.
+    `timeout` in seconds (None: 120)."""
     flags = (ll.DELETE_KEEP_PVC if keep_pvc else 0) | (ll.DELETE_NAMESPACE if delete_namespace else 0)
-    _op(ll.cluster_delete, host, name, host_namespace, flags, timeout_ms, progress, bin_dir, syncer_path, state_dir)
+    _op(ll.cluster_delete, host, name, host_namespace, flags, timeout_ms_of(timeout, timeout_ms), progress, bin_dir,
+        syncer_path, state_dir)
 
 
 def kubeconfig_merge(path: Optional[Union[str, os.PathLike]], kubeconfig_yaml: str,

@@ -27,6 +27,18 @@ from .errors import ERRORS, Error
 from .kube import Kube
 
 
+def _histogram(h: Any) -> dict:
+    """A vc_syncer_histogram (borrowed) as {"count", "sum", "buckets"}: the
+    buckets cumulative, as Prometheus has them, the last one +inf."""
+    if h == ffi.NULL:
+        return {"count": 0, "sum": 0.0, "buckets": []}
+    buckets, cum = [], 0
+    for i in range(h.n_bounds + 1):
+        cum += h.counts[i]
+        buckets.append((h.bounds[i] if i < h.n_bounds else float("inf"), cum))
+    return {"count": h.count, "sum": h.sum, "buckets": buckets}
+
+
 @dataclass(frozen=True)
 class SyncEvent:
     """One thing the syncer did or failed to do (a copy of vc_sync_event)."""
@@ -140,6 +152,38 @@ class Syncer(Handle):
         st = ll.syncer_stats_get(self._h())
         from ._vcluster import ffi
         return {f: getattr(st, f) for f, _ in ffi.typeof("vc_syncer_stats").fields if f != "version"}
+
+    def controller_stats(self) -> List[dict]:
+        """Per controller (controller-runtime's metrics): name, kind,
+        reconcile_success/error/requeue/requeue_after, queue_depth/adds/
+        retries, object counts, and the histograms reconcile_time and
+        queue_wait as {"count", "sum", "buckets": [(upper bound s, cumulative count), ...]}."""
+        out = []
+        i = 0
+        while True:
+            rc, st = ll.syncer_controller_stats_get(self._h(), i)
+            if rc == ll.Status.ITEROVER:
+                return out
+            d = {f: getattr(st, f) for f in ("queue_depth", "reconcile_success", "reconcile_error",
+                                             "reconcile_requeue", "reconcile_requeue_after", "queue_adds",
+                                             "queue_retries", "virtual_objects", "host_objects")}
+            d.update(name=pystr(st.name), kind=pystr(st.kind), synced=bool(st.synced),
+                     reconcile_time=_histogram(st.reconcile_time), queue_wait=_histogram(st.queue_wait))
+            out.append(d)
+            i += 1
+
+    def request_stats(self) -> List[dict]:
+        """Requests by cluster ("host"/"virtual"), host, method and HTTP code
+        (0: no answer), with count and a latency histogram (as in controller_stats)."""
+        out = []
+        i = 0
+        while True:
+            rc, st = ll.syncer_request_stats_get(self._h(), i)
+            if rc == ll.Status.ITEROVER:
+                return out
+            out.append(dict(cluster=pystr(st.cluster), host=pystr(st.host), method=pystr(st.method),
+                            code=st.code, count=st.count, latency=_histogram(st.latency)))
+            i += 1
 
     def stats_by_kind(self) -> Any:
         """Per-kind detail: {"Pod": {"virtual": N, "host": N, "synced": true}, ...}."""
