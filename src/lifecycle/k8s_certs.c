@@ -3,9 +3,10 @@
  * certificates at first start; we make them here (mbedTLS, src/pki) and keep
  * them in Secret NAME-certs, mounted at /pki. That way the kubeconfig Secret
  * vc-NAME exists as soon as create returns (connect works without waiting for
- * the pod), --print emits a complete, self-contained stream, and no image
- * needs a certificate tool. Upgrades keep the CAs and keys; only what is
- * missing is issued, and the API server certificate when its SANs change.
+ * the pod). --print (GitOps) carries no key: its StatefulSet's init
+ * container calls vc_cluster_certs_render() (below) in the pod instead.
+ * Upgrades keep the CAs and keys; only what is missing is issued, and the
+ * API server certificate when its SANs change.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
