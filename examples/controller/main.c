@@ -25,6 +25,8 @@
 
 #include "daemon.h"
 
+#include "certs.h"
+
 static volatile sig_atomic_t g_stop;
 /* The longest vc_syncer_step(s, 0) so far, wall and CPU time (/metrics). */
 static int64_t g_step_max_us, g_step_max_cpu_us;
@@ -51,6 +53,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vcluster-syncer --name NAME [options]\n"
+            "       vcluster-syncer certs --name NAME [--pki-dir DIR] ...  (init container; certs --help)\n"
             "\n"
             "Syncs a virtual cluster's workloads into a host namespace and their status back.\n"
             "\n"
@@ -363,6 +366,8 @@ static const char *event_name(int t)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "certs"))
+        return certs_main(argc - 1, argv + 1);
     const char *name = NULL, *host_ns = NULL, *host_kc = NULL, *host_ctx = NULL, *virt_kc = NULL, *config = NULL;
     const char *listen_addr = "127.0.0.1:8080", *service_name = NULL;
     const char *kubelet_listen = "127.0.0.1:10250", *kubelet_ca = NULL;

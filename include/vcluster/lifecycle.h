@@ -60,7 +60,10 @@ typedef int (*vc_progress_fn)(const char *step, const char *message, int32_t don
 #define VC_CREATE_UPGRADE 0x1u
 /** Expose the API server with a LoadBalancer Service (kubernetes driver; the local driver refuses it with VC_EINVAL). */
 #define VC_CREATE_EXPOSE 0x2u
-/** Only render the host manifests into out_manifests; change nothing. */
+/** Only render the host manifests into out_manifests; change nothing. The
+ *  stream holds no private key and is the same for the same inputs (for
+ *  GitOps): the control plane makes its certificates at first start (an
+ *  init container; see vc_cluster_certs_render()). */
 #define VC_CREATE_PRINT 0x4u
 /** Do not wait for the virtual cluster to become ready. */
 #define VC_CREATE_NO_WAIT 0x8u
@@ -282,6 +285,28 @@ VC_API int vc_cluster_resume(vc_kube *host, const char *name, const char *host_n
  */
 VC_API int vc_cluster_delete(vc_kube *host, const char *name, const char *host_namespace,
                              const vc_cluster_op_options *opts);
+
+/**
+ * The kubernetes driver's PKI as host Secrets, made without a host
+ * connection: what the control plane's init container ("vcluster-syncer
+ * certs") creates at first start when the manifests came from
+ * VC_CREATE_PRINT, which carry no private keys. Writes a JSON object
+ * `{"certs": <Secret NAME-certs>, "kubeconfig": <Secret vc-NAME>}` into
+ * `out` (kubeadm file names as Secret keys, values base64).
+ * `name`, `host_namespace`: the virtual cluster (required).
+ * `config`: its values (cluster domain, controlPlane.proxy.extraSANs); NULL:
+ * defaults. `service_ip`: ClusterIP of Service NAME (a SAN; NULL: none).
+ * `service_cidr`: the host's service range (its first address is a SAN;
+ * NULL: 10.96.0.0/12). `existing_data_json`: the data map of an existing
+ * Secret NAME-certs as JSON (NULL: none); what it holds is kept (the API
+ * server certificate is reissued when its SANs differ).
+ * Threads: any; no shared state.
+ * @return VC_OK, VC_EINVAL (missing name, bad JSON), VC_ENOMEM.
+ * @since 0.2
+ */
+VC_API int vc_cluster_certs_render(vc_buf *out, const char *name, const char *host_namespace, vc_config *config,
+                                   const char *service_ip, const char *service_cidr,
+                                   const char *existing_data_json);
 
 /**
  * Merge the contexts of `kubeconfig_yaml` into the kubeconfig file `path`

@@ -483,8 +483,11 @@ static int create(vc__lc *lc)
             goto out;
     }
 
-    rc = vc__k8s_certs(lc, &p, json_object_get(certs, "data"), vc__lc_str(annotations(certs), VC__K8S_SANS_ANN),
-                       &cert_data, &sans, &kc_secret);
+    /* --print (GitOps): no keys in the stream; the pod's init container makes
+     * them at first start (vc_cluster_certs_render) */
+    if (!print)
+        rc = vc__k8s_certs(lc, &p, json_object_get(certs, "data"), vc__lc_str(annotations(certs), VC__K8S_SANS_ANN),
+                           &cert_data, &sans, &kc_secret);
     if (rc < 0)
         goto out;
     if (!print && (rc = vc__lc_step(lc, "certificates", 1, "certificates in Secret %s", certs_name)) < 0)

@@ -79,7 +79,9 @@ void vc__k8s_plan_clear(vc__k8s_plan *plan);
 
 /*
  * Render every host object of the plan in apply order (a new JSON array).
- * `certs_data` is the data map of Secret NAME-certs (base64 values) and
+ * `certs_data` is the data map of Secret NAME-certs (base64 values; NULL:
+ * key-free, for --print: no Secret, the StatefulSet gets the init container
+ * "vcluster-certs" and an emptyDir at /pki) and
  * `kubeconfig_secret` the Secret vc-NAME; both are placed in the list.
  */
 int vc__k8s_render_all(vc__k8s_plan *plan, vc__lc *lc, const json_t *certs_data, const char *sans,

@@ -3,9 +3,10 @@
  * certificates at first start; we make them here (mbedTLS, src/pki) and keep
  * them in Secret NAME-certs, mounted at /pki. That way the kubeconfig Secret
  * vc-NAME exists as soon as create returns (connect works without waiting for
- * the pod), --print emits a complete, self-contained stream, and no image
- * needs a certificate tool. Upgrades keep the CAs and keys; only what is
- * missing is issued, and the API server certificate when its SANs change.
+ * the pod). --print (GitOps) carries no key: its StatefulSet's init
+ * container calls vc_cluster_certs_render() (below) in the pod instead.
+ * Upgrades keep the CAs and keys; only what is missing is issued, and the
+ * API server certificate when its SANs change.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -340,5 +341,67 @@ int vc__k8s_certs(vc__lc *lc, vc__k8s_plan *plan, const json_t *existing, const 
     vc__pki_ca_free(ca);
     vc__pki_ca_free(front);
     json_decref(p.m);
+    return rc;
+}
+
+/* Public: the same PKI without a host connection (the init container of
+ * key-free manifests). Only the fields vc__k8s_certs reads are filled. */
+int vc_cluster_certs_render(vc_buf *out, const char *name, const char *host_namespace, vc_config *config,
+                            const char *service_ip, const char *service_cidr, const char *existing_data_json)
+{
+    if (!out || vc__str_empty(name) || vc__str_empty(host_namespace))
+        return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "vc_cluster_certs_render: out, name and namespace are needed");
+    json_t *existing = NULL;
+    if (!vc__str_empty(existing_data_json)) {
+        json_error_t je;
+        existing = json_loads(existing_data_json, 0, &je);
+        if (!json_is_object(existing)) {
+            json_decref(existing);
+            return vc__error(VC_EINVAL, VC_ERRCLASS_INVALID, "existing certificate data: not a JSON object (%s)",
+                             je.text);
+        }
+    }
+    vc_config *own = NULL;
+    int rc = config ? VC_OK : vc_config_new(&own);
+    vc__lc lc;
+    vc__k8s_plan plan;
+    memset(&lc, 0, sizeof lc);
+    memset(&plan, 0, sizeof plan);
+    char *ns = vc__strdup(host_namespace), *sip = service_ip ? vc__strdup(service_ip) : NULL;
+    char *cidr = vc__strdup(!vc__str_empty(service_cidr) ? service_cidr : VC__K8S_DEFAULT_SERVICE_CIDR);
+    if (rc == VC_OK && (!ns || !cidr || (service_ip && !sip)))
+        rc = vc__error_oom();
+    lc.name = name;
+    lc.ns = ns;
+    lc.config = config ? config : own;
+    plan.cfg = lc.config;
+    plan.service_cidr = cidr;
+    plan.service_ip = sip;
+    json_t *data = NULL, *kc = NULL, *all = NULL;
+    char *san_text = NULL;
+    if (rc == VC_OK)
+        rc = vc__k8s_certs(&lc, &plan, existing, NULL, &data, &san_text, &kc);
+    if (rc == VC_OK) {
+        char secret[300];
+        snprintf(secret, sizeof secret, "%s-certs", name);
+        all = json_pack("{s:{s:s,s:s,s:{s:s,s:s,s:o,s:{s:s}},s:s,s:O},s:O}", "certs", "apiVersion", "v1", "kind",
+                        "Secret", "metadata", "name", secret, "namespace", ns, "labels",
+                        vc__lc_labels(name, VC__K8S_DRIVER), "annotations", VC__K8S_SANS_ANN, san_text, "type", "Opaque",
+                        "data", data, "kubeconfig", kc);
+        char *text = all ? json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+        rc = text ? vc__buf_set(out, text) : vc__error_oom();
+        if (rc < 0)
+            rc = vc__error_oom();
+        vc__free(text);
+    }
+    json_decref(all);
+    json_decref(data);
+    json_decref(kc);
+    json_decref(existing);
+    vc__free(san_text);
+    vc__free(ns);
+    vc__free(sip);
+    vc__free(cidr);
+    vc_config_free(own);
     return rc;
 }

@@ -986,6 +986,37 @@ int vc__k8s_render_rbac(vc__k8s_plan *p, json_t **out)
     return render_each(p, k_rbac, VC__ARRAY_LEN(k_rbac), overwrite_rules, out);
 }
 
+/* Key-free StatefulSet: /pki is an emptyDir that the init container
+ * "vcluster-certs" fills (from Secret NAME-certs, made if missing). */
+static int certs_init_container(vc__k8s_plan *p, json_t *sts)
+{
+    json_t *spec = json_object_get(json_object_get(json_object_get(sts, "spec"), "template"), "spec");
+    json_t *vols = json_object_get(spec, "volumes");
+    size_t i;
+    json_t *vol;
+    json_array_foreach(vols, i, vol) {
+        if (vc__streq(vc__lc_str(vol, "name"), "certs")) {
+            json_object_del(vol, "secret");
+            if (json_object_set_new(vol, "emptyDir", json_object()) < 0)
+                return vc__error_oom();
+        }
+    }
+    json_t *ctr = NULL;
+    int rc = vc__k8s_render("container-certs", p->vars, &ctr);
+    if (rc < 0)
+        return rc;
+    json_t *inits = json_object_get(spec, "initContainers");
+    if (!json_is_array(inits)) {
+        inits = json_array();
+        if (!inits || json_object_set_new(spec, "initContainers", inits) < 0) {
+            json_decref(ctr);
+            return vc__error_oom();
+        }
+    }
+    /* first: the user's init containers may want /pki */
+    return ctr && json_array_insert_new(inits, 0, ctr) == 0 ? VC_OK : vc__error_oom();
+}
+
 int vc__k8s_render_all(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, const char *sans,
                        json_t *kubeconfig_secret, json_t **out)
 {
@@ -994,7 +1025,7 @@ int vc__k8s_render_all(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, co
     const vc__cfg_values *v = vc__config_values(p->cfg);
     vars_ctx c = { p->vars, false };
     char hash[65];
-    set(&c, "CERTS_DATA", json_deep_copy(certs_data));
+    set(&c, "CERTS_DATA", certs_data ? json_deep_copy(certs_data) : json_object());
     json_t *sans_ann = json_pack("{s:s}", VC__K8S_SANS_ANN, sans ? sans : "");
     set(&c, "CERTS_ANNOTATIONS", merged(v->control_plane.advanced.global_annotations, sans_ann, NULL));
     json_decref(sans_ann);
@@ -1039,6 +1070,15 @@ int vc__k8s_render_all(vc__k8s_plan *p, vc__lc *lc, const json_t *certs_data, co
         }
         if (!obj)
             continue;
+        if (!certs_data && !strcmp(k_objects[i], "secret-certs")) {
+            json_decref(obj); /* key-free: the init container makes it */
+            continue;
+        }
+        if (!certs_data && !strcmp(k_objects[i], "statefulset") && (rc = certs_init_container(p, obj)) < 0) {
+            json_decref(obj);
+            json_decref(list);
+            return rc;
+        }
         overwrite_rules(obj, v);
         json_array_append_new(list, obj);
         if (!strcmp(k_objects[i], "secret-certs") && kubeconfig_secret)

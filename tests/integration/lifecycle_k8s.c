@@ -398,8 +398,8 @@ static void t_print(void)
     /* kind, name prefix, name suffix around NAME */
     const char *want[][3] = {
         { "Namespace", "vcluster-", "" }, { "ServiceAccount", "vc-", "" }, { "ServiceAccount", "vc-workload-", "" },
-        { "Role", "vc-", "" }, { "RoleBinding", "vc-", "" }, { "Secret", "vc-config-", "" }, { "Secret", "", "-certs" },
-        { "Secret", "vc-", "" }, { "Service", "", "" }, { "Service", "", "-headless" }, { "StatefulSet", "", "" },
+        { "Role", "vc-", "" }, { "RoleBinding", "vc-", "" }, { "Secret", "vc-config-", "" },
+        { "Service", "", "" }, { "Service", "", "-headless" }, { "StatefulSet", "", "" },
     };
     CHECK_INT(json_array_size(docs), VC__ARRAY_LEN(want));
     for (size_t i = 0; i < VC__ARRAY_LEN(want); i++) {
@@ -409,6 +409,47 @@ static void t_print(void)
         CHECK_STR(JS(d, "kind"), want[i][0]);
         CHECK_STR(JS(d, "metadata", "name"), name);
     }
+    /* GitOps: no private key anywhere (not as text, not inside base64 Secret
+     * data), and the same bytes when rendered again */
+    CHECK(!strstr(out.ptr, "PRIVATE KEY"));
+    size_t di;
+    json_t *d;
+    json_array_foreach(docs, di, d) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(d, "data"), k, v) {
+            char *val = secret_value(d, k);
+            CHECK(val != NULL);
+            if (val && strstr(val, "PRIVATE KEY"))
+                fprintf(stderr, "printed Secret %s holds a private key in %s\n", JS(d, "metadata", "name"), k);
+            CHECK(!val || !strstr(val, "PRIVATE KEY"));
+            size_t kl = strlen(k);
+            CHECK(kl < 4 || strcmp(k + kl - 4, ".key") != 0);
+            vc__free(val);
+        }
+    }
+    vc_buf again = VC_BUF_INIT;
+    CHECK_INT(create(NAME, NULL, NULL, VC_CREATE_PRINT, &again), VC_OK);
+    CHECK_INT(again.size, out.size);
+    CHECK(again.size == out.size && out.ptr && memcmp(again.ptr, out.ptr, out.size) == 0);
+    vc_buf_dispose(&again);
+    /* the certificates are made in the pod: init container vcluster-certs
+     * (the syncer image) first, /pki an emptyDir */
+    json_t *sts = json_array_get(docs, json_array_size(docs) - 1);
+    json_t *init = json_array_get(json_object_get(json_object_get(json_object_get(
+                                                      json_object_get(sts, "spec"), "template"), "spec"),
+                                                  "initContainers"), 0);
+    CHECK_STR(JS(init, "name"), "vcluster-certs");
+    CHECK_STR(JS(init, "image"), JS(container(sts, "syncer"), "image"));
+    CHECK(has_arg(init, "--pki-dir=/pki"));
+    json_t *vols = json_object_get(json_object_get(json_object_get(json_object_get(sts, "spec"), "template"), "spec"),
+                                   "volumes");
+    bool certs_empty = false;
+    json_array_foreach(vols, di, d) {
+        if (vc__streq(JS(d, "name"), "certs"))
+            certs_empty = json_is_object(json_object_get(d, "emptyDir")) && !json_object_get(d, "secret");
+    }
+    CHECK(certs_empty);
     /* nothing was changed on the host */
     CHECK(!host_exists("/api/v1/namespaces/%s", NS));
     PRINTED = docs;
@@ -464,6 +505,96 @@ static void t_print_distros(void)
     CHECK_CONTAINS(vc_error_last()->message, "etcd.embedded");
     vc_config_free(cfg);
     vc_buf_dispose(&out);
+}
+
+/* The init container of --print's manifests, run here as a process with
+ * the admin kubeconfig (kwok runs no container; realnode_gitops.sh runs it
+ * in a pod): two replicas racing for Secret NAME-certs end up with the same
+ * files, the ClusterIP of Service NAME is a SAN, vc-NAME is made. */
+static void t_certs_init(const char *kc)
+{
+    /* the library call alone: keys present, existing data kept */
+    vc_buf b = VC_BUF_INIT;
+    CHECK_INT(vc_cluster_certs_render(&b, "gx", "ns-gx", NULL, "10.0.0.9", NULL, NULL), VC_OK);
+    json_t *made = json_loadb(b.ptr ? b.ptr : "", b.size, 0, NULL);
+    json_t *cs = json_object_get(made, "certs");
+    CHECK_STR(JS(cs, "metadata", "name"), "gx-certs");
+    CHECK_STR(JS(json_object_get(made, "kubeconfig"), "metadata", "name"), "vc-gx");
+    char *cakey = secret_value(cs, "ca.key"), *ca = secret_value(cs, "ca.crt");
+    CHECK_CONTAINS(cakey, "PRIVATE KEY");
+    CHECK_CONTAINS(JS(cs, "metadata", "annotations", VC__K8S_SANS_ANN), "IP:10.0.0.9");
+    char *data = json_dumps(json_object_get(cs, "data"), JSON_COMPACT);
+    CHECK_INT(vc_cluster_certs_render(&b, "gx", "ns-gx", NULL, "10.0.0.9", NULL, data), VC_OK);
+    json_t *again = json_loadb(b.ptr ? b.ptr : "", b.size, 0, NULL);
+    char *ca2 = secret_value(json_object_get(again, "certs"), "ca.crt");
+    CHECK_STR(ca2, ca);
+    CHECK_INT(vc_cluster_certs_render(&b, "gx", "ns-gx", NULL, NULL, NULL, "[1"), VC_EINVAL);
+    CHECK_INT(vc_cluster_certs_render(&b, NULL, "ns-gx", NULL, NULL, NULL, NULL), VC_EINVAL);
+    vc_error_clear();
+    vc__free(data);
+    vc__free(cakey);
+    vc__free(ca);
+    vc__free(ca2);
+    json_decref(made);
+    json_decref(again);
+    vc_buf_dispose(&b);
+
+    /* the daemon's subcommand against the host */
+    const char *syncer = getenv("VC_SYNCER_BIN");
+    if (!syncer) {
+        printf("# VC_SYNCER_BIN not set: the certs subcommand is not run\n");
+        CHECK(syncer != NULL);
+        return;
+    }
+    char ns[64], body[512], dir[2][128], cmd[2048], out[1024];
+    itest_name(ns, sizeof ns, "gitops");
+    snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "POST", "/api/v1/namespaces", body, NULL), VC_OK);
+    char path[256];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/services", ns);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "POST", path,
+                              "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"gx\"},"
+                              "\"spec\":{\"ports\":[{\"port\":443,\"targetPort\":8443}]}}",
+                              NULL),
+              VC_OK);
+    for (int i = 0; i < 2; i++)
+        snprintf(dir[i], sizeof dir[i], "/tmp/%s-pki-%d", ns, i);
+    /* two replicas at once */
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s %s; for d in %s %s; do '%s' certs --name gx --host-namespace %s --host-kubeconfig '%s' "
+             "--service-cidr 10.96.0.0/12 --pki-dir $d 2>&1 & done; wait; diff -r %s %s && echo SAME && ls %s | wc -l",
+             dir[0], dir[1], dir[0], dir[1], syncer, ns, kc, dir[0], dir[1], dir[0]);
+    int64_t t0 = vc__now_ms();
+    CHECK_INT(run_cmd(cmd, out, sizeof out), 0);
+    printf("# two 'vcluster-syncer certs' at once: %lld ms\n%s\n", (long long)(vc__now_ms() - t0), out);
+    CHECK_CONTAINS(out, "created Secret gx-certs");
+    CHECK_CONTAINS(out, "made by another replica");
+    CHECK_CONTAINS(out, "SAME\n25");
+    json_t *svc = host_get("/api/v1/namespaces/%s/services/gx", ns);
+    json_t *sec = host_get("/api/v1/namespaces/%s/secrets/gx-certs", ns);
+    char want[96];
+    snprintf(want, sizeof want, "IP:%s", JS(svc, "spec", "clusterIP") ? JS(svc, "spec", "clusterIP") : "?");
+    CHECK_CONTAINS(JS(sec, "metadata", "annotations", VC__K8S_SANS_ANN), want);
+    /* the files are the Secret's */
+    char *stored = secret_value(sec, "ca.crt");
+    snprintf(cmd, sizeof cmd, "cat %s/ca.crt", dir[1]);
+    char file[4096];
+    CHECK_INT(run_cmd(cmd, file, sizeof file), 0);
+    CHECK(stored && strncmp(stored, file, strlen(file)) == 0);
+    vc__free(stored);
+    CHECK(host_exists("/api/v1/namespaces/%s/secrets/vc-gx", ns));
+    /* a restart loads what is there */
+    snprintf(cmd, sizeof cmd, "'%s' certs --name gx --host-namespace %s --host-kubeconfig '%s' --pki-dir %s 2>&1",
+             syncer, ns, kc, dir[0]);
+    CHECK_INT(run_cmd(cmd, out, sizeof out), 0);
+    CHECK_CONTAINS(out, "using Secret gx-certs");
+    json_decref(svc);
+    json_decref(sec);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir[0], dir[1]);
+    run_cmd(cmd, NULL, 0);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s", ns);
+    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
+    vc_error_clear();
 }
 
 /* no values at all: what a user gets from "vcluster create NAME" */
@@ -1217,6 +1348,7 @@ int main(void)
     RUN(t_templates);
     RUN(t_print);
     RUN(t_print_distros);
+    t_certs_init(kc);
     RUN(t_create);
     RUN(t_objects);
     RUN(t_status_list);

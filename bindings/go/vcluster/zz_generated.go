@@ -949,6 +949,15 @@ func vc_cluster_delete(host *C.vc_kube, name *C.char, host_namespace *C.char, op
 	return rc, takeError(rc, &e, "vc_cluster_delete")
 }
 
+// vc_cluster_certs_render calls the C function of the same name.
+//
+// int vc_cluster_certs_render(vc_buf *out, const char *name, const char *host_namespace, vc_config *config, const char *service_ip, const char *service_cidr, const char *existing_data_json)
+func vc_cluster_certs_render(out *C.vc_buf, name *C.char, host_namespace *C.char, config *C.vc_config, service_ip *C.char, service_cidr *C.char, existing_data_json *C.char) (C.int, error) {
+	var e C.vcgo_error
+	rc := C.vcgo_vc_cluster_certs_render(&e, out, name, host_namespace, config, service_ip, service_cidr, existing_data_json)
+	return rc, takeError(rc, &e, "vc_cluster_certs_render")
+}
+
 // vc_kubeconfig_merge calls the C function of the same name.
 //
 // int vc_kubeconfig_merge(const char *path, const char *kubeconfig_yaml, const char *use_context)
@@ -1153,7 +1162,7 @@ var generatedFunctions = []struct {
 	{"include/vcluster/config.h", []string{"vc_config_new", "vc_config_free", "vc_config_load_file", "vc_config_load_string", "vc_config_set", "vc_config_get", "vc_config_to_yaml", "vc_config_distro", "vc_config_backing_store", "vc_config_ha_replicas", "vc_config_service_type"}},
 	{"include/vcluster/kube.h", []string{"vc_kube_options_init", "vc_kube_new", "vc_kube_free", "vc_kube_server", "vc_kube_namespace", "vc_kube_context", "vc_kube_request", "vc_kube_server_version", "vc_port_forward_open", "vc_port_forward_read", "vc_port_forward_write", "vc_port_forward_get_fd", "vc_port_forward_splice", "vc_port_forward_cancel", "vc_port_forward_free"}},
 	{"include/vcluster/kubelet.h", []string{"vc_kubelet_proxy_options_init", "vc_kubelet_proxy_new", "vc_kubelet_proxy_serve", "vc_kubelet_proxy_free"}},
-	{"include/vcluster/lifecycle.h", []string{"vc_create_options_init", "vc_cluster_create", "vc_cluster_list_get", "vc_cluster_list_count", "vc_cluster_list_at", "vc_cluster_list_free", "vc_cluster_status", "vc_cluster_info_free", "vc_cluster_get_config", "vc_cluster_connect", "vc_cluster_find_pod", "vc_cluster_op_options_init", "vc_cluster_pause", "vc_cluster_resume", "vc_cluster_delete", "vc_kubeconfig_merge", "vc_kubeconfig_remove_context", "vc_kubeconfig_restore_context"}},
+	{"include/vcluster/lifecycle.h", []string{"vc_create_options_init", "vc_cluster_create", "vc_cluster_list_get", "vc_cluster_list_count", "vc_cluster_list_at", "vc_cluster_list_free", "vc_cluster_status", "vc_cluster_info_free", "vc_cluster_get_config", "vc_cluster_connect", "vc_cluster_find_pod", "vc_cluster_op_options_init", "vc_cluster_pause", "vc_cluster_resume", "vc_cluster_delete", "vc_cluster_certs_render", "vc_kubeconfig_merge", "vc_kubeconfig_remove_context", "vc_kubeconfig_restore_context"}},
 	{"include/vcluster/syncer.h", []string{"vc_syncer_options_init", "vc_syncer_new", "vc_syncer_free", "vc_syncer_get_fd", "vc_syncer_get_timeout", "vc_syncer_step", "vc_syncer_next_event", "vc_sync_event_free", "vc_syncer_wakeup", "vc_syncer_stop", "vc_syncer_stats_get", "vc_syncer_stats_json", "vc_syncer_controller_stats_get", "vc_syncer_request_stats_get"}},
 	{"include/vcluster/translate.h", []string{"vc_translate_options_init", "vc_translator_new", "vc_translator_free", "vc_translator_set_service_ips", "vc_translator_host_namespace", "vc_translate_host_name", "vc_translate_virtual_name", "vc_translate_label_key", "vc_translate_namespace_label_key", "vc_translate_to_host", "vc_translate_to_virtual_status", "vc_translate_pod_binding", "vc_translate_merge_metadata", "vc_translate_pod_token_requests", "vc_translate_pod_references", "vc_translate_manifests"}},
 	{"include/vcluster/version.h", []string{"vc_version"}},

@@ -265,6 +265,11 @@ int vcgo_vc_cluster_delete(vcgo_error *err, vc_kube *host, const char *name, con
     return vcgo_capture(err, vc_cluster_delete(host, name, host_namespace, opts));
 }
 
+int vcgo_vc_cluster_certs_render(vcgo_error *err, vc_buf *out, const char *name, const char *host_namespace, vc_config *config, const char *service_ip, const char *service_cidr, const char *existing_data_json)
+{
+    return vcgo_capture(err, vc_cluster_certs_render(out, name, host_namespace, config, service_ip, service_cidr, existing_data_json));
+}
+
 int vcgo_vc_kubeconfig_merge(vcgo_error *err, const char *path, const char *kubeconfig_yaml, const char *use_context)
 {
     return vcgo_capture(err, vc_kubeconfig_merge(path, kubeconfig_yaml, use_context));

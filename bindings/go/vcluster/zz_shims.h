@@ -73,6 +73,7 @@ int vcgo_vc_cluster_op_options_init(vcgo_error *err, vc_cluster_op_options *opts
 int vcgo_vc_cluster_pause(vcgo_error *err, vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);
 int vcgo_vc_cluster_resume(vcgo_error *err, vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);
 int vcgo_vc_cluster_delete(vcgo_error *err, vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);
+int vcgo_vc_cluster_certs_render(vcgo_error *err, vc_buf *out, const char *name, const char *host_namespace, vc_config *config, const char *service_ip, const char *service_cidr, const char *existing_data_json);
 int vcgo_vc_kubeconfig_merge(vcgo_error *err, const char *path, const char *kubeconfig_yaml, const char *use_context);
 int vcgo_vc_kubeconfig_remove_context(vcgo_error *err, const char *path, const char *context);
 int vcgo_vc_kubeconfig_restore_context(vcgo_error *err, const char *path, vc_buf *out_context);

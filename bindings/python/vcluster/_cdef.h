@@ -91,6 +91,7 @@ int vc_cluster_op_options_init(vc_cluster_op_options *opts, uint32_t version);
 int vc_cluster_pause(vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);
 int vc_cluster_resume(vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);
 int vc_cluster_delete(vc_kube *host, const char *name, const char *host_namespace, const vc_cluster_op_options *opts);
+int vc_cluster_certs_render(vc_buf *out, const char *name, const char *host_namespace, vc_config *config, const char *service_ip, const char *service_cidr, const char *existing_data_json);
 int vc_kubeconfig_merge(const char *path, const char *kubeconfig_yaml, const char *use_context);
 int vc_kubeconfig_remove_context(const char *path, const char *context);
 int vc_kubeconfig_restore_context(const char *path, vc_buf *out_context);

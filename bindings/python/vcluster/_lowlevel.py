@@ -1261,6 +1261,40 @@ def cluster_delete(host: Any, name: Optional[Union[str, bytes]], host_namespace:
     return rc
 
 
+def cluster_certs_render(name: Optional[Union[str, bytes]], host_namespace: Optional[Union[str, bytes]], config: Any, service_ip: Optional[Union[str, bytes]], service_cidr: Optional[Union[str, bytes]], existing_data_json: Optional[Union[str, bytes]]) -> str:
+    """int vc_cluster_certs_render(vc_buf *out, const char *name, const char *host_namespace, vc_config *config, const char *service_ip, const char *service_cidr, const char *existing_data_json)
+
+    The kubernetes driver's PKI as host Secrets, made without a host
+    connection: what the control plane's init container ("vcluster-syncer
+    certs") creates at first start when the manifests came from
+    VC_CREATE_PRINT, which carry no private keys. Writes a JSON object
+    `{"certs": <Secret NAME-certs>, "kubeconfig": <Secret vc-NAME>}` into
+    `out` (kubeadm file names as Secret keys, values base64).
+    `name`, `host_namespace`: the virtual cluster (required).
+    `config`: its values (cluster domain, controlPlane.proxy.extraSANs); NULL:
+    defaults. `service_ip`: ClusterIP of Service NAME (a SAN; NULL: none).
+    `service_cidr`: the host's service range (its first address is a SAN;
+    NULL: 10.96.0.0/12). `existing_data_json`: the data map of an existing
+    Secret NAME-certs as JSON (NULL: none); what it holds is kept (the API
+    server certificate is reissued when its SANs differ).
+    Threads: any; no shared state.
+    @return VC_OK, VC_EINVAL (missing name, bad JSON), VC_ENOMEM.
+    @since 0.2
+    """
+    out = ffi.new("vc_buf *")
+    name_c = _s.cstr(name, 'name')
+    host_namespace_c = _s.cstr(host_namespace, 'host_namespace')
+    service_ip_c = _s.cstr(service_ip, 'service_ip')
+    service_cidr_c = _s.cstr(service_cidr, 'service_cidr')
+    existing_data_json_c = _s.cstr(existing_data_json, 'existing_data_json')
+    try:
+        rc = lib.vc_cluster_certs_render(out, name_c, host_namespace_c, _s.handle(config, 'config'), service_ip_c, service_cidr_c, existing_data_json_c)
+        _s.check(rc, 'vc_cluster_certs_render')
+        return _s.buf_str(out)
+    finally:
+        lib.vc_buf_dispose(out)
+
+
 def kubeconfig_merge(path: Optional[Union[str, bytes]], kubeconfig_yaml: Optional[Union[str, bytes]], use_context: Optional[Union[str, bytes]]) -> int:
     """int vc_kubeconfig_merge(const char *path, const char *kubeconfig_yaml, const char *use_context)
 
@@ -1745,6 +1779,7 @@ FUNCTIONS = {
     'vc_cluster_pause': cluster_pause,
     'vc_cluster_resume': cluster_resume,
     'vc_cluster_delete': cluster_delete,
+    'vc_cluster_certs_render': cluster_certs_render,
     'vc_kubeconfig_merge': kubeconfig_merge,
     'vc_kubeconfig_remove_context': kubeconfig_remove_context,
     'vc_kubeconfig_restore_context': kubeconfig_restore_context,
@@ -1778,7 +1813,7 @@ HEADERS = {
     'include/vcluster/config.h': ['vc_config_new', 'vc_config_free', 'vc_config_load_file', 'vc_config_load_string', 'vc_config_set', 'vc_config_get', 'vc_config_to_yaml', 'vc_config_distro', 'vc_config_backing_store', 'vc_config_ha_replicas', 'vc_config_service_type'],
     'include/vcluster/kube.h': ['vc_kube_options_init', 'vc_kube_new', 'vc_kube_free', 'vc_kube_server', 'vc_kube_namespace', 'vc_kube_context', 'vc_kube_request', 'vc_kube_server_version', 'vc_port_forward_open', 'vc_port_forward_read', 'vc_port_forward_write', 'vc_port_forward_get_fd', 'vc_port_forward_splice', 'vc_port_forward_cancel', 'vc_port_forward_free'],
     'include/vcluster/kubelet.h': ['vc_kubelet_proxy_options_init', 'vc_kubelet_proxy_new', 'vc_kubelet_proxy_serve', 'vc_kubelet_proxy_free'],
-    'include/vcluster/lifecycle.h': ['vc_create_options_init', 'vc_cluster_create', 'vc_cluster_list_get', 'vc_cluster_list_count', 'vc_cluster_list_at', 'vc_cluster_list_free', 'vc_cluster_status', 'vc_cluster_info_free', 'vc_cluster_get_config', 'vc_cluster_connect', 'vc_cluster_find_pod', 'vc_cluster_op_options_init', 'vc_cluster_pause', 'vc_cluster_resume', 'vc_cluster_delete', 'vc_kubeconfig_merge', 'vc_kubeconfig_remove_context', 'vc_kubeconfig_restore_context'],
+    'include/vcluster/lifecycle.h': ['vc_create_options_init', 'vc_cluster_create', 'vc_cluster_list_get', 'vc_cluster_list_count', 'vc_cluster_list_at', 'vc_cluster_list_free', 'vc_cluster_status', 'vc_cluster_info_free', 'vc_cluster_get_config', 'vc_cluster_connect', 'vc_cluster_find_pod', 'vc_cluster_op_options_init', 'vc_cluster_pause', 'vc_cluster_resume', 'vc_cluster_delete', 'vc_cluster_certs_render', 'vc_kubeconfig_merge', 'vc_kubeconfig_remove_context', 'vc_kubeconfig_restore_context'],
     'include/vcluster/syncer.h': ['vc_syncer_options_init', 'vc_syncer_new', 'vc_syncer_free', 'vc_syncer_get_fd', 'vc_syncer_get_timeout', 'vc_syncer_step', 'vc_syncer_next_event', 'vc_sync_event_free', 'vc_syncer_wakeup', 'vc_syncer_stop', 'vc_syncer_stats_get', 'vc_syncer_stats_json', 'vc_syncer_controller_stats_get', 'vc_syncer_request_stats_get'],
     'include/vcluster/translate.h': ['vc_translate_options_init', 'vc_translator_new', 'vc_translator_free', 'vc_translator_set_service_ips', 'vc_translator_host_namespace', 'vc_translate_host_name', 'vc_translate_virtual_name', 'vc_translate_label_key', 'vc_translate_namespace_label_key', 'vc_translate_to_host', 'vc_translate_to_virtual_status', 'vc_translate_pod_binding', 'vc_translate_merge_metadata', 'vc_translate_pod_token_requests', 'vc_translate_pod_references', 'vc_translate_manifests'],
     'include/vcluster/version.h': ['vc_version'],
