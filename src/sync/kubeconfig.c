@@ -137,7 +137,9 @@ static void write_secret(vc_syncer *s, kc_state *k, bool create);
 
 /* The PATCH's expected 404 (no Secret yet: POST it) is no sync error, so
  * these requests go to the loop directly rather than through
- * vc__sync_write; failures are logged and retried. */
+ * vc__sync_write (asking vc__leader_may_write themselves: a standby, or a
+ * leader past its renew deadline, writes nothing); failures are logged and
+ * retried. */
 static void written(void *ud, int rc, long http, const char *body, size_t len)
 {
     (void)http;
@@ -170,10 +172,13 @@ static void write_secret(vc_syncer *s, kc_state *k, bool create)
     snprintf(name, sizeof name, "vc-%s", s->name);
     char *body = secret_json(s, k, create);
     char *path = vc__obj_path("v1", "secrets", s->host_ns, create ? NULL : name, NULL);
-    int rc = body && path ? vc__kreq_start(s->loop, s->host, create ? "POST" : "PATCH", path,
-                                           create ? "application/json" : "application/merge-patch+json", body,
-                                           strlen(body), 30000, written, s)
-                          : vc__error_oom();
+    /* not through vc__sync_write, so the leader's fence is asked here */
+    int64_t now = vc__now_ms();
+    int rc = !vc__leader_may_write(s, now) ? VC_ESTATE
+             : body && path ? vc__kreq_start(s->loop, s->host, create ? "POST" : "PATCH", path,
+                                             create ? "application/json" : "application/merge-patch+json", body,
+                                             strlen(body), vc__leader_write_timeout(s, now, 30000), written, s)
+                            : vc__error_oom();
     vc__free(body);
     vc__free(path);
     if (rc == VC_OK) {
