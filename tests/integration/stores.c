@@ -304,6 +304,13 @@ static vc_kube *connect_virtual(const char *name)
     return k;
 }
 
+/* what each write saw, for the report of an object not found intact: the
+ * attempts and the first error */
+static struct {
+    int attempts, last_rc;
+    char first_err[160];
+} WROTE[N_OBJECTS];
+
 /* ConfigMaps [from, to): each retried for up to 90 s (the database may be
  * restarting); returns how many were written */
 static int write_objects(vc_kube *V, int from, int to)
@@ -317,8 +324,14 @@ static int write_objects(vc_kube *V, int from, int to)
                  i, i, i, i * 7919 % 10007);
         double end = now_s() + 90;
         int rc;
+        WROTE[i].attempts = 0;
+        WROTE[i].first_err[0] = '\0';
         for (;;) {
             rc = vc_kube_request(V, NULL, NULL, "POST", "/api/v1/namespaces/store-test/configmaps", body, NULL);
+            WROTE[i].attempts++;
+            WROTE[i].last_rc = rc;
+            if (rc != VC_OK && !WROTE[i].first_err[0])
+                snprintf(WROTE[i].first_err, sizeof WROTE[i].first_err, "%s", vc_error_last()->message);
             if (rc == VC_OK || rc == VC_EEXISTS || now_s() > end)
                 break;
             usleep(250000);
@@ -332,7 +345,8 @@ static int write_objects(vc_kube *V, int from, int to)
     return done;
 }
 
-/* every object there with its data */
+/* every object there with its data; the others named, with what their
+ * writes saw */
 static int count_intact(vc_kube *V)
 {
     json_t *l = NULL;
@@ -359,6 +373,10 @@ static int count_intact(vc_kube *V)
             n++;
         }
     }
+    for (int k = 0; k < N_OBJECTS && l; k++)
+        if (!seen[k])
+            printf("# obj-%04d not found intact; its write: %d attempt(s), last rc %d%s%s\n", k, WROTE[k].attempts,
+                   WROTE[k].last_rc, WROTE[k].first_err[0] ? ", first error: " : "", WROTE[k].first_err);
     json_decref(l);
     return n;
 }
