@@ -304,10 +304,15 @@ static void t_setup(void)
     /* the tenant's objects */
     CHECK_INT(kcreate(V, "/api/v1/namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"demo\"}}"),
               VC_OK);
-    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods",
-                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"labels\":{\"app\":\"web\"}},"
-                      "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}"),
-              VC_OK);
+    /* the test's pods share one node (nodeSelector), so with CoreDNS's pod
+     * at most 2 of the 3 host nodes are used: t_from_host_copies checks
+     * that CSINodes come only for nodes that have a fake node */
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"labels\":{\"app\":\"web\"}},"
+             "\"spec\":{\"nodeSelector\":{\"kubernetes.io/hostname\":\"%s\"},"
+             "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}",
+             NODES[0]);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods", buf), VC_OK);
     CHECK_INT(kcreate(V, ING,
                       "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":\"web\"},"
                       "\"spec\":{\"tls\":[{\"hosts\":[\"a.example.com\"],\"secretName\":\"web-tls\"}],"
@@ -473,10 +478,13 @@ static void t_to_host_update(void)
     CHECK_INT(kpatch(H, p, "{\"description\":\"host edit\"}"), VC_OK);
     CHECK(field_after(H, p, "description", "second", 30000));
     /* a pod of that class runs on the host with the translated class */
-    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods",
-                      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"prio\"},"
-                      "\"spec\":{\"priorityClassName\":\"kinds-high\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}"),
-              VC_OK);
+    char pbuf[512];
+    snprintf(pbuf, sizeof pbuf,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"prio\"},"
+             "\"spec\":{\"priorityClassName\":\"kinds-high\",\"nodeSelector\":{\"kubernetes.io/hostname\":\"%s\"},"
+             "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}",
+             NODES[0]);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/pods", pbuf), VC_OK);
     char pod[256];
     hname("Pod", "demo", "prio", pod, sizeof pod);
     snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods/%s", HNS, pod);
