@@ -358,6 +358,12 @@ static void storage_vars(vars_ctx *c, vc__lc *lc, const vc_config *cfg, int stor
             append_flag(kx, "--ca-file=", v->control_plane.backing_store.database.external.ca_file, &c->oom);
             append_flag(kx, "--cert-file=", v->control_plane.backing_store.database.external.cert_file, &c->oom);
             append_flag(kx, "--key-file=", v->control_plane.backing_store.database.external.key_file, &c->oom);
+            /* kine over PostgreSQL without pooled connections, as the local
+             * driver: after a database restart a pooled connection made
+             * kine answer 201 for a create it never wrote (doc/guide.md
+             * F1.5); the user's extraArgs come after and may override it */
+            if (ds && (!strncmp(ds, "postgres://", 11) || !strncmp(ds, "postgresql://", 13)))
+                append_flag(kx, "", "--datastore-max-idle-connections=-1", &c->oom);
         }
         const vc__cfg_strv *ea = ext_db ? &v->control_plane.backing_store.database.external.extra_args
                                         : &v->control_plane.backing_store.database.embedded.extra_args;

@@ -507,6 +507,42 @@ static void t_print_distros(void)
     vc_buf_dispose(&out);
 }
 
+/* kine over an external database: PostgreSQL without pooled connections
+ * (kine answered 201 for a create it never wrote after a database restart,
+ * doc/guide.md F1.5), MySQL with kine's defaults. */
+static void t_print_external_db(void)
+{
+    static const struct {
+        const char *ds;
+        bool flag;
+    } cases[] = { { "postgres://u:p@db:5432/kine", true }, { "mysql://u:p@tcp(db:3306)/kine", false } };
+    for (size_t i = 0; i < 2; i++) {
+        char yaml[512];
+        snprintf(yaml, sizeof yaml,
+                 "controlPlane:\n  backingStore:\n    database:\n      external:\n        enabled: true\n"
+                 "        dataSource: \"%s\"\n",
+                 cases[i].ds);
+        vc_config *cfg = config_of(yaml, NULL);
+        CHECK(cfg != NULL);
+        vc_buf out = VC_BUF_INIT;
+        vc_create_options o;
+        vc_create_options_init(&o, VC_CREATE_OPTIONS_VERSION);
+        o.name = "printdb";
+        o.flags = VC_CREATE_PRINT;
+        o.config = cfg;
+        CHECK_INT(vc_cluster_create(H, &o, &out), VC_OK);
+        json_t *docs = NULL;
+        CHECK_INT(vc__yaml_parse(out.ptr ? out.ptr : "", out.size, "print", &docs, NULL), VC_OK);
+        json_t *sts = json_array_get(docs, json_array_size(docs) - 1);
+        json_t *kine = container(sts, "kine");
+        CHECK(kine != NULL);
+        CHECK(has_arg(kine, "--datastore-max-idle-connections=-1") == cases[i].flag);
+        json_decref(docs);
+        vc_buf_dispose(&out);
+        vc_config_free(cfg);
+    }
+}
+
 /* The init container of --print's manifests, run here as a process with
  * the admin kubeconfig (kwok runs no container; realnode_gitops.sh runs it
  * in a pod): two replicas racing for Secret NAME-certs end up with the same
@@ -1348,6 +1384,7 @@ int main(void)
     RUN(t_templates);
     RUN(t_print);
     RUN(t_print_distros);
+    RUN(t_print_external_db);
     t_certs_init(kc);
     RUN(t_create);
     RUN(t_objects);
