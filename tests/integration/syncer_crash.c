@@ -833,7 +833,7 @@ static void t_host2_converge_burst(void)
     static const char *const listen_on[] = { "--listen", "127.0.0.1:18480", NULL };
     CHECK(spawn_syncer(&B, listen_on) > 0);
     int silent[SILENT_CONNS];
-    char ans[4096];
+    static char ans[1 << 20]; /* /metrics: every controller's and request's families */
     for (int tries = 0; tries < 50; tries++) {
         http_get(HEALTH_PORT, "/healthz", 2000, ans, sizeof ans);
         if (strstr(ans, "200 OK"))
