@@ -17,8 +17,8 @@ type KubeletProxyOptions struct {
 	HostNamespace  string // "" = "vcluster-<name>"
 	ServingCertPEM string // "" with ServingKeyPEM "": a self-signed pair in memory
 	ServingKeyPEM  string
-	ClientCAFile   string // the CA of the virtual API server's kubelet client certificate
-	ClientCAPEM    string // the same as PEM text (wins over the file)
+	ClientCAFile   string        // the CA of the virtual API server's kubelet client certificate
+	ClientCAPEM    string        // the same as PEM text (wins over the file)
 	Timeout        time.Duration // handshake, request head and host answer (0: 30 s)
 }
 

@@ -224,6 +224,38 @@ func ConnectCluster(host *Kube, name, hostNamespace, server string) (string, err
 	})
 }
 
+// ClusterConfig returns the effective vcluster.yaml (defaults and the
+// user's values) the virtual cluster was created or last upgraded with: what
+// `vcluster describe` shows. Load it with Config.LoadString.
+func ClusterConfig(host *Kube, name, hostNamespace string) (string, error) {
+	defer runtime.KeepAlive(host)
+	var cs cstrings
+	defer cs.free()
+	return buf1(func(out *C.vc_buf) (C.int, error) {
+		return vc_cluster_get_config(out, host.handle(), cs.str(name), cs.opt(hostNamespace))
+	})
+}
+
+// CertsRender returns the kubernetes driver's PKI as host Secrets, made
+// without a host connection (what the init container of `vcluster render`
+// manifests makes at first start), as JSON:
+// {"certs": Secret NAME-certs, "kubeconfig": Secret vc-NAME}. config may be
+// nil (defaults); serviceIP, serviceCIDR and existingDataJSON (the data map
+// of an existing NAME-certs, kept) may be "".
+func CertsRender(name, hostNamespace string, config *Config, serviceIP, serviceCIDR, existingDataJSON string) (string, error) {
+	defer runtime.KeepAlive(config)
+	var cs cstrings
+	defer cs.free()
+	var cfg *C.vc_config
+	if config != nil {
+		cfg = config.handle()
+	}
+	return buf1(func(out *C.vc_buf) (C.int, error) {
+		return vc_cluster_certs_render(out, cs.str(name), cs.str(hostNamespace), cfg, cs.opt(serviceIP),
+			cs.opt(serviceCIDR), cs.opt(existingDataJSON))
+	})
+}
+
 // FindPod is the control plane pod (kubernetes driver) to port-forward to
 // and its API server port: a Ready one, or pod ("" = any) if it is one and Ready.
 func FindPod(host *Kube, name, hostNamespace, pod string) (string, int, error) {

@@ -2,6 +2,7 @@ package vcluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -136,6 +137,22 @@ func TestLocalLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// the effective values it was created with load back as a config
+	eff, err := ClusterConfig(k, name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := NewConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if err := cfg.LoadString(eff, "effective.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cfg.Get("controlPlane.statefulSet.highAvailability.replicas"); err != nil || v != "1" {
+		t.Fatal(v, err)
+	}
 	virt, err := NewKube(&KubeOptions{KubeconfigData: kc})
 	if err != nil {
 		t.Fatal(err)
@@ -239,4 +256,33 @@ func mustDeadline(t *testing.T, ctx context.Context) time.Time {
 		t.Fatal("no deadline")
 	}
 	return d
+}
+
+func TestCertsRender(t *testing.T) {
+	out, err := CertsRender("gitops", "vcluster-gitops", nil, "10.96.0.42", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Certs struct {
+			Metadata struct{ Name string }
+			Data     map[string]string
+		}
+		Kubeconfig struct{ Metadata struct{ Name string } }
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Certs.Metadata.Name != "gitops-certs" || got.Kubeconfig.Metadata.Name != "vc-gitops" ||
+		got.Certs.Data["ca.crt"] == "" || got.Certs.Data["ca.key"] == "" {
+		t.Fatal(out)
+	}
+	data, _ := json.Marshal(got.Certs.Data)
+	again, err := CertsRender("gitops", "vcluster-gitops", nil, "10.96.0.42", "", string(data))
+	if err != nil || !strings.Contains(again, got.Certs.Data["ca.crt"]) {
+		t.Fatal("the CA of the existing data is not kept", err)
+	}
+	if _, err := CertsRender("", "vcluster-gitops", nil, "", "", ""); !errors.Is(err, ErrInvalid) {
+		t.Fatal("empty name:", err)
+	}
 }

@@ -91,6 +91,10 @@ def test_local_lifecycle(kube, local_driver):
         assert st.host_namespace == f"vcluster-{name}" and st.server.startswith("https://")
         with vcluster.Kube.from_data(lc.connect(kube, name)) as virt:
             assert virt.server_version().startswith("v1.")
+        # the effective values it was created with load back as a config
+        cfg = vcluster.Config()
+        cfg.load_string(lc.get_config(kube, name), "effective.yaml")
+        assert cfg.get("controlPlane.statefulSet.highAvailability.replicas") == "1"
         with pytest.raises(vcluster.AlreadyExists):
             lc.create(kube, name, driver="local", **local_driver)
 
@@ -183,3 +187,15 @@ def test_keyboard_interrupt_cancels(kube):
     finally:
         timer.cancel()
         _delete_quietly(kube, name)
+
+
+def test_certs_render():
+    """The init container's PKI, made without a host: CA kept from existing data."""
+    out = lc.certs_render("gitops", "vcluster-gitops", service_ip="10.96.0.42")
+    certs, kc = out["certs"], out["kubeconfig"]
+    assert certs["metadata"]["name"] == "gitops-certs" and kc["metadata"]["name"] == "vc-gitops"
+    assert "ca.crt" in certs["data"] and "ca.key" in certs["data"]
+    again = lc.certs_render("gitops", "vcluster-gitops", service_ip="10.96.0.42", existing_data=certs["data"])
+    assert again["certs"]["data"]["ca.crt"] == certs["data"]["ca.crt"]
+    with pytest.raises(vcluster.InvalidArgument):
+        lc.certs_render("", "vcluster-gitops")

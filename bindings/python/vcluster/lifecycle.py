@@ -13,6 +13,7 @@ vc_progress_fn in lifecycle.h.
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -172,6 +173,26 @@ def connect(host: Kube, name: str, host_namespace: Optional[str] = None, server:
     """A kubeconfig (YAML) for the virtual cluster; pass it to Kube.from_data().
     `vcluster.connect()` gives it as a dict (for the kubernetes client)."""
     return ll.cluster_connect(host, name, host_namespace, server)
+
+
+def get_config(host: Kube, name: str, host_namespace: Optional[str] = None) -> str:
+    """The effective vcluster.yaml (defaults and the user's values) the virtual
+    cluster was created or last upgraded with: what `vcluster describe` shows.
+    Load it with Config.load_string() to ask its distro, store or any key."""
+    return ll.cluster_get_config(host, name, host_namespace)
+
+
+def certs_render(name: str, host_namespace: str, config: Optional[Config] = None,
+                 service_ip: Optional[str] = None, service_cidr: Optional[str] = None,
+                 existing_data: Optional[dict] = None) -> dict:
+    """The kubernetes driver's PKI as host Secrets, made without a host
+    connection (what the init container of `vcluster render` manifests makes
+    at first start): {"certs": Secret NAME-certs, "kubeconfig": Secret vc-NAME}.
+    `existing_data`: the data map of an existing NAME-certs (kept)."""
+    text = ll.cluster_certs_render(name, host_namespace, config._h() if config is not None else ffi.NULL,
+                                   service_ip, service_cidr,
+                                   json.dumps(existing_data) if existing_data is not None else None)
+    return json.loads(text)
 
 
 def find_pod(host: Kube, name: str, host_namespace: Optional[str] = None,
