@@ -82,7 +82,9 @@ else
   step "vcluster create $NAME   (the kubernetes driver: a StatefulSet in host namespace vcluster-$NAME)"
   DRIVER=()
 fi
-if "$VCLUSTER" list --context "$HOSTCTX" -o json | grep -q "\"Name\": \"$NAME\""; then
+# (read whole, then grep: under pipefail `list | grep -q` fails if grep exits first)
+LIST=$("$VCLUSTER" list --context "$HOSTCTX" -o json)
+if grep -q "\"Name\": \"$NAME\"" <<<"$LIST"; then
   echo "$NAME exists already; connecting" >&2
   "$VCLUSTER" connect "$NAME" --context "$HOSTCTX"
 else

@@ -34,7 +34,12 @@ KH() { "$VC_K8S_BINDIR/kubectl" --context "$HOSTCTX" "$@"; }
 
 pass=0 fail=0
 ok() { pass=$((pass + 1)); printf 'ok %d - %s\n' "$((pass + fail))" "$*"; }
-bad() { fail=$((fail + 1)); printf 'not ok %d - %s\n' "$((pass + fail))" "$*"; }
+FAILED=()
+bad() {
+	fail=$((fail + 1))
+	printf 'not ok %d - %s\n' "$((pass + fail))" "$*"
+	FAILED+=("not ok $((pass + fail)) - $*")
+}
 check() {
 	local d=$1
 	shift
@@ -62,6 +67,9 @@ finish() {
 	"$VC_CLI" delete "$NAME" --context "$HOSTCTX" >/dev/null 2>&1 || true
 	KH delete namespace "$HOSTNS" --wait=false >/dev/null 2>&1 || true
 	rm -rf "$WORK"
+	# again at the very end: CI shows only the tail of a failed test's output
+	local f
+	for f in "${FAILED[@]}"; do echo "# $f"; done
 	echo "$pass passed, $fail failed"
 	((fail == 0 && rc == 0)) || exit 1
 }
@@ -91,12 +99,20 @@ check "the control plane pod becomes Ready (init container made the PKI)" \
 echo "# apply to Ready: $((SECONDS - t0))s"
 check "Secret $NAME-certs was made in the pod" KH -n "$HOSTNS" get secret "$NAME-certs"
 check "Secret vc-$NAME (kubeconfig) was made in the pod" KH -n "$HOSTNS" get secret "vc-$NAME"
-init_log() { KH -n "$HOSTNS" logs "$NAME-0" -c vcluster-certs 2>&1 | grep -q "created Secret $NAME-certs"; }
+# (logs are read whole before grep: with pipefail, `kubectl logs | grep -q` fails
+# when grep exits at the match while kubectl still writes, and kubectl dies of SIGPIPE)
+init_log() {
+	local l
+	l=$(KH -n "$HOSTNS" logs "$NAME-0" -c vcluster-certs 2>&1) || return 1
+	grep -q "created Secret $NAME-certs" <<<"$l"
+}
 check "the init container's log says it created the Secret" init_log
 sans() {
 	local ip
 	ip=$(KH -n "$HOSTNS" get service "$NAME" -o jsonpath='{.spec.clusterIP}')
-	KH -n "$HOSTNS" get secret "$NAME-certs" -o jsonpath='{.metadata.annotations.vcluster\.loft\.sh/apiserver-sans}' | grep -q "IP:$ip"
+	local s
+	s=$(KH -n "$HOSTNS" get secret "$NAME-certs" -o jsonpath='{.metadata.annotations.vcluster\.loft\.sh/apiserver-sans}') || return 1
+	grep -q "IP:$ip" <<<"$s"
 }
 check "the Service's ClusterIP is a SAN of the API server certificate" sans
 usable() {
@@ -116,7 +132,11 @@ check "and writable (create namespace inside)" eventually 60 mkns
 CA1=$(KH -n "$HOSTNS" get secret "$NAME-certs" -o jsonpath='{.data.ca\.crt}')
 check "delete the pod" KH -n "$HOSTNS" delete pod "$NAME-0" --wait=true --timeout=120s
 check "it is Ready again" eventually 300 KH -n "$HOSTNS" wait --for=condition=Ready "pod/$NAME-0" --timeout=5s
-restart_log() { KH -n "$HOSTNS" logs "$NAME-0" -c vcluster-certs 2>&1 | grep -q "using Secret $NAME-certs"; }
+restart_log() {
+	local l
+	l=$(KH -n "$HOSTNS" logs "$NAME-0" -c vcluster-certs 2>&1) || return 1
+	grep -q "using Secret $NAME-certs" <<<"$l"
+}
 check "the init container loaded the stored Secret" restart_log
 check "the CA did not change" bash -c "[[ \$('$VC_K8S_BINDIR/kubectl' --context '$HOSTCTX' -n '$HOSTNS' get secret '$NAME-certs' -o jsonpath='{.data.ca\\.crt}') == '$CA1' ]]"
 check "the namespace made before the restart is still there" eventually 120 \
