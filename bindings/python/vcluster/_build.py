@@ -65,15 +65,16 @@ def bundled_library():
     named by the soname (libvcluster.so.0.MINOR, or .so.MAJOR from 1.0),
     which the extension's DT_NEEDED names."""
     libs = pkg_config("--libs")
-    for d in [f[2:] for f in libs if f.startswith("-L")] + ["/usr/local/lib", "/usr/lib"]:
+    # -L of an uninstalled build first, then the installed library's libdir
+    for d in [f[2:] for f in libs if f.startswith("-L")] + pkg_config("--variable=libdir"):
         try:
             names = sorted((n for n in os.listdir(d) if n.startswith("libvcluster.so.")), key=len)
         except OSError:
             continue
         if names:
             return os.path.realpath(os.path.join(d, names[0])), names[0]
-    raise SystemExit("vcluster: cannot find libvcluster.so.* to bundle in the directories of "
-                     "`pkg-config --libs libvcluster`")
+    raise SystemExit("vcluster: cannot find libvcluster.so.* to bundle in the -L and libdir directories "
+                     "of `pkg-config libvcluster` (VCLUSTER_BUNDLE=0 links against it without bundling)")
 
 
 BUNDLE = os.environ.get("VCLUSTER_BUNDLE") == "1"
