@@ -86,6 +86,10 @@ library that pkg-config finds as `libvcluster` (set PKG_CONFIG_PATH to
 are also recorded as rpath, so an uninstalled library is found at run time
 (VCLUSTER_NO_RPATH=1 turns that off).
 
+A wheel (setup.py, VCLUSTER_BUNDLE unset or 1) bundles the library in
+vcluster/_libs/: then bundled_library() names the file to copy and the only
+rpath is $ORIGIN/_libs, next to the extension (auditwheel's layout).
+
   python3 vcluster/_build.py [OUTDIR]     build the extension in place / in OUTDIR
 """
 import os
@@ -126,9 +130,33 @@ def _flags():
     libraries = [f[2:] for f in libs if f.startswith("-l")]
     extra_link = [f for f in libs if not f.startswith(("-L", "-l"))]
     rpath = [] if os.environ.get("VCLUSTER_NO_RPATH") == "1" else library_dirs
+    if BUNDLE:
+        # only the bundled copy: no absolute path of the build machine's
+        rpath = []
+        extra_link = extra_link + ["-Wl,-rpath,$ORIGIN/_libs"]
     return dict(include_dirs=include_dirs, extra_compile_args=extra_compile,
                 library_dirs=library_dirs, libraries=libraries,
                 extra_link_args=extra_link, runtime_library_dirs=rpath)
+
+
+def bundled_library():
+    """(path, soname) of the libvcluster that pkg-config finds: the file
+    named by the soname (libvcluster.so.0.MINOR, or .so.MAJOR from 1.0),
+    which the extension's DT_NEEDED names."""
+    libs = pkg_config("--libs")
+    # -L of an uninstalled build first, then the installed library's libdir
+    for d in [f[2:] for f in libs if f.startswith("-L")] + pkg_config("--variable=libdir"):
+        try:
+            names = sorted((n for n in os.listdir(d) if n.startswith("libvcluster.so.")), key=len)
+        except OSError:
+            continue
+        if names:
+            return os.path.realpath(os.path.join(d, names[0])), names[0]
+    raise SystemExit("vcluster: cannot find libvcluster.so.* to bundle in the -L and libdir directories "
+                     "of `pkg-config libvcluster` (VCLUSTER_BUNDLE=0 links against it without bundling)")
+
+
+BUNDLE = os.environ.get("VCLUSTER_BUNDLE") == "1"
 
 
 ffibuilder = FFI()

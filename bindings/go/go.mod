@@ -1,3 +1,3 @@
-module libvcluster.local/vcluster-go
+module github.com/libvcluster/libvcluster/bindings/go
 
 go 1.24

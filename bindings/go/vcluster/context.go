@@ -26,6 +26,26 @@ import (
 //     bounded by the connection's timeout (KubeOptions.Timeout), and ctx is
 //     checked before and after it.
 
+// afterFunc is context.AfterFunc whose stop, when f has already started,
+// waits for f to return: f (a Wakeup, a Cancel, a shutdown(2)) then never
+// runs after the call it interrupts has returned, when the caller may Close
+// the handle or the fd (context.AfterFunc's own stop does not wait: a
+// Wakeup on a freed syncer was seen under ASan).
+func afterFunc(ctx context.Context, f func()) (stop func() bool) {
+	done := make(chan struct{})
+	s := context.AfterFunc(ctx, func() {
+		defer close(done)
+		f()
+	})
+	return func() bool {
+		if s() {
+			return true
+		}
+		<-done
+		return false
+	}
+}
+
 // ctxErr is ctx's end as an error the library's callers know: it matches
 // ErrCanceled and ctx.Err() with errors.Is.
 func ctxErr(ctx context.Context) error {
@@ -148,7 +168,7 @@ func (pf *PortForward) WriteContext(ctx context.Context, p []byte) (int, error) 
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = pf.Cancel() })
+	stop := afterFunc(ctx, func() { _ = pf.Cancel() })
 	n, err := pf.Write(p)
 	if !stop() && err != nil {
 		return n, ctxErr(ctx)
@@ -161,7 +181,7 @@ func (pf *PortForward) SpliceContext(ctx context.Context, fd int, idle time.Dura
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = pf.Cancel() })
+	stop := afterFunc(ctx, func() { _ = pf.Cancel() })
 	err := pf.Splice(fd, idle)
 	if !stop() && err != nil {
 		return ctxErr(ctx)
@@ -175,7 +195,7 @@ func (s *Syncer) StepContext(ctx context.Context, timeout time.Duration) (StepSt
 	if err := ctxErr(ctx); err != nil {
 		return STEP_IDLE, err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = s.Wakeup() })
+	stop := afterFunc(ctx, func() { _ = s.Wakeup() })
 	st, err := s.Step(waitOf(ctx, timeout))
 	stop()
 	if err == nil {
@@ -190,7 +210,7 @@ func (p *KubeletProxy) ServeFDContext(ctx context.Context, fd int) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = syscall.Shutdown(fd, syscall.SHUT_RDWR) })
+	stop := afterFunc(ctx, func() { _ = syscall.Shutdown(fd, syscall.SHUT_RDWR) })
 	err := p.ServeFD(fd)
 	if !stop() {
 		if cerr := ctxErr(ctx); cerr != nil {

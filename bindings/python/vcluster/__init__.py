@@ -6,6 +6,26 @@ add lifetimes (close(), `with`, ffi.gc) and exceptions.
 """
 from __future__ import annotations
 
+
+def _load_bundled():
+    """A wheel carries libvcluster in vcluster/_libs/ (setup.py): load that
+    copy first, by path, so the extension's DT_NEEDED is met by it and never
+    by another libvcluster on LD_LIBRARY_PATH or in the system's paths."""
+    import ctypes
+    import os
+    d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_libs")
+    try:
+        names = sorted(n for n in os.listdir(d) if n.startswith("libvcluster.so"))
+    except OSError:
+        return None  # not a wheel: the extension's own rpath or the system finds it
+    for n in names:
+        ctypes.CDLL(os.path.join(d, n), mode=ctypes.RTLD_GLOBAL)
+    return d
+
+
+#: The directory of the bundled library (a wheel), or None.
+BUNDLED_LIBDIR = _load_bundled()
+
 try:
     from ._vcluster import ffi, lib
 except ImportError as e:  # pragma: no cover

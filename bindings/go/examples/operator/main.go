@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"libvcluster.local/vcluster-go/vcluster"
+	"github.com/libvcluster/libvcluster/bindings/go/vcluster"
 )
 
 const demoPod = `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop"},

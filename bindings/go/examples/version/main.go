@@ -8,7 +8,7 @@ package main
 import (
 	"fmt"
 
-	"libvcluster.local/vcluster-go/vcluster"
+	"github.com/libvcluster/libvcluster/bindings/go/vcluster"
 )
 
 func main() {
