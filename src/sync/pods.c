@@ -957,6 +957,8 @@ static int backsync_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vke
     vc__free(vc__map_del(&ps->hwhole, vkey));
     vc__map_del(&ps->bsync, vkey);
     rc = backsync_send(s, it, vns, vname, hname, whole, hwhole, true);
+    if (rc < 0)
+        vc__map_put(&ps->bsync, vkey, (void *)1, NULL); /* again with the retry */
     json_decref(whole);
     json_decref(hwhole);
     return rc;

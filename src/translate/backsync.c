@@ -293,6 +293,14 @@ int vc__translate_backsync_desired(vc_translator *t, json_t *desired, const json
             else
                 json_object_del(dmap, key);
         }
+        /* annotations the kind never syncs (Rancher's publicEndpoints on a
+         * Service) are the host's to keep: replacing them would fight the
+         * host's controller in a loop */
+        for (const char *const *e = k->excluded_annotations; w == ANN && rc == VC_OK && e && *e; e++) {
+            json_t *hv = json_object_get(hmap, *e);
+            if (hv && json_object_set(dmap, *e, hv) < 0)
+                rc = vc__error_oom();
+        }
         /* what the tenant owns: the rest, but the syncer's own keys */
         json_t *managed = rc == VC_OK ? json_object() : NULL;
         if (rc == VC_OK && !managed)

@@ -220,6 +220,13 @@ static void test_service(void)
     CHECK_RC(step(t, v, h), 0);
     CHECK(forward(t, v, h));
     CHECK_STR(astr(h, "both"), "v");
+    /* an annotation the kind never syncs stays as the host has it, and is
+     * not copied back */
+    json_object_set_new(ann(h), "field.cattle.io/publicEndpoints", json_string("[]"));
+    CHECK_RC(step(t, v, h), 0);
+    CHECK(!forward(t, v, h));
+    CHECK_STR(astr(h, "field.cattle.io/publicEndpoints"), "[]");
+    CHECK(astr(v, "field.cattle.io/publicEndpoints") == NULL);
     /* the host's reserved label and the translated ones are bookkeeping */
     json_object_set_new(lab(h), "release", json_string("r"));
     CHECK_RC(step(t, v, h), 0);
