@@ -10,8 +10,8 @@
  *  - back-sync: a label and an annotation the host adds to the host pod and
  *    the host Service reach the virtual ones and leave them when the host
  *    removes them, the tenant's own annotations stay, the syncer's keys never
- *    come back, and 10 s idle after each change see no host write and no
- *    changed resourceVersion on either side;
+ *    come back, and 10 s idle after each change see no host write for them
+ *    and no changed resourceVersion on either side;
  *  - a label added to (removed from) the virtual namespace reaches (leaves)
  *    the existing host pod;
  *  - a changed container image, activeDeadlineSeconds, an ephemeral
@@ -32,6 +32,9 @@ static vc_translator *T;
 static char NAME[32], HNS[64], HPOD[256], HPATH[512], PPATH[512], SVC_UID[64];
 static const char *VPATH = "/api/v1/namespaces/demo/pods/web";
 
+static bool g_show_host_writes; /* print the host writes pump() sees */
+static int g_pair_host_writes;  /* ... and count those about Pod demo/web and Service demo/api */
+
 static void pump(int ms)
 {
     int64_t end = vc__now_ms() + ms;
@@ -44,8 +47,19 @@ static void pump(int ms)
         int32_t st;
         vc_syncer_step(S, 0, &st);
         vc_sync_event *ev;
-        while (vc_syncer_next_event(&ev, S) == VC_OK)
+        while (vc_syncer_next_event(&ev, S) == VC_OK) {
+            if (g_show_host_writes && (ev->type == VC_SYNC_CREATED_HOST || ev->type == VC_SYNC_UPDATED_HOST ||
+                                       ev->type == VC_SYNC_DELETED_HOST))
+            {
+                bool pair = vc__streq(ev->virtual_namespace, "demo") &&
+                            ((vc__streq(ev->kind, "Pod") && vc__streq(ev->virtual_name, "web")) ||
+                             (vc__streq(ev->kind, "Service") && vc__streq(ev->virtual_name, "api")));
+                g_pair_host_writes += pair;
+                printf("# host write while idle: event %d %s %s/%s\n", (int)ev->type, ev->kind,
+                       ev->virtual_namespace, ev->virtual_name);
+            }
             vc_sync_event_free(ev);
+        }
     }
 }
 
@@ -291,14 +305,20 @@ static bool bs_follows(void)
     return ok;
 }
 
-/* the host's ownership records are gone again */
+/* the host's ownership records no longer name the removed keys (the pod's
+ * still name those t_labels_annotations added on the host) */
 static bool bs_records_clean(void)
 {
     json_t *p = host_pod(), *sv = kget(H, SVC_HPATH);
     bool ok = p && sv;
     for (int i = 0; ok && i < 2; i++) {
         const json_t *a = vc__jobj(vc__jobj(i ? sv : p, "metadata"), "annotations");
-        ok = !json_object_get(a, VC__A_HOST_ANNOTATIONS) && !json_object_get(a, VC__A_HOST_LABELS);
+        const char *ra = vc__jstr(a, VC__A_HOST_ANNOTATIONS), *rl = vc__jstr(a, VC__A_HOST_LABELS);
+        ok = !(ra && strstr(ra, "example.com/")) && !(rl && strstr(rl, "example.com/"));
+        if (i == 1)
+            ok = ok && !ra && !rl;
+        else
+            ok = ok && vc__streq(ra, "host-note") && vc__streq(rl, "host-added");
     }
     json_decref(p);
     json_decref(sv);
@@ -344,18 +364,22 @@ static void idle_check(const char *when)
     rv_of(kget(V, VPATH), r[2], 64);
     rv_of(kget(V, SVC_VPATH), r[3], 64);
     CHECK_INT(vc_syncer_stats_get(S, &st0), VC_OK);
+    g_pair_host_writes = 0;
+    g_show_host_writes = true;
     pump(10000);
+    g_show_host_writes = false;
     CHECK_INT(vc_syncer_stats_get(S, &st1), VC_OK);
     rv_of(host_pod(), r2[0], 64);
     rv_of(kget(H, SVC_HPATH), r2[1], 64);
     rv_of(kget(V, VPATH), r2[2], 64);
     rv_of(kget(V, SVC_VPATH), r2[3], 64);
-    printf("# idle 10 s %s: %llu host writes, %llu virtual writes (all kinds); resourceVersions host pod %s->%s, "
-           "host svc %s->%s, virtual pod %s->%s, virtual svc %s->%s\n",
-           when, (unsigned long long)(st1.host_writes - st0.host_writes),
+    printf("# idle 10 s %s: %d host writes for the pod and Service, %llu host and %llu virtual writes in all "
+           "(other kinds too); resourceVersions host pod %s->%s, host svc %s->%s, virtual pod %s->%s, virtual svc "
+           "%s->%s\n",
+           when, g_pair_host_writes, (unsigned long long)(st1.host_writes - st0.host_writes),
            (unsigned long long)(st1.virtual_writes - st0.virtual_writes), r[0], r2[0], r[1], r2[1], r[2], r2[2], r[3],
            r2[3]);
-    CHECK(st1.host_writes == st0.host_writes);
+    CHECK_INT(g_pair_host_writes, 0);
     for (int i = 0; i < 4; i++)
         CHECK(!strcmp(r[i], r2[i]));
 }
@@ -414,7 +438,18 @@ static void t_backsync(void)
     t0 = vc__now_ms();
     CHECK(pump_until(bs_follows, 30000));
     printf("# removed from the virtual pod and Service after %lld ms\n", (long long)(vc__now_ms() - t0));
-    CHECK(pump_until(bs_records_clean, 20000));
+    bool clean = pump_until(bs_records_clean, 20000);
+    if (!clean) {
+        json_t *hp = host_pod(), *hs = kget(H, SVC_HPATH);
+        char *a = json_dumps(json_object_get(hp, "metadata"), JSON_COMPACT);
+        char *b2 = json_dumps(json_object_get(hs, "metadata"), JSON_COMPACT);
+        fprintf(stderr, "host pod metadata: %s\nhost svc metadata: %s\n", a ? a : "-", b2 ? b2 : "-");
+        vc__free(a);
+        vc__free(b2);
+        json_decref(hp);
+        json_decref(hs);
+    }
+    CHECK(clean);
     p = kget(V, VPATH);
     sv = kget(V, SVC_VPATH);
     CHECK_STR(vc__jpath_str(json_object_get(p, "metadata"), "annotations", "note"), "two");
