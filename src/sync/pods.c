@@ -931,8 +931,14 @@ static int backsync_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vke
                         const char *vname, const char *hname, const json_t *v, const json_t *h)
 {
     pods_state *ps = c->state;
-    if (!vc__map_get(&ps->bsync, vkey) || vc__map_get(&ps->updating, vkey))
+    if (!vc__map_get(&ps->bsync, vkey))
         return VC_OK;
+    if (vc__map_get(&ps->updating, vkey)) {
+        /* its host event may come before the update's last answer: look
+         * again soon rather than wait for another event */
+        it->retry_ms = 200;
+        return VC_ITEROVER;
+    }
     if (!vc__map_get(&ps->whole, vkey) && !vc__map_get(&ps->fetching, vkey) &&
         vc__map_count(&ps->whole) + vc__map_count(&ps->fetching) + vc__map_count(&ps->hwhole) +
                 vc__map_count(&ps->hfetching) >= PREPARING_MAX) {

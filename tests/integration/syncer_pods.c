@@ -342,6 +342,17 @@ static bool host_svc_tenant_changed(void)
     return ok;
 }
 
+/* the virtual Service carries its host twin's ClusterIP (F4.1) */
+static bool svc_ip_same(void)
+{
+    json_t *hs = kget(H, SVC_HPATH), *vs = kget(V, SVC_VPATH);
+    const char *hip = vc__jpath_str(hs, "spec", "clusterIP"), *vip = vc__jpath_str(vs, "spec", "clusterIP");
+    bool ok = hip && vip && *hip && !strcmp(hip, vip);
+    json_decref(hs);
+    json_decref(vs);
+    return ok;
+}
+
 static const char *rv_of(json_t *o, char *buf, size_t n)
 {
     snprintf(buf, n, "%s", vc__jpath_str(o, "metadata", "resourceVersion") ? vc__jpath_str(o, "metadata", "resourceVersion") : "");
@@ -394,7 +405,12 @@ static void t_backsync(void)
                       "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"api\",\"labels\":{\"app\":"
                       "\"api\"},\"annotations\":{\"tenant\":\"mine\"}},\"spec\":{\"selector\":{\"app\":\"web2\"},"
                       "\"ports\":[{\"port\":80}]}}"), VC_OK);
+    int64_t tc = vc__now_ms();
     CHECK(pump_until(host_svc_there, 30000));
+    /* how long the virtual Service has an IP of its own (upstream: never,
+     * its API proxy creates the host Service first) */
+    CHECK(pump_until(svc_ip_same, 30000));
+    printf("# the virtual Service has the host ClusterIP %lld ms after its create\n", (long long)(vc__now_ms() - tc));
     /* what an admission webhook or an operator on the host would add */
     static const char *const add = "{\"metadata\":{\"labels\":{\"example.com/team\":\"blue\"},\"annotations\":"
                                    "{\"example.com/injected\":\"yes\"}}}";
@@ -742,8 +758,16 @@ static void t_restart(void)
     json_decref(p);
 }
 
+static void log_stderr(int level, const char *subsystem, const char *msg, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "[%lld %d %s] %s\n", (long long)vc__now_ms(), level, subsystem, msg);
+}
+
 int main(void)
 {
+    if (getenv("VC_TEST_LOG")) /* the syncer's log on stderr, for a failure's story */
+        vc_log_set(atoi(getenv("VC_TEST_LOG")), log_stderr, NULL);
     const char *kc = itest_kubeconfig();
     vc_global_init(NULL);
     vcenv e;
