@@ -6,7 +6,9 @@
  * (loadBalancer status back), NetworkPolicies, PodDisruptionBudgets,
  * ServiceAccounts and the cluster-scoped PriorityClasses (host name
  * vcluster-<name>-x-<hostNs>-x-<vc>). Virtual wins: host edits to synced
- * fields are overwritten. A host object whose virtual twin is gone is
+ * fields are overwritten; but labels and annotations the host adds to a
+ * Service are the host's, and go back to the virtual Service
+ * (translate/backsync.c). A host object whose virtual twin is gone is
  * deleted, also at startup (the host informer's first list enqueues every
  * managed host object). */
 #include <string.h>
@@ -578,6 +580,38 @@ static int status_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey
     return rc;
 }
 
+/* Host-added labels and annotations to the virtual Service, and the host's
+ * ownership records (unless `records` is false: the update just sent
+ * carries them). *wrote: the virtual Service was patched. */
+static int backsync(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vns, const char *vname, const char *hname,
+                    const json_t *v, const json_t *h, bool records, bool *wrote)
+{
+    json_t *vp = NULL, *hp = NULL;
+    int rc = vc__translate_backsync(&vp, &hp, s->tr, v, h);
+    if (rc < 0)
+        return rc;
+    if (hp && records) {
+        int64_t wait;
+        char *path = vc__obj_path(c->tk->api_version, c->tk->plural, s->host_ns, hname, NULL);
+        rc = !vc__host_token(s, &wait) ? VC_ITEROVER
+             : path ? vc__sync_write_json(s, VC__SIDE_HOST, it, c->kind, vns, vname, hname, VC_SYNC_UPDATED_HOST,
+                                          "PATCH", path, "application/merge-patch+json", hp, NULL, NULL)
+                    : vc__error_oom();
+        vc__free(path);
+    }
+    if (vp && rc == VC_OK) {
+        char *path = vc__obj_path(c->tk->api_version, c->tk->plural, vns, vname, NULL);
+        rc = path ? vc__sync_write_json(s, VC__SIDE_VIRT, it, c->kind, vns, vname, hname, VC_SYNC_UPDATED_VIRTUAL,
+                                        "PATCH", path, "application/merge-patch+json", vp, NULL, NULL)
+                  : vc__error_oom();
+        vc__free(path);
+        *wrote = rc == VC_OK;
+    }
+    json_decref(vp);
+    json_decref(hp);
+    return rc;
+}
+
 static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
                           const char *vname, const char *hname, const json_t *v, const json_t *h)
 {
@@ -623,6 +657,17 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         }
         return VC_OK;
     }
+    if (c->tk->id == VC__K_SERVICE) {
+        /* keys the host added stay the host's (translate/backsync.c) */
+        json_t *dw = json_deep_copy(desired);
+        json_decref(desired);
+        desired = dw;
+        int rc = desired ? vc__translate_backsync_desired(s->tr, desired, v, h) : vc__error_oom();
+        if (rc < 0) {
+            json_decref(desired);
+            return rc;
+        }
+    }
     if (!h)
         return host_write(s, c, it, vns, vname, hname, desired, false);
     json_t *hann = json_object_get(json_object_get(h, "metadata"), "annotations");
@@ -644,6 +689,12 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         int rc = host_write(s, c, it, vns, vname, hname, upd, true);
         if (rc != VC_OK)
             return rc;
+    }
+    if (c->tk->id == VC__K_SERVICE) {
+        bool wrote = false;
+        int rc = backsync(s, c, it, vns, vname, hname, v, h, !upd, &wrote);
+        if (rc != VC_OK || wrote)
+            return rc; /* the status after the virtual Service's event */
     }
     return status_back(s, c, it, vkey, vns, vname, hname, v, h);
 }

@@ -19,7 +19,7 @@ typedef struct pods_state {
     vc__map hfetching; /* vkey -> (void *)1 while its GET is on the wire */
     vc__map updating;  /* vkey -> (void *)1 while update writes are on the wire */
     vc__map applied;   /* vkey -> char* digest written, until the host cache shows it */
-    vc__map hlabels;   /* vkey -> json_t* {old, new}: host pod label changes to copy back */
+    vc__map bsync;     /* vkey -> (void *)1: the host pod's metadata may have something to copy back */
 } pods_state;
 
 typedef struct tok_fetch {
@@ -69,14 +69,49 @@ static void pods_state_free(void *p)
     vc__map_clear(&ps->hfetching, NULL);
     vc__map_clear(&ps->updating, NULL);
     vc__map_clear(&ps->applied, vc__free);
-    vc__map_clear(&ps->hlabels, free_json);
+    vc__map_clear(&ps->bsync, NULL);
     vc__free(ps);
+}
+
+/* What back-sync reads of a host pod, as a digest: its labels and its
+ * annotations but the syncer's own (tokens, update digest, ...), with the
+ * records back-sync decides by. A host event that changes it may bring
+ * something to copy back (see backsync_pod). */
+#define BSYNC_DIGEST "x-vc-bs"
+
+static int bsync_digest(const json_t *pod, char out[65])
+{
+    static const char *const kept[] = { VC__A_HOST_ANNOTATIONS, VC__A_HOST_LABELS, VC__A_MANAGED_ANNOTATIONS,
+                                        VC__A_POD_LABELS };
+    const json_t *md = vc__jobj(pod, "metadata");
+    json_t *ann = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(vc__jobj(md, "annotations"), k, v) {
+        bool ours = !strncmp(k, "vcluster.loft.sh/", 17);
+        for (size_t i = 0; ours && i < VC__ARRAY_LEN(kept); i++)
+            if (!strcmp(k, kept[i]))
+                ours = false;
+        if (!ours && ann)
+            json_object_set(ann, k, v);
+    }
+    json_t *view = ann ? json_pack("{s:O?,s:o}", "l", vc__jobj(md, "labels"), "a", ann) : NULL;
+    char *text = view ? json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(view);
+    if (!text)
+        return vc__error_oom();
+    vc__sha256_hex(text, strlen(text), out);
+    vc__free(text);
+    return VC_OK;
 }
 
 /* Host pods: keep what reconciling needs. */
 static void slim_host_pod(void *ud, json_t *obj)
 {
     (void)ud;
+    char bs[65];
+    if (bsync_digest(obj, bs) == VC_OK)
+        json_object_set_new(obj, BSYNC_DIGEST, json_string(bs));
     json_t *spec = json_object_get(obj, "spec");
     const char *node = json_string_value(json_object_get(spec, "nodeName"));
     json_t *keep = json_object();
@@ -243,7 +278,7 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
         vc__free(vc__map_del(&ps->bound, key));
         vc__free(vc__map_del(&ps->hwhole, key));
         vc__free(vc__map_del(&ps->applied, key));
-        json_decref(vc__map_del(&ps->hlabels, key));
+        vc__map_del(&ps->bsync, key);
         vc__sync_enqueue(s, c, key, 0);
         return;
     }
@@ -275,20 +310,13 @@ static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *
     char *vns = NULL, *vname = NULL;
     if (vc__translate_virtual_name(&vns, &vname, s->tr, o) == VC_OK) {
         char *vkey = vc__sprintf("%s/%s", vns, vname);
-        json_t *ol = json_object_get(json_object_get(old, "metadata"), "labels");
-        json_t *nl = json_object_get(json_object_get(nobj, "metadata"), "labels");
-        if (vkey && old && nobj && !json_equal(ol, nl)) {
-            /* the labels changed on the host: the first old and the last new
-             * go back to the virtual pod (reconcile decides) */
+        char bs[65];
+        if (vkey && nobj && !vc__deleting(nobj) && bsync_digest(nobj, bs) == VC_OK &&
+            !vc__streq(bs, vc__jstr(old, BSYNC_DIGEST)) && vc__translate_backsync_candidate(s->tr, nobj)) {
+            /* labels or annotations changed on the host (or a first sight
+             * of a pod with some the host owns): back-sync looks */
             pods_state *ps = c->state;
-            json_t *rec = vc__map_get(&ps->hlabels, vkey);
-            if (rec) {
-                json_object_set_new(rec, "new", json_pack("{s:{s:O?}}", "metadata", "labels", nl));
-            } else if ((rec = json_pack("{s:{s:{s:O?}},s:{s:{s:O?}}}", "old", "metadata", "labels", ol, "new",
-                                        "metadata", "labels", nl)) &&
-                       vc__map_put(&ps->hlabels, vkey, rec, NULL) < 0) {
-                json_decref(rec);
-            }
+            vc__map_put(&ps->bsync, vkey, (void *)1, NULL);
         }
         if (vkey)
             vc__sync_enqueue(s, c, vkey, 0);
@@ -762,6 +790,9 @@ static void upd_done(vc_syncer *s, void *ud, int rc, const char *body, size_t le
     upd_free(u);
 }
 
+static int backsync_send(vc_syncer *s, vc__qitem *it, const char *vns, const char *vname, const char *hname,
+                         const json_t *whole, const json_t *hwhole, bool records);
+
 static int update_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
                            const char *vname, const char *hname, const json_t *v, const json_t *h)
 {
@@ -809,6 +840,16 @@ static int update_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
         rc = want_digest(s, vns, vdigest, digest);
     if (rc == VC_OK)
         rc = vc__translate_pod_update(&plan, s->tr, whole, hwhole, inputs);
+    if (rc == VC_OK) {
+        /* the tenant may have edited a key the host owns: back (the
+         * update's metadata patch carries the ownership records) */
+        vc__map_del(&ps->bsync, vkey);
+        rc = backsync_send(s, it, vns, vname, hname, whole, hwhole, false);
+        if (rc < 0) {
+            json_decref(plan);
+            plan = NULL;
+        }
+    }
     json_decref(inputs);
     json_decref(whole);
     json_decref(hwhole);
@@ -853,39 +894,79 @@ static int update_host_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *
     return VC_OK;
 }
 
-/* Label changes made on the host go back to the virtual pod, as upstream's
- * bidirectional merge does when the virtual side did not change: only
- * while the host pod holds the virtual pod's current update digest (a
- * virtual change pending wins, and the host's change is dropped; changes
- * the syncer itself wrote are the virtual pod's already). In memory only:
- * a change made while no syncer runs stays on the host. */
-static int labels_back(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
-                       const char *vname, const char *hname, const json_t *v, const json_t *h)
+/* Back-sync (translate/backsync.c) of the whole pods: the host-owned keys
+ * the virtual pod lacks (or has otherwise) go to it, the host's ownership
+ * records follow (unless `records` is false: an update carries them). */
+static int backsync_send(vc_syncer *s, vc__qitem *it, const char *vns, const char *vname, const char *hname,
+                         const json_t *whole, const json_t *hwhole, bool records)
+{
+    json_t *vp = NULL, *hp = NULL;
+    int rc = vc__translate_backsync(&vp, &hp, s->tr, whole, hwhole);
+    if (rc < 0)
+        return rc;
+    if (vp) {
+        char *path = vc__obj_path("v1", "pods", vns, vname, NULL);
+        rc = path ? vc__sync_write_json(s, VC__SIDE_VIRT, it, "Pod", vns, vname, hname, VC_SYNC_UPDATED_VIRTUAL,
+                                        "PATCH", path, "application/merge-patch+json", vp, NULL, NULL)
+                  : vc__error_oom();
+        vc__free(path);
+    }
+    if (hp && records && rc == VC_OK) {
+        char *path = vc__obj_path("v1", "pods", s->host_ns, hname, NULL);
+        rc = path ? vc__sync_write_json(s, VC__SIDE_HOST, it, "Pod", vns, vname, hname, VC_SYNC_UPDATED_HOST,
+                                        "PATCH", path, "application/merge-patch+json", hp, NULL, NULL)
+                  : vc__error_oom();
+        vc__free(path);
+    }
+    json_decref(vp);
+    json_decref(hp);
+    return rc;
+}
+
+/* Host-added labels and annotations go to the virtual pod: when a host
+ * event changed them (on_host flags the pod), both whole pods are fetched
+ * and back-sync decides. Not while an update of the host pod is on the wire
+ * (its answer is another host event). */
+static int backsync_pod(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *vkey, const char *vns,
+                        const char *vname, const char *hname, const json_t *v, const json_t *h)
 {
     pods_state *ps = c->state;
-    json_t *rec = vc__map_get(&ps->hlabels, vkey);
-    if (!rec)
+    if (!vc__map_get(&ps->bsync, vkey))
         return VC_OK;
-    const char *base = vc__jstr(v, UPDATE_DIGEST);
-    char wantbuf[65];
-    if (base && want_digest(s, vns, base, wantbuf) < 0)
-        return VC_ENOMEM;
-    const char *want = base ? wantbuf : NULL;
-    const char *have = vc__jstr(vc__jobj(vc__jobj(h, "metadata"), "annotations"), VC__A_POD_UPDATE_DIGEST);
-    json_t *patch = NULL;
-    int rc = VC_OK;
-    if (want && vc__streq(want, have) && !vc__map_get(&ps->updating, vkey))
-        rc = vc__translate_pod_labels_back(&patch, s->tr, json_object_get(rec, "old"), json_object_get(rec, "new"),
-                                           vc__jobj(vc__jobj(v, "metadata"), "labels"));
-    json_decref(vc__map_del(&ps->hlabels, vkey));
-    if (rc < 0 || !patch)
+    if (vc__map_get(&ps->updating, vkey)) {
+        /* its host event may come before the update's last answer: look
+         * again soon rather than wait for another event */
+        it->retry_ms = 200;
+        return VC_ITEROVER;
+    }
+    if (!vc__map_get(&ps->whole, vkey) && !vc__map_get(&ps->fetching, vkey) &&
+        vc__map_count(&ps->whole) + vc__map_count(&ps->fetching) + vc__map_count(&ps->hwhole) +
+                vc__map_count(&ps->hfetching) >= PREPARING_MAX) {
+        it->retry_ms = 50;
+        return VC_ITEROVER;
+    }
+    json_t *whole = NULL, *hwhole = NULL;
+    int rc = fetch_whole(s, c, vkey, v, &whole);
+    if (rc != VC_OK)
         return rc;
-    char *path = vc__obj_path("v1", "pods", vns, vname, NULL);
-    rc = path ? vc__sync_write_json(s, VC__SIDE_VIRT, it, "Pod", vns, vname, hname, VC_SYNC_UPDATED_VIRTUAL, "PATCH",
-                                    path, "application/merge-patch+json", patch, NULL, NULL)
-              : vc__error_oom();
-    vc__free(path);
-    json_decref(patch);
+    if ((rc = fetch_host_whole(s, c, vkey, h, &hwhole)) != VC_OK) {
+        json_decref(whole);
+        return rc;
+    }
+    int64_t wait;
+    if (!vc__host_token(s, &wait)) {
+        json_decref(whole);
+        json_decref(hwhole);
+        return VC_ITEROVER;
+    }
+    vc__free(vc__map_del(&ps->whole, vkey));
+    vc__free(vc__map_del(&ps->hwhole, vkey));
+    vc__map_del(&ps->bsync, vkey);
+    rc = backsync_send(s, it, vns, vname, hname, whole, hwhole, true);
+    if (rc < 0)
+        vc__map_put(&ps->bsync, vkey, (void *)1, NULL); /* again with the retry */
+    json_decref(whole);
+    json_decref(hwhole);
     return rc;
 }
 
@@ -1017,7 +1098,7 @@ static int reconcile_objs(vc_syncer *s, vc__ctl *c, vc__qitem *it, const char *v
         if (rc == VC_OK)
             rc = update_host_pod(s, c, it, vkey, vns, vname, hname, v, h);
         if (rc == VC_OK)
-            rc = labels_back(s, c, it, vkey, vns, vname, hname, v, h);
+            rc = backsync_pod(s, c, it, vkey, vns, vname, hname, v, h);
         return rc;
     }
     /* no host pod */

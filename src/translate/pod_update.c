@@ -12,7 +12,8 @@
  * Host-side additions survive: a label or annotation is removed from the
  * host only when it came from the virtual pod (its key is in the host's
  * vcluster.loft.sh/labels or managed-annotations record) and the virtual pod
- * no longer has it. */
+ * no longer has it; the keys the host owns (backsync.c) keep the host's
+ * values. */
 #include <string.h>
 
 #include "translate/translate.h"
@@ -154,7 +155,8 @@ static int annotations_patch(const json_t *dmd, const json_t *hmd, json_t *mp)
         }
         p = nl ? nl + 1 : NULL;
     }
-    static const char *const follow[] = { VC__A_MANAGED_ANNOTATIONS, VC__A_OWNER_REFS, VC__A_OWNER_SET_KIND };
+    static const char *const follow[] = { VC__A_MANAGED_ANNOTATIONS, VC__A_OWNER_REFS, VC__A_OWNER_SET_KIND,
+                                          VC__A_HOST_ANNOTATIONS, VC__A_HOST_LABELS };
     for (size_t i = 0; i < VC__ARRAY_LEN(follow); i++)
         if (json_object_get(hann, follow[i]) && !json_object_get(dann, follow[i]))
             json_object_set_new(ap, follow[i], json_null());
@@ -264,6 +266,15 @@ int vc__translate_pod_update(json_t **out, vc_translator *t, const json_t *vpod,
     int rc = vc__translate_to_host(&d, NULL, t, copy, inputs, VC_TRANSLATE_APPLY_DEFAULTS | VC_TRANSLATE_PREVIEW, NULL);
     if (rc < 0)
         return rc;
+    /* keys the host owns keep the host's values (backsync.c) */
+    json_t *dw = json_deep_copy(d);
+    json_decref(d);
+    d = dw;
+    rc = d ? vc__translate_backsync_desired(t, d, vpod, hpod) : vc__error_oom();
+    if (rc < 0) {
+        json_decref(d);
+        return rc;
+    }
     const json_t *dmd = vc__jobj(d, "metadata"), *hmd = vc__jobj(hpod, "metadata");
     const json_t *dspec = vc__jobj(d, "spec"), *hspec = vc__jobj(hpod, "spec");
     json_t *res = json_object(), *mp = json_object(), *sp = json_object();
@@ -322,46 +333,4 @@ int vc__translate_pod_update(json_t **out, vc_translator *t, const json_t *vpod,
     }
     *out = res;
     return VC_OK;
-}
-
-/* ---- host label changes back to the virtual pod ---- */
-
-int vc__translate_pod_labels_back(json_t **out, vc_translator *t, const json_t *host_old, const json_t *host_new,
-                                  const json_t *vlabels)
-{
-    *out = NULL;
-    json_t *lp = json_object();
-    if (!lp)
-        return vc__error_oom();
-    const json_t *ol = vc__jobj(vc__jobj(host_old, "metadata"), "labels");
-    const json_t *nl = vc__jobj(vc__jobj(host_new, "metadata"), "labels");
-    /* the host's diff (upstream mergeMaps(hostOld, host, virtual)) */
-    for (int pass = 0; pass < 2; pass++) {
-        const json_t *from = pass == 0 ? nl : ol;
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)from, k, v) {
-            json_t *nv = pass == 0 ? v : NULL; /* pass 1: keys the host removed */
-            if (pass == 0 ? json_equal(json_object_get(ol, k), v) : json_object_get(nl, k) != NULL)
-                continue;
-            if (!strncmp(k, VC__NS_LABEL_PREFIX, sizeof(VC__NS_LABEL_PREFIX) - 1))
-                continue;
-            const char *vk = vc__virtual_label_key(t, k);
-            if (!vk)
-                continue; /* the host's bookkeeping */
-            json_t *cur = json_object_get(vlabels, vk);
-            if (nv ? cur && json_equal(cur, nv) : !cur)
-                continue; /* the virtual pod has it already */
-            if (json_object_set(lp, vk, nv ? nv : json_null()) < 0) {
-                json_decref(lp);
-                return vc__error_oom();
-            }
-        }
-    }
-    if (json_object_size(lp) == 0) {
-        json_decref(lp);
-        return VC_OK;
-    }
-    *out = json_pack("{s:{s:o}}", "metadata", "labels", lp);
-    return *out ? VC_OK : vc__error_oom();
 }

@@ -65,6 +65,11 @@
 /* On host pods only (this library's, not upstream's): the digest of the
  * virtual pod fields an update carries, as last applied (pod_update.c). */
 #define VC__A_POD_UPDATE_DIGEST "vcluster.loft.sh/pod-update-digest"
+/* On host pods and Services (this library's): the keys of the labels and
+ * annotations the host added itself, copied back into the virtual object
+ * (backsync.c). */
+#define VC__A_HOST_ANNOTATIONS "vcluster.loft.sh/host-annotations"
+#define VC__A_HOST_LABELS "vcluster.loft.sh/host-labels"
 
 /* ---- kinds (data-driven: src/translate/kinds.c) ---- */
 typedef enum vc__kind_id {
@@ -403,13 +408,22 @@ int vc__pod_update_digest(const json_t *vpod, char out[65]);
 int vc__translate_pod_update(json_t **out, vc_translator *t, const json_t *vpod, const json_t *hpod,
                              const json_t *inputs);
 
-/* A host pod's label change (host_old -> host_new) as a merge patch for the
- * virtual pod whose labels are `vlabels` (upstream: host changes flow back
- * when the virtual side did not change): keys translated back, the host's
- * bookkeeping and namespace labels left out, values the virtual pod already
- * has skipped. *out NULL when nothing is left. */
-int vc__translate_pod_labels_back(json_t **out, vc_translator *t, const json_t *host_old, const json_t *host_new,
-                                  const json_t *vlabels);
+/* Back-sync of host-added labels and annotations (backsync.c, which says
+ * who owns which key). `virt` and `host` are whole objects (read-only).
+ * *out_virtual: a merge patch for the virtual object (the host-owned keys it
+ * lacks or has with another value, and those the host dropped), or NULL;
+ * *out_host: a merge patch of the host's ownership records, or NULL. */
+int vc__translate_backsync(json_t **out_virtual, json_t **out_host, vc_translator *t, const json_t *virt,
+                           const json_t *host);
+/* Adjust `desired` (the host object translated from `virt`, edited in
+ * place) for the keys `host` (NULL: none yet) owns: those keep the host's
+ * values, the managed records leave them out, the ownership records are
+ * set; Services and the other kinds also get vcluster.loft.sh/managed-labels. */
+int vc__translate_backsync_desired(vc_translator *t, json_t *desired, const json_t *virt, const json_t *host);
+/* Whether the host object alone shows something back-sync may act on
+ * (ownership records, or keys no record names): a cheap filter before
+ * fetching whole objects. */
+bool vc__translate_backsync_candidate(vc_translator *t, const json_t *host);
 
 /* TokenRequests the syncer must make before translating `vpod`. */
 int vc__translate_pod_token_requests(json_t **out, vc_translator *t, const json_t *vpod);

@@ -107,6 +107,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_error(vc__translate_status_to_virtual(&st, g_t[i], h, v));
             check_error(vc__translate_pod_binding(&b, g_t[i], h, v));
             check_error(vc__translate_merge_metadata(&mv, &mh, g_t[i], v, h, h, v));
+            {
+                /* back-sync against its host twin, and the twin's forward
+                 * metadata (backsync.c) */
+                json_t *bv = NULL, *bh = NULL, *d = json_deep_copy(h);
+                check_error(vc__translate_backsync(&bv, &bh, g_t[i], v, h));
+                (void)vc__translate_backsync_candidate(g_t[i], h);
+                if (d)
+                    check_error(vc__translate_backsync_desired(g_t[i], d, v, h));
+                json_decref(bv);
+                json_decref(bh);
+                json_decref(d);
+            }
             if (vc__streq(vc__jstr(v, "kind"), "Pod")) {
                 /* updates against its own host twin and the pair swapped:
                  * no crash, no leak, only documented errors */

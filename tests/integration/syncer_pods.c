@@ -7,6 +7,11 @@
  *  - a changed virtual label or annotation reaches the host pod, a label or
  *    annotation added on the host survives, a removed virtual label goes, a
  *    label added on the host goes back to the virtual pod;
+ *  - back-sync: a label and an annotation the host adds to the host pod and
+ *    the host Service reach the virtual ones and leave them when the host
+ *    removes them, the tenant's own annotations stay, the syncer's keys never
+ *    come back, and 10 s idle after each change see no host write for them
+ *    and no changed resourceVersion on either side;
  *  - a label added to (removed from) the virtual namespace reaches (leaves)
  *    the existing host pod;
  *  - a changed container image, activeDeadlineSeconds, an ephemeral
@@ -27,6 +32,9 @@ static vc_translator *T;
 static char NAME[32], HNS[64], HPOD[256], HPATH[512], PPATH[512], SVC_UID[64];
 static const char *VPATH = "/api/v1/namespaces/demo/pods/web";
 
+static bool g_show_host_writes; /* print the host writes pump() sees */
+static int g_pair_host_writes;  /* ... and count those about Pod demo/web and Service demo/api */
+
 static void pump(int ms)
 {
     int64_t end = vc__now_ms() + ms;
@@ -39,8 +47,19 @@ static void pump(int ms)
         int32_t st;
         vc_syncer_step(S, 0, &st);
         vc_sync_event *ev;
-        while (vc_syncer_next_event(&ev, S) == VC_OK)
+        while (vc_syncer_next_event(&ev, S) == VC_OK) {
+            if (g_show_host_writes && (ev->type == VC_SYNC_CREATED_HOST || ev->type == VC_SYNC_UPDATED_HOST ||
+                                       ev->type == VC_SYNC_DELETED_HOST))
+            {
+                bool pair = vc__streq(ev->virtual_namespace, "demo") &&
+                            ((vc__streq(ev->kind, "Pod") && vc__streq(ev->virtual_name, "web")) ||
+                             (vc__streq(ev->kind, "Service") && vc__streq(ev->virtual_name, "api")));
+                g_pair_host_writes += pair;
+                printf("# host write while idle: event %d %s %s/%s\n", (int)ev->type, ev->kind,
+                       ev->virtual_namespace, ev->virtual_name);
+            }
             vc_sync_event_free(ev);
+        }
     }
 }
 
@@ -259,6 +278,201 @@ static void t_labels_annotations(void)
     const char *la = vc__jstr(json_object_get(json_object_get(p, "metadata"), "annotations"), VC__A_POD_LABELS);
     CHECK(la && strstr(la, "app=\"web2\"") && !strstr(la, "tier="));
     json_decref(p);
+}
+
+/* ---- back-sync: labels and annotations the host adds ---- */
+
+static char SVC_HPATH[512];
+static const char *SVC_VPATH = "/api/v1/namespaces/demo/services/api";
+static bool g_bs_present; /* what bs_follows waits for */
+
+static bool has_host_meta(const json_t *o, bool want)
+{
+    const json_t *md = json_object_get(o, "metadata");
+    bool a = vc__streq(vc__jpath_str(md, "annotations", "example.com/injected"), "yes");
+    bool l = vc__streq(vc__jpath_str(md, "labels", "example.com/team"), "blue");
+    return want ? a && l : !json_object_get(vc__jobj(md, "annotations"), "example.com/injected") &&
+                               !json_object_get(vc__jobj(md, "labels"), "example.com/team");
+}
+
+/* both virtual objects show (or lack) the host's label and annotation */
+static bool bs_follows(void)
+{
+    json_t *p = kget(V, VPATH), *sv = kget(V, SVC_VPATH);
+    bool ok = p && sv && has_host_meta(p, g_bs_present) && has_host_meta(sv, g_bs_present);
+    json_decref(p);
+    json_decref(sv);
+    return ok;
+}
+
+/* the host's ownership records no longer name the removed keys (the pod's
+ * still name those t_labels_annotations added on the host) */
+static bool bs_records_clean(void)
+{
+    json_t *p = host_pod(), *sv = kget(H, SVC_HPATH);
+    bool ok = p && sv;
+    for (int i = 0; ok && i < 2; i++) {
+        const json_t *a = vc__jobj(vc__jobj(i ? sv : p, "metadata"), "annotations");
+        const char *ra = vc__jstr(a, VC__A_HOST_ANNOTATIONS), *rl = vc__jstr(a, VC__A_HOST_LABELS);
+        ok = !(ra && strstr(ra, "example.com/")) && !(rl && strstr(rl, "example.com/"));
+        if (i == 1)
+            ok = ok && !ra && !rl;
+        else
+            ok = ok && vc__streq(ra, "host-note") && vc__streq(rl, "host-added");
+    }
+    json_decref(p);
+    json_decref(sv);
+    return ok;
+}
+
+static bool host_svc_there(void)
+{
+    json_t *sv = kget(H, SVC_HPATH);
+    bool ok = sv != NULL;
+    json_decref(sv);
+    return ok;
+}
+
+static bool host_svc_tenant_changed(void)
+{
+    json_t *sv = kget(H, SVC_HPATH);
+    bool ok = vc__streq(vc__jpath_str(json_object_get(sv, "metadata"), "annotations", "tenant"), "changed") &&
+              has_host_meta(sv, true);
+    json_decref(sv);
+    return ok;
+}
+
+/* the virtual Service carries its host twin's ClusterIP (F4.1) */
+static bool svc_ip_same(void)
+{
+    json_t *hs = kget(H, SVC_HPATH), *vs = kget(V, SVC_VPATH);
+    const char *hip = vc__jpath_str(hs, "spec", "clusterIP"), *vip = vc__jpath_str(vs, "spec", "clusterIP");
+    bool ok = hip && vip && *hip && !strcmp(hip, vip);
+    json_decref(hs);
+    json_decref(vs);
+    return ok;
+}
+
+static const char *rv_of(json_t *o, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", vc__jpath_str(o, "metadata", "resourceVersion") ? vc__jpath_str(o, "metadata", "resourceVersion") : "");
+    json_decref(o);
+    return buf;
+}
+
+/* 10 s idle: no host write, and neither the pod nor the Service changes on
+ * either side (no ping-pong). */
+static void idle_check(const char *when)
+{
+    pump(2000); /* the last answers and their watch events */
+    vc_syncer_stats st0, st1;
+    memset(&st0, 0, sizeof st0);
+    st0.version = VC_SYNCER_STATS_VERSION;
+    st1 = st0;
+    char r[4][64], r2[4][64];
+    rv_of(host_pod(), r[0], 64);
+    rv_of(kget(H, SVC_HPATH), r[1], 64);
+    rv_of(kget(V, VPATH), r[2], 64);
+    rv_of(kget(V, SVC_VPATH), r[3], 64);
+    CHECK_INT(vc_syncer_stats_get(S, &st0), VC_OK);
+    g_pair_host_writes = 0;
+    g_show_host_writes = true;
+    pump(10000);
+    g_show_host_writes = false;
+    CHECK_INT(vc_syncer_stats_get(S, &st1), VC_OK);
+    rv_of(host_pod(), r2[0], 64);
+    rv_of(kget(H, SVC_HPATH), r2[1], 64);
+    rv_of(kget(V, VPATH), r2[2], 64);
+    rv_of(kget(V, SVC_VPATH), r2[3], 64);
+    printf("# idle 10 s %s: %d host writes for the pod and Service, %llu host and %llu virtual writes in all "
+           "(other kinds too); resourceVersions host pod %s->%s, host svc %s->%s, virtual pod %s->%s, virtual svc "
+           "%s->%s\n",
+           when, g_pair_host_writes, (unsigned long long)(st1.host_writes - st0.host_writes),
+           (unsigned long long)(st1.virtual_writes - st0.virtual_writes), r[0], r2[0], r[1], r2[1], r[2], r2[2], r[3],
+           r2[3]);
+    CHECK_INT(g_pair_host_writes, 0);
+    for (int i = 0; i < 4; i++)
+        CHECK(!strcmp(r[i], r2[i]));
+}
+
+static void t_backsync(void)
+{
+    vc_buf b = VC_BUF_INIT;
+    CHECK_INT(vc_translate_host_name(&b, T, "Service", "demo", "api"), VC_OK);
+    snprintf(SVC_HPATH, sizeof SVC_HPATH, "/api/v1/namespaces/%s/services/%s", HNS, b.ptr ? b.ptr : "");
+    vc_buf_dispose(&b);
+    CHECK_INT(kcreate(V, "/api/v1/namespaces/demo/services",
+                      "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"api\",\"labels\":{\"app\":"
+                      "\"api\"},\"annotations\":{\"tenant\":\"mine\"}},\"spec\":{\"selector\":{\"app\":\"web2\"},"
+                      "\"ports\":[{\"port\":80}]}}"), VC_OK);
+    int64_t tc = vc__now_ms();
+    CHECK(pump_until(host_svc_there, 30000));
+    /* how long the virtual Service has an IP of its own (upstream: never,
+     * its API proxy creates the host Service first) */
+    CHECK(pump_until(svc_ip_same, 30000));
+    printf("# the virtual Service has the host ClusterIP %lld ms after its create\n", (long long)(vc__now_ms() - tc));
+    /* what an admission webhook or an operator on the host would add */
+    static const char *const add = "{\"metadata\":{\"labels\":{\"example.com/team\":\"blue\"},\"annotations\":"
+                                   "{\"example.com/injected\":\"yes\"}}}";
+    CHECK_INT(kpatch(H, HPATH, add, "application/merge-patch+json"), VC_OK);
+    CHECK_INT(kpatch(H, SVC_HPATH, add, "application/merge-patch+json"), VC_OK);
+    g_bs_present = true;
+    int64_t t0 = vc__now_ms();
+    CHECK(pump_until(bs_follows, 30000));
+    printf("# host-added label + annotation on the virtual pod and Service after %lld ms\n",
+           (long long)(vc__now_ms() - t0));
+    /* the tenant's own annotations are not clobbered */
+    json_t *p = kget(V, VPATH), *sv = kget(V, SVC_VPATH);
+    CHECK_STR(vc__jpath_str(json_object_get(p, "metadata"), "annotations", "note"), "two");
+    CHECK_STR(vc__jpath_str(json_object_get(sv, "metadata"), "annotations", "tenant"), "mine");
+    CHECK_STR(vc__jpath_str(json_object_get(sv, "metadata"), "labels", "app"), "api");
+    /* the syncer's own keys never come back */
+    const char *k;
+    json_t *v;
+    for (int i = 0; i < 2; i++) {
+        json_object_foreach(vc__jobj(vc__jobj(i ? sv : p, "metadata"), "annotations"), k, v)
+            CHECK(strncmp(k, "vcluster.loft.sh/", 17) != 0);
+        json_object_foreach(vc__jobj(vc__jobj(i ? sv : p, "metadata"), "labels"), k, v)
+            CHECK(strncmp(k, "vcluster.loft.sh/", 17) != 0);
+    }
+    json_decref(p);
+    json_decref(sv);
+    idle_check("after the host added");
+
+    /* the tenant changes its own annotation: the virtual value wins, the
+     * host's keys stay */
+    CHECK_INT(kpatch(V, SVC_VPATH, "{\"metadata\":{\"annotations\":{\"tenant\":\"changed\"}}}",
+                     "application/merge-patch+json"), VC_OK);
+    CHECK(pump_until(host_svc_tenant_changed, 20000));
+
+    /* the host removes them: they leave the virtual objects, the records go */
+    static const char *const del = "{\"metadata\":{\"labels\":{\"example.com/team\":null},\"annotations\":"
+                                   "{\"example.com/injected\":null}}}";
+    CHECK_INT(kpatch(H, HPATH, del, "application/merge-patch+json"), VC_OK);
+    CHECK_INT(kpatch(H, SVC_HPATH, del, "application/merge-patch+json"), VC_OK);
+    g_bs_present = false;
+    t0 = vc__now_ms();
+    CHECK(pump_until(bs_follows, 30000));
+    printf("# removed from the virtual pod and Service after %lld ms\n", (long long)(vc__now_ms() - t0));
+    bool clean = pump_until(bs_records_clean, 20000);
+    if (!clean) {
+        json_t *hp = host_pod(), *hs = kget(H, SVC_HPATH);
+        char *a = json_dumps(json_object_get(hp, "metadata"), JSON_COMPACT);
+        char *b2 = json_dumps(json_object_get(hs, "metadata"), JSON_COMPACT);
+        fprintf(stderr, "host pod metadata: %s\nhost svc metadata: %s\n", a ? a : "-", b2 ? b2 : "-");
+        vc__free(a);
+        vc__free(b2);
+        json_decref(hp);
+        json_decref(hs);
+    }
+    CHECK(clean);
+    p = kget(V, VPATH);
+    sv = kget(V, SVC_VPATH);
+    CHECK_STR(vc__jpath_str(json_object_get(p, "metadata"), "annotations", "note"), "two");
+    CHECK_STR(vc__jpath_str(json_object_get(sv, "metadata"), "annotations", "tenant"), "changed");
+    json_decref(p);
+    json_decref(sv);
+    idle_check("after the host removed");
 }
 
 /* ---- namespace labels follow the namespace ---- */
@@ -544,8 +758,16 @@ static void t_restart(void)
     json_decref(p);
 }
 
+static void log_stderr(int level, const char *subsystem, const char *msg, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "[%lld %d %s] %s\n", (long long)vc__now_ms(), level, subsystem, msg);
+}
+
 int main(void)
 {
+    if (getenv("VC_TEST_LOG")) /* the syncer's log on stderr, for a failure's story */
+        vc_log_set(atoi(getenv("VC_TEST_LOG")), log_stderr, NULL);
     const char *kc = itest_kubeconfig();
     vc_global_init(NULL);
     vcenv e;
@@ -567,6 +789,7 @@ int main(void)
     RUN(t_start_syncer);
     RUN(t_created_with_tolerations_and_owner);
     RUN(t_labels_annotations);
+    RUN(t_backsync);
     RUN(t_namespace_labels);
     RUN(t_image_and_deadline);
     RUN(t_ephemeral);

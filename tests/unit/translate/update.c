@@ -180,29 +180,30 @@ static void test_owner(void)
     vc_translator_free(t);
 }
 
-static void test_labels_back(void)
+/* Keys the host owns (backsync.c) are neither overwritten nor removed by a
+ * virtual pod's update, and the managed record leaves them out. */
+static void test_host_owned(void)
 {
     vc_translator *t = mk(NULL, 0);
-    json_t *ho = J("{\"metadata\":{\"labels\":{\"app\":\"a\",\"old\":\"o\",\"vcluster.loft.sh/managed-by\":\"my-vcluster\"}}}");
-    json_t *hn = J("{\"metadata\":{\"labels\":{\"app\":\"a\",\"host\":\"h\",\"mine\":\"m\","
-                   "\"vcluster.loft.sh/managed-by\":\"evil\",\"vcluster.loft.sh/ns-label-x\":\"n\"}}}");
-    json_t *vl = J("{\"app\":\"a\",\"old\":\"o\",\"mine\":\"m\"}");
-    json_t *p = NULL;
-    CHECK_RC(vc__translate_pod_labels_back(&p, t, ho, hn, vl), VC_OK);
-    json_t *l = json_object_get(json_object_get(p, "metadata"), "labels");
-    CHECK_STR(json_string_value(json_object_get(l, "host")), "h");     /* added on the host */
-    CHECK(json_is_null(json_object_get(l, "old")));                    /* removed on the host */
-    CHECK(json_object_get(l, "mine") == NULL);                         /* the virtual pod has it */
-    CHECK(json_object_get(l, "vcluster.loft.sh/managed-by") == NULL);  /* bookkeeping */
-    CHECK(json_object_get(l, "vcluster.loft.sh/ns-label-x") == NULL);  /* the namespace's */
-    CHECK_RC((int)json_object_size(l), 2);
-    json_decref(p);
-    /* nothing the virtual pod lacks: no patch */
-    CHECK_RC(vc__translate_pod_labels_back(&p, t, ho, ho, vl), VC_OK);
-    CHECK(p == NULL);
-    json_decref(ho);
-    json_decref(hn);
-    json_decref(vl);
+    json_t *h = host_of_old(), *v = J(VNEW), *plan = NULL;
+    json_t *hann = json_object_get(json_object_get(h, "metadata"), "annotations");
+    json_object_set_new(hann, VC__A_HOST_ANNOTATIONS, json_string("host-note"));
+    json_object_set_new(hann, VC__A_HOST_LABELS, json_string("host-added"));
+    /* the virtual pod got them back, then the tenant edited one */
+    json_t *vmd = json_object_get(v, "metadata");
+    json_object_set_new(json_object_get(vmd, "annotations"), "host-note", json_string("tenant-edit"));
+    json_object_set_new(json_object_get(vmd, "labels"), "host-added", json_string("yes"));
+    CHECK_RC(vc__translate_pod_update(&plan, t, v, h, NULL), VC_OK);
+    json_t *md = json_object_get(json_object_get(plan, "metadata"), "metadata");
+    json_t *lp = json_object_get(md, "labels"), *ap = json_object_get(md, "annotations");
+    CHECK(json_object_get(ap, "host-note") == NULL);  /* the host's value stays */
+    CHECK(json_object_get(lp, "host-added") == NULL);
+    const char *m = json_string_value(json_object_get(ap, VC__A_MANAGED_ANNOTATIONS));
+    CHECK(m && strstr(m, "note") && !strstr(m, "host-note"));
+    CHECK_STR(json_string_value(json_object_get(ap, "note")), "2"); /* the tenant's key: virtual wins */
+    json_decref(plan);
+    json_decref(h);
+    json_decref(v);
     vc_translator_free(t);
 }
 
@@ -213,7 +214,7 @@ int main(void)
     test_digest();
     test_update();
     test_owner();
-    test_labels_back();
+    test_host_owned();
     vc_global_shutdown();
     return check_summary("translate-update");
 }
