@@ -51,7 +51,7 @@ static int rename_ref(vc__call *c, json_t *ref, vc__kind_id kind)
         return VC_OK;
     char hn[VC__NAME_MAX];
     vc__host_name(c->t, vc__kind_get(kind), c->vns, name, hn);
-    return vc__set_str(ref, "name", hn);
+    return vc__call_set_str(c, ref, "name", hn);
 }
 
 typedef struct env_entry {
@@ -194,21 +194,23 @@ static int translate_container(vc__call *c, json_t *ct, const char *list, size_t
             return rc;
         }
     }
-    /* additional variables first, so dependent $(VAR) references resolve */
-    json_t *ne = json_array();
+    /* additional variables first, so dependent $(VAR) references resolve;
+     * into the container's own list (the object is ours to rewrite): one
+     * table growth instead of a new array */
+    json_t *ne = json_is_array(env) ? env : json_array();
     bool ok = ne != NULL;
+    size_t at = 0;
     for (size_t k = 0; ok && k < nadd; k++)
         if (!name_in(names, nn, add[k].name))
-            ok = json_array_append(ne, add[k].obj) == 0;
+            ok = json_array_insert(ne, at++, add[k].obj) == 0;
     if (names != stack_names)
         vc__free(names);
-    if (ok && env)
-        ok = json_array_extend(ne, env) == 0;
     if (!ok) {
-        json_decref(ne);
+        if (ne != env)
+            json_decref(ne);
         return vc__error_oom();
     }
-    if (json_object_set_new_nocheck(ct, "env", ne) < 0)
+    if (ne != env && json_object_set_new_nocheck(ct, "env", ne) < 0)
         return vc__error_oom();
     json_t *ef = json_object_get(ct, "envFrom");
     if (ef && !json_is_null(ef) && !json_is_array(ef))

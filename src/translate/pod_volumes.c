@@ -44,7 +44,7 @@ static int rename_ref(vc__call *c, json_t *holder, const char *field, vc__kind_i
         return VC_OK;
     char hn[VC__NAME_MAX];
     vc__host_name(c->t, vc__kind_get(kind), c->vns, name, hn);
-    return vc__set_str(holder, field, hn);
+    return vc__call_set_str(c, holder, field, hn);
 }
 
 static int fieldrefs(vc__call *c, json_t *dapi)
@@ -157,13 +157,23 @@ static int token_source(vc__call *c, json_t *source, const char *vol, size_t j, 
                 json_decref(tok);
                 return vc__fail(c, VC_EINVAL, "token annotation suffix \"%s\" is used twice", sfx);
             }
-        json_t *ks = json_string(key);
-        if (!ks || (!c->scratch && !(c->scratch = json_array())) || json_array_append_new(c->scratch, ks) < 0 ||
-            *sink->n >= sink->cap) {
+        const char *kept;
+        if (c->n_keys < VC__ARRAY_LEN(c->keys)) { /* in the call: no allocation */
+            snprintf(c->keys[c->n_keys], sizeof c->keys[0], "%s", key);
+            kept = c->keys[c->n_keys++];
+        } else {
+            json_t *ks = json_string(key);
+            if (!ks || (!c->scratch && !(c->scratch = json_array())) || json_array_append_new(c->scratch, ks) < 0) {
+                json_decref(tok);
+                return vc__error_oom();
+            }
+            kept = json_string_value(ks);
+        }
+        if (*sink->n >= sink->cap) {
             json_decref(tok);
             return vc__error_oom();
         }
-        sink->kv[*sink->n].key = json_string_value(ks);
+        sink->kv[*sink->n].key = kept;
         sink->kv[(*sink->n)++].value = tok;
         repl = json_pack("{s[{sss{sOss}si}]}", "items", "path", path ? path : "", "fieldRef", "apiVersion",
                          c->t->s_v1, "fieldPath", fp, "mode", TOKEN_FILE_MODE);

@@ -142,6 +142,8 @@ struct vc_translator {
     /* Shared immutable leaves (see "Result sharing" above). */
     json_t *s_name, *s_host_ns, *s_marker_cluster, *s_workload_sa, *s_v1, *s_none;
     json_t *s_true_str, *s_false_str;
+    json_t *s_gvk[VC__K_COUNT];             /* each kind's upstream GVK string */
+    json_t *s_domain, *s_svc_domain;         /* "<domain>", "svc.<domain>" (DNS searches) */
     json_t *owner_ref, *owner_ref_ctrl;     /* [{...Service <name>...}] arrays */
     json_t *env_kube[VC__ENV_KUBE_COUNT];   /* sorted KUBERNETES_* {name,value} */
     json_t *host_alias;                      /* {ip, hostnames} or NULL */
@@ -178,7 +180,28 @@ struct vc__call {
     json_t *extra;            /* extra host objects to emit (token Secret), or NULL */
     json_t *scratch;          /* strings kept alive for the call (kv keys), or NULL */
     vc__tr_diag *diag;
+    json_t *s_hname;          /* hname as a JSON string, made once (vc__call_hname) */
+    json_t *interned[16];     /* strings made for this result, shared (vc__call_string) */
+    size_t n_interned;
+    char keys[4][64];         /* kv keys that must live until the metadata is built */
+    size_t n_keys;            /* (more go to `scratch`) */
 };
+
+/* New references on JSON strings of the call's names, shared within the
+ * result (see "Result sharing"): the virtual name and namespace are the
+ * virtual metadata's own strings; the host name is made once per call.
+ * NULL when out of memory. */
+json_t *vc__call_vname(vc__call *c);
+json_t *vc__call_vns(vc__call *c);
+json_t *vc__call_hname(vc__call *c);
+/* A new reference on a JSON string of `s`, shared with the other uses of the
+ * same text in this result (a ConfigMap referenced by env and by a volume);
+ * NULL when out of memory. */
+json_t *vc__call_string(vc__call *c, const char *s);
+/* Set o[key] to vc__call_string(c, value). */
+int vc__call_set_str(vc__call *c, json_t *o, const char *key, const char *value);
+/* Release what the call kept (s_hname, interned strings). */
+void vc__call_release(vc__call *c);
 
 /* Raise VC_EINVAL for field `ptr_fmt` (a printf format yielding a JSON
  * pointer) with `problem`. Returns VC_EINVAL. */
