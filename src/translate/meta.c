@@ -108,7 +108,7 @@ static bool has_controller_owner(const json_t *meta)
 {
     size_t i;
     json_t *ref;
-    json_array_foreach(vc__jarr(meta, "ownerReferences"), i, ref) {
+    VC__ARRAY_FOREACH(vc__jarr(meta, "ownerReferences"), i, ref) {
         if (json_is_true(json_object_get(ref, "controller")))
             return true;
     }

@@ -356,7 +356,7 @@ static int rewrite_hosts(vc__call *c, json_t *spec, const char *hostname, const 
     for (size_t l = 0; l < 3; l++) {
         size_t i;
         json_t *ct;
-        json_array_foreach(vc__jarr(spec, lists[l]), i, ct) {
+        VC__ARRAY_FOREACH(vc__jarr(spec, lists[l]), i, ct) {
             if (l == 1 && i == 0)
                 continue; /* the rewrite container itself */
             if (json_is_object(ct) && add_mount(ct) < 0)
@@ -446,7 +446,7 @@ static int affinity_term(vc__call *c, json_t *term, const char *ptr, json_t **ou
             /* MergeLabelSelectors(hsel, nsh) */
             const char *k;
             json_t *v;
-            json_object_foreach(vc__jobj(nsh, "matchLabels"), k, v) vc__selector_pin(hsel, k, json_incref(v));
+            VC__OBJECT_FOREACH(vc__jobj(nsh, "matchLabels"), k, v) vc__selector_pin(hsel, k, json_incref(v));
             json_t *me = vc__jarr(nsh, "matchExpressions");
             if (json_array_size(me)) {
                 json_t *dst = vc__jarr(hsel, "matchExpressions");
@@ -492,7 +492,7 @@ static int translate_affinity(vc__call *c, json_t *spec)
             continue;
         size_t i;
         json_t *e;
-        json_array_foreach(vc__jarr(pa, "preferredDuringSchedulingIgnoredDuringExecution"), i, e) {
+        VC__ARRAY_FOREACH(vc__jarr(pa, "preferredDuringSchedulingIgnoredDuringExecution"), i, e) {
             char ptr[200];
             snprintf(ptr, sizeof ptr, "/spec/affinity/%s/preferredDuringSchedulingIgnoredDuringExecution/%zu/podAffinityTerm",
                      kinds[k], i);
@@ -520,7 +520,7 @@ static int translate_topology(vc__call *c, json_t *spec)
 {
     size_t i;
     json_t *tsc;
-    json_array_foreach(vc__jarr(spec, "topologySpreadConstraints"), i, tsc) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "topologySpreadConstraints"), i, tsc) {
         if (!json_is_object(tsc))
             return vc__bad(c, "must be an object", "/spec/topologySpreadConstraints/%zu", i);
         char ptr[120];
@@ -617,7 +617,7 @@ int vc__pod_to_host(vc__call *c, json_t *obj)
     size_t n = 0, cap = 64, tokens = 0;
     size_t i;
     json_t *vol;
-    json_array_foreach(vc__jarr(spec, "volumes"), i, vol) tokens += json_array_size(vc__jarr(vc__jobj(vol, "projected"), "sources"));
+    VC__ARRAY_FOREACH(vc__jarr(spec, "volumes"), i, vol) tokens += json_array_size(vc__jarr(vc__jobj(vol, "projected"), "sources"));
     if (tokens + 16 > cap) {
         cap = tokens + 16;
         if (!(kv = vc__malloc(cap * sizeof *kv)))
@@ -667,7 +667,7 @@ int vc__pod_to_host(vc__call *c, json_t *obj)
         goto out;
     /* image pull secrets */
     json_t *ips;
-    json_array_foreach(vc__jarr(spec, "imagePullSecrets"), i, ips) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "imagePullSecrets"), i, ips) {
         const char *s = vc__jstr(ips, "name");
         if (!json_is_object(ips) || !s) {
             rc = vc__bad(c, "must be an object with a name", "/spec/imagePullSecrets/%zu", i);

@@ -168,26 +168,45 @@ static int translate_container(vc__call *c, json_t *ct, const char *list, size_t
                 vc__free(names);
             return vc__bad(c, "must be an object", "/spec/%s/%zu/env/%zu", list, ci, i);
         }
-        json_t *nm = json_object_get(e, "name");
+        /* one walk over the entry's few members instead of lookups */
+        json_t *nm = NULL, *vf = NULL, *m;
+        const char *mk;
+        json_object_foreach(e, mk, m) {
+            if (!strcmp(mk, "name"))
+                nm = m;
+            else if (!strcmp(mk, "valueFrom"))
+                vf = m;
+        }
         if (!json_is_string(nm)) {
             if (names != stack_names)
                 vc__free(names);
             return vc__bad(c, nm ? "must be a string" : "required", "/spec/%s/%zu/env/%zu/name", list, ci, i);
         }
         names[nn++] = json_string_value(nm);
-        json_t *vf = json_object_get(e, "valueFrom");
         if (!vf)
             continue;
         int rc = VC_OK;
-        json_t *r;
+        json_t *fr = NULL, *cmr = NULL, *skr = NULL;
+        if (json_is_object(vf)) {
+            json_object_foreach(vf, mk, m) {
+                if (!json_is_object(m))
+                    continue;
+                if (!strcmp(mk, "fieldRef"))
+                    fr = m;
+                else if (!strcmp(mk, "configMapKeyRef"))
+                    cmr = m;
+                else if (!strcmp(mk, "secretKeyRef"))
+                    skr = m;
+            }
+        }
         if (!json_is_object(vf))
             rc = vc__bad(c, "must be an object", "/spec/%s/%zu/env/%zu/valueFrom", list, ci, i);
-        else if ((r = vc__jobj(vf, "fieldRef")))
-            rc = vc__translate_fieldref(c, r);
-        else if ((r = vc__jobj(vf, "configMapKeyRef")))
-            rc = rename_ref(c, r, VC__K_CONFIGMAP);
-        else if ((r = vc__jobj(vf, "secretKeyRef")))
-            rc = rename_ref(c, r, VC__K_SECRET);
+        else if (fr)
+            rc = vc__translate_fieldref(c, fr);
+        else if (cmr)
+            rc = rename_ref(c, cmr, VC__K_CONFIGMAP);
+        else if (skr)
+            rc = rename_ref(c, skr, VC__K_SECRET);
         if (rc < 0) {
             if (names != stack_names)
                 vc__free(names);
@@ -274,7 +293,7 @@ int vc__pod_env(vc__call *c, json_t *spec)
     static const char *const lists[] = { "containers", "initContainers", "ephemeralContainers" };
     for (size_t l = 0; l < 3; l++) {
         json_t *ct;
-        json_array_foreach(vc__jarr(spec, lists[l]), i, ct) {
+        VC__ARRAY_FOREACH(vc__jarr(spec, lists[l]), i, ct) {
             if ((rc = translate_container(c, ct, lists[l], i, add, nadd)) < 0)
                 goto out;
         }

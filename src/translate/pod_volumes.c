@@ -51,7 +51,7 @@ static int fieldrefs(vc__call *c, json_t *dapi)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(vc__jarr(dapi, "items"), i, item) {
+    VC__ARRAY_FOREACH(vc__jarr(dapi, "items"), i, item) {
         json_t *fr = vc__jobj(item, "fieldRef");
         int rc = fr ? vc__translate_fieldref(c, fr) : VC_OK;
         if (rc < 0)
@@ -217,7 +217,7 @@ int vc__pod_volumes(vc__call *c, json_t *spec, vc__kv_sink *sink)
 {
     size_t i;
     json_t *vol;
-    json_array_foreach(vc__jarr(spec, "volumes"), i, vol) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "volumes"), i, vol) {
         const char *vname = vc__jstr(vol, "name");
         if (!json_is_object(vol) || !vname)
             return vc__bad(c, json_is_object(vol) ? "required" : "must be an object",
@@ -225,10 +225,18 @@ int vc__pod_volumes(vc__call *c, json_t *spec, vc__kv_sink *sink)
         int rc;
         /* a volume has its name and one source: walk its members once */
         const char *member;
-        json_t *src;
+        json_t *src, *proj = NULL, *dapi = NULL;
+        bool ephemeral = false;
         json_object_foreach(vol, member, src) {
+            /* the members handled after the walk, found on the way */
+            if (!strcmp(member, "ephemeral"))
+                ephemeral = true;
             if (!json_is_object(src))
                 continue;
+            if (!strcmp(member, "projected"))
+                proj = src;
+            else if (!strcmp(member, "downwardAPI"))
+                dapi = src;
             for (size_t r = 0; r < VC__ARRAY_LEN(k_volume_refs); r++) {
                 if (strcmp(member, k_volume_refs[r].source) != 0)
                     continue;
@@ -237,7 +245,7 @@ int vc__pod_volumes(vc__call *c, json_t *spec, vc__kv_sink *sink)
                     return rc;
             }
         }
-        if (json_object_get(vol, "ephemeral")) {
+        if (ephemeral) {
             /* the PVC the ephemeral-volume controller makes: <pod>-<volume> */
             char claim[VC__NAME_MAX * 2], hn[VC__NAME_MAX];
             snprintf(claim, sizeof claim, "%s-%s", c->vname, vname);
@@ -247,10 +255,9 @@ int vc__pod_volumes(vc__call *c, json_t *spec, vc__kv_sink *sink)
                 return vc__error_oom();
             json_object_del(vol, "ephemeral");
         }
-        json_t *x;
-        if ((x = vc__jobj(vol, "projected")) && (rc = projected(c, x, vname, i, sink)) < 0)
+        if (proj && (rc = projected(c, proj, vname, i, sink)) < 0)
             return rc;
-        if ((x = vc__jobj(vol, "downwardAPI")) && (rc = fieldrefs(c, x)) < 0)
+        if (dapi && (rc = fieldrefs(c, dapi)) < 0)
             return rc;
     }
     return VC_OK;
@@ -296,9 +303,9 @@ int vc__translate_pod_token_requests(json_t **out, vc_translator *t, const json_
         return vc__error_oom();
     size_t i, j;
     json_t *vol, *s;
-    json_array_foreach(vc__jarr(vc__jobj(vpod, "spec"), "volumes"), i, vol) {
+    VC__ARRAY_FOREACH(vc__jarr(vc__jobj(vpod, "spec"), "volumes"), i, vol) {
         const char *vn = vc__jstr(vol, "name");
-        json_array_foreach(vc__jarr(vc__jobj(vol, "projected"), "sources"), j, s) {
+        VC__ARRAY_FOREACH(vc__jarr(vc__jobj(vol, "projected"), "sources"), j, s) {
             json_t *sat = vc__jobj(s, "serviceAccountToken");
             if (!sat || !vn)
                 continue;
@@ -346,13 +353,13 @@ int vc__translate_pod_references(json_t **out, vc_translator *t, const json_t *v
     for (size_t l = 0; l < 3; l++) {
         size_t i, j;
         json_t *ct, *e;
-        json_array_foreach(vc__jarr(spec, lists[l]), i, ct) {
-            json_array_foreach(vc__jarr(ct, "env"), j, e) {
+        VC__ARRAY_FOREACH(vc__jarr(spec, lists[l]), i, ct) {
+            VC__ARRAY_FOREACH(vc__jarr(ct, "env"), j, e) {
                 json_t *vf = vc__jobj(e, "valueFrom");
                 rc |= add_ref(t, cms, VC__K_CONFIGMAP, ns, vc__jpath_str(vf, "configMapKeyRef", "name"));
                 rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jpath_str(vf, "secretKeyRef", "name"));
             }
-            json_array_foreach(vc__jarr(ct, "envFrom"), j, e) {
+            VC__ARRAY_FOREACH(vc__jarr(ct, "envFrom"), j, e) {
                 rc |= add_ref(t, cms, VC__K_CONFIGMAP, ns, vc__jpath_str(e, "configMapRef", "name"));
                 rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jpath_str(e, "secretRef", "name"));
             }
@@ -360,8 +367,8 @@ int vc__translate_pod_references(json_t **out, vc_translator *t, const json_t *v
     }
     size_t i, j;
     json_t *e, *vol, *s;
-    json_array_foreach(vc__jarr(spec, "imagePullSecrets"), i, e) rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jstr(e, "name"));
-    json_array_foreach(vc__jarr(spec, "volumes"), i, vol) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "imagePullSecrets"), i, e) rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jstr(e, "name"));
+    VC__ARRAY_FOREACH(vc__jarr(spec, "volumes"), i, vol) {
         for (size_t r = 0; r < VC__ARRAY_LEN(k_volume_refs); r++) {
             const struct ref_rule *rr = &k_volume_refs[r];
             json_t *list = rr->kind == VC__K_CONFIGMAP ? cms : rr->kind == VC__K_SECRET ? secs : rr->kind == VC__K_PVC ? pvcs : NULL;
@@ -373,7 +380,7 @@ int vc__translate_pod_references(json_t **out, vc_translator *t, const json_t *v
             snprintf(claim, sizeof claim, "%s-%s", pname, vc__jstr(vol, "name"));
             rc |= add_ref(t, pvcs, VC__K_PVC, ns, claim);
         }
-        json_array_foreach(vc__jarr(vc__jobj(vol, "projected"), "sources"), j, s) {
+        VC__ARRAY_FOREACH(vc__jarr(vc__jobj(vol, "projected"), "sources"), j, s) {
             rc |= add_ref(t, cms, VC__K_CONFIGMAP, ns, vc__jpath_str(s, "configMap", "name"));
             rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jpath_str(s, "secret", "name"));
             if (vc__jobj(s, "serviceAccountToken") && (t->flags & VC_TRANSLATE_OPT_SECRETS_FOR_SA_TOKENS) && pname) {

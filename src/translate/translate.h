@@ -66,6 +66,17 @@
  * virtual pod fields an update carries, as last applied (pod_update.c). */
 #define VC__A_POD_UPDATE_DIGEST "vcluster.loft.sh/pod-update-digest"
 
+/* json_array_foreach / json_object_foreach over an expression evaluated once:
+ * jansson's macros evaluate their container argument on every iteration, so
+ * json_array_foreach(vc__jarr(spec, "volumes"), ...) looked the key up twice
+ * per element. `break` and `continue` keep their meaning. */
+#define VC__ARRAY_FOREACH(expr, index, value)                                                   \
+    for (json_t *vc__arr_##index = (json_t *)(expr); vc__arr_##index; vc__arr_##index = NULL) \
+    json_array_foreach(vc__arr_##index, index, value)
+#define VC__OBJECT_FOREACH(expr, key, value)                                                  \
+    for (json_t *vc__obj_##key = (json_t *)(expr); vc__obj_##key; vc__obj_##key = NULL) \
+    json_object_foreach(vc__obj_##key, key, value)
+
 /* ---- kinds (data-driven: src/translate/kinds.c) ---- */
 typedef enum vc__kind_id {
     VC__K_POD = 0,
@@ -144,6 +155,10 @@ struct vc_translator {
     json_t *s_true_str, *s_false_str;
     json_t *s_gvk[VC__K_COUNT];             /* each kind's upstream GVK string */
     json_t *s_domain, *s_svc_domain;         /* "<domain>", "svc.<domain>" (DNS searches) */
+    /* Namespace-label keys already hashed (vc__ns_label_key): every pod of a
+     * namespace carries the same few, and SHA-256 was 6% of a pod. Written
+     * during translation: one translator is used by one thread at a time. */
+    struct vc__nskey_cache *nskeys;
     json_t *owner_ref, *owner_ref_ctrl;     /* [{...Service <name>...}] arrays */
     json_t *env_kube[VC__ENV_KUBE_COUNT];   /* sorted KUBERNETES_* {name,value} */
     json_t *host_alias;                      /* {ip, hostnames} or NULL */
@@ -230,6 +245,8 @@ const char *vc__virtual_label_key(const vc_translator *t, const char *key);
 bool vc__is_translated_label(const vc_translator *t, const char *key);
 /* vcluster.loft.sh/ns-label-<vc>-x-<sha10(key)> into out[64]. */
 void vc__ns_label_key(const vc_translator *t, const char *key, char out[64]);
+/* The cache vc__ns_label_key uses (freed with vc__free), NULL when out of memory. */
+struct vc__nskey_cache *vc__nskey_cache_new(void);
 /* Reverse a host name without annotations. VC_ENOTFOUND when impossible
  * (hashed, foreign or ambiguous). *out_ns / *out_name are vc__malloc'ed. */
 int vc__virtual_name_by_name(const vc_translator *t, const vc__kind *k, const char *host_ns,

@@ -147,6 +147,7 @@ void vc_translator_free(vc_translator *t)
         json_decref(*leaves[i]);
     for (size_t i = 0; i < VC__K_COUNT; i++)
         json_decref(t->s_gvk[i]);
+    vc__free(t->nskeys);
     json_decref(t->s_domain);
     json_decref(t->s_svc_domain);
     char **strs[] = { &t->name, &t->host_ns, &t->domain, &t->kube_ip, &t->dns_ip, &t->owner_uid,
@@ -289,6 +290,8 @@ int vc_translator_new(vc_translator **out, const vc_translate_options *user_opts
     for (size_t i = 0; i < VC__K_COUNT; i++)
         if (!(t->s_gvk[i] = json_string(vc__kind_get((vc__kind_id)i)->gvk)))
             goto oom;
+    if (!(t->nskeys = vc__nskey_cache_new()))
+        goto oom;
     char svc_domain[300];
     snprintf(svc_domain, sizeof svc_domain, "svc.%s", t->domain);
     t->s_domain = json_string(t->domain);
