@@ -649,14 +649,12 @@ int vc__pod_to_host(vc__call *c, json_t *obj)
 
     /* hostAliases: append the kube alias */
     json_t *ha = vc__jarr(spec, "hostAliases");
-    if (!ha) {
-        ha = json_array();
-        if (!ha || json_object_set_new_nocheck(spec, "hostAliases", ha) < 0) {
+    if (!ha) { /* the common case: the translator's shared list */
+        if (json_object_set_nocheck(spec, "hostAliases", t->host_aliases) < 0) {
             rc = vc__error_oom();
             goto out;
         }
-    }
-    if (json_array_append(ha, t->host_alias) < 0) {
+    } else if (json_array_append(ha, t->host_alias) < 0) {
         rc = vc__error_oom();
         goto out;
     }

@@ -162,6 +162,7 @@ struct vc_translator {
     json_t *owner_ref, *owner_ref_ctrl;     /* [{...Service <name>...}] arrays */
     json_t *env_kube[VC__ENV_KUBE_COUNT];   /* sorted KUBERNETES_* {name,value} */
     json_t *host_alias;                      /* {ip, hostnames} or NULL */
+    json_t *host_aliases;                    /* [host_alias]: a pod without hostAliases */
     json_t *dns_nameservers, *dns_options;   /* ["<dnsIP>"], [{name: ndots, value: "5"}] */
     json_t *fp_name, *fp_namespace, *fp_uid, *fp_labels, *fp_sa; /* redirected fieldPaths */
 };

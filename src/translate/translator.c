@@ -95,8 +95,9 @@ static void drop_ip_leaves(vc_translator *t)
         t->env_kube[i] = NULL;
     }
     json_decref(t->host_alias);
+    json_decref(t->host_aliases);
     json_decref(t->dns_nameservers);
-    t->host_alias = t->dns_nameservers = NULL;
+    t->host_alias = t->host_aliases = t->dns_nameservers = NULL;
 }
 
 /* The leaves that depend on the service IPs. Missing IPs get placeholders,
@@ -127,8 +128,9 @@ static int build_ip_leaves(vc_translator *t)
     snprintf(canon, sizeof canon, "kubernetes.default.svc.%s", t->domain);
     t->host_alias = json_pack("{ss s[ssss]}", "ip", ip, "hostnames", canon, "kubernetes",
                               "kubernetes.default", "kubernetes.default.svc");
+    t->host_aliases = t->host_alias ? json_pack("[O]", t->host_alias) : NULL;
     t->dns_nameservers = json_pack("[s]", t->dns_ip ? t->dns_ip : "<dns-ip>");
-    if (!t->host_alias || !t->dns_nameservers)
+    if (!t->host_alias || !t->host_aliases || !t->dns_nameservers)
         return vc__error_oom();
     return VC_OK;
 }
