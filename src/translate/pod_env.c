@@ -144,8 +144,8 @@ static int service_env(json_t *list, const json_t *svc)
 
 static bool name_in(const char *const *names, size_t n, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(names[i], name))
+    for (size_t i = 0; i < n; i++) /* the first byte settles most: KUBERNETES_* against a container's names */
+        if (names[i][0] == name[0] && !strcmp(names[i], name))
             return true;
     return false;
 }

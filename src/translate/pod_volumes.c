@@ -238,7 +238,7 @@ int vc__pod_volumes(vc__call *c, json_t *spec, vc__kv_sink *sink)
             else if (!strcmp(member, "downwardAPI"))
                 dapi = src;
             for (size_t r = 0; r < VC__ARRAY_LEN(k_volume_refs); r++) {
-                if (strcmp(member, k_volume_refs[r].source) != 0)
+                if (member[0] != k_volume_refs[r].source[0] || strcmp(member, k_volume_refs[r].source) != 0)
                     continue;
                 json_t *h = k_volume_refs[r].sub ? vc__jobj(src, k_volume_refs[r].sub) : src;
                 if (h && (rc = rename_ref(c, h, k_volume_refs[r].field, k_volume_refs[r].kind)) < 0)
