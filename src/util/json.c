@@ -400,6 +400,19 @@ static inline void put1(writer *w, char c)
     b->ptr[b->size++] = c;
 }
 
+/* Bytes put_string must look at: control characters, '"', '\\' and every
+ * byte of a multi-byte UTF-8 sequence (validated as jansson does). */
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const unsigned char k_special[256] = {
+    R16(1), R16(1),                                 /* 0x00-0x1F: control characters */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20-0x2F: '"' */
+    R16(0), R16(0),                                 /* 0x30-0x4F */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50-0x5F: '\\' */
+    R16(0), R16(0),                                 /* 0x60-0x7F */
+    R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), /* 0x80-0xFF: UTF-8 */
+};
+#undef R16
+
 /* jansson's dump_string without JSON_ENSURE_ASCII / JSON_ESCAPE_SLASH */
 static void put_string(writer *w, const char *str, size_t len)
 {
@@ -407,6 +420,10 @@ static void put_string(writer *w, const char *str, size_t len)
     const unsigned char *s = (const unsigned char *)str, *end = s + len, *run = s;
     put1(w, '"');
     while (s < end) {
+        while (s < end && !k_special[*s]) /* the common run: plain ASCII */
+            s++;
+        if (s == end)
+            break;
         unsigned char c = *s;
         if (c >= 0x80) {
             /* jansson strings end in a NUL, where utf8_len stops */
