@@ -80,7 +80,7 @@ static int hex4(const unsigned char *s, int32_t *out)
 
 static int tmp_reserve(reader *r, size_t n)
 {
-    if (n <= r->tmpcap)
+    if (r->tmp && n <= r->tmpcap)
         return 0;
     size_t cap = r->tmpcap ? r->tmpcap : 256;
     while (cap < n)
