@@ -384,7 +384,7 @@ static int translate_hostname(vc__call *c, json_t *spec, vc__kv *kv, size_t *n)
             host[len - 1] = '\0';
         /* usually the pod's own name: its string is shared */
         json_t *hj = strcmp(host, c->vname) ? vc__call_string(c, host) : vc__call_vname(c);
-        if (!hj || json_object_set_new(spec, "hostname", hj) < 0)
+        if (!hj || json_object_set_new_nocheck(spec, "hostname", hj) < 0)
             return vc__error_oom();
     } else {
         snprintf(host, sizeof host, "%s", hn);
