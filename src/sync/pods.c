@@ -417,15 +417,15 @@ static int fetch_whole(vc_syncer *s, vc__ctl *c, const char *vkey, const json_t 
     pods_state *ps = c->state;
     *out = NULL;
     char *seen = vc__map_del(&ps->seen, vkey);
-    if (seen) { /* its watch event brought it whole: no GET */
+    if (seen) {
+        /* its watch event brought it whole: no GET. It moves to `whole`,
+         * where it stays until the create is sent (the create waits for
+         * the pod's tokens and comes back here) */
         ps->seen_bytes -= strlen(seen);
-        json_t *w = json_loads(seen, 0, NULL);
-        vc__free(seen);
-        if (w && vc__streq(vc__uid_of(w), vc__uid_of(rec))) {
-            *out = w;
-            return VC_OK;
-        }
-        json_decref(w);
+        void *old = NULL;
+        if (vc__map_put(&ps->whole, vkey, seen, &old) < 0)
+            vc__free(seen);
+        vc__free(old);
     }
     const char *text = vc__map_get(&ps->whole, vkey);
     if (text) {
