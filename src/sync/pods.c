@@ -7,6 +7,10 @@
 /* At most this many pods between "whole pod fetched" and "host create sent":
  * bounds the memory of whole pods and tokens held at once. */
 #define PREPARING_MAX 256
+/* The whole virtual pods kept from their watch events for their creates:
+ * a burst's first few thousand plain pods (~1 KiB each) or several hundred
+ * real ones. */
+#define SEEN_BYTES (4u << 20)
 
 typedef struct pods_state {
     vc__map whole;    /* vkey -> char*: the whole virtual pod (compact JSON), fetched for its create */
@@ -20,6 +24,11 @@ typedef struct pods_state {
     vc__map updating;  /* vkey -> (void *)1 while update writes are on the wire */
     vc__map applied;   /* vkey -> char* digest written, until the host cache shows it */
     vc__map bsync;     /* vkey -> (void *)1: the host pod's metadata may have something to copy back */
+    /* vkey -> char*: the whole virtual pod as its watch event (or list page)
+     * brought it, kept while it has no host twin so that its create needs no
+     * GET (fetch_whole). Bounded by SEEN_BYTES; past it, the GET as before. */
+    vc__map seen;
+    size_t seen_bytes;
 } pods_state;
 
 typedef struct tok_fetch {
@@ -70,6 +79,7 @@ static void pods_state_free(void *p)
     vc__map_clear(&ps->updating, NULL);
     vc__map_clear(&ps->applied, vc__free);
     vc__map_clear(&ps->bsync, NULL);
+    vc__map_clear(&ps->seen, vc__free);
     vc__free(ps);
 }
 
@@ -220,6 +230,49 @@ static int want_digest(vc_syncer *s, const char *vns, const char *base, char out
     return VC_OK;
 }
 
+static void seen_drop(pods_state *ps, const char *vkey)
+{
+    char *t = vc__map_del(&ps->seen, vkey);
+    if (t) {
+        ps->seen_bytes -= strlen(t);
+        vc__free(t);
+    }
+}
+
+/* Keep the whole pod of an event while it has no host twin (see `seen`). */
+static void seen_keep(vc__ctl *c, json_t *obj)
+{
+    pods_state *ps = c->state;
+    json_t *md = json_object_get(obj, "metadata");
+    const char *ns = vc__jstr(md, "namespace"), *name = vc__jstr(md, "name");
+    const char *node = node_of(obj);
+    if (!ps || !ns || !name || (node && *node) || json_object_get(md, "deletionTimestamp"))
+        return;
+    char vkey[2 * VC__NAME_MAX + 2], hname[VC__NAME_MAX], hkey[VC__NAME_MAX + 256];
+    snprintf(vkey, sizeof vkey, "%s/%s", ns, name);
+    vc_syncer *s = c->virt ? c->virt->s : NULL;
+    if (s && c->host) {
+        vc__host_name(s->tr, c->tk, ns, name, hname);
+        snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
+        if (vc__informer_has(c->host, hkey)) {
+            seen_drop(ps, vkey);
+            return;
+        }
+    }
+    if (!json_object_get(obj, "kind"))
+        json_object_set_new(obj, "kind", json_string("Pod"));
+    if (!json_object_get(obj, "apiVersion"))
+        json_object_set_new(obj, "apiVersion", json_string("v1"));
+    seen_drop(ps, vkey); /* an older event's */
+    char *text = json_dumps(obj, JSON_COMPACT);
+    size_t n = text ? strlen(text) : 0;
+    if (!text || ps->seen_bytes + n > SEEN_BYTES || vc__map_put(&ps->seen, vkey, text, NULL) < 0) {
+        vc__free(text);
+        return;
+    }
+    ps->seen_bytes += n;
+}
+
 /* Virtual pods are cached as records: metadata without annotations, the
  * node, the container names (status back filters by them), the status
  * fields reconcile reads (qosClass, startTime) and the status digest.
@@ -228,7 +281,8 @@ static int want_digest(vc_syncer *s, const char *vns, const char *base, char out
  * of 10,000 pods thus costs a record each, not a whole pod each. */
 static void slim_virtual_pod(void *ud, json_t *obj)
 {
-    (void)ud;
+    if (ud)
+        seen_keep(ud, obj);
     json_t *md = json_object_get(obj, "metadata");
     json_t *spec = json_object_get(obj, "spec");
     const char *node = node_of(obj);
@@ -279,6 +333,7 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
         vc__free(vc__map_del(&ps->hwhole, key));
         vc__free(vc__map_del(&ps->applied, key));
         vc__map_del(&ps->bsync, key);
+        seen_drop(ps, key);
         vc__sync_enqueue(s, c, key, 0);
         return;
     }
@@ -292,10 +347,12 @@ static void on_virtual(void *ud, vc__informer *inf, const char *key, const json_
         snprintf(hkey, sizeof hkey, "%s/%s", s->host_ns, hname);
         fresh = !vc__informer_has(c->host, hkey);
     }
-    if (fresh)
+    if (fresh) {
         vc__sync_enqueue_high(s, c, key);
-    else
+    } else {
+        seen_drop(c->state, key);
         vc__sync_enqueue(s, c, key, 0);
+    }
 }
 
 static void on_host(void *ud, vc__informer *inf, const char *key, const json_t *old, const json_t *nobj)
@@ -386,8 +443,19 @@ static void whole_done(vc_syncer *s, void *ud, int rc, const char *body, size_t 
 static int fetch_whole(vc_syncer *s, vc__ctl *c, const char *vkey, const json_t *rec, json_t **out)
 {
     pods_state *ps = c->state;
-    const char *text = vc__map_get(&ps->whole, vkey);
     *out = NULL;
+    char *seen = vc__map_del(&ps->seen, vkey);
+    if (seen) {
+        /* its watch event brought it whole: no GET. It moves to `whole`,
+         * where it stays until the create is sent (the create waits for
+         * the pod's tokens and comes back here) */
+        ps->seen_bytes -= strlen(seen);
+        void *old = NULL;
+        if (vc__map_put(&ps->whole, vkey, seen, &old) < 0)
+            vc__free(seen);
+        vc__free(old);
+    }
+    const char *text = vc__map_get(&ps->whole, vkey);
     if (text) {
         json_t *w = json_loads(text, 0, NULL);
         if (!w)
@@ -1316,6 +1384,7 @@ int vc__ctl_pods_init(vc_syncer *s, vc__ctl *c, int arg)
     vc__map_init(&ps->tokens);
     vc__map_init(&ps->pending);
     vc__map_init(&ps->bound);
+    vc__map_init(&ps->seen);
     c->state = ps;
     c->free_state = pods_state_free;
     char *sel = vc__sprintf("%s=%s", VC__L_MARKER, s->name);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "translate/translate.h"
+#include "util/json.h"
 
 static int parse_json(json_t **out, const char *what, const char *text)
 {
@@ -9,7 +10,7 @@ static int parse_json(json_t **out, const char *what, const char *text)
     if (!text)
         return vc__error(VC_EINVAL, VC_ERRCLASS_TRANSLATE, "%s: JSON text is NULL", what);
     json_error_t err;
-    json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    json_t *v = vc__json_loads(text, JSON_REJECT_DUPLICATES, &err);
     if (!v)
         return vc__error(VC_EINVAL, VC_ERRCLASS_TRANSLATE, "%s: %d:%d: %s", what, err.line, err.column, err.text);
     if (!json_is_object(v)) {
@@ -41,6 +42,15 @@ static int dump_cb(const char *buffer, size_t size, void *data)
 static int emit(vc_buf *out, const json_t *v, size_t flags)
 {
     vc__buf_clear(out);
+    if (flags == JSON_COMPACT) { /* the fast writer: jansson's bytes (util/json.c) */
+        if (vc__json_dump_compact(v, out) < 0) {
+            vc__buf_clear(out);
+            return vc__error_oom();
+        }
+        if (!out->ptr && vc__buf_set(out, "") < 0)
+            return VC_ENOMEM;
+        return VC_OK;
+    }
     dump_sink d = { out, false };
     if (json_dump_callback(v, dump_cb, &d, flags | JSON_ENCODE_ANY) < 0 || d.failed) {
         vc__buf_clear(out);

@@ -106,6 +106,66 @@ static int prepare(vc__call *c, json_t *obj)
     return VC_OK;
 }
 
+/* The virtual metadata's string at `key` when it is the one `value` points
+ * into (prepare() took vname and vns from there), else a new string. */
+static json_t *meta_string(vc__call *c, const char *key, const char *value)
+{
+    json_t *s = json_object_get(c->vmeta, key);
+    if (json_is_string(s) && json_string_value(s) == value)
+        return json_incref(s);
+    return json_string(value);
+}
+
+json_t *vc__call_vname(vc__call *c)
+{
+    return meta_string(c, "name", c->vname);
+}
+
+json_t *vc__call_vns(vc__call *c)
+{
+    return meta_string(c, "namespace", c->vns);
+}
+
+json_t *vc__call_hname(vc__call *c)
+{
+    if (!c->s_hname || strcmp(json_string_value(c->s_hname), c->hname) != 0) {
+        json_decref(c->s_hname);
+        c->s_hname = vc__call_string(c, c->hname);
+    }
+    return json_incref(c->s_hname);
+}
+
+json_t *vc__call_string(vc__call *c, const char *s)
+{
+    for (size_t i = 0; i < c->n_interned; i++)
+        if (!strcmp(json_string_value(c->interned[i]), s))
+            return json_incref(c->interned[i]);
+    /* names are ASCII nearly always: skip jansson's UTF-8 check (4% of a pod) then */
+    size_t n = 0;
+    bool ascii = true;
+    for (; s[n]; n++)
+        ascii &= (unsigned char)s[n] < 0x80;
+    json_t *j = ascii ? json_stringn_nocheck(s, n) : json_string(s);
+    if (j && c->n_interned < VC__ARRAY_LEN(c->interned))
+        c->interned[c->n_interned++] = json_incref(j);
+    return j;
+}
+
+int vc__call_set_str(vc__call *c, json_t *o, const char *key, const char *value)
+{
+    json_t *j = vc__call_string(c, value);
+    return j && json_object_set_new_nocheck(o, key, j) == 0 ? VC_OK : vc__error_oom(); /* keys are literals */
+}
+
+void vc__call_release(vc__call *c)
+{
+    json_decref(c->s_hname);
+    c->s_hname = NULL;
+    for (size_t i = 0; i < c->n_interned; i++)
+        json_decref(c->interned[i]);
+    c->n_interned = 0;
+}
+
 int vc__translate_to_host(json_t **out, json_t **out_extra, vc_translator *t, json_t *vobj,
                           const json_t *inputs, uint32_t flags, vc__tr_diag *diag)
 {
@@ -143,6 +203,7 @@ int vc__translate_to_host(json_t **out, json_t **out_extra, vc_translator *t, js
     }
     json_decref(c.vmeta);
     json_decref(c.scratch);
+    vc__call_release(&c);
     if (rc < 0) {
         json_decref(vobj);
         json_decref(c.extra);

@@ -58,6 +58,7 @@ int vc__translate_custom_to_host(json_t **out, vc_translator *t, json_t *vobj, c
     rc = vc__host_metadata(&c, vobj, NULL, 0);
     json_decref(c.vmeta);
     json_decref(c.scratch);
+    vc__call_release(&c);
     json_decref(c.extra);
     if (rc < 0) {
         json_decref(vobj);

@@ -112,7 +112,7 @@ int vc_translate_manifests(vc_buf *out, vc_buf *out_notes, vc_translator *t, con
         if (is_list(doc)) {
             size_t j;
             json_t *e;
-            json_array_foreach(json_object_get(doc, "items"), j, e) {
+            VC__ARRAY_FOREACH(json_object_get(doc, "items"), j, e) {
                 char prefix[32];
                 snprintf(prefix, sizeof prefix, "/items/%zu", j);
                 if ((rc = collect(&items, &n, &cap, e, dm, prefix)) < 0)

@@ -108,7 +108,7 @@ static bool has_controller_owner(const json_t *meta)
 {
     size_t i;
     json_t *ref;
-    json_array_foreach(vc__jarr(meta, "ownerReferences"), i, ref) {
+    VC__ARRAY_FOREACH(vc__jarr(meta, "ownerReferences"), i, ref) {
         if (json_is_true(json_object_get(ref, "controller")))
             return true;
     }
@@ -123,11 +123,13 @@ static json_t *host_labels(vc__call *c, const json_t *vlabels, int *rc)
     const json_t *nsl = c->kind->id == VC__K_POD && c->inputs ? json_object_get(c->inputs, "namespaceLabels") : NULL;
     size_t n = json_object_size(vlabels) + 2 + json_object_size(nsl), k = 0;
     vc__kv stack[STACK_KV], *kv = n <= STACK_KV ? stack : vc__malloc(n * sizeof *kv);
-    char(*nskeys)[64] = json_object_size(nsl) ? vc__malloc(json_object_size(nsl) * 64) : NULL;
-    if (!kv || (json_object_size(nsl) && !nskeys)) {
+    char nsstack[8][64];
+    char(*nskeys)[64] = json_object_size(nsl) <= 8 ? nsstack : vc__malloc(json_object_size(nsl) * 64);
+    if (!kv || !nskeys) {
         if (kv != stack)
             vc__free(kv);
-        vc__free(nskeys);
+        if (nskeys != nsstack)
+            vc__free(nskeys);
         *rc = vc__error_oom();
         return NULL;
     }
@@ -141,7 +143,7 @@ static json_t *host_labels(vc__call *c, const json_t *vlabels, int *rc)
     }
     if (c->kind->namespaced) {
         kv[k].key = VC__L_MARKER, kv[k++].value = json_incref(t->s_name);
-        kv[k].key = VC__L_NAMESPACE, kv[k++].value = json_string(c->vns);
+        kv[k].key = VC__L_NAMESPACE, kv[k++].value = vc__call_vns(c);
     } else {
         kv[k].key = VC__L_MARKER, kv[k++].value = json_incref(t->s_marker_cluster);
     }
@@ -154,7 +156,8 @@ static json_t *host_labels(vc__call *c, const json_t *vlabels, int *rc)
     json_t *o = vc__sorted_object(kv, k);
     if (kv != stack)
         vc__free(kv);
-    vc__free(nskeys);
+    if (nskeys != nsstack)
+        vc__free(nskeys);
     if (!o)
         *rc = vc__error_oom();
     return o;
@@ -183,22 +186,29 @@ static json_t *host_annotations(vc__call *c, const json_t *vann, vc__kv *extra, 
     }
     if (nm) {
         qsort(managed, nm, sizeof *managed, str_cmp);
+        size_t total = 0;
+        for (size_t i = 0; i < nm; i++)
+            total += strlen(managed[i]) + 1;
+        char sbuf[512];
         vc_buf b = VC_BUF_INIT;
+        if (total < sizeof sbuf) /* it fits: no allocation */
+            b.ptr = sbuf, b.reserved = sizeof sbuf;
         for (size_t i = 0; i < nm; i++)
             if ((i && vc__buf_put(&b, "\n", 1) < 0) || vc__buf_puts(&b, managed[i]) < 0)
                 break;
         kv[k].key = VC__A_MANAGED_ANNOTATIONS;
         kv[k++].value = b.ptr ? json_stringn_nocheck(b.ptr, b.size) : NULL;
-        vc_buf_dispose(&b);
+        if (b.ptr != sbuf)
+            vc_buf_dispose(&b);
     }
     json_t *uid = json_object_get(c->vmeta, "uid");
-    kv[k].key = VC__A_OBJ_NAME, kv[k++].value = json_string(c->vname);
+    kv[k].key = VC__A_OBJ_NAME, kv[k++].value = vc__call_vname(c);
     kv[k].key = VC__A_OBJ_UID, kv[k++].value = json_is_string(uid) ? json_incref(uid) : json_string("");
-    kv[k].key = VC__A_OBJ_HOST_NAME, kv[k++].value = json_string(c->hname);
-    kv[k].key = VC__A_OBJ_KIND, kv[k++].value = json_string(c->kind->gvk);
+    kv[k].key = VC__A_OBJ_HOST_NAME, kv[k++].value = vc__call_hname(c);
+    kv[k].key = VC__A_OBJ_KIND, kv[k++].value = c->kind->id < VC__K_COUNT && c->kind == vc__kind_get(c->kind->id) ? json_incref(t->s_gvk[c->kind->id]) : json_string(c->kind->gvk);
     if (c->kind->namespaced) {
         kv[k].key = VC__A_OBJ_HOST_NAMESPACE, kv[k++].value = json_incref(t->s_host_ns);
-        kv[k].key = VC__A_OBJ_NAMESPACE, kv[k++].value = json_string(c->vns);
+        kv[k].key = VC__A_OBJ_NAMESPACE, kv[k++].value = vc__call_vns(c);
     }
     for (size_t i = 0; i < n_extra; i++) {
         kv[k++] = extra[i];
@@ -233,7 +243,7 @@ int vc__host_metadata(vc__call *c, json_t *obj, vc__kv *extra, size_t n_extra)
     json_t *labels = host_labels(c, vc__jobj(vmeta, "labels"), &rc);
     json_t *ann = labels ? host_annotations(c, vc__jobj(vmeta, "annotations"), extra, n_extra, &rc) : NULL;
     json_t *meta = ann ? json_object() : NULL;
-    json_t *name = meta ? json_string(c->hname) : NULL;
+    json_t *name = meta ? vc__call_hname(c) : NULL;
     if (!labels || !ann || !meta || !name) {
         for (size_t i = 0; i < n_extra; i++)
             json_decref(extra[i].value), extra[i].value = NULL;

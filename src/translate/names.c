@@ -1,4 +1,5 @@
 /* Name translation: upstream's SafeConcatName and the mappings built on it. */
+#include <stdint.h>
 #include <string.h>
 
 #include "translate/translate.h"
@@ -124,13 +125,43 @@ const char *vc__virtual_label_key(const vc_translator *t, const char *key)
     return key;
 }
 
+/* Direct-mapped: a collision only costs a recomputation. */
+#define NSKEY_SLOTS 32
+struct vc__nskey_cache {
+    struct {
+        char key[64]; /* "" = empty; longer keys are not cached */
+        char out[64];
+    } e[NSKEY_SLOTS];
+};
+
+struct vc__nskey_cache *vc__nskey_cache_new(void)
+{
+    return vc__calloc(1, sizeof(struct vc__nskey_cache));
+}
+
 void vc__ns_label_key(const vc_translator *t, const char *key, char out[64])
 {
+    size_t n = strlen(key);
+    unsigned slot = 0;
+    if (t->nskeys && n > 0 && n < 64) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ (unsigned char)key[i]) * 16777619u;
+        slot = (h ^ (h >> 16)) % NSKEY_SLOTS;
+        if (!strcmp(t->nskeys->e[slot].key, key)) {
+            memcpy(out, t->nskeys->e[slot].out, 64);
+            return;
+        }
+    }
     char hex[65];
-    vc__sha256_hex(key, strlen(key), hex);
+    vc__sha256_hex(key, n, hex);
     hex[10] = '\0';
     const char *parts[4] = { VC__NS_LABEL_PREFIX, t->name, "x", hex };
     vc__safe_concat(out, 64, parts, 4);
+    if (t->nskeys && n > 0 && n < 64) {
+        memcpy(t->nskeys->e[slot].key, key, n + 1);
+        memcpy(t->nskeys->e[slot].out, out, 64);
+    }
 }
 
 static bool is_alnum_lower(char ch)

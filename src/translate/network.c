@@ -164,14 +164,14 @@ int vc__ingress_to_host(vc__call *c, json_t *obj)
         return rc;
     size_t i, j;
     json_t *rule, *path, *tls;
-    json_array_foreach(vc__jarr(spec, "rules"), i, rule) {
-        json_array_foreach(vc__jarr(vc__jobj(rule, "http"), "paths"), j, path) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "rules"), i, rule) {
+        VC__ARRAY_FOREACH(vc__jarr(vc__jobj(rule, "http"), "paths"), j, path) {
             json_t *be = vc__jobj(path, "backend");
             if (be && (rc = backend(c, be)) < 0)
                 return rc;
         }
     }
-    json_array_foreach(vc__jarr(spec, "tls"), i, tls) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "tls"), i, tls) {
         if (json_is_object(tls) && (rc = rename_ns(c, tls, "secretName", VC__K_SECRET)) < 0)
             return rc;
     }
@@ -184,7 +184,7 @@ static int merge_selectors(json_t *dst, const json_t *src)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(vc__jobj(src, "matchLabels"), k, v) {
+    VC__OBJECT_FOREACH(vc__jobj(src, "matchLabels"), k, v) {
         if (vc__selector_pin(dst, k, json_incref(v)) < 0)
             return VC_ENOMEM;
     }

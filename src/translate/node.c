@@ -148,7 +148,7 @@ static json_t *taints_of(const json_t *node)
     json_t *r = json_array();
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(json_object_get(node, "spec"), "taints"), i, t) {
+    VC__ARRAY_FOREACH(json_object_get(json_object_get(node, "spec"), "taints"), i, t) {
         json_t *n = taint_norm(t);
         if (!n || json_array_append_new(r, n) < 0) {
             json_decref(r);
@@ -327,8 +327,8 @@ void vc__pod_requests(const json_t *pod, int64_t out[3])
     int64_t sum[3] = { 0, 0, 0 }, init[3] = { 0, 0, 0 };
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(spec, "containers"), i, c) add_requests(c, sum, false);
-    json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
+    VC__ARRAY_FOREACH(json_object_get(spec, "containers"), i, c) add_requests(c, sum, false);
+    VC__ARRAY_FOREACH(json_object_get(spec, "initContainers"), i, c) {
         /* a sidecar (restartPolicy Always) runs with the others */
         if (vc__streq(vc__jstr(c, "restartPolicy"), "Always"))
             add_requests(c, sum, false);
@@ -419,7 +419,7 @@ static int status_of(json_t **out, const json_t *host, const json_t *virt, const
             json_array_append_new(na, json_pack("{s:s,s:s}", "address", o->kubelet_ip, "type", "InternalIP"));
         size_t i;
         json_t *a;
-        json_array_foreach(json_object_get(st, "addresses"), i, a) {
+        VC__ARRAY_FOREACH(json_object_get(st, "addresses"), i, a) {
             const char *ty = vc__jstr(a, "type");
             if (vc__streq(ty, "Hostname") || vc__streq(ty, "InternalDNS") || (ip && vc__streq(ty, "InternalIP")))
                 continue;

@@ -9,66 +9,110 @@
 #define MAX_PRIORITY 1000000000
 
 /* vcluster.loft.sh/labels: sorted k="v" lines, v as Go's json.Marshal. */
+typedef struct line_ref {
+    size_t off, len;
+} line_ref;
+
 json_t *vc__pod_labels_annotation(const json_t *labels)
 {
     size_t n = json_object_size(labels);
     if (n == 0)
         return json_string("");
-    vc__kv *kv = vc__malloc(n * sizeof *kv);
-    if (!kv)
+    /* every line in one buffer: sort "k=..." strings: comparing keys then '='
+     * matches Go's sort of the joined lines except when one key is a prefix
+     * of another; so the lines themselves are compared. */
+    line_ref stack[32], *lines = n <= 32 ? stack : vc__malloc(n * sizeof *lines);
+    char sbuf[1024];
+    vc_buf text = { sbuf, sizeof sbuf, 0 }; /* moved to the heap before it would outgrow sbuf */
+    json_t *res = NULL;
+    if (!lines)
         return NULL;
     size_t k = 0;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)labels, key, v) kv[k].key = key, kv[k++].value = v;
-    /* sort "k=..." strings: comparing keys then '=' matches Go's sort of the joined lines
-     * except when one key is a prefix of another; build the lines and sort those. */
-    vc_buf *lines = vc__calloc(n, sizeof *lines);
-    json_t *res = NULL;
-    if (!lines)
-        goto out;
-    for (size_t i = 0; i < n; i++)
-        if (vc__buf_puts(&lines[i], kv[i].key) < 0 || vc__buf_put(&lines[i], "=", 1) < 0 ||
-            vc__go_quote(&lines[i], json_string_value(kv[i].value)) < 0)
-            goto out;
-    for (size_t i = 1; i < n; i++) { /* insertion sort: label maps are small */
-        vc_buf x = lines[i];
-        size_t j = i;
-        while (j > 0 && strcmp(lines[j - 1].ptr, x.ptr) > 0) {
-            lines[j] = lines[j - 1];
-            j--;
+    bool ok = true;
+    json_object_foreach((json_t *)labels, key, v) {
+        size_t off = text.size;
+        /* the worst case of this line: every character of the value as \u00XX */
+        size_t worst = strlen(key) + 6 * json_string_length(v) + 4;
+        if (text.ptr == sbuf && text.size + worst + 1 > sizeof sbuf) {
+            size_t cap = text.size + worst + 1 > 2 * sizeof sbuf ? text.size + worst + 1 : 2 * sizeof sbuf;
+            char *h = vc__malloc(cap);
+            if (!h) {
+                ok = false;
+                break;
+            }
+            memcpy(h, sbuf, text.size);
+            text.ptr = h, text.reserved = cap;
         }
-        lines[j] = x;
+        if (vc__buf_puts(&text, key) < 0 || vc__buf_put(&text, "=", 1) < 0 ||
+            vc__go_quote(&text, json_string_value(v)) < 0) {
+            ok = false;
+            break;
+        }
+        lines[k].off = off, lines[k++].len = text.size - off;
     }
-    vc_buf all = VC_BUF_INIT;
-    for (size_t i = 0; i < n; i++)
-        if ((i && vc__buf_put(&all, "\n", 1) < 0) || vc__buf_put(&all, lines[i].ptr, lines[i].size) < 0) {
-            vc_buf_dispose(&all);
-            goto out;
+    if (ok) {
+        for (size_t i = 1; i < k; i++) { /* insertion sort: label maps are small */
+            line_ref x = lines[i];
+            size_t j = i;
+            while (j > 0) {
+                const line_ref *y = &lines[j - 1];
+                size_t m = y->len < x.len ? y->len : x.len;
+                int r = memcmp(text.ptr + y->off, text.ptr + x.off, m);
+                if (r < 0 || (r == 0 && y->len <= x.len))
+                    break;
+                lines[j] = lines[j - 1];
+                j--;
+            }
+            lines[j] = x;
         }
-    res = json_stringn_nocheck(all.ptr, all.size);
-    vc_buf_dispose(&all);
-out:
-    if (lines)
-        for (size_t i = 0; i < n; i++)
-            vc_buf_dispose(&lines[i]);
-    vc__free(lines);
-    vc__free(kv);
+        size_t total = text.size + (k ? k - 1 : 0);
+        char ostack[1024], *o = total < sizeof ostack ? ostack : vc__malloc(total + 1);
+        if (o) {
+            size_t p = 0;
+            for (size_t i = 0; i < k; i++) {
+                if (i)
+                    o[p++] = '\n';
+                memcpy(o + p, text.ptr + lines[i].off, lines[i].len);
+                p += lines[i].len;
+            }
+            res = json_stringn_nocheck(o, p);
+            if (o != ostack)
+                vc__free(o);
+        }
+    }
+    if (text.ptr != sbuf)
+        vc__free(text.ptr);
+    if (lines != stack)
+        vc__free(lines);
     return res;
 }
 
 /* vcluster.loft.sh/owner-references: Go's json.Marshal([]OwnerReference). */
 json_t *vc__pod_owner_refs_annotation(const json_t *refs)
 {
-    vc_buf b = VC_BUF_INIT;
+    static const char *const skeys[] = { "apiVersion", "kind", "name", "uid" };
     size_t i;
     json_t *r;
-    int rc = vc__buf_grow(&b, 192 * json_array_size(refs) + 2);
+    /* on the stack when it surely fits: every string escaped as \u00XX */
+    size_t worst = 2;
+    json_array_foreach(refs, i, r) {
+        worst += 128;
+        for (size_t f = 0; f < 4; f++) {
+            const char *s = vc__jstr(r, skeys[f]);
+            worst += s ? 6 * strlen(s) : 0;
+        }
+    }
+    char sbuf[1024];
+    vc_buf b = VC_BUF_INIT;
+    if (worst < sizeof sbuf)
+        b.ptr = sbuf, b.reserved = sizeof sbuf;
+    int rc = b.ptr ? VC_OK : vc__buf_grow(&b, 192 * json_array_size(refs) + 2);
     rc |= vc__buf_put(&b, "[", 1);
     json_array_foreach(refs, i, r) {
         /* Go's struct order: apiVersion, kind, name, uid, then the optional bools */
         static const char *const sfields[] = { "{\"apiVersion\":", ",\"kind\":", ",\"name\":", ",\"uid\":" };
-        static const char *const skeys[] = { "apiVersion", "kind", "name", "uid" };
         if (i)
             rc |= vc__buf_put(&b, ",", 1);
         for (size_t f = 0; f < 4; f++) {
@@ -86,7 +130,8 @@ json_t *vc__pod_owner_refs_annotation(const json_t *refs)
     }
     rc |= vc__buf_put(&b, "]", 1);
     json_t *res = rc < 0 ? NULL : json_stringn_nocheck(b.ptr, b.size);
-    vc_buf_dispose(&b);
+    if (b.ptr != sbuf)
+        vc_buf_dispose(&b);
     return res;
 }
 
@@ -118,15 +163,17 @@ static int pod_annotations(vc__call *c, const json_t *spec_sa, vc__kv *kv, size_
     const json_t *refs = vc__jarr(c->vmeta, "ownerReferences");
     size_t k = *n;
     const char *s;
+    json_t *sv;
     json_t *uid = json_object_get(c->vmeta, "uid");
 #define KEEP_OR(akey, dflt)                                                                              \
     do {                                                                                                 \
-        s = vc__jstr(vann, akey);                                                                        \
+        sv = json_object_get(vann, akey);                                                                \
+        s = json_is_string(sv) ? json_string_value(sv) : NULL;                                           \
         kv[k].key = akey;                                                                                \
-        kv[k++].value = s && *s ? json_string(s) : (dflt);                                               \
+        kv[k++].value = s && *s ? json_incref(sv) : (dflt);                                              \
     } while (0)
-    KEEP_OR(VC__A_POD_NAMESPACE, json_string(c->vns));
-    KEEP_OR(VC__A_POD_NAME, json_string(c->vname));
+    KEEP_OR(VC__A_POD_NAMESPACE, vc__call_vns(c));
+    KEEP_OR(VC__A_POD_NAME, vc__call_vname(c));
     KEEP_OR(VC__A_POD_UID, json_is_string(uid) ? json_incref(uid) : json_string(""));
     KEEP_OR(VC__A_POD_SA, json_is_string(spec_sa) ? json_incref((json_t *)spec_sa) : json_string(""));
 #undef KEEP_OR
@@ -148,7 +195,7 @@ static int pod_annotations(vc__call *c, const json_t *spec_sa, vc__kv *kv, size_
         const char *osk = vc__pod_owner_set_kind(refs);
         if (osk) {
             kv[k].key = VC__A_OWNER_SET_KIND;
-            kv[k++].value = json_string(osk);
+            kv[k++].value = vc__call_string(c, osk);
         }
     }
     int rc = VC_OK;
@@ -238,11 +285,14 @@ static int translate_dns(vc__call *c, json_t *spec)
         json_object_set_new_nocheck(cfg, "nameservers", ns);
         json_object_set_new_nocheck(cfg, "searches", srch);
     } else {
-        char b1[300], b2[300];
+        char b1[300];
         snprintf(b1, sizeof b1, "%s.svc.%s", c->vns, t->domain);
-        snprintf(b2, sizeof b2, "svc.%s", t->domain);
         json_object_set_nocheck(cfg, "nameservers", t->dns_nameservers);
-        if (json_object_set_new_nocheck(cfg, "searches", json_pack("[sss]", b1, b2, t->domain)) < 0)
+        /* svc.<domain> and <domain> are the translator's shared strings */
+        json_t *srch = json_array();
+        if (!srch || json_array_append_new(srch, json_string(b1)) < 0 ||
+            json_array_append(srch, t->s_svc_domain) < 0 || json_array_append(srch, t->s_domain) < 0 ||
+            json_object_set_new_nocheck(cfg, "searches", srch) < 0)
             rc = vc__error_oom();
     }
     json_object_set_nocheck(cfg, "options", t->dns_options);
@@ -306,7 +356,7 @@ static int rewrite_hosts(vc__call *c, json_t *spec, const char *hostname, const 
     for (size_t l = 0; l < 3; l++) {
         size_t i;
         json_t *ct;
-        json_array_foreach(vc__jarr(spec, lists[l]), i, ct) {
+        VC__ARRAY_FOREACH(vc__jarr(spec, lists[l]), i, ct) {
             if (l == 1 && i == 0)
                 continue; /* the rewrite container itself */
             if (json_is_object(ct) && add_mount(ct) < 0)
@@ -332,8 +382,10 @@ static int translate_hostname(vc__call *c, json_t *spec, vc__kv *kv, size_t *n)
         len = strlen(host);
         if (len && host[len - 1] == '-')
             host[len - 1] = '\0';
-        if (vc__set_str(spec, "hostname", host) < 0)
-            return VC_ENOMEM;
+        /* usually the pod's own name: its string is shared */
+        json_t *hj = strcmp(host, c->vname) ? vc__call_string(c, host) : vc__call_vname(c);
+        if (!hj || json_object_set_new_nocheck(spec, "hostname", hj) < 0)
+            return vc__error_oom();
     } else {
         snprintf(host, sizeof host, "%s", hn);
     }
@@ -394,7 +446,7 @@ static int affinity_term(vc__call *c, json_t *term, const char *ptr, json_t **ou
             /* MergeLabelSelectors(hsel, nsh) */
             const char *k;
             json_t *v;
-            json_object_foreach(vc__jobj(nsh, "matchLabels"), k, v) vc__selector_pin(hsel, k, json_incref(v));
+            VC__OBJECT_FOREACH(vc__jobj(nsh, "matchLabels"), k, v) vc__selector_pin(hsel, k, json_incref(v));
             json_t *me = vc__jarr(nsh, "matchExpressions");
             if (json_array_size(me)) {
                 json_t *dst = vc__jarr(hsel, "matchExpressions");
@@ -440,7 +492,7 @@ static int translate_affinity(vc__call *c, json_t *spec)
             continue;
         size_t i;
         json_t *e;
-        json_array_foreach(vc__jarr(pa, "preferredDuringSchedulingIgnoredDuringExecution"), i, e) {
+        VC__ARRAY_FOREACH(vc__jarr(pa, "preferredDuringSchedulingIgnoredDuringExecution"), i, e) {
             char ptr[200];
             snprintf(ptr, sizeof ptr, "/spec/affinity/%s/preferredDuringSchedulingIgnoredDuringExecution/%zu/podAffinityTerm",
                      kinds[k], i);
@@ -468,7 +520,7 @@ static int translate_topology(vc__call *c, json_t *spec)
 {
     size_t i;
     json_t *tsc;
-    json_array_foreach(vc__jarr(spec, "topologySpreadConstraints"), i, tsc) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "topologySpreadConstraints"), i, tsc) {
         if (!json_is_object(tsc))
             return vc__bad(c, "must be an object", "/spec/topologySpreadConstraints/%zu", i);
         char ptr[120];
@@ -565,7 +617,7 @@ int vc__pod_to_host(vc__call *c, json_t *obj)
     size_t n = 0, cap = 64, tokens = 0;
     size_t i;
     json_t *vol;
-    json_array_foreach(vc__jarr(spec, "volumes"), i, vol) tokens += json_array_size(vc__jarr(vc__jobj(vol, "projected"), "sources"));
+    VC__ARRAY_FOREACH(vc__jarr(spec, "volumes"), i, vol) tokens += json_array_size(vc__jarr(vc__jobj(vol, "projected"), "sources"));
     if (tokens + 16 > cap) {
         cap = tokens + 16;
         if (!(kv = vc__malloc(cap * sizeof *kv)))
@@ -597,14 +649,12 @@ int vc__pod_to_host(vc__call *c, json_t *obj)
 
     /* hostAliases: append the kube alias */
     json_t *ha = vc__jarr(spec, "hostAliases");
-    if (!ha) {
-        ha = json_array();
-        if (!ha || json_object_set_new_nocheck(spec, "hostAliases", ha) < 0) {
+    if (!ha) { /* the common case: the translator's shared list */
+        if (json_object_set_nocheck(spec, "hostAliases", t->host_aliases) < 0) {
             rc = vc__error_oom();
             goto out;
         }
-    }
-    if (json_array_append(ha, t->host_alias) < 0) {
+    } else if (json_array_append(ha, t->host_alias) < 0) {
         rc = vc__error_oom();
         goto out;
     }
@@ -615,7 +665,7 @@ int vc__pod_to_host(vc__call *c, json_t *obj)
         goto out;
     /* image pull secrets */
     json_t *ips;
-    json_array_foreach(vc__jarr(spec, "imagePullSecrets"), i, ips) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "imagePullSecrets"), i, ips) {
         const char *s = vc__jstr(ips, "name");
         if (!json_is_object(ips) || !s) {
             rc = vc__bad(c, "must be an object with a name", "/spec/imagePullSecrets/%zu", i);

@@ -51,7 +51,7 @@ static int rename_ref(vc__call *c, json_t *ref, vc__kind_id kind)
         return VC_OK;
     char hn[VC__NAME_MAX];
     vc__host_name(c->t, vc__kind_get(kind), c->vns, name, hn);
-    return vc__set_str(ref, "name", hn);
+    return vc__call_set_str(c, ref, "name", hn);
 }
 
 typedef struct env_entry {
@@ -144,8 +144,8 @@ static int service_env(json_t *list, const json_t *svc)
 
 static bool name_in(const char *const *names, size_t n, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(names[i], name))
+    for (size_t i = 0; i < n; i++) /* the first byte settles most: KUBERNETES_* against a container's names */
+        if (names[i][0] == name[0] && !strcmp(names[i], name))
             return true;
     return false;
 }
@@ -168,47 +168,68 @@ static int translate_container(vc__call *c, json_t *ct, const char *list, size_t
                 vc__free(names);
             return vc__bad(c, "must be an object", "/spec/%s/%zu/env/%zu", list, ci, i);
         }
-        json_t *nm = json_object_get(e, "name");
+        /* one walk over the entry's few members instead of lookups */
+        json_t *nm = NULL, *vf = NULL, *m;
+        const char *mk;
+        json_object_foreach(e, mk, m) {
+            if (!strcmp(mk, "name"))
+                nm = m;
+            else if (!strcmp(mk, "valueFrom"))
+                vf = m;
+        }
         if (!json_is_string(nm)) {
             if (names != stack_names)
                 vc__free(names);
             return vc__bad(c, nm ? "must be a string" : "required", "/spec/%s/%zu/env/%zu/name", list, ci, i);
         }
         names[nn++] = json_string_value(nm);
-        json_t *vf = json_object_get(e, "valueFrom");
         if (!vf)
             continue;
         int rc = VC_OK;
-        json_t *r;
+        json_t *fr = NULL, *cmr = NULL, *skr = NULL;
+        if (json_is_object(vf)) {
+            json_object_foreach(vf, mk, m) {
+                if (!json_is_object(m))
+                    continue;
+                if (!strcmp(mk, "fieldRef"))
+                    fr = m;
+                else if (!strcmp(mk, "configMapKeyRef"))
+                    cmr = m;
+                else if (!strcmp(mk, "secretKeyRef"))
+                    skr = m;
+            }
+        }
         if (!json_is_object(vf))
             rc = vc__bad(c, "must be an object", "/spec/%s/%zu/env/%zu/valueFrom", list, ci, i);
-        else if ((r = vc__jobj(vf, "fieldRef")))
-            rc = vc__translate_fieldref(c, r);
-        else if ((r = vc__jobj(vf, "configMapKeyRef")))
-            rc = rename_ref(c, r, VC__K_CONFIGMAP);
-        else if ((r = vc__jobj(vf, "secretKeyRef")))
-            rc = rename_ref(c, r, VC__K_SECRET);
+        else if (fr)
+            rc = vc__translate_fieldref(c, fr);
+        else if (cmr)
+            rc = rename_ref(c, cmr, VC__K_CONFIGMAP);
+        else if (skr)
+            rc = rename_ref(c, skr, VC__K_SECRET);
         if (rc < 0) {
             if (names != stack_names)
                 vc__free(names);
             return rc;
         }
     }
-    /* additional variables first, so dependent $(VAR) references resolve */
-    json_t *ne = json_array();
+    /* additional variables first, so dependent $(VAR) references resolve;
+     * into the container's own list (the object is ours to rewrite): one
+     * table growth instead of a new array */
+    json_t *ne = json_is_array(env) ? env : json_array();
     bool ok = ne != NULL;
+    size_t at = 0;
     for (size_t k = 0; ok && k < nadd; k++)
         if (!name_in(names, nn, add[k].name))
-            ok = json_array_append(ne, add[k].obj) == 0;
+            ok = json_array_insert(ne, at++, add[k].obj) == 0;
     if (names != stack_names)
         vc__free(names);
-    if (ok && env)
-        ok = json_array_extend(ne, env) == 0;
     if (!ok) {
-        json_decref(ne);
+        if (ne != env)
+            json_decref(ne);
         return vc__error_oom();
     }
-    if (json_object_set_new_nocheck(ct, "env", ne) < 0)
+    if (ne != env && json_object_set_new_nocheck(ct, "env", ne) < 0)
         return vc__error_oom();
     json_t *ef = json_object_get(ct, "envFrom");
     if (ef && !json_is_null(ef) && !json_is_array(ef))
@@ -272,7 +293,7 @@ int vc__pod_env(vc__call *c, json_t *spec)
     static const char *const lists[] = { "containers", "initContainers", "ephemeralContainers" };
     for (size_t l = 0; l < 3; l++) {
         json_t *ct;
-        json_array_foreach(vc__jarr(spec, lists[l]), i, ct) {
+        VC__ARRAY_FOREACH(vc__jarr(spec, lists[l]), i, ct) {
             if ((rc = translate_container(c, ct, lists[l], i, add, nadd)) < 0)
                 goto out;
         }

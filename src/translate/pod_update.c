@@ -43,7 +43,7 @@ int vc__pod_update_digest(const json_t *vpod, char out[65])
     json_t *eph = json_array();
     size_t i;
     json_t *ct;
-    json_array_foreach(json_object_get(spec, "ephemeralContainers"), i, ct) {
+    VC__ARRAY_FOREACH(json_object_get(spec, "ephemeralContainers"), i, ct) {
         json_t *n = json_object_get(ct, "name");
         if (n && eph)
             json_array_append(eph, n);
@@ -208,7 +208,7 @@ static int spec_patch(const json_t *dspec, const json_t *hspec, json_t *sp)
     json_t *missing = NULL;
     size_t i, j;
     json_t *want, *have;
-    json_array_foreach(json_object_get(dspec, "tolerations"), i, want) {
+    VC__ARRAY_FOREACH(json_object_get(dspec, "tolerations"), i, want) {
         bool found = false;
         json_array_foreach(htol, j, have) if (json_equal(have, want)) found = true;
         if (found)
@@ -226,7 +226,7 @@ static int spec_patch(const json_t *dspec, const json_t *hspec, json_t *sp)
      * list): a strategic-merge delete directive per gate the virtual pod
      * dropped */
     json_t *gates = NULL;
-    json_array_foreach(json_object_get(hspec, "schedulingGates"), i, have) {
+    VC__ARRAY_FOREACH(json_object_get(hspec, "schedulingGates"), i, have) {
         const char *g = vc__jstr(have, "name");
         if (!g || by_name(json_object_get(dspec, "schedulingGates"), g))
             continue;
@@ -290,7 +290,7 @@ int vc__translate_pod_update(json_t **out, vc_translator *t, const json_t *vpod,
      * cannot) */
     size_t i;
     json_t *dc;
-    json_array_foreach(json_object_get(dspec, "ephemeralContainers"), i, dc) {
+    VC__ARRAY_FOREACH(json_object_get(dspec, "ephemeralContainers"), i, dc) {
         if (rc == VC_OK && !by_name(json_object_get(hspec, "ephemeralContainers"), vc__jstr(dc, "name")) &&
             json_array_append(eph, dc) < 0)
             rc = vc__error_oom();
@@ -299,7 +299,7 @@ int vc__translate_pod_update(json_t **out, vc_translator *t, const json_t *vpod,
     json_t *empty = json_object();
     if (!empty && rc == VC_OK)
         rc = vc__error_oom();
-    json_array_foreach(json_object_get(dspec, "containers"), i, dc) {
+    VC__ARRAY_FOREACH(json_object_get(dspec, "containers"), i, dc) {
         json_t *hc = by_name(json_object_get(hspec, "containers"), vc__jstr(dc, "name"));
         json_t *dr = json_object_get(dc, "resources"), *hr = json_object_get(hc, "resources");
         if (rc < 0 || !hc || json_equal(dr ? dr : empty, hr ? hr : empty))

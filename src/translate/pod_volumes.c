@@ -44,14 +44,14 @@ static int rename_ref(vc__call *c, json_t *holder, const char *field, vc__kind_i
         return VC_OK;
     char hn[VC__NAME_MAX];
     vc__host_name(c->t, vc__kind_get(kind), c->vns, name, hn);
-    return vc__set_str(holder, field, hn);
+    return vc__call_set_str(c, holder, field, hn);
 }
 
 static int fieldrefs(vc__call *c, json_t *dapi)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(vc__jarr(dapi, "items"), i, item) {
+    VC__ARRAY_FOREACH(vc__jarr(dapi, "items"), i, item) {
         json_t *fr = vc__jobj(item, "fieldRef");
         int rc = fr ? vc__translate_fieldref(c, fr) : VC_OK;
         if (rc < 0)
@@ -157,13 +157,23 @@ static int token_source(vc__call *c, json_t *source, const char *vol, size_t j, 
                 json_decref(tok);
                 return vc__fail(c, VC_EINVAL, "token annotation suffix \"%s\" is used twice", sfx);
             }
-        json_t *ks = json_string(key);
-        if (!ks || (!c->scratch && !(c->scratch = json_array())) || json_array_append_new(c->scratch, ks) < 0 ||
-            *sink->n >= sink->cap) {
+        const char *kept;
+        if (c->n_keys < VC__ARRAY_LEN(c->keys)) { /* in the call: no allocation */
+            snprintf(c->keys[c->n_keys], sizeof c->keys[0], "%s", key);
+            kept = c->keys[c->n_keys++];
+        } else {
+            json_t *ks = json_string(key);
+            if (!ks || (!c->scratch && !(c->scratch = json_array())) || json_array_append_new(c->scratch, ks) < 0) {
+                json_decref(tok);
+                return vc__error_oom();
+            }
+            kept = json_string_value(ks);
+        }
+        if (*sink->n >= sink->cap) {
             json_decref(tok);
             return vc__error_oom();
         }
-        sink->kv[*sink->n].key = json_string_value(ks);
+        sink->kv[*sink->n].key = kept;
         sink->kv[(*sink->n)++].value = tok;
         repl = json_pack("{s[{sss{sOss}si}]}", "items", "path", path ? path : "", "fieldRef", "apiVersion",
                          c->t->s_v1, "fieldPath", fp, "mode", TOKEN_FILE_MODE);
@@ -207,7 +217,7 @@ int vc__pod_volumes(vc__call *c, json_t *spec, vc__kv_sink *sink)
 {
     size_t i;
     json_t *vol;
-    json_array_foreach(vc__jarr(spec, "volumes"), i, vol) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "volumes"), i, vol) {
         const char *vname = vc__jstr(vol, "name");
         if (!json_is_object(vol) || !vname)
             return vc__bad(c, json_is_object(vol) ? "required" : "must be an object",
@@ -215,19 +225,27 @@ int vc__pod_volumes(vc__call *c, json_t *spec, vc__kv_sink *sink)
         int rc;
         /* a volume has its name and one source: walk its members once */
         const char *member;
-        json_t *src;
+        json_t *src, *proj = NULL, *dapi = NULL;
+        bool ephemeral = false;
         json_object_foreach(vol, member, src) {
+            /* the members handled after the walk, found on the way */
+            if (!strcmp(member, "ephemeral"))
+                ephemeral = true;
             if (!json_is_object(src))
                 continue;
+            if (!strcmp(member, "projected"))
+                proj = src;
+            else if (!strcmp(member, "downwardAPI"))
+                dapi = src;
             for (size_t r = 0; r < VC__ARRAY_LEN(k_volume_refs); r++) {
-                if (strcmp(member, k_volume_refs[r].source) != 0)
+                if (member[0] != k_volume_refs[r].source[0] || strcmp(member, k_volume_refs[r].source) != 0)
                     continue;
                 json_t *h = k_volume_refs[r].sub ? vc__jobj(src, k_volume_refs[r].sub) : src;
                 if (h && (rc = rename_ref(c, h, k_volume_refs[r].field, k_volume_refs[r].kind)) < 0)
                     return rc;
             }
         }
-        if (json_object_get(vol, "ephemeral")) {
+        if (ephemeral) {
             /* the PVC the ephemeral-volume controller makes: <pod>-<volume> */
             char claim[VC__NAME_MAX * 2], hn[VC__NAME_MAX];
             snprintf(claim, sizeof claim, "%s-%s", c->vname, vname);
@@ -237,10 +255,9 @@ int vc__pod_volumes(vc__call *c, json_t *spec, vc__kv_sink *sink)
                 return vc__error_oom();
             json_object_del(vol, "ephemeral");
         }
-        json_t *x;
-        if ((x = vc__jobj(vol, "projected")) && (rc = projected(c, x, vname, i, sink)) < 0)
+        if (proj && (rc = projected(c, proj, vname, i, sink)) < 0)
             return rc;
-        if ((x = vc__jobj(vol, "downwardAPI")) && (rc = fieldrefs(c, x)) < 0)
+        if (dapi && (rc = fieldrefs(c, dapi)) < 0)
             return rc;
     }
     return VC_OK;
@@ -286,9 +303,9 @@ int vc__translate_pod_token_requests(json_t **out, vc_translator *t, const json_
         return vc__error_oom();
     size_t i, j;
     json_t *vol, *s;
-    json_array_foreach(vc__jarr(vc__jobj(vpod, "spec"), "volumes"), i, vol) {
+    VC__ARRAY_FOREACH(vc__jarr(vc__jobj(vpod, "spec"), "volumes"), i, vol) {
         const char *vn = vc__jstr(vol, "name");
-        json_array_foreach(vc__jarr(vc__jobj(vol, "projected"), "sources"), j, s) {
+        VC__ARRAY_FOREACH(vc__jarr(vc__jobj(vol, "projected"), "sources"), j, s) {
             json_t *sat = vc__jobj(s, "serviceAccountToken");
             if (!sat || !vn)
                 continue;
@@ -336,13 +353,13 @@ int vc__translate_pod_references(json_t **out, vc_translator *t, const json_t *v
     for (size_t l = 0; l < 3; l++) {
         size_t i, j;
         json_t *ct, *e;
-        json_array_foreach(vc__jarr(spec, lists[l]), i, ct) {
-            json_array_foreach(vc__jarr(ct, "env"), j, e) {
+        VC__ARRAY_FOREACH(vc__jarr(spec, lists[l]), i, ct) {
+            VC__ARRAY_FOREACH(vc__jarr(ct, "env"), j, e) {
                 json_t *vf = vc__jobj(e, "valueFrom");
                 rc |= add_ref(t, cms, VC__K_CONFIGMAP, ns, vc__jpath_str(vf, "configMapKeyRef", "name"));
                 rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jpath_str(vf, "secretKeyRef", "name"));
             }
-            json_array_foreach(vc__jarr(ct, "envFrom"), j, e) {
+            VC__ARRAY_FOREACH(vc__jarr(ct, "envFrom"), j, e) {
                 rc |= add_ref(t, cms, VC__K_CONFIGMAP, ns, vc__jpath_str(e, "configMapRef", "name"));
                 rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jpath_str(e, "secretRef", "name"));
             }
@@ -350,8 +367,8 @@ int vc__translate_pod_references(json_t **out, vc_translator *t, const json_t *v
     }
     size_t i, j;
     json_t *e, *vol, *s;
-    json_array_foreach(vc__jarr(spec, "imagePullSecrets"), i, e) rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jstr(e, "name"));
-    json_array_foreach(vc__jarr(spec, "volumes"), i, vol) {
+    VC__ARRAY_FOREACH(vc__jarr(spec, "imagePullSecrets"), i, e) rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jstr(e, "name"));
+    VC__ARRAY_FOREACH(vc__jarr(spec, "volumes"), i, vol) {
         for (size_t r = 0; r < VC__ARRAY_LEN(k_volume_refs); r++) {
             const struct ref_rule *rr = &k_volume_refs[r];
             json_t *list = rr->kind == VC__K_CONFIGMAP ? cms : rr->kind == VC__K_SECRET ? secs : rr->kind == VC__K_PVC ? pvcs : NULL;
@@ -363,7 +380,7 @@ int vc__translate_pod_references(json_t **out, vc_translator *t, const json_t *v
             snprintf(claim, sizeof claim, "%s-%s", pname, vc__jstr(vol, "name"));
             rc |= add_ref(t, pvcs, VC__K_PVC, ns, claim);
         }
-        json_array_foreach(vc__jarr(vc__jobj(vol, "projected"), "sources"), j, s) {
+        VC__ARRAY_FOREACH(vc__jarr(vc__jobj(vol, "projected"), "sources"), j, s) {
             rc |= add_ref(t, cms, VC__K_CONFIGMAP, ns, vc__jpath_str(s, "configMap", "name"));
             rc |= add_ref(t, secs, VC__K_SECRET, ns, vc__jpath_str(s, "secret", "name"));
             if (vc__jobj(s, "serviceAccountToken") && (t->flags & VC_TRANSLATE_OPT_SECRETS_FOR_SA_TOKENS) && pname) {

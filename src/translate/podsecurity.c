@@ -168,7 +168,7 @@ static void each_container(pss *p, ctr_fn fn, void *ud)
     for (size_t l = 0; l < VC__ARRAY_LEN(lists); l++) {
         size_t i;
         json_t *c;
-        json_array_foreach(vc__jarr(p->spec, lists[l]), i, c) {
+        VC__ARRAY_FOREACH(vc__jarr(p->spec, lists[l]), i, c) {
             if (json_is_object(c))
                 fn(p, c, vc__jstr(c, "name") ? vc__jstr(c, "name") : "", ud);
         }
@@ -254,7 +254,7 @@ static void c_caps_add(pss *p, const json_t *c, const char *name, void *ud)
     bool bad = false;
     size_t i;
     json_t *v;
-    json_array_foreach(vc__jarr(vc__jobj(sc_of(c), "capabilities"), "add"), i, v) {
+    VC__ARRAY_FOREACH(vc__jarr(vc__jobj(sc_of(c), "capabilities"), "add"), i, v) {
         const char *cap = json_string_value(v);
         bool ok = u->restricted ? vc__streq(cap, "NET_BIND_SERVICE") : cap_baseline_ok(cap);
         if (!ok) {
@@ -294,7 +294,7 @@ static void check_host_path(pss *p)
     slist bad = { 0 };
     size_t i;
     json_t *v;
-    json_array_foreach(vc__jarr(p->spec, "volumes"), i, v) {
+    VC__ARRAY_FOREACH(vc__jarr(p->spec, "volumes"), i, v) {
         if (json_object_get(v, "hostPath"))
             sl_add(p, &bad, vc__jstr(v, "name"), false);
     }
@@ -318,7 +318,7 @@ static void c_host_ports(pss *p, const json_t *c, const char *name, void *ud)
     bool bad = false;
     size_t i;
     json_t *port;
-    json_array_foreach(vc__jarr(c, "ports"), i, port) {
+    VC__ARRAY_FOREACH(vc__jarr(c, "ports"), i, port) {
         json_int_t hp = json_integer_value(json_object_get(port, "hostPort"));
         if (hp != 0) {
             char num[32];
@@ -377,7 +377,7 @@ static void check_apparmor(pss *p)
     slist ann = { 0 };
     const char *k;
     json_t *v;
-    json_object_foreach(vc__jobj(p->meta, "annotations"), k, v) {
+    VC__OBJECT_FOREACH(vc__jobj(p->meta, "annotations"), k, v) {
         const char *val = json_string_value(v);
         if (!vc__str_startswith(k, "container.apparmor.security.beta.kubernetes.io/") || vc__str_empty(val) ||
             vc__streq(val, "runtime/default") || vc__str_startswith(val, "localhost/"))
@@ -590,7 +590,7 @@ static void check_sysctls(pss *p)
     slist bad = { 0 };
     size_t i;
     json_t *v;
-    json_array_foreach(vc__jarr(sc_of(p->spec), "sysctls"), i, v) {
+    VC__ARRAY_FOREACH(vc__jarr(sc_of(p->spec), "sysctls"), i, v) {
         const char *name = vc__jstr(v, "name");
         bool allowed = false;
         for (size_t j = 0; j < VC__ARRAY_LEN(ok) && !allowed; j++)
@@ -659,7 +659,7 @@ static void check_volumes_restricted(pss *p)
     two_lists u = { 0 };
     size_t i;
     json_t *v;
-    json_array_foreach(vc__jarr(p->spec, "volumes"), i, v) {
+    VC__ARRAY_FOREACH(vc__jarr(p->spec, "volumes"), i, v) {
         bool allowed = false;
         for (size_t j = 0; j < VC__ARRAY_LEN(ok) && !allowed; j++)
             allowed = json_object_get(v, ok[j]) != NULL;
@@ -800,7 +800,7 @@ static void c_caps_restricted(pss *p, const json_t *c, const char *name, void *u
     bool drops_all = false;
     size_t i;
     json_t *v;
-    json_array_foreach(vc__jarr(vc__jobj(sc_of(c), "capabilities"), "drop"), i, v) {
+    VC__ARRAY_FOREACH(vc__jarr(vc__jobj(sc_of(c), "capabilities"), "drop"), i, v) {
         drops_all = drops_all || vc__streq(json_string_value(v), "ALL");
     }
     if (!drops_all)

@@ -78,7 +78,7 @@ int vc__endpoints_to_host(vc__call *c, json_t *obj)
     json_array_foreach(subsets, i, ss) {
         static const char *const lists[] = { "addresses", "notReadyAddresses" };
         for (size_t l = 0; l < 2; l++) {
-            json_array_foreach(vc__jarr(ss, lists[l]), j, addr) {
+            VC__ARRAY_FOREACH(vc__jarr(ss, lists[l]), j, addr) {
                 if ((rc = target_ref(c, json_object_get(addr, "targetRef"), true)) < 0)
                     return rc;
             }

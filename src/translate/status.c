@@ -87,8 +87,8 @@ static int service_status(vc_translator *t, json_t *out, const json_t *host)
         json_object_del(vspec, "healthCheckNodePort");
     size_t i, j;
     json_t *vp, *hp;
-    json_array_foreach(vc__jarr(vspec, "ports"), i, vp) {
-        json_array_foreach(vc__jarr(hspec, "ports"), j, hp) {
+    VC__ARRAY_FOREACH(vc__jarr(vspec, "ports"), i, vp) {
+        VC__ARRAY_FOREACH(vc__jarr(hspec, "ports"), j, hp) {
             if (json_equal(json_object_get(vp, "port"), json_object_get(hp, "port")) &&
                 vc__streq(vc__jstr(vp, "protocol") ? vc__jstr(vp, "protocol") : "TCP",
                           vc__jstr(hp, "protocol") ? vc__jstr(hp, "protocol") : "TCP")) {

@@ -71,6 +71,17 @@
 #define VC__A_HOST_ANNOTATIONS "vcluster.loft.sh/host-annotations"
 #define VC__A_HOST_LABELS "vcluster.loft.sh/host-labels"
 
+/* json_array_foreach / json_object_foreach over an expression evaluated once:
+ * jansson's macros evaluate their container argument on every iteration, so
+ * json_array_foreach(vc__jarr(spec, "volumes"), ...) looked the key up twice
+ * per element. `break` and `continue` keep their meaning. */
+#define VC__ARRAY_FOREACH(expr, index, value)                                                   \
+    for (json_t *vc__arr_##index = (json_t *)(expr); vc__arr_##index; vc__arr_##index = NULL) \
+    json_array_foreach(vc__arr_##index, index, value)
+#define VC__OBJECT_FOREACH(expr, key, value)                                                  \
+    for (json_t *vc__obj_##key = (json_t *)(expr); vc__obj_##key; vc__obj_##key = NULL) \
+    json_object_foreach(vc__obj_##key, key, value)
+
 /* ---- kinds (data-driven: src/translate/kinds.c) ---- */
 typedef enum vc__kind_id {
     VC__K_POD = 0,
@@ -147,9 +158,16 @@ struct vc_translator {
     /* Shared immutable leaves (see "Result sharing" above). */
     json_t *s_name, *s_host_ns, *s_marker_cluster, *s_workload_sa, *s_v1, *s_none;
     json_t *s_true_str, *s_false_str;
+    json_t *s_gvk[VC__K_COUNT];             /* each kind's upstream GVK string */
+    json_t *s_domain, *s_svc_domain;         /* "<domain>", "svc.<domain>" (DNS searches) */
+    /* Namespace-label keys already hashed (vc__ns_label_key): every pod of a
+     * namespace carries the same few, and SHA-256 was 6% of a pod. Written
+     * during translation: one translator is used by one thread at a time. */
+    struct vc__nskey_cache *nskeys;
     json_t *owner_ref, *owner_ref_ctrl;     /* [{...Service <name>...}] arrays */
     json_t *env_kube[VC__ENV_KUBE_COUNT];   /* sorted KUBERNETES_* {name,value} */
     json_t *host_alias;                      /* {ip, hostnames} or NULL */
+    json_t *host_aliases;                    /* [host_alias]: a pod without hostAliases */
     json_t *dns_nameservers, *dns_options;   /* ["<dnsIP>"], [{name: ndots, value: "5"}] */
     json_t *fp_name, *fp_namespace, *fp_uid, *fp_labels, *fp_sa; /* redirected fieldPaths */
 };
@@ -183,7 +201,28 @@ struct vc__call {
     json_t *extra;            /* extra host objects to emit (token Secret), or NULL */
     json_t *scratch;          /* strings kept alive for the call (kv keys), or NULL */
     vc__tr_diag *diag;
+    json_t *s_hname;          /* hname as a JSON string, made once (vc__call_hname) */
+    json_t *interned[16];     /* strings made for this result, shared (vc__call_string) */
+    size_t n_interned;
+    char keys[4][64];         /* kv keys that must live until the metadata is built */
+    size_t n_keys;            /* (more go to `scratch`) */
 };
+
+/* New references on JSON strings of the call's names, shared within the
+ * result (see "Result sharing"): the virtual name and namespace are the
+ * virtual metadata's own strings; the host name is made once per call.
+ * NULL when out of memory. */
+json_t *vc__call_vname(vc__call *c);
+json_t *vc__call_vns(vc__call *c);
+json_t *vc__call_hname(vc__call *c);
+/* A new reference on a JSON string of `s`, shared with the other uses of the
+ * same text in this result (a ConfigMap referenced by env and by a volume);
+ * NULL when out of memory. */
+json_t *vc__call_string(vc__call *c, const char *s);
+/* Set o[key] to vc__call_string(c, value). */
+int vc__call_set_str(vc__call *c, json_t *o, const char *key, const char *value);
+/* Release what the call kept (s_hname, interned strings). */
+void vc__call_release(vc__call *c);
 
 /* Raise VC_EINVAL for field `ptr_fmt` (a printf format yielding a JSON
  * pointer) with `problem`. Returns VC_EINVAL. */
@@ -212,6 +251,8 @@ const char *vc__virtual_label_key(const vc_translator *t, const char *key);
 bool vc__is_translated_label(const vc_translator *t, const char *key);
 /* vcluster.loft.sh/ns-label-<vc>-x-<sha10(key)> into out[64]. */
 void vc__ns_label_key(const vc_translator *t, const char *key, char out[64]);
+/* The cache vc__ns_label_key uses (freed with vc__free), NULL when out of memory. */
+struct vc__nskey_cache *vc__nskey_cache_new(void);
 /* Reverse a host name without annotations. VC_ENOTFOUND when impossible
  * (hashed, foreign or ambiguous). *out_ns / *out_name are vc__malloc'ed. */
 int vc__virtual_name_by_name(const vc_translator *t, const vc__kind *k, const char *host_ns,

@@ -95,8 +95,9 @@ static void drop_ip_leaves(vc_translator *t)
         t->env_kube[i] = NULL;
     }
     json_decref(t->host_alias);
+    json_decref(t->host_aliases);
     json_decref(t->dns_nameservers);
-    t->host_alias = t->dns_nameservers = NULL;
+    t->host_alias = t->host_aliases = t->dns_nameservers = NULL;
 }
 
 /* The leaves that depend on the service IPs. Missing IPs get placeholders,
@@ -127,8 +128,9 @@ static int build_ip_leaves(vc_translator *t)
     snprintf(canon, sizeof canon, "kubernetes.default.svc.%s", t->domain);
     t->host_alias = json_pack("{ss s[ssss]}", "ip", ip, "hostnames", canon, "kubernetes",
                               "kubernetes.default", "kubernetes.default.svc");
+    t->host_aliases = t->host_alias ? json_pack("[O]", t->host_alias) : NULL;
     t->dns_nameservers = json_pack("[s]", t->dns_ip ? t->dns_ip : "<dns-ip>");
-    if (!t->host_alias || !t->dns_nameservers)
+    if (!t->host_alias || !t->host_aliases || !t->dns_nameservers)
         return vc__error_oom();
     return VC_OK;
 }
@@ -145,6 +147,11 @@ void vc_translator_free(vc_translator *t)
     };
     for (size_t i = 0; i < VC__ARRAY_LEN(leaves); i++)
         json_decref(*leaves[i]);
+    for (size_t i = 0; i < VC__K_COUNT; i++)
+        json_decref(t->s_gvk[i]);
+    vc__free(t->nskeys);
+    json_decref(t->s_domain);
+    json_decref(t->s_svc_domain);
     char **strs[] = { &t->name, &t->host_ns, &t->domain, &t->kube_ip, &t->dns_ip, &t->owner_uid,
                       &t->workload_sa, &t->default_pc, &t->runtime_class, &t->hosts_image };
     for (size_t i = 0; i < VC__ARRAY_LEN(strs); i++)
@@ -282,6 +289,17 @@ int vc_translator_new(vc_translator **out, const vc_translate_options *user_opts
     t->s_none = json_string("None");
     t->s_true_str = json_string("true");
     t->s_false_str = json_string("false");
+    for (size_t i = 0; i < VC__K_COUNT; i++)
+        if (!(t->s_gvk[i] = json_string(vc__kind_get((vc__kind_id)i)->gvk)))
+            goto oom;
+    if (!(t->nskeys = vc__nskey_cache_new()))
+        goto oom;
+    char svc_domain[300];
+    snprintf(svc_domain, sizeof svc_domain, "svc.%s", t->domain);
+    t->s_domain = json_string(t->domain);
+    t->s_svc_domain = json_string(svc_domain);
+    if (!t->s_domain || !t->s_svc_domain)
+        goto oom;
     t->dns_options = json_pack("[{ssss}]", "name", "ndots", "value", "5");
     t->fp_name = fieldpath(VC__A_POD_NAME);
     t->fp_namespace = fieldpath(VC__A_POD_NAMESPACE);

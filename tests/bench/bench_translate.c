@@ -10,7 +10,12 @@
  * printing ns/op and allocations/op (counted through vc_global_init's
  * allocator hook, which jansson uses too).
  *
- *   meson compile -C build && build/tests/bench/bench_translate [iterations]
+ *   meson compile -C build && build/tests/bench/bench_translate [iterations] [only]
+ *
+ * `only` (copy, inplace, both, api) runs one path, for a profiler:
+ *   valgrind --tool=callgrind build/tests/bench/bench_translate 2000 inplace
+ * (subtract a `copy` run of the same size: the in-place path's copies are
+ * made outside the clock but not outside the profile).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +103,7 @@ static const char k_inputs[] =
     "\"serviceAccountTokens\":[{\"volume\":\"kube-api-access-x7k2p\",\"token\":\"eyJhbGciOiJSUzI1NiIsImtpZCI6IiJ9.payload.signature\",\"annotationSuffix\":\"q8w3z1rt\"}]}";
 
 #define BATCH 16
+#define RUN(what) (!only || !strcmp(only, what))
 
 typedef struct result {
     double ns;
@@ -112,6 +118,7 @@ static void print(const char *what, result r, result base)
 int main(int argc, char **argv)
 {
     long iters = argc > 1 ? atol(argv[1]) : 20000;
+    const char *only = argc > 2 ? argv[2] : NULL;
     if (iters < BATCH)
         iters = BATCH;
     vc_allocator a = { VC_ALLOCATOR_VERSION, cm, cr, cf, NULL };
@@ -145,7 +152,7 @@ int main(int argc, char **argv)
 
     /* 1. baseline: deep copy */
     result copy = { 0, 0 };
-    for (long r = 0; r < rounds; r++) {
+    for (long r = 0; r < (RUN("copy") ? rounds : 0); r++) {
         size_t a0 = g_allocs;
         double t0 = now_ns();
         for (int i = 0; i < BATCH; i++)
@@ -157,10 +164,12 @@ int main(int argc, char **argv)
     }
     copy.ns /= (double)n;
     copy.allocs /= (double)n;
+    if (copy.ns <= 0)
+        copy.ns = 1; /* a run of one other path: the ratios are meaningless */
 
     /* 2. in-place translation of owned copies (copies made outside the clock) */
     result inplace = { 0, 0 };
-    for (long r = 0; r < rounds; r++) {
+    for (long r = 0; r < (RUN("inplace") ? rounds : 0); r++) {
         for (int i = 0; i < BATCH; i++)
             batch[i] = json_deep_copy(pod);
         size_t a0 = g_allocs;
@@ -180,7 +189,7 @@ int main(int argc, char **argv)
 
     /* 3. copy + translate */
     result both = { 0, 0 };
-    {
+    if (RUN("both")) {
         size_t a0 = g_allocs;
         double t0 = now_ns();
         for (long i = 0; i < n; i++) {
@@ -194,7 +203,7 @@ int main(int argc, char **argv)
 
     /* 4. the public string API */
     result api = { 0, 0 };
-    {
+    if (RUN("api")) {
         long m = n / 4 > 0 ? n / 4 : 1;
         vc_buf b = VC_BUF_INIT;
         size_t a0 = g_allocs;
@@ -211,8 +220,16 @@ int main(int argc, char **argv)
     print("vc__translate_to_host, in place", inplace, copy);
     print("json_deep_copy + vc__translate_to_host", both, copy);
     print("vc_translate_to_host (parse+translate+print)", api, copy);
-    printf("goal: < 20000 ns and < 200 allocs per pod (in place): %s\n",
-           inplace.ns < 20000 && inplace.allocs < 200 ? "met" : "NOT met");
+    /* Issue 18 goal 7 (set when the copy took 18.5-20 us): in place <= 8 us and
+     * <= 100 allocations, the string API <= 40 us. On a shared machine the
+     * absolute times move with the load, so the verdict is on the ratio to
+     * the copy measured in this run: <= 0.42x and <= 2.1x (8 and 40 us over
+     * 19 us). */
+    if (!only) {
+        printf("goal (issue 18): in place <= 0.42x copy and <= 100 allocs: %s; string API <= 2.1x copy: %s\n",
+               inplace.ns / copy.ns <= 0.42 && inplace.allocs <= 100 ? "met" : "NOT met",
+               api.ns / copy.ns <= 2.1 ? "met" : "NOT met");
+    }
 
     json_decref(pod);
     json_decref(inputs);
