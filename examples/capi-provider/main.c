@@ -37,6 +37,19 @@ static const char usage[] =
     "  --health-addr A       address of /healthz and /metrics (default 0.0.0.0)\n"
     "  --health-port N       their port (default 8081; 0: none)\n";
 
+/* `name` with an integer value in [lo, hi] into *out: 1; otherwise 0. */
+static int num_arg(const char *a, const char *name, const char *v, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    if (strcmp(a, name) != 0)
+        return 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi)
+        return 0;
+    *out = n;
+    return 1;
+}
+
 static long long mono_s(void)
 {
     struct timespec ts;
@@ -76,7 +89,6 @@ int main(int argc, char **argv)
     provider p = { 0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage, stdout);
             return 0;
@@ -94,13 +106,9 @@ int main(int argc, char **argv)
             p.watch_namespace = v;
         else if (!strcmp(a, "--health-addr"))
             health_addr = v;
-        else if (!strcmp(a, "--resync-ms") && (resync_ms = strtol(v, &end, 10)) > 0 && !*end)
-            continue;
-        else if (!strcmp(a, "--op-timeout-s") && (op_timeout_s = strtol(v, &end, 10)) > 0 && !*end)
-            continue;
-        else if (!strcmp(a, "--health-port") && (health_port = strtol(v, &end, 10)) >= 0 && health_port < 65536 && !*end)
-            continue;
-        else {
+        else if (!num_arg(a, "--resync-ms", v, 1, 3600000, &resync_ms) &&
+                 !num_arg(a, "--op-timeout-s", v, 1, 3600, &op_timeout_s) &&
+                 !num_arg(a, "--health-port", v, 0, 65535, &health_port)) {
             fprintf(stderr, "vcluster-capi-provider: %s %s: unknown option or bad value\n%s", a, v, usage);
             return 2;
         }

@@ -133,7 +133,7 @@ static int write_status(rec *r, int ready, int initialized)
         json_decref(body);
         if (rc < 0)
             plog("%s/%s: writing status: %s", r->ns, r->name, vc_error_last()->message);
-        else if (strcmp(phase, jstr(r->old_status, "phase")))
+        else if (strcmp(phase, jstr(r->old_status, "phase")) != 0)
             plog("%s/%s: phase %s%s%s", r->ns, r->name, phase, *message ? ": " : "", message);
     }
     json_decref(st);
@@ -160,7 +160,7 @@ static int set_finalizer(rec *r, int want)
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(meta, "finalizers"), i, f) {
-        if (strcmp(json_string_value(f) ? json_string_value(f) : "", CAPI_FINALIZER))
+        if (strcmp(json_string_value(f) ? json_string_value(f) : "", CAPI_FINALIZER) != 0)
             json_array_append(list, f);
     }
     if (want)
@@ -183,7 +183,7 @@ static int set_finalizer(rec *r, int want)
 
 static int ref_matches(rec *r, json_t *ref)
 {
-    if (!ref || strcmp(jstr(ref, "kind"), "VCluster") || strcmp(jstr(ref, "name"), r->name))
+    if (!ref || strcmp(jstr(ref, "kind"), "VCluster") != 0 || strcmp(jstr(ref, "name"), r->name) != 0)
         return 0;
     /* v1beta2 references carry apiGroup, v1beta1 ones apiVersion */
     const char *g = *jstr(ref, "apiGroup") ? jstr(ref, "apiGroup") : jstr(ref, "apiVersion");
