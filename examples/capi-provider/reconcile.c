@@ -250,8 +250,11 @@ static int handle_delete(rec *r)
     vc_cluster_op_options o;
     vc_cluster_op_options_init(&o, VC_CLUSTER_OP_OPTIONS_VERSION);
     o.timeout_ms = r->p->op_timeout_ms;
-    plog("%s/%s: deleting the virtual cluster", r->ns, r->name);
-    int rc = vc_cluster_delete(r->p->host, r->name, r->ns, &o);
+    /* a name the reconcile refused never made anything (and the library
+     * would refuse it too) */
+    int rc = strlen(r->name) > CAPI_MAX_NAME ? VC_ENOTFOUND : vc_cluster_delete(r->p->host, r->name, r->ns, &o);
+    if (rc == VC_OK)
+        plog("%s/%s: deleted the virtual cluster", r->ns, r->name);
     if (rc < 0 && rc != VC_ENOTFOUND) {
         plog("%s/%s: delete: %s (retrying)", r->ns, r->name, vc_error_last()->message);
         set_cond(r, "HelmChartDeployed", 0, "DeleteFailed", "Warning", vc_error_last()->message);
@@ -276,7 +279,7 @@ static int handle_delete(rec *r)
         plog("%s/%s: removing the finalizer: %s", r->ns, r->name, vc_error_last()->message);
         return -1;
     }
-    plog("%s/%s: deleted", r->ns, r->name);
+    plog("%s/%s: finalizer removed", r->ns, r->name);
     return 0;
 }
 
@@ -475,6 +478,7 @@ static int reconcile_live(rec *r)
     set_cond(r, "HelmChartDeployed", 1, "", "", "");
 
     /* pause / resume by annotation */
+    char op_err[1024] = "";
     int want_paused = !strcmp(jstr(json_object_get(meta, "annotations"), CAPI_PAUSE_ANNOTATION), "true");
     rc = vc_cluster_status(&info, r->p->host, r->name, r->ns);
     if (rc == VC_OK && want_paused != (info->state == VC_CLUSTER_PAUSED)) {
@@ -486,9 +490,10 @@ static int reconcile_live(rec *r)
                          : vc_cluster_resume(r->p->host, r->name, r->ns, &o);
         vc_cluster_info_free(info);
         info = NULL;
-        if (rc < 0)
-            set_cond(r, "Paused", want_paused ? 0 : 1, want_paused ? "PauseFailed" : "ResumeFailed", "Warning",
-                     vc_error_last()->message);
+        if (rc < 0) {
+            snprintf(op_err, sizeof op_err, "%s", vc_error_last()->message);
+            plog("%s/%s: %s", r->ns, r->name, op_err);
+        }
         rc = vc_cluster_status(&info, r->p->host, r->name, r->ns);
     }
     if (rc < 0) {
@@ -498,7 +503,9 @@ static int reconcile_live(rec *r)
         return -1;
     }
     int paused = info->state == VC_CLUSTER_PAUSED;
-    if (paused)
+    if (*op_err) /* the pause or resume failed: say so until it works */
+        set_cond(r, "Paused", paused, want_paused ? "PauseFailed" : "ResumeFailed", "Warning", op_err);
+    else if (paused)
         set_cond(r, "Paused", 1, "Paused", "", "annotation " CAPI_PAUSE_ANNOTATION "=true");
     else if (cond_true(r, "Paused") || old_condition(r, "Paused"))
         set_cond(r, "Paused", 0, "Resumed", "Info", "");
