@@ -23,8 +23,8 @@ static void on_signal(int sig)
 static void on_log(int level, const char *subsystem, const char *msg, void *user_data)
 {
     (void)user_data;
-    if (level <= VC_LOG_WARN)
-        plog("[%s] %s", subsystem, msg);
+    (void)level;
+    plog("[%s] %s", subsystem, msg);
 }
 
 static const char usage[] =
@@ -35,7 +35,8 @@ static const char usage[] =
     "  --resync-ms N         list and reconcile every N ms (default 2000)\n"
     "  --op-timeout-s N      timeout of one pause/resume/delete call (default 120)\n"
     "  --health-addr A       address of /healthz and /metrics (default 0.0.0.0)\n"
-    "  --health-port N       their port (default 8081; 0: none)\n";
+    "  --health-port N       their port (default 8081; 0: none)\n"
+    "  --log-level N         the library's log: 1 error, 2 warn (default), 3 info, 4 debug\n";
 
 /* `name` with an integer value in [lo, hi] into *out: 1; otherwise 0. */
 static int num_arg(const char *a, const char *name, const char *v, long lo, long hi, long *out)
@@ -85,7 +86,7 @@ static int pass(provider *p)
 int main(int argc, char **argv)
 {
     const char *kubeconfig = NULL, *context = NULL, *health_addr = "0.0.0.0";
-    long resync_ms = 2000, op_timeout_s = 120, health_port = 8081;
+    long resync_ms = 2000, op_timeout_s = 120, health_port = 8081, log_level = VC_LOG_WARN;
     provider p = { 0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -108,7 +109,8 @@ int main(int argc, char **argv)
             health_addr = v;
         else if (!num_arg(a, "--resync-ms", v, 1, 3600000, &resync_ms) &&
                  !num_arg(a, "--op-timeout-s", v, 1, 3600, &op_timeout_s) &&
-                 !num_arg(a, "--health-port", v, 0, 65535, &health_port)) {
+                 !num_arg(a, "--health-port", v, 0, 65535, &health_port) &&
+                 !num_arg(a, "--log-level", v, 1, 5, &log_level)) {
             fprintf(stderr, "vcluster-capi-provider: %s %s: unknown option or bad value\n%s", a, v, usage);
             return 2;
         }
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vcluster-capi-provider: init: %s\n", vc_error_last()->message);
         return 1;
     }
-    vc_log_set(VC_LOG_WARN, on_log, NULL);
+    vc_log_set((int)log_level, on_log, NULL);
     vc_kube_options ko;
     vc_kube_options_init(&ko, VC_KUBE_OPTIONS_VERSION);
     ko.kubeconfig = kubeconfig;

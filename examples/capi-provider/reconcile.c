@@ -322,6 +322,16 @@ static vc_config *desired_config(rec *r, const char **why)
     return cfg;
 }
 
+/* The library's progress lines, logged as they finish: a create or upgrade
+ * that takes long shows where it is. */
+static int on_progress(const char *step, const char *message, int32_t done, void *user_data)
+{
+    rec *r = user_data;
+    if (done == VC_PROGRESS_DONE)
+        plog("%s/%s:   [%s] %s", r->ns, r->name, step, message);
+    return 0;
+}
+
 /* Create the virtual cluster, or upgrade it when the effective vcluster.yaml
  * it runs with differs from the one the spec asks for. */
 static int deploy(rec *r, vc_config *cfg, int exists)
@@ -349,6 +359,8 @@ static int deploy(rec *r, vc_config *cfg, int exists)
     o.config = cfg;
     o.flags = VC_CREATE_NO_WAIT | (exists ? VC_CREATE_UPGRADE : 0);
     o.timeout_ms = r->p->op_timeout_ms;
+    o.progress = on_progress;
+    o.progress_user_data = r;
     plog("%s/%s: %s the virtual cluster", r->ns, r->name, exists ? "upgrading" : "creating");
     rc = vc_cluster_create(r->p->host, &o, NULL);
     if (rc == VC_OK)

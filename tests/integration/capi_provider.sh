@@ -41,6 +41,7 @@ wait_for() {
 }
 jp() { K -n "$NS" get "$1" "$2" -o "jsonpath=$3" 2>/dev/null; }
 is() { [[ $(jp "$1" "$2" "$3") == "$4" ]]; }
+gone() { [[ -z $(K -n "$NS" get "$1" "$2" -o name --ignore-not-found) ]]; }
 PPID_= MPID=
 cleanup() {
 	[[ -n $PPID_ ]] && kill "$PPID_" 2>/dev/null && wait "$PPID_" 2>/dev/null
@@ -162,8 +163,8 @@ cat >>"$WORK/values.yaml" <<'YAML'
         extraArgs: ["--v=4"]
 YAML
 vcluster "$VC" "$WORK/values.yaml"
-wait_for "a values change upgrades the StatefulSet (--v=4 in its pod template)" 120 \
-	grep -q -- '--v=4' <(K -n "$NS" get statefulset "$VC" -o json)
+sts_has() { K -n "$NS" get statefulset "$VC" -o json | grep -q -- "$1"; }
+wait_for "a values change upgrades the StatefulSet (--v=4 in its pod template)" 120 sts_has --v=4
 check "... a new StatefulSet generation (was $gen)" test "$(jp statefulset "$VC" '{.metadata.generation}')" -gt "$gen"
 check "... and the config Secret holds the new value" grep -q -- '--v=4' <(jp secret "vc-config-$VC" '{.data}' | python3 -c '
 import base64, json, sys
@@ -207,17 +208,17 @@ wait_for "... and the VCluster is ready again" 120 is vcluster "$VC" '{.status.r
 if [[ -n $MPID ]]; then
 	K -n "$NS" delete clusters.cluster.x-k8s.io "$CL" --wait=false >/dev/null
 	wait_for "deleting Cluster $CL: Cluster API deletes the VCluster, the provider's finalizer runs" 180 \
-		test -z "$(K -n "$NS" get vcluster "$VC" -o name --ignore-not-found)"
-	wait_for "... and the Cluster goes" 120 test -z "$(K -n "$NS" get clusters.cluster.x-k8s.io "$CL" -o name --ignore-not-found)"
+		gone vcluster "$VC"
+	wait_for "... and the Cluster goes" 120 gone clusters.cluster.x-k8s.io "$CL"
 else
 	K -n "$NS" delete vcluster "$VC" --wait=false >/dev/null
 	wait_for "deleting the VCluster removes it (finalizer done)" 180 \
-		test -z "$(K -n "$NS" get vcluster "$VC" -o name --ignore-not-found)"
+		gone vcluster "$VC"
 fi
 K -n "$NS" delete clusters.cluster.x-k8s.io "$CL" cbad clong --wait=true --timeout 60s --ignore-not-found >/dev/null 2>&1 || true
-wait_for "nothing of it is left in $NS (as before the test)" 120 \
-	diff "$WORK/before" <(K -n "$NS" get all,secrets,configmaps,serviceaccounts,roles,rolebindings,pvc -o name | sort)
-diff "$WORK/before" <(K -n "$NS" get all,secrets,configmaps,serviceaccounts,roles,rolebindings,pvc -o name | sort) | sed 's/^/# /' || true
+left() { K -n "$NS" get all,secrets,configmaps,serviceaccounts,roles,rolebindings,pvc -o name | sort >"$WORK/after" && diff "$WORK/before" "$WORK/after"; }
+wait_for "nothing of it is left in $NS (as before the test)" 120 left
+left | sed 's/^/# /' || true
 
 kill -TERM "$PPID_"
 rc=0
