@@ -65,8 +65,11 @@ static void *health_main(void *arg)
     provider *p = arg;
     for (;;) {
         int fd = accept(listen_fd, NULL, NULL);
-        if (fd < 0)
+        if (fd < 0) {
+            struct timespec ts = { 0, 100 * 1000000L }; /* EMFILE and the like: do not spin */
+            nanosleep(&ts, NULL);
             continue;
+        }
         serve(p, fd);
         close(fd);
     }
