@@ -6,8 +6,10 @@
 # a Cluster referring to it (infrastructureRef and controlPlaneRef) makes it
 # deploy: finalizer, host objects, status ready/initialized/Deployed,
 # spec.controlPlaneEndpoint from the Service, <cluster>-kubeconfig in Cluster
-# API's format; a values change upgrades the StatefulSet and the config
-# Secret (once: no upgrade loop); bad values and a 53-character name end as
+# API's format; a values change (Kubernetes version too) upgrades the
+# StatefulSet and the config Secret (once: no upgrade loop); a bad edit of
+# the running VCluster is a condition and changes nothing on the host, and
+# its revert upgrades nothing; bad values and a 53-character name end as
 # conditions with the config's file:line:col message while the provider
 # keeps running; pause/resume by annotation; delete leaves the namespace as
 # it was. When Cluster API's core manager is built (tests/cluster/capi-manager,
@@ -159,19 +161,32 @@ gen=$(jp statefulset "$VC" '{.metadata.generation}')
 cat >>"$WORK/values.yaml" <<'YAML'
   distro:
     k8s:
+      version: v1.36.3
       apiServer:
         extraArgs: ["--v=4"]
 YAML
 vcluster "$VC" "$WORK/values.yaml"
 sts_has() { K -n "$NS" get statefulset "$VC" -o json | grep -q -- "$1"; }
 wait_for "a values change upgrades the StatefulSet (--v=4 in its pod template)" 120 sts_has --v=4
+check "... and the Kubernetes version (distro.k8s.version v1.36.3: the API server image's tag)" sts_has ':v1.36.3"'
 check "... a new StatefulSet generation (was $gen)" test "$(jp statefulset "$VC" '{.metadata.generation}')" -gt "$gen"
 check "... and the config Secret holds the new value" grep -q -- '--v=4' <(jp secret "vc-config-$VC" '{.data}' | python3 -c '
 import base64, json, sys
 for v in json.load(sys.stdin).values(): print(base64.b64decode(v).decode())')
 wait_for "ready again after the upgrade" 120 is vcluster "$VC" '{.status.ready}' true
+# a bad edit of a running VCluster: a condition; the cluster is left as it runs
+gen=$(jp statefulset "$VC" '{.metadata.generation}')
+{ cat "$WORK/values.yaml"; printf 'bogus:\n  key: 1\n'; } >"$WORK/bad-edit.yaml"
+vcluster "$VC" "$WORK/bad-edit.yaml"
+wait_for "a bad edit of the running VCluster: Failed, InvalidValues" 60 \
+	is vcluster "$VC" '{.status.phase}/{.status.reason}' Failed/InvalidValues
+check "... naming the unknown key" grep -q "spec.helmRelease.values:[0-9]*:[0-9]*: bogus" \
+	<<<"$(jp vcluster "$VC" '{.status.message}')"
+check "... the StatefulSet untouched (generation $gen, 1 replica)" is statefulset "$VC" '{.metadata.generation}/{.spec.replicas}' "$gen/1"
+vcluster "$VC" "$WORK/values.yaml"
+wait_for "reverting the edit: Deployed again" 60 is vcluster "$VC" '{.status.phase}/{.status.ready}' Deployed/true
 sleep 5
-check "one create and one upgrade, no upgrade loop over idle passes" \
+check "one create and one upgrade in all: none for the revert, no loop over idle passes" \
 	test "$(grep -c ': creating the virtual cluster' "$WORK/provider.log")/$(grep -c ': upgrading the virtual cluster' "$WORK/provider.log")" = 1/1
 
 # bad specs: conditions with the library's file:line:col message, no crash loop
