@@ -81,6 +81,12 @@ if [[ -x $MGR ]]; then
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout "$WORK/webhook/tls.key" \
 		-out "$WORK/webhook/tls.crt" >/dev/null 2>&1
 	free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+	# The manager's cluster cache dials the workload cluster's endpoint, a kwok
+	# ClusterIP that routes nowhere here: without a guard it would leave this
+	# machine by the default route. A proxy on a closed loopback port refuses
+	# every non-loopback connection (Go never proxies loopback, so the host API
+	# server on 127.0.0.1 is reached directly).
+	HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY= https_proxy= http_proxy= no_proxy= \
 	"$MGR" --kubeconfig "$VC_TEST_KUBECONFIG" --namespace "$NS" --leader-elect=false \
 		--webhook-port "$(free_port)" --webhook-cert-dir "$WORK/webhook" --health-addr "127.0.0.1:$(free_port)" \
 		--diagnostics-address "127.0.0.1:$(free_port)" --insecure-diagnostics >"$WORK/capi.log" 2>&1 &
