@@ -1256,6 +1256,18 @@ static int choose_store(vc__lc *lc, lstate *s)
     }
     if (!s->store)
         return vc__error_oom();
+    if (kind == VC_STORE_EXTERNAL_DATABASE) {
+        /* dataSourceSecret: read from the host Secret now, kept in run.json
+         * (0600) as a dataSource given in the values is */
+        char *ds = NULL;
+        int rc = vc__lc_datasource_secret(lc, &ds);
+        if (rc < 0)
+            return rc;
+        if (ds) {
+            s->endpoint = ds;
+            ep = NULL;
+        }
+    }
     /* several API servers over the one store, behind a balancer */
     int32_t reps = vc_config_ha_replicas(lc->config);
     if (reps > MAX_API)
