@@ -345,7 +345,7 @@ int lb_main(int argc, char **argv)
         return 1;
     }
     L.conns = calloc((size_t)L.max_conns, sizeof *L.conns);
-    struct pollfd *pf = calloc((size_t)(1 + L.n_be + 2 * L.max_conns), sizeof *pf);
+    struct pollfd *pf = calloc(1 + (size_t)L.n_be + 2 * (size_t)L.max_conns, sizeof *pf);
     if (!L.conns || !pf) {
         logf_(VC_LOG_ERROR, "lb", "out of memory");
         free(L.conns);

@@ -259,7 +259,7 @@ static const char *check_string_extra(const char *extra, const char *s)
                                          "by commas";
     if (!strcmp(extra, "secretkey")) {
         /* a Secret's data key: [-._a-zA-Z0-9]+, at most 253 */
-        bool ok = strlen(s) <= 253 && strcmp(s, ".") && strcmp(s, "..");
+        bool ok = strlen(s) <= 253 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
         for (const char *p = s; ok && *p; p++)
             ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
                  *p == '_' || *p == '.';
