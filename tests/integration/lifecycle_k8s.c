@@ -645,14 +645,14 @@ static void t_datasource_secret(void)
     json_t *sts = host_get("/apis/apps/v1/namespaces/%s/statefulsets/%s", ns, name);
     char *txt = sts ? json_dumps(sts, JSON_COMPACT) : NULL;
     CHECK(txt && strstr(txt, "\"secretKeyRef\":{\"name\":\"vc-db\",\"key\":\"ds\"}") && !strstr(txt, "Sup3rSecret"));
-    free(txt);
+    vc__free(txt);
     json_decref(sts);
     /* nor in the config Secret the driver keeps */
     json_t *cs = host_get("/api/v1/namespaces/%s/secrets/vc-config-%s", ns, name);
     txt = cs ? json_dumps(cs, JSON_COMPACT) : NULL;
     CHECK(txt != NULL);
     CHECK(!txt || !strstr(txt, "U3VwM3JTZWNyZXQ")); /* base64 would hide it: check the decoded config below */
-    free(txt);
+    vc__free(txt);
     json_decref(cs);
     vc_buf y = VC_BUF_INIT;
     CHECK_INT(vc_cluster_get_config(&y, H, name, NULL), VC_OK);

@@ -319,7 +319,7 @@ static void from_secret(const char *ep)
     char *txt = sec ? json_dumps(sec, JSON_COMPACT) : NULL;
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets", ns);
     CHECK_INT(kcreate(H, path, txt ? txt : "{}"), VC_OK);
-    free(txt);
+    vc__free(txt);
     json_decref(sec);
     vc_config *c = NULL;
     CHECK_INT(vc_config_new(&c), VC_OK);
