@@ -36,6 +36,7 @@
 
 #define LB_MAX_BACKENDS 16
 #define LB_BUF 16384
+#define LB_REPLAY 4096 /* a TLS ClientHello fits */
 
 typedef struct lb_backend {
     struct sockaddr_in addr;
@@ -51,6 +52,7 @@ typedef struct lb_pipe {
     size_t off, len;
     bool eof;      /* the reading side ended */
     bool shut;     /* shutdown(SHUT_WR) sent to the writing side */
+    uint64_t reads;
 } lb_pipe;
 
 typedef struct lb_conn {
@@ -60,6 +62,13 @@ typedef struct lb_conn {
     int64_t connect_start;
     uint32_t tried;    /* backends tried for this client (bit mask) */
     lb_pipe up, down;  /* client -> backend, backend -> client */
+    /* what the client sent before the backend's first byte: when the
+     * backend dies before answering (e.g. killed during the TLS
+     * handshake), nothing reached the client and no request was
+     * authenticated yet, so the next backend gets the same bytes */
+    bool got_reply, replay_ok;
+    size_t replay_len;
+    char replay[LB_REPLAY];
 } lb_conn;
 
 static volatile sig_atomic_t g_lb_stop;
@@ -190,6 +199,7 @@ static int pump(int from, int to, lb_pipe *p, short rev_from)
         if (n > 0) {
             p->off = 0;
             p->len = (size_t)n;
+            p->reads++;
         } else if (n == 0) {
             p->eof = true;
         } else if (errno != EAGAIN && errno != EINTR) {
@@ -432,6 +442,36 @@ int lb_main(int argc, char **argv)
                 }
                 continue;
             }
+            /* the backend's first answer, or its end before answering:
+             * then the client's bytes go to the next backend */
+            if (!c->got_reply && c->down.len == 0 && (br & (POLLIN | POLLHUP | POLLERR))) {
+                ssize_t rn = read(c->bfd, c->down.buf, sizeof c->down.buf);
+                if (rn > 0) {
+                    c->got_reply = true;
+                    c->down.off = 0;
+                    c->down.len = (size_t)rn;
+                    c->down.reads++;
+                } else if (rn == 0 || (errno != EAGAIN && errno != EINTR)) {
+                    int b = c->backend;
+                    set_up(&L.be[b], false, rn == 0 ? "closed a connection before answering" : strerror(errno));
+                    L.be[b].next_probe = now + L.check_ms;
+                    close(c->bfd);
+                    c->bfd = -1;
+                    if (!c->replay_ok || !conn_dial(&L, i)) {
+                        conn_close(&L, i);
+                        continue;
+                    }
+                    memcpy(c->up.buf, c->replay, c->replay_len);
+                    c->up.off = 0;
+                    c->up.len = c->replay_len;
+                    c->up.shut = false;
+                    logf_(VC_LOG_INFO, "lb", "a connection moved from %s to %s before any answer (%zu bytes resent)",
+                          L.be[b].name, L.be[c->backend].name, c->replay_len);
+                    continue;
+                }
+                br &= (short)~(POLLHUP | POLLERR);
+            }
+            uint64_t up_reads = c->up.reads;
             /* a reset, or a side that hung up and has nothing more to
              * read: nothing can reach it any more */
             if (((cr | br) & POLLERR) || pump(c->cfd, c->bfd, &c->up, cr) < 0 ||
@@ -439,6 +479,16 @@ int lb_main(int argc, char **argv)
                 ((br & POLLHUP) && c->down.eof) || (c->up.eof && c->down.eof && c->up.len == 0 && c->down.len == 0)) {
                 conn_close(&L, i);
                 continue;
+            }
+            if (!c->got_reply && c->up.reads != up_reads) {
+                /* a read put its bytes at up.buf[0..) (sent or not) */
+                size_t got = c->up.off + c->up.len;
+                if (c->replay_ok && c->replay_len + got <= sizeof c->replay) {
+                    memcpy(c->replay + c->replay_len, c->up.buf, got);
+                    c->replay_len += got;
+                } else {
+                    c->replay_ok = false;
+                }
             }
         }
         if (pf[0].revents & POLLIN) {
@@ -451,6 +501,7 @@ int lb_main(int argc, char **argv)
                 memset(c, 0, sizeof *c);
                 c->cfd = cfd;
                 c->bfd = -1;
+                c->replay_ok = true;
                 L.accepted++;
                 if (!conn_dial(&L, L.n_conns - 1)) {
                     L.refused++;

@@ -10,6 +10,7 @@
  * degraded; a second replica killed, still served; status and list; resume
  * restarts the missing replicas; an upgrade that changes replicas is
  * refused; pause and delete leave no process behind. */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -239,17 +240,82 @@ static bool wait_running_pods(const char *selector, int want, int seconds)
     return false;
 }
 
+/* A client loop during a kill: a request with a fresh client (a new
+ * connection, so the balancer picks a replica) and one with a client that
+ * keeps its connection, over and over, no retries; what failed and the
+ * longest time without a success. */
+typedef struct hammer {
+    volatile int stop;
+    int ok, failed;
+    double longest_gap, last_ok;
+    volatile double kill_t;
+    int failed_late; /* after a success that followed the kill */
+    char first_error[300];
+} hammer;
+
+static void hammer_one(hammer *h, vc_kube *k)
+{
+    int rc = k ? vc_kube_request(k, NULL, NULL, "GET", "/api/v1/namespaces/default", NULL, NULL) : VC_ECONNECT;
+    double t = now_s();
+    if (rc == VC_OK) {
+        if (h->last_ok > 0 && t - h->last_ok > h->longest_gap)
+            h->longest_gap = t - h->last_ok;
+        h->last_ok = t;
+        h->ok++;
+    } else {
+        if (!h->failed)
+            snprintf(h->first_error, sizeof h->first_error, "%s", vc_error_last()->message);
+        h->failed++;
+        if (h->kill_t > 0 && h->last_ok > h->kill_t)
+            h->failed_late++;
+    }
+}
+
+static void *hammer_run(void *ud)
+{
+    hammer *h = ud;
+    vc_kube *kept = pooled_client();
+    while (!h->stop) {
+        vc_kube *fresh = pooled_client();
+        hammer_one(h, fresh);
+        vc_kube_free(fresh);
+        hammer_one(h, kept);
+    }
+    vc_kube_free(kept);
+    return NULL;
+}
+
 static void t_kill_one(void)
 {
     procs p;
     CHECK(read_procs(&p));
     char out[4096];
     CHECK_INT(series("before", 3, NULL, 0), 0);
+    hammer h;
+    memset(&h, 0, sizeof h);
+    pthread_t th;
+    CHECK_INT(pthread_create(&th, NULL, hammer_run, &h), 0);
+    sleep(3);
+    int before = h.ok;
     double t_kill = now_s(), first_ok = -1;
+    h.kill_t = t_kill;
     CHECK_INT(kill(p.api[1], SIGKILL), 0);
     for (int k = 0; k < 50 && alive(p.api[1]); k++)
         usleep(100000);
     CHECK(!alive(p.api[1]));
+    sleep(3);
+    h.stop = 1;
+    pthread_join(th, NULL);
+    printf("# client loop across the kill: %d requests before, %d after, %d failed%s%s; longest time without a "
+           "success %.2f s\n",
+           before, h.ok - before, h.failed, h.failed ? ": " : "", h.first_error, h.longest_gap);
+    CHECK(before > 0 && h.ok > before);
+    /* the loop has one request in flight at a time: when it is on the
+     * killed replica's established connection it fails (an L4 balancer
+     * cannot resend a request inside a TLS session); nothing after that */
+    CHECK(h.failed <= 1);
+    CHECK_INT(h.failed_late, 0);
+    CHECK(h.longest_gap < 5.0);
     int failed = series("after", 20, &first_ok, t_kill);
     printf("# one of 3 API servers killed: 20 creates + 40 gets, %d failed; first create answered %.2f s after "
            "the kill\n", failed, first_ok);
