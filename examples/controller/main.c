@@ -26,6 +26,7 @@
 #include "daemon.h"
 
 #include "certs.h"
+#include "lb.h"
 
 static volatile sig_atomic_t g_stop;
 /* The longest vc_syncer_step(s, 0) so far, wall and CPU time (/metrics). */
@@ -54,6 +55,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: vcluster-syncer --name NAME [options]\n"
             "       vcluster-syncer certs --name NAME [--pki-dir DIR] ...  (init container; certs --help)\n"
+            "       vcluster-syncer lb --listen ADDR:PORT --backend ADDR:PORT ...  (API server balancer; lb --help)\n"
             "\n"
             "Syncs a virtual cluster's workloads into a host namespace and their status back.\n"
             "\n"
@@ -368,6 +370,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "certs"))
         return certs_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "lb"))
+        return lb_main(argc - 1, argv + 1);
     const char *name = NULL, *host_ns = NULL, *host_kc = NULL, *host_ctx = NULL, *virt_kc = NULL, *config = NULL;
     const char *listen_addr = "127.0.0.1:8080", *service_name = NULL;
     const char *kubelet_listen = "127.0.0.1:10250", *kubelet_ca = NULL;

@@ -152,7 +152,7 @@ typedef struct vc_cluster_info {
     const char *version;          /**< Kubernetes version of the virtual API server, or "" */
     const char *created;          /**< RFC 3339 */
     const char *server;           /**< how to reach its API server, or "" */
-    const char *message;          /**< why it is Pending/Failed, or "" */
+    const char *message;          /**< why it is Pending/Failed, what is degraded when Running, or "" */
     int32_t state;                /**< vc_cluster_state */
     int32_t connected;            /**< 1 when the current kube context points at it */
 } vc_cluster_info;

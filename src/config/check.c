@@ -257,6 +257,14 @@ static const char *check_string_extra(const char *extra, const char *s)
         return valid_etcd_endpoints(s) ? NULL
                                        : "not an etcd endpoint: host:port or http(s)://host:port, several separated "
                                          "by commas";
+    if (!strcmp(extra, "secretkey")) {
+        /* a Secret's data key: [-._a-zA-Z0-9]+, at most 253 */
+        bool ok = strlen(s) <= 253 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+        for (const char *p = s; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                 *p == '_' || *p == '.';
+        return ok ? NULL : "not a valid Secret key (letters, digits, '-', '_' and '.')";
+    }
     if (!strcmp(extra, "datasource"))
         return (vc__str_startswith(s, "mysql://") || vc__str_startswith(s, "postgres://") ||
                 vc__str_startswith(s, "postgresql://"))

@@ -530,9 +530,27 @@ static int cross_validate(const vc__cfg_values *v, const xctx *x)
                         store_keys[first] + strlen("controlPlane.backingStore."));
         first = i;
     }
-    if (b->database.external.enabled && !*b->database.external.data_source && !*b->database.external.connector)
+#define DSS "controlPlane.backingStore.database.external.dataSourceSecret"
+    bool secret = *b->database.external.data_source_secret_name || *b->database.external.data_source_secret_key;
+    if (secret && *b->database.external.data_source)
+        return xerr(x, DSS ".name",
+                    "cannot be used together with database.external.dataSource: the dataSource comes from one of them");
+    if (secret && !*b->database.external.data_source_secret_name)
+        return xerr(x, DSS ".name", "required with dataSourceSecret.key: the host Secret that holds the dataSource");
+    if (secret && !*b->database.external.data_source_secret_key)
+        return xerr(x, DSS ".key", "required with dataSourceSecret.name: the key of that Secret that holds the dataSource");
+    if (secret && !b->database.external.enabled)
+        return xerr(x, DSS ".name", "needs database.external.enabled: true");
+    if (b->database.external.enabled && !*b->database.external.data_source && !*b->database.external.connector &&
+        !secret)
         return xerr(x, "controlPlane.backingStore.database.external.dataSource",
-                    "required when database.external.enabled is true (mysql://... or postgres://...)");
+                    "required when database.external.enabled is true (mysql://... or postgres://...), or "
+                    "dataSourceSecret.name and .key");
+    if (secret && v->control_plane.distro.k0s.enabled)
+        return xerr(x, DSS ".name",
+                    "not supported with controlPlane.distro.k0s (k0s reads its dataSource from its config file, not "
+                    "from the environment); use database.external.dataSource or the k8s or k3s distro");
+#undef DSS
     if (b->etcd.external.enabled && !*b->etcd.external.endpoint)
         return xerr(x, "controlPlane.backingStore.etcd.external.endpoint",
                     "required when etcd.external.enabled is true");

@@ -153,6 +153,8 @@ typedef struct vc__cfg_values {
                     bool enabled;
                     const char *data_source;       /* mysql://... / postgres://... */
                     const char *connector;
+                    /* libvcluster: the dataSource from a host Secret's key */
+                    const char *data_source_secret_name, *data_source_secret_key;
                     const char *cert_file, *key_file, *ca_file;
                     vc__cfg_strv extra_args;
                 } external;

@@ -165,6 +165,9 @@ const vc__cfg_key vc__cfg_schema[] = {
     { DB "external.enabled", B, "false", F(control_plane.backing_store.database.external.enabled), 0 },
     { DB "external.dataSource", S, "", F(control_plane.backing_store.database.external.data_source), "datasource" },
     { DB "external.connector", S, "", F(control_plane.backing_store.database.external.connector), 0 },
+    /* libvcluster's own: upstream's chart has no such key */
+    { DB "external.dataSourceSecret.name", S, "", F(control_plane.backing_store.database.external.data_source_secret_name), "dns" },
+    { DB "external.dataSourceSecret.key", S, "", F(control_plane.backing_store.database.external.data_source_secret_key), "secretkey" },
     { DB "external.certFile", S, "", F(control_plane.backing_store.database.external.cert_file), 0 },
     { DB "external.keyFile", S, "", F(control_plane.backing_store.database.external.key_file), 0 },
     { DB "external.caFile", S, "", F(control_plane.backing_store.database.external.ca_file), 0 },

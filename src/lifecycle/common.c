@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lifecycle/lifecycle.h"
+#include "lifecycle/proc.h"
 
 #define FIELD_MANAGER "vcluster"
 
@@ -191,6 +192,68 @@ int vc__lc_ensure_namespace(vc__lc *lc, bool *out_created)
     if (rc == VC_OK && out_created)
         *out_created = true;
     return rc == VC_EEXISTS ? VC_OK : rc;
+}
+
+/* controlPlane.backingStore.database.external.dataSourceSecret: the
+ * dataSource in the host Secret's key (lc->ns), read and checked before
+ * anything is made. *out (caller frees; wipe it) is NULL when the values
+ * name no Secret. */
+#define KEY_DSS "controlPlane.backingStore.database.external.dataSourceSecret"
+int vc__lc_datasource_secret(vc__lc *lc, char **out)
+{
+    *out = NULL;
+    const vc__cfg_values *v = vc__config_values(lc->config);
+    const char *name = v->control_plane.backing_store.database.external.data_source_secret_name;
+    const char *key = v->control_plane.backing_store.database.external.data_source_secret_key;
+    if (vc__str_empty(name) || vc__lc_store_kind(lc, lc->config) != VC_STORE_EXTERNAL_DATABASE)
+        return VC_OK;
+    json_t *sec = NULL;
+    int rc = vc__lc_get(lc->host, "v1", "secrets", lc->ns, name, &sec);
+    if (rc == VC_ENOTFOUND)
+        return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
+                         "%s.name: host Secret %s/%s does not exist; create it first, e.g. kubectl create namespace "
+                         "%s; kubectl -n %s create secret generic %s --from-literal=%s='postgres://...'",
+                         KEY_DSS, lc->ns, name, lc->ns, lc->ns, name, key);
+    if (rc < 0) {
+        vc__error_prefix("%s.name: reading host Secret %s/%s", KEY_DSS, lc->ns, name);
+        return rc;
+    }
+    const char *b64 = vc__lc_str(json_object_get(sec, "data"), key);
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    if (!b64)
+        rc = vc__error(VC_ECONFIG, VC_ERRCLASS_LIFECYCLE, "%s.key: host Secret %s/%s has no key %s", KEY_DSS, lc->ns,
+                       name, key);
+    else if (vc__base64_decode(b64, strlen(b64), &raw, &n) < 0)
+        rc = vc__error(VC_ECONFIG, VC_ERRCLASS_LIFECYCLE, "%s.key: key %s of host Secret %s/%s is not base64",
+                       KEY_DSS, key, lc->ns, name);
+    json_decref(sec);
+    char *ds = rc == VC_OK ? vc__strndup((const char *)raw, n) : NULL;
+    if (raw) {
+        memset(raw, 0, n);
+        vc__free(raw);
+    }
+    if (rc == VC_OK && !ds)
+        return vc__error_oom();
+    if (rc < 0)
+        return rc;
+    /* trailing newline from `echo ... | kubectl create secret --from-file` */
+    for (size_t l = strlen(ds); l && (ds[l - 1] == '\n' || ds[l - 1] == '\r'); l--)
+        ds[l - 1] = '\0';
+    if (!vc__str_startswith(ds, "mysql://") && !vc__str_startswith(ds, "postgres://") &&
+        !vc__str_startswith(ds, "postgresql://")) {
+        char *shown = vc__endpoint_mask(ds);
+        rc = vc__error(VC_ECONFIG, VC_ERRCLASS_LIFECYCLE,
+                       "%s: key %s of host Secret %s/%s must start with mysql://, postgres:// or postgresql://, got "
+                       "\"%.40s%s\"",
+                       KEY_DSS, key, lc->ns, name, shown ? shown : "", shown && strlen(shown) > 40 ? "..." : "");
+        vc__free(shown);
+        memset(ds, 0, strlen(ds));
+        vc__free(ds);
+        return rc;
+    }
+    *out = ds;
+    return VC_OK;
 }
 
 int vc__lc_service_cidr(vc_kube *k, const char *ns, char **out)

@@ -439,6 +439,14 @@ static int create(vc__lc *lc)
     }
 
     if (!print) {
+        /* dataSourceSecret: the Secret and its key exist and hold a dataSource */
+        char *ds = NULL;
+        rc = vc__lc_datasource_secret(lc, &ds);
+        if (ds)
+            memset(ds, 0, strlen(ds));
+        vc__free(ds);
+        if (rc < 0)
+            goto out;
         if ((rc = vc__lc_step(lc, "namespace", 0, "host namespace %s", lc->ns)) < 0 ||
             (rc = vc__lc_ensure_namespace(lc, NULL)) < 0 || (rc = label_host_namespace(lc, &p)) < 0 ||
             (rc = vc__lc_step(lc, "namespace", 1, "host namespace %s ready", lc->ns)) < 0)

@@ -347,11 +347,30 @@ static void storage_vars(vars_ctx *c, vc__lc *lc, const vc_config *cfg, int stor
     bool emb_etcd = store == VC_STORE_EMBEDDED_ETCD;
     bool ext_etcd = store == VC_STORE_EXTERNAL_ETCD;
     const char *ds = v->control_plane.backing_store.database.external.data_source;
+    /* dataSourceSecret: the dataSource reaches kine (k3s) as an environment
+     * variable from the host Secret's key, so no password is in the
+     * manifests; kine reads KINE_ENDPOINT, k3s K3S_DATASTORE_ENDPOINT (k0s
+     * is refused by the values check: its dataSource is in its config) */
+    const char *sec_name = v->control_plane.backing_store.database.external.data_source_secret_name;
+    const char *sec_key = v->control_plane.backing_store.database.external.data_source_secret_key;
+    bool from_secret = ext_db && !vc__str_empty(sec_name);
+    json_t *kine_env = from_secret ? json_pack("[{s:s,s:{s:{s:s,s:s}}}]", "name", "KINE_ENDPOINT", "valueFrom",
+                                               "secretKeyRef", "name", sec_name, "key", sec_key)
+                                   : json_null();
+    json_t *k3s_env = from_secret ? json_pack("[{s:s,s:{s:{s:s,s:s}}}]", "name", "K3S_DATASTORE_ENDPOINT",
+                                              "valueFrom", "secretKeyRef", "name", sec_name, "key", sec_key)
+                                  : json_null();
+    set(c, "KINE_ENV", kine_env);
+    set(c, "K3S_STORE_ENV", k3s_env);
 
     setb(c, "KINE_CONTAINER", k8s && db);
     setb(c, "EMBEDDED_ETCD", emb_etcd);
     setb(c, "EMBEDDED_ETCD_CONTAINER", k8s && emb_etcd);
-    sets(c, "KINE_ENDPOINT", ext_db ? ds : sqlite);
+    char *ep_arg = from_secret ? NULL : vc__sprintf("--endpoint=%s", ext_db ? ds : sqlite);
+    if (!from_secret && !ep_arg)
+        c->oom = true;
+    setn(c, "KINE_ENDPOINT_ARG", ep_arg);
+    vc__free(ep_arg);
     json_t *kx = json_array();
     if (kx) {
         if (ext_db) {
@@ -362,7 +381,9 @@ static void storage_vars(vars_ctx *c, vc__lc *lc, const vc_config *cfg, int stor
              * driver: after a database restart a pooled connection made
              * kine answer 201 for a create it never wrote (doc/guide.md
              * F1.5); the user's extraArgs come after and may override it */
-            if (ds && (!strncmp(ds, "postgres://", 11) || !strncmp(ds, "postgresql://", 13)))
+            /* from a Secret the scheme is not known here: the same, which
+             * costs MySQL its connection pool but never loses a write */
+            if (from_secret || (ds && (!strncmp(ds, "postgres://", 11) || !strncmp(ds, "postgresql://", 13))))
                 append_flag(kx, "", "--datastore-max-idle-connections=-1", &c->oom);
         }
         const vc__cfg_strv *ea = ext_db ? &v->control_plane.backing_store.database.external.extra_args
@@ -419,7 +440,7 @@ static void storage_vars(vars_ctx *c, vc__lc *lc, const vc_config *cfg, int stor
         if (emb_etcd)
             append_flag(k3s, "", "--cluster-init", &c->oom);
         else if (ext_db)
-            append_flag(k3s, "--datastore-endpoint=", ds, &c->oom);
+            append_flag(k3s, "--datastore-endpoint=", from_secret ? NULL : ds, &c->oom);
         else if (ext_etcd) {
             append_flag(k3s, "--datastore-endpoint=", servers, &c->oom);
             append_flag(k3s, "--datastore-cafile=", v->control_plane.backing_store.etcd.external.ca_file, &c->oom);

@@ -89,6 +89,9 @@ int vc__lc_ensure_namespace(vc__lc *lc, bool *out_created);
 /* Server-side apply of one object (JSON text or object) with our field manager. */
 int vc__lc_apply(vc_kube *k, const json_t *obj);
 /* GET an object into *out; VC_ENOTFOUND passes through. */
+/* dataSourceSecret: the dataSource from the host Secret (common.c); *out
+ * NULL when the values name none */
+int vc__lc_datasource_secret(vc__lc *lc, char **out);
 int vc__lc_get(vc_kube *k, const char *api_version, const char *resource, const char *ns, const char *name,
                json_t **out);
 int vc__lc_delete(vc_kube *k, const char *api_version, const char *resource, const char *ns, const char *name);

@@ -21,11 +21,16 @@
 
 #define DRIVER "local"
 
-/* P_SCHED runs only with the virtual scheduler (exe[P_SCHED] NULL: not part
- * of this cluster) */
-enum { P_STORE, P_API, P_KCM, P_SYNCER, P_SCHED, P_COUNT };
-static const char *const k_comp[P_COUNT] = { "store", "kube-apiserver", "kube-controller-manager", "vcluster-syncer",
-                                             "kube-scheduler" };
+/* P_SCHED runs only with the virtual scheduler, P_LB only with several API
+ * server replicas (exe[...] NULL: not part of this cluster). P_API is the
+ * first API server replica; the others are in api_pid/api_port[1..]. */
+enum { P_STORE, P_API, P_KCM, P_SYNCER, P_SCHED, P_LB, P_COUNT };
+static const char *const k_comp[P_COUNT] = { "store",          "kube-apiserver", "kube-controller-manager",
+                                             "vcluster-syncer", "kube-scheduler", "api-balancer" };
+/* controlPlane.statefulSet.highAvailability.replicas: API servers at most
+ * (each is a process of a few hundred MB on this machine) */
+#define MAX_API 9
+#define KEY_REPLICAS "controlPlane.statefulSet.highAvailability.replicas"
 
 /* The backing stores (run.json "store"): a kine process over SQLite in the
  * state dir, an etcd process with its data there, an external etcd the API
@@ -52,7 +57,33 @@ typedef struct lstate {
     int kubelet_port;     /* the syncer's kubelet proxy (fake nodes' kubelet endpoint) */
     char *host_context;   /* context in host.kubeconfig to use, or NULL */
     pid_t pid[P_COUNT];
+    int replicas;         /* API servers (1: no balancer) */
+    pid_t api_pid[MAX_API];  /* replicas 1.. (0 is pid[P_API]) */
+    int api_port[MAX_API];
 } lstate;
+
+/* replica r's pid and port: r 0 is the P_API slot */
+static pid_t *api_pidp(lstate *s, int r)
+{
+    return r == 0 ? &s->pid[P_API] : &s->api_pid[r];
+}
+static int *api_portp(lstate *s, int r)
+{
+    return r == 0 ? &s->port[P_API] : &s->api_port[r];
+}
+/* logs/<name>.log and run.json's key of replica r */
+static void api_name(char *buf, size_t cap, int r)
+{
+    if (r == 0)
+        snprintf(buf, cap, "%s", k_comp[P_API]);
+    else
+        snprintf(buf, cap, "%s-%d", k_comp[P_API], r);
+}
+/* The port clients use: the balancer's with several replicas */
+static int server_port(const lstate *s)
+{
+    return s->replicas > 1 ? s->port[P_LB] : s->port[P_API];
+}
 
 static void ls_clear(lstate *s)
 {
@@ -105,9 +136,16 @@ static int ls_save(const lstate *s)
         if (s->exe[i])
             json_object_set_new(exes, k_comp[i], json_string(s->exe[i]));
     }
+    for (int r = 1; r < s->replicas && r < MAX_API; r++) {
+        char n[64];
+        api_name(n, sizeof n, r);
+        json_object_set_new(pids, n, json_integer(s->api_pid[r]));
+        json_object_set_new(ports, n, json_integer(s->api_port[r]));
+    }
     json_object_set_new(ports, "etcd-peer", json_integer(s->peer_port));
     json_object_set_new(ports, "kubelet-proxy", json_integer(s->kubelet_port));
-    json_t *o = json_pack("{s:s,s:s?,s:s?,s:o,s:o,s:o,s:s?,s:{s:s?,s:s?,s:s?},s:O?}", "store", s->store,
+    json_t *o = json_pack("{s:s,s:i,s:s?,s:s?,s:o,s:o,s:o,s:s?,s:{s:s?,s:s?,s:s?},s:O?}", "store", s->store,
+                          "apiReplicas", s->replicas,
                           "serviceCIDR", s->service_cidr, "hostContext", s->host_context, "pids", pids, "ports", ports,
                           "executables", exes, "storeEndpoint", s->endpoint, "storeTLS", "ca", s->tls[0], "cert",
                           s->tls[1], "key", s->tls[2], "storeArgs", s->store_args);
@@ -153,6 +191,14 @@ static int ls_load(lstate *s, const char *dir)
         s->exe[i] = e ? vc__strdup(e) : NULL;
     }
     s->peer_port = (int)json_integer_value(json_object_get(json_object_get(o, "ports"), "etcd-peer"));
+    json_int_t reps = json_integer_value(json_object_get(o, "apiReplicas"));
+    s->replicas = reps >= 1 && reps <= MAX_API ? (int)reps : 1; /* 1 in state from before replicas */
+    for (int r = 1; r < s->replicas; r++) {
+        char n[64];
+        api_name(n, sizeof n, r);
+        s->api_pid[r] = (pid_t)json_integer_value(json_object_get(json_object_get(o, "pids"), n));
+        s->api_port[r] = (int)json_integer_value(json_object_get(json_object_get(o, "ports"), n));
+    }
     const char *ep = vc__lc_str(o, "storeEndpoint");
     s->endpoint = ep ? vc__strdup(ep) : NULL;
     static const char *const tk[3] = { "ca", "cert", "key" };
@@ -264,22 +310,34 @@ static int resolve_binaries(vc__lc *lc, lstate *s)
         return vc__error(VC_ENOTFOUND, VC_ERRCLASS_LIFECYCLE,
                          "the local driver needs the vcluster-syncer program (examples/controller); pass --syncer PATH "
                          "or set VC_SYNCER_BIN");
+    /* the balancer is `vcluster-syncer lb` */
+    if (s->replicas > 1 && !(s->exe[P_LB] = vc__strdup(s->exe[P_SYNCER])))
+        return vc__error_oom();
     return VC_OK;
 }
 
 /* ---- starting the components ---- */
 
-static int spawn_env(lstate *s, int which, char **argv, char **env)
+/* argv with env_add into logs/<name>.log; *pid gets it */
+static int spawn_log(lstate *s, const char *name, pid_t *pid, char **argv, char **env)
 {
-    char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[which]);
+    char *log = vc__sprintf("%s/logs/%s.log", s->dir, name);
     if (!log)
         return vc__error_oom();
-    struct stat st;
-    if (which == P_STORE)
-        s->store_log_off = stat(log, &st) == 0 ? (long)st.st_size : 0;
-    int rc = vc__proc_spawn_env(&s->pid[which], argv, env, log);
+    int rc = vc__proc_spawn_env(pid, argv, env, log);
     vc__free(log);
     return rc;
+}
+
+static int spawn_env(lstate *s, int which, char **argv, char **env)
+{
+    if (which == P_STORE) {
+        char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[which]);
+        struct stat st;
+        s->store_log_off = log && stat(log, &st) == 0 ? (long)st.st_size : 0;
+        vc__free(log);
+    }
+    return spawn_log(s, k_comp[which], &s->pid[which], argv, env);
 }
 
 static int spawn(lstate *s, int which, char **argv)
@@ -326,6 +384,12 @@ static int pick_ports(lstate *s, bool keep)
             continue;
         s->port[i] = vc__free_port();
         if (s->port[i] <= 0)
+            return vc__error(VC_EIO, VC_ERRCLASS_OS, "no free port on 127.0.0.1");
+    }
+    for (int r = 1; r < s->replicas; r++) {
+        if (keep && s->api_port[r] > 0 && vc__port_free(s->api_port[r]))
+            continue;
+        if ((s->api_port[r] = vc__free_port()) <= 0)
             return vc__error(VC_EIO, VC_ERRCLASS_OS, "no free port on 127.0.0.1");
     }
     if (!keep || s->peer_port <= 0 || !vc__port_free(s->peer_port))
@@ -424,11 +488,14 @@ static char *etcd_servers(const lstate *s)
     return r;
 }
 
-static int start_apiserver(lstate *s, const char *domain)
+/* API server replica r (0..replicas-1) on its own port; every replica has
+ * the same certificates, keys and store */
+static int start_apiserver(lstate *s, const char *domain, int r)
 {
-    char port[32], issuer[256], range[128];
+    char port[32], issuer[256], range[128], name[64];
     char *etcd = etcd_servers(s);
-    snprintf(port, sizeof port, "--secure-port=%d", s->port[P_API]);
+    snprintf(port, sizeof port, "--secure-port=%d", *api_portp(s, r));
+    api_name(name, sizeof name, r);
     snprintf(issuer, sizeof issuer, "--service-account-issuer=https://kubernetes.default.svc.%s", domain);
     snprintf(range, sizeof range, "--service-cluster-ip-range=%s", s->service_cidr);
     char *pki = sub(s, "pki");
@@ -466,7 +533,7 @@ static int start_apiserver(lstate *s, const char *domain)
                          "--requestheader-extra-headers-prefix=X-Remote-Extra-", a[4], a[5], issuer, a[6], a[7], range,
                          "--authorization-mode=RBAC", "--allow-privileged=true", "--profiling=false", "--v=1",
                          a[8], a[9], "--kubelet-preferred-address-types=InternalIP", a[10], a[11], a[12], NULL };
-        rc = spawn(s, P_API, argv);
+        rc = spawn_log(s, name, api_pidp(s, r), argv, NULL);
     }
     for (int i = 0; i < 13; i++)
         vc__free(a[i]);
@@ -564,9 +631,30 @@ static int start_syncer(vc__lc *lc, lstate *s)
     return rc;
 }
 
-static int log_tail_error(lstate *s, int which, const char *what)
+/* Several API servers: `vcluster-syncer lb` on the server port, in front
+ * of them (VC_LOCAL_STATE in its environment marks it as ours). */
+static int start_balancer(lstate *s)
 {
-    char *log = vc__sprintf("%s/logs/%s.log", s->dir, k_comp[which]);
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port[P_LB]);
+    char *argv[4 + 2 * MAX_API + 1] = { s->exe[P_LB], "lb", "--listen", listen };
+    char be[MAX_API][32];
+    int n = 4;
+    for (int r = 0; r < s->replicas; r++) {
+        snprintf(be[r], sizeof be[r], "127.0.0.1:%d", *api_portp(s, r));
+        argv[n++] = "--backend";
+        argv[n++] = be[r];
+    }
+    argv[n] = NULL;
+    char *env[2] = { vc__sprintf("VC_LOCAL_STATE=%s", s->dir), NULL };
+    int rc = env[0] ? spawn_env(s, P_LB, argv, env) : vc__error_oom();
+    vc__free(env[0]);
+    return rc;
+}
+
+static int log_tail_error_named(lstate *s, const char *name, const char *what)
+{
+    char *log = vc__sprintf("%s/logs/%s.log", s->dir, name);
     char *txt = NULL;
     size_t len = 0;
     char last[512] = "";
@@ -579,9 +667,14 @@ static int log_tail_error(lstate *s, int which, const char *what)
     }
     vc__free(txt);
     int rc = vc__error(VC_EIO, VC_ERRCLASS_LIFECYCLE, "%s %s%s%s (log: %s.failed-logs/%s.log if creation is undone)",
-                       k_comp[which], what, last[0] ? ": " : "", last, s->dir, k_comp[which]);
+                       name, what, last[0] ? ": " : "", last, s->dir, name);
     vc__free(log);
     return rc;
+}
+
+static int log_tail_error(lstate *s, int which, const char *what)
+{
+    return log_tail_error_named(s, k_comp[which], what);
 }
 
 static vc_kube *virt_kube(lstate *s, int32_t timeout_ms)
@@ -669,19 +762,29 @@ static int store_exited(lstate *s)
     return rc;
 }
 
-static int wait_apiserver(vc__lc *lc, lstate *s)
+/* Replica r ready, asked directly (not through the balancer) */
+static int wait_apiserver(vc__lc *lc, lstate *s, int r)
 {
     vc_kube *k = virt_kube(s, 2000);
     if (!k)
         return VC_ECONFIG;
+    char name[64];
+    api_name(name, sizeof name, r);
+    char *direct = vc__sprintf("https://127.0.0.1:%d", *api_portp(s, r));
+    if (!direct) {
+        vc_kube_free(k);
+        return vc__error_oom();
+    }
+    vc__free(k->cfg.server);
+    k->cfg.server = direct;
     int rc;
     for (;;) {
         long http = 0;
         rc = vc__kube_do(k, "GET", "/readyz", NULL, NULL, 0, &http, NULL);
         if (rc == VC_OK)
             break;
-        if (!vc__proc_alive_with(s->pid[P_API], exe_base(s->exe[P_API]), s->dir)) {
-            rc = log_tail_error(s, P_API, "exited");
+        if (!vc__proc_alive_with(*api_pidp(s, r), exe_base(s->exe[P_API]), s->dir)) {
+            rc = log_tail_error_named(s, name, "exited");
             break;
         }
         if (s->exe[P_STORE] && !vc__proc_alive_with(s->pid[P_STORE], exe_base(s->exe[P_STORE]), s->dir)) {
@@ -691,7 +794,7 @@ static int wait_apiserver(vc__lc *lc, lstate *s)
         if ((rc = store_failed(s)) < 0)
             break;
         if (vc__lc_left(lc) == 0) {
-            rc = vc__lc_timeout(lc, "its kube-apiserver");
+            rc = vc__lc_timeout(lc, r ? name : "its kube-apiserver");
             break;
         }
         if ((rc = vc__lc_sleep(lc, 250)) < 0)
@@ -725,6 +828,13 @@ static int wait_syncer(vc__lc *lc, lstate *s)
 static void stop_all(vc__lc *lc, lstate *s)
 {
     for (int i = P_COUNT - 1; i >= 0; i--) {
+        /* the other API server replicas with the first */
+        for (int r = i == P_API ? s->replicas - 1 : 0; r >= 1; r--) {
+            if (s->api_pid[r] > 0 && s->exe[P_API])
+                vc__proc_stop(s->api_pid[r], exe_base(s->exe[P_API]), s->dir, 15000, lc ? vc__lc_tick_cb : NULL,
+                              lc);
+            s->api_pid[r] = 0;
+        }
         if (s->pid[i] > 0 && s->exe[i])
             vc__proc_stop(s->pid[i], exe_base(s->exe[i]), s->dir, i == P_API ? 15000 : 10000,
                           lc ? vc__lc_tick_cb : NULL, lc);
@@ -863,7 +973,7 @@ static int write_host_kubeconfig(vc__lc *lc, lstate *s)
 static int apply_host_objects(vc__lc *lc, lstate *s, bool paused)
 {
     char server[64];
-    snprintf(server, sizeof server, "https://127.0.0.1:%d", s->port[P_API]);
+    snprintf(server, sizeof server, "https://127.0.0.1:%d", server_port(s));
     json_t *svc = json_pack("{s:s,s:s,s:{s:s,s:s,s:o,s:{s:s,s:s}},s:{s:s,s:[{s:s,s:i,s:i,s:s}]}}", "apiVersion", "v1",
                             "kind", "Service", "metadata", "name", lc->name, "namespace", lc->ns, "labels",
                             vc__lc_labels(lc->name, DRIVER), "annotations", VC__LC_STATE_ANN, s->dir, VC__LC_SERVER_ANN,
@@ -919,7 +1029,7 @@ static int apply_host_objects(vc__lc *lc, lstate *s, bool paused)
 static int write_pki(vc__lc *lc, lstate *s)
 {
     char server[64];
-    snprintf(server, sizeof server, "https://127.0.0.1:%d", s->port[P_API]);
+    snprintf(server, sizeof server, "https://127.0.0.1:%d", server_port(s));
     char *dir = sub(s, "pki");
     const char *ips[] = { "127.0.0.1" };
     vc__pki_dir_opts po;
@@ -988,10 +1098,25 @@ static int start(vc__lc *lc, lstate *s)
                                                             : "kine (SQLite)")) < 0 ||
          (rc = start_store(s)) < 0))
         return rc;
-    if ((rc = vc__lc_step(lc, "apiserver", 0, "starting kube-apiserver on 127.0.0.1:%d", s->port[P_API])) < 0 ||
-        (rc = start_apiserver(s, "cluster.local")) < 0 || (rc = ls_save(s)) < 0)
+    for (int r = 0; r < s->replicas; r++) {
+        char which[32] = "";
+        if (s->replicas > 1)
+            snprintf(which, sizeof which, " (replica %d)", r + 1);
+        if ((rc = vc__lc_step(lc, "apiserver", 0, "starting kube-apiserver%s on 127.0.0.1:%d", which,
+                              *api_portp(s, r))) < 0 ||
+            (rc = start_apiserver(s, "cluster.local", r)) < 0 || (rc = ls_save(s)) < 0)
+            return rc;
+    }
+    if (s->replicas > 1 &&
+        ((rc = vc__lc_step(lc, "apiserver", 0, "starting the balancer for %d API servers on 127.0.0.1:%d",
+                           s->replicas, s->port[P_LB])) < 0 ||
+         (rc = start_balancer(s)) < 0 || (rc = ls_save(s)) < 0))
         return rc;
-    if ((rc = wait_apiserver(lc, s)) < 0 || (rc = vc__lc_step(lc, "apiserver", 1, "kube-apiserver is ready")) < 0)
+    for (int r = 0; r < s->replicas; r++)
+        if ((rc = wait_apiserver(lc, s, r)) < 0)
+            return rc;
+    if ((rc = s->replicas > 1 ? vc__lc_step(lc, "apiserver", 1, "%d kube-apiservers are ready", s->replicas)
+                              : vc__lc_step(lc, "apiserver", 1, "kube-apiserver is ready")) < 0)
         return rc;
     if ((rc = vc__lc_step(lc, "controller-manager", 0, "starting kube-controller-manager")) < 0 ||
         (rc = start_kcm(s)) < 0 || (rc = ls_save(s)) < 0)
@@ -1131,6 +1256,24 @@ static int choose_store(vc__lc *lc, lstate *s)
     }
     if (!s->store)
         return vc__error_oom();
+    if (kind == VC_STORE_EXTERNAL_DATABASE) {
+        /* dataSourceSecret: read from the host Secret now, kept in run.json
+         * (0600) as a dataSource given in the values is */
+        char *ds = NULL;
+        int rc = vc__lc_datasource_secret(lc, &ds);
+        if (rc < 0)
+            return rc;
+        if (ds) {
+            s->endpoint = ds;
+            ep = NULL;
+        }
+    }
+    /* several API servers over the one store, behind a balancer */
+    int32_t reps = vc_config_ha_replicas(lc->config);
+    if (reps > MAX_API)
+        return vc__error(VC_ECONFIG, VC_ERRCLASS_LIFECYCLE,
+                         "%s: the local driver runs at most %d API servers, got %d", KEY_REPLICAS, MAX_API, (int)reps);
+    s->replicas = reps > 1 ? (int)reps : 1;
     if (ep && !(s->endpoint = vc__strdup(ep)))
         return vc__error_oom();
     for (int i = 0; i < 3; i++)
@@ -1163,6 +1306,16 @@ static int local_create(vc__lc *lc)
         vc__free(dir);
         if (rc < 0)
             return rc;
+        /* not silently kept: the processes and ports are made at create */
+        int32_t want = vc_config_ha_replicas(lc->config);
+        if ((want > 1 ? want : 1) != s.replicas) {
+            rc = vc__error(VC_ENOTSUPPORTED, VC_ERRCLASS_LIFECYCLE,
+                           "%s: the local driver cannot change the number of API servers of an existing virtual "
+                           "cluster (%d now, %d asked); delete and create it again",
+                           KEY_REPLICAS, s.replicas, (int)want);
+            ls_clear(&s);
+            return rc;
+        }
         /* the Role follows the values (a kind synced now needs its rule) */
         if ((rc = vc__lc_step(lc, "upgrade", 0, "applying new values to %s", lc->name)) == VC_OK &&
             (rc = write_values(lc, &s)) == VC_OK && (rc = write_host_kubeconfig(lc, &s)) == VC_OK &&
@@ -1224,7 +1377,7 @@ static int local_create(vc__lc *lc)
         goto fail;
     /* complete: a cancel now changes nothing */
     (void)vc__lc_step(lc, "done", 1, "virtual cluster %s is running (API server https://127.0.0.1:%d)", lc->name,
-                      s.port[P_API]);
+                      server_port(&s));
     ls_clear(&s);
     return VC_OK;
 fail: {
@@ -1316,15 +1469,36 @@ static int local_pause(vc__lc *lc, const json_t *svc)
     return rc;
 }
 
+static bool api_alive(lstate *s, int r)
+{
+    return s->exe[P_API] && vc__proc_alive_with(*api_pidp(s, r), exe_base(s->exe[P_API]), s->dir);
+}
+
+/* The first component that is not running (replicas of the API server
+ * only when none runs), or -1; *down gets how many API servers are down. */
+static int first_down(lstate *s, int *down)
+{
+    *down = 0;
+    for (int r = 0; r < s->replicas; r++)
+        *down += !api_alive(s, r);
+    for (int i = 0; i < P_COUNT; i++) {
+        if ((i == P_SCHED || i == P_STORE || i == P_LB) && !s->exe[i])
+            continue; /* no virtual scheduler; an external etcd; one API server */
+        if (i == P_API) {
+            if (*down == s->replicas)
+                return P_API;
+            continue;
+        }
+        if (!s->exe[i] || !vc__proc_alive_with(s->pid[i], exe_base(s->exe[i]), s->dir))
+            return i;
+    }
+    return -1;
+}
+
 static bool all_running(lstate *s)
 {
-    for (int i = 0; i < P_COUNT; i++) {
-        if ((i == P_SCHED || i == P_STORE) && !s->exe[i])
-            continue; /* no virtual scheduler; an external etcd */
-        if (!s->exe[i] || !vc__proc_alive_with(s->pid[i], exe_base(s->exe[i]), s->dir))
-            return false;
-    }
-    return true;
+    int down = 0;
+    return first_down(s, &down) < 0 && down == 0;
 }
 
 static int local_resume(vc__lc *lc, const json_t *svc)
@@ -1433,8 +1607,21 @@ static int local_status(vc__lc *lc, const json_t *svc, vc_cluster_info *info)
         vc_error_clear();
         return VC_OK;
     }
-    if (all_running(&s)) {
+    int down = 0, failed = first_down(&s, &down);
+    if (failed < 0) {
         info->state = VC_CLUSTER_RUNNING;
+        /* degraded: the balancer sends clients to the replicas left */
+        for (int r = 0; r < s.replicas && down; r++) {
+            if (api_alive(&s, r))
+                continue;
+            char m[256];
+            snprintf(m, sizeof m,
+                     "degraded: kube-apiserver replica %d of %d (127.0.0.1:%d) is not running, %d of %d serve; "
+                     "`vcluster resume %s` restarts the control plane",
+                     r + 1, s.replicas, *api_portp(&s, r), s.replicas - down, s.replicas, lc->name);
+            vc__lc_info_set(&info->message, m);
+            break;
+        }
         vc_kube *k = virt_kube(&s, 2000);
         vc_buf v = VC_BUF_INIT;
         if (k && vc_kube_server_version(k, &v) == VC_OK)
@@ -1444,16 +1631,10 @@ static int local_status(vc__lc *lc, const json_t *svc, vc_cluster_info *info)
         vc_error_clear();
     } else {
         info->state = VC_CLUSTER_FAILED;
-        for (int i = 0; i < P_COUNT; i++) {
-            if ((i == P_SCHED || i == P_STORE) && !s.exe[i])
-                continue;
-            if (!s.exe[i] || !vc__proc_alive_with(s.pid[i], exe_base(s.exe[i]), s.dir)) {
-                char m[256];
-                snprintf(m, sizeof m, "%s is not running; `vcluster resume %s` starts it again", k_comp[i], lc->name);
-                vc__lc_info_set(&info->message, m);
-                break;
-            }
-        }
+        char m[256];
+        snprintf(m, sizeof m, "%s%s is not running; `vcluster resume %s` starts it again",
+                 failed == P_API && s.replicas > 1 ? "every " : "", k_comp[failed], lc->name);
+        vc__lc_info_set(&info->message, m);
     }
     ls_clear(&s);
     return VC_OK;

@@ -543,6 +543,131 @@ static void t_print_external_db(void)
     }
 }
 
+/* database.external.dataSourceSecret (libvcluster's key): kine (k3s) gets
+ * the dataSource from the host Secret's key as an environment variable, so
+ * the manifests hold no password; create checks the Secret first and makes
+ * nothing when it is missing, lacks the key or holds no dataSource. */
+static void t_datasource_secret(void)
+{
+    static const char *const distros[] = { "k8s", "k3s" };
+    for (size_t i = 0; i < 2; i++) {
+        char yaml[600];
+        snprintf(yaml, sizeof yaml,
+                 "controlPlane:\n  distro:\n    %s:\n      enabled: true\n  backingStore:\n    database:\n"
+                 "      external:\n        enabled: true\n        dataSourceSecret:\n          name: vc-db\n"
+                 "          key: ds\n",
+                 distros[i]);
+        vc_config *cfg = config_of(yaml, NULL);
+        CHECK(cfg != NULL);
+        vc_buf out = VC_BUF_INIT;
+        vc_create_options o;
+        vc_create_options_init(&o, VC_CREATE_OPTIONS_VERSION);
+        o.name = "printsec";
+        o.flags = VC_CREATE_PRINT;
+        o.config = cfg;
+        CHECK_INT(vc_cluster_create(H, &o, &out), VC_OK);
+        CHECK(out.ptr && !strstr(out.ptr, "--endpoint=") && !strstr(out.ptr, "--datastore-endpoint") &&
+              !strstr(out.ptr, "postgres://") && !strstr(out.ptr, "mysql://"));
+        json_t *docs = NULL;
+        CHECK_INT(vc__yaml_parse(out.ptr ? out.ptr : "", out.size, "print", &docs, NULL), VC_OK);
+        json_t *sts = json_array_get(docs, json_array_size(docs) - 1);
+        json_t *ctr = container(sts, i == 0 ? "kine" : "k3s");
+        CHECK(ctr != NULL);
+        const char *var = i == 0 ? "KINE_ENDPOINT" : "K3S_DATASTORE_ENDPOINT";
+        bool found = false;
+        size_t k;
+        json_t *e;
+        json_array_foreach(J(ctr, "env"), k, e) {
+            if (!strcmp(JS(e, "name"), var)) {
+                found = true;
+                CHECK_STR(JS(e, "valueFrom", "secretKeyRef", "name"), "vc-db");
+                CHECK_STR(JS(e, "valueFrom", "secretKeyRef", "key"), "ds");
+            }
+        }
+        CHECK(found);
+        if (i == 0)
+            CHECK(has_arg(ctr, "--datastore-max-idle-connections=-1"));
+        json_decref(docs);
+        vc_buf_dispose(&out);
+        vc_config_free(cfg);
+    }
+
+    /* create: the Secret is checked before anything is made */
+    char name[32], ns[64], path[300], body[700];
+    itest_name(name, sizeof name, "dss");
+    snprintf(ns, sizeof ns, "vcluster-%s", name);
+    vc_config *cfg = config_of("controlPlane:\n  backingStore:\n    database:\n      external:\n        enabled: true\n"
+                               "        dataSourceSecret:\n          name: vc-db\n          key: ds\n",
+                               NULL);
+    CHECK(cfg != NULL);
+    vc_create_options o;
+    vc_create_options_init(&o, VC_CREATE_OPTIONS_VERSION);
+    o.name = name;
+    o.config = cfg;
+    o.timeout_ms = 60000;
+    o.flags = VC_CREATE_NO_WAIT;
+    CHECK_INT(vc_cluster_create(H, &o, NULL), VC_ENOTFOUND);
+    printf("# no Secret: %s\n", vc_error_last()->message);
+    CHECK_CONTAINS(vc_error_last()->message, "controlPlane.backingStore.database.external.dataSourceSecret.name");
+    CHECK_CONTAINS(vc_error_last()->message, "does not exist");
+    CHECK(!host_exists("/api/v1/namespaces/%s", ns));
+    snprintf(body, sizeof body, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "POST", "/api/v1/namespaces", body, NULL), VC_OK);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets", ns);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "POST", path,
+                              "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"vc-db\"},"
+                              "\"stringData\":{\"other\":\"x\",\"ds\":\"sqlite:///tmp/x.db\"}}",
+                              NULL),
+              VC_OK);
+    CHECK_INT(vc_cluster_create(H, &o, NULL), VC_ECONFIG);
+    printf("# not a dataSource: %s\n", vc_error_last()->message);
+    CHECK_CONTAINS(vc_error_last()->message, "must start with mysql://, postgres:// or postgresql://");
+    CHECK(!host_exists("/apis/apps/v1/namespaces/%s/statefulsets/%s", ns, name));
+    vc_config *cfg2 = config_of("controlPlane:\n  backingStore:\n    database:\n      external:\n        enabled: true\n"
+                                "        dataSourceSecret:\n          name: vc-db\n          key: nope\n",
+                                NULL);
+    o.config = cfg2;
+    CHECK_INT(vc_cluster_create(H, &o, NULL), VC_ECONFIG);
+    CHECK_CONTAINS(vc_error_last()->message, "dataSourceSecret.key: host Secret");
+    CHECK_CONTAINS(vc_error_last()->message, "has no key nope");
+    o.config = cfg;
+    /* a good one: applied, with the reference and not the password */
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/vc-db", ns);
+    CHECK_INT(vc_kube_request(H, NULL, NULL, "PUT", path,
+                              "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"vc-db\"},"
+                              "\"stringData\":{\"ds\":\"postgres://kine:Sup3rSecret@db:5432/kine\\n\"}}",
+                              NULL),
+              VC_OK);
+    int rc = vc_cluster_create(H, &o, NULL);
+    if (rc < 0)
+        fprintf(stderr, "create with dataSourceSecret: %s\n", vc_error_last()->message);
+    CHECK_INT(rc, VC_OK);
+    json_t *sts = host_get("/apis/apps/v1/namespaces/%s/statefulsets/%s", ns, name);
+    char *txt = sts ? json_dumps(sts, JSON_COMPACT) : NULL;
+    CHECK(txt && strstr(txt, "\"secretKeyRef\":{\"name\":\"vc-db\",\"key\":\"ds\"}") && !strstr(txt, "Sup3rSecret"));
+    vc__free(txt);
+    json_decref(sts);
+    /* nor in the config Secret the driver keeps */
+    json_t *cs = host_get("/api/v1/namespaces/%s/secrets/vc-config-%s", ns, name);
+    txt = cs ? json_dumps(cs, JSON_COMPACT) : NULL;
+    CHECK(txt != NULL);
+    CHECK(!txt || !strstr(txt, "U3VwM3JTZWNyZXQ")); /* base64 would hide it: check the decoded config below */
+    vc__free(txt);
+    json_decref(cs);
+    vc_buf y = VC_BUF_INIT;
+    CHECK_INT(vc_cluster_get_config(&y, H, name, NULL), VC_OK);
+    CHECK(y.ptr && strstr(y.ptr, "dataSourceSecret") && !strstr(y.ptr, "Sup3rSecret"));
+    vc_buf_dispose(&y);
+    vc_cluster_op_options oo = op_opts(VC_DELETE_NAMESPACE);
+    oo.progress = NULL;
+    CHECK_INT(vc_cluster_delete(H, name, NULL, &oo), VC_OK);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s", ns);
+    vc_kube_request(H, NULL, NULL, "DELETE", path, NULL, NULL);
+    vc_error_clear();
+    vc_config_free(cfg);
+    vc_config_free(cfg2);
+}
+
 /* The init container of --print's manifests, run here as a process with
  * the admin kubeconfig (kwok runs no container; realnode_gitops.sh runs it
  * in a pod): two replicas racing for Secret NAME-certs end up with the same
@@ -1385,6 +1510,7 @@ int main(void)
     RUN(t_print);
     RUN(t_print_distros);
     RUN(t_print_external_db);
+    RUN(t_datasource_secret);
     t_certs_init(kc);
     RUN(t_create);
     RUN(t_objects);
