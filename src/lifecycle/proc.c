@@ -169,6 +169,39 @@ bool vc__proc_alive_with(pid_t pid, const char *exe_name, const char *arg_substr
     return false;
 }
 
+/* A process whose command line reads empty is exiting (its memory is gone)
+ * or a zombie: wait, bounded, until it is reaped (ours) or a zombie (not
+ * ours), so that "stopped" means no process of that pid is left running. A
+ * pid reused by another process does not wait. */
+static void wait_exited(pid_t pid)
+{
+    for (int i = 0; i < 100; i++) {
+        reap(pid);
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+            return;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')');
+        if (!rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X')
+            return;
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+        f = fopen(path, "r");
+        if (!f)
+            return;
+        n = fread(buf, 1, 1, f);
+        fclose(f);
+        if (n != 0)
+            return; /* a live process with a command line: not ours any more */
+        vc__sleep_ms(20);
+    }
+}
+
 int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, int timeout_ms,
                   int (*tick)(void *), void *tick_ud)
 {
@@ -177,8 +210,10 @@ int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, in
     kill(pid, SIGTERM);
     int64_t end = vc__now_ms() + timeout_ms;
     while (vc__now_ms() < end) {
-        if (!vc__proc_alive_with(pid, exe_name, arg_substring))
+        if (!vc__proc_alive_with(pid, exe_name, arg_substring)) {
+            wait_exited(pid);
             return VC_OK;
+        }
         if (tick && tick(tick_ud) != 0)
             break;
         vc__sleep_ms(50);
@@ -186,8 +221,10 @@ int vc__proc_stop(pid_t pid, const char *exe_name, const char *arg_substring, in
     kill(pid, SIGKILL);
     end = vc__now_ms() + 5000;
     while (vc__now_ms() < end) {
-        if (!vc__proc_alive_with(pid, exe_name, arg_substring))
+        if (!vc__proc_alive_with(pid, exe_name, arg_substring)) {
+            wait_exited(pid);
             return VC_OK;
+        }
         vc__sleep_ms(50);
     }
     return vc__error(VC_EIO, VC_ERRCLASS_OS, "%s (pid %ld) does not stop", exe_name, (long)pid);

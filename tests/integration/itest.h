@@ -2,6 +2,7 @@
 #ifndef VC_ITEST_H
 #define VC_ITEST_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,22 @@ static void itest_name(char *out, size_t n, const char *prefix)
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(out, n, "%s-%lx%03lx", prefix, (unsigned long)(ts.tv_sec & 0xffffff),
              (unsigned long)((ts.tv_nsec / 1000) & 0xfff) ^ (unsigned long)getpid());
+}
+
+/* VC_TEST_LOG=LEVEL: the library's log on stderr with a millisecond clock,
+ * for the story behind a failure */
+static inline void itest_log_stderr(int level, const char *subsystem, const char *msg, void *ud)
+{
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    fprintf(stderr, "[%lld %d %s] %s\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, level, subsystem, msg);
+}
+
+static inline void itest_log_from_env(void)
+{
+    if (getenv("VC_TEST_LOG"))
+        vc_log_set(atoi(getenv("VC_TEST_LOG")), itest_log_stderr, NULL);
 }
 
 #endif

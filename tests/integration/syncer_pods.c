@@ -758,16 +758,9 @@ static void t_restart(void)
     json_decref(p);
 }
 
-static void log_stderr(int level, const char *subsystem, const char *msg, void *ud)
-{
-    (void)ud;
-    fprintf(stderr, "[%lld %d %s] %s\n", (long long)vc__now_ms(), level, subsystem, msg);
-}
-
 int main(void)
 {
-    if (getenv("VC_TEST_LOG")) /* the syncer's log on stderr, for a failure's story */
-        vc_log_set(atoi(getenv("VC_TEST_LOG")), log_stderr, NULL);
+    itest_log_from_env();
     const char *kc = itest_kubeconfig();
     vc_global_init(NULL);
     vcenv e;

@@ -274,8 +274,16 @@ static bool has_str(const json_t *o, const char *k, const char *want)
 
 static bool fake_node_upstream(void)
 {
-    json_t *nodes = kget(V, "/api/v1/nodes?labelSelector=vcluster.loft.sh%2Ffake-node%3Dtrue");
-    json_t *n = json_array_get(json_object_get(nodes, "items"), 0);
+    /* the fake node of pod b/p, the pod that stays to the end (CoreDNS's
+     * pod may sit on another kwok node, whose fake node goes once CoreDNS
+     * is scaled to 0 in t_node_services) */
+    json_t *pod = kget(V, "/api/v1/namespaces/b/pods/p");
+    const char *pnode = vc__jpath_str(pod, "spec", "nodeName");
+    char npath[256];
+    snprintf(npath, sizeof npath, "/api/v1/nodes/%s", pnode ? pnode : "-");
+    json_t *nodes = pnode ? kget(V, npath) : NULL;
+    json_decref(pod);
+    json_t *n = vc__streq(vc__jpath_str(json_object_get(nodes, "metadata"), "labels", "vcluster.loft.sh/fake-node"), "true") ? nodes : NULL;
     const char *name = vc__jpath_str(n, "metadata", "name");
     bool ok = name != NULL;
     if (ok)
@@ -650,6 +658,7 @@ static void cleanup_host(void)
 
 int main(void)
 {
+    itest_log_from_env();
     const char *kc = itest_kubeconfig();
     vc_global_init(NULL);
     itest_name(NAME, sizeof NAME, "vcu");
