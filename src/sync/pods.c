@@ -246,10 +246,16 @@ static void seen_keep(vc__ctl *c, json_t *obj)
     json_t *md = json_object_get(obj, "metadata");
     const char *ns = vc__jstr(md, "namespace"), *name = vc__jstr(md, "name");
     const char *node = node_of(obj);
-    if (!ps || !ns || !name || (node && *node) || json_object_get(md, "deletionTimestamp"))
+    if (!ps || !ns || !name)
         return;
     char vkey[2 * VC__NAME_MAX + 2], hname[VC__NAME_MAX], hkey[VC__NAME_MAX + 256];
     snprintf(vkey, sizeof vkey, "%s/%s", ns, name);
+    if ((node && *node) || json_object_get(md, "deletionTimestamp")) {
+        /* an older event's copy (e.g. before a scheduler inside bound the
+         * pod) must not be created from */
+        seen_drop(ps, vkey);
+        return;
+    }
     vc_syncer *s = c->virt ? c->virt->s : NULL;
     if (s && c->host) {
         vc__host_name(s->tr, c->tk, ns, name, hname);
@@ -445,6 +451,19 @@ static int fetch_whole(vc_syncer *s, vc__ctl *c, const char *vkey, const json_t 
     pods_state *ps = c->state;
     *out = NULL;
     char *seen = vc__map_del(&ps->seen, vkey);
+    if (seen) {
+        /* only the event of the cached record's own resourceVersion: an
+         * older one lacks what came since (a node bound inside, ...) */
+        const char *rv = vc__jpath_str(rec, "metadata", "resourceVersion");
+        json_t *sj = json_loads(seen, 0, NULL);
+        bool current = sj && rv && vc__streq(vc__jpath_str(sj, "metadata", "resourceVersion"), rv);
+        json_decref(sj);
+        if (!current) {
+            ps->seen_bytes -= strlen(seen);
+            vc__free(seen);
+            seen = NULL;
+        }
+    }
     if (seen) {
         /* its watch event brought it whole: no GET. It moves to `whole`,
          * where it stays until the create is sent (the create waits for

@@ -122,7 +122,34 @@ static void t_scheduled_inside(void)
                       "\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"),
               VC_OK);
     int64_t t0 = vc__now_ms();
-    CHECK(wait_for(pod_placed, 90));
+    bool placed = wait_for(pod_placed, 90);
+    CHECK(placed);
+    if (!placed) {
+        /* the story: the pod's status, its events, the node's taints and conditions */
+        json_t *dp = kget(V, "/api/v1/namespaces/default/pods/pinned");
+        json_t *de = kget(V, "/api/v1/namespaces/default/events");
+        json_t *dn = kget(V, "/api/v1/nodes/kwok-node-1");
+        char *a = dp ? json_dumps(json_object_get(dp, "status"), JSON_COMPACT) : NULL;
+        json_t *tc = dn ? json_pack("{s:O?,s:O?}", "taints", json_object_get(json_object_get(dn, "spec"), "taints"),
+                                    "conditions", json_object_get(json_object_get(dn, "status"), "conditions"))
+                        : NULL;
+        char *b = tc ? json_dumps(tc, JSON_COMPACT) : NULL;
+        json_decref(tc);
+        fprintf(stderr, "pod status: %s\nnode kwok-node-1: %s\n", a ? a : "(none)", b ? b : "(none)");
+        size_t j;
+        json_t *x;
+        json_array_foreach(json_object_get(de, "items"), j, x) {
+            fprintf(stderr, "event %s %s/%s: %s\n", vc__jstr(x, "reason") ? vc__jstr(x, "reason") : "",
+                    vc__jpath_str(x, "involvedObject", "kind") ? vc__jpath_str(x, "involvedObject", "kind") : "",
+                    vc__jpath_str(x, "involvedObject", "name") ? vc__jpath_str(x, "involvedObject", "name") : "",
+                    vc__jstr(x, "message") ? vc__jstr(x, "message") : "");
+        }
+        free(a);
+        free(b);
+        json_decref(dp);
+        json_decref(de);
+        json_decref(dn);
+    }
     printf("# placed by the virtual scheduler and running in %lld ms\n", (long long)(vc__now_ms() - t0));
     /* the scheduler inside bound it (a Scheduled event from default-scheduler) */
     json_t *ev = kget(V, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dpinned");
