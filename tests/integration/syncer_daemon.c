@@ -595,7 +595,17 @@ static void t_metrics(void)
           sample(m1, "controller_runtime_reconcile_time_seconds_bucket{controller=\"services\",le=\"+Inf\"}"));
     /* counters move */
     CHECK(service_to_host("after") >= 0);
-    char *m2 = scrape();
+    /* the host shows the Service as soon as the API server stored it; the
+     * syncer counts the POST when its answer is read: scrape until it did */
+    char *m2 = NULL;
+    snprintf(series, sizeof series, "rest_client_requests_total{code=\"201\",host=\"%s\",method=\"POST\"}", hostport);
+    for (int i = 0; i < 50; i++) {
+        free(m2);
+        m2 = scrape();
+        if (m2 && sample(m2, series) > post1)
+            break;
+        usleep(100000);
+    }
     CHECK(m2 != NULL);
     if (m2) {
         double ok2 = sample(m2, "controller_runtime_reconcile_total{controller=\"services\",result=\"success\"}");

@@ -595,10 +595,14 @@ static void t_virtual_scheduler(void)
     /* settled with the allocatable computed here: no write loop either */
     pump(1000);
     uint64_t w0 = writes();
-    pump(3000);
+    pump(5000);
     uint64_t dw = writes() - w0;
-    printf("# writes in 3 s once settled (virtual scheduler): %llu\n", (unsigned long long)dw);
-    CHECK(dw <= 3);
+    printf("# writes in 5 s once settled (virtual scheduler): %llu\n", (unsigned long long)dw);
+    /* periodic writes may fall into the window together (three node
+     * Leases every 10 s, a node's status, the kubernetes Service's
+     * endpoints, CoreDNS NodeHosts): CI saw 6 in 3 s once. A write loop
+     * makes tens a second. */
+    CHECK(dw <= 10);
     CHECK_INT(kcreate(V, "/api/v1/namespaces",
                       "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"sched\"}}"), VC_OK);
     wait_default_sa("/api/v1/namespaces/sched/serviceaccounts/default");
@@ -747,6 +751,7 @@ static int vcenv_up_scheduler(vcenv *e)
 
 int main(void)
 {
+    itest_log_from_env();
     const char *kc = itest_kubeconfig();
     vc_global_init(NULL);
     itest_name(NAME, sizeof NAME, "vcn");
