@@ -59,7 +59,9 @@ def test_offline_syncer_calls(unreachable_kubeconfig):
         errors += [e for e in s.events() if e.type == vcluster.SyncEventType.ERROR]
     # step(0) does at most 10 ms of work (CPU time: this machine is loaded,
     # wall time includes preemption) and never waits (wall time)
-    assert longest_cpu < 0.010, longest_cpu
+    # nor spun on it (a spin would cost seconds of CPU); not a speed bound:
+    # under ASan a step's first setup took 15 ms once in CI
+    assert longest_cpu < 0.100, longest_cpu
     assert longest_wall < 1.0, longest_wall
     assert errors, "no error event for an unreachable cluster"
     assert isinstance(errors[0].error, vcluster.Error) and errors[0].error.message
@@ -242,7 +244,9 @@ def test_exec_plugin_does_not_block_steps(tmp_path):
     assert errors, "no error event once the plugin's token arrived"
     assert time.monotonic() - t_start >= 2.9  # the requests did wait for the plugin
     assert longest_wall < 1.0, longest_wall  # no step did
-    assert longest_cpu < 0.010, longest_cpu
+    # nor spun on it (a spin would cost seconds of CPU); not a speed bound:
+    # under ASan a step's first setup took 15 ms once in CI
+    assert longest_cpu < 0.100, longest_cpu
     s.close()
     sel.close()
 
